@@ -1,0 +1,77 @@
+// The one seam every executor implements (docker, local, fake). The scheduler drives a step
+// through setupRun -> startStep -> tailStep -> waitStep -> collectArtifacts -> destroyStep,
+// and always ends a run with destroyRun, whatever happened before.
+import type { PlannedStep, Plan } from '../plan.ts';
+
+export type BackendName = 'docker' | 'local' | 'fake';
+
+export interface RunContext {
+  /** Unguessable run id; also the label value that finds every resource of the run. */
+  id: string;
+  plan: Plan;
+  /** Where the run's files go: logs/, artifacts/, run.json. */
+  dir: string;
+  /** Values of the secrets the steps ask for, by name. Never logged. */
+  secrets: Record<string, string>;
+  /** Variables every step gets (GBCMS_RUN_ID, CI, ...), below the step's own. */
+  env: Record<string, string>;
+  /** Engine messages meant for the user ("pulling busybox:stable"), not step output. */
+  notice(message: string, step?: string): void;
+}
+
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface StepExit {
+  exitCode: number;
+  /** The kernel killed the step at its memory limit. */
+  oomKilled: boolean;
+}
+
+export interface ArtifactRecord {
+  step: string;
+  /** Path below the run's artifacts folder, with forward slashes. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Thrown by a backend for the engine's own faults (image missing, engine unreachable): status `error`. */
+export class BackendError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BackendError';
+  }
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Whether this backend can run here (a Docker engine answers, ...). Cheap and side-effect free. */
+  isAvailable(): Promise<boolean>;
+  /** Prepares images and the shared workspace. Throws BackendError when it cannot. */
+  setupRun(run: RunContext): Promise<void>;
+  /** Creates and starts the step; output produced from now on is never lost. */
+  startStep(step: PlannedStep, run: RunContext): Promise<void>;
+  /** The step's output as it is produced; ends when the step's process ends. */
+  tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk>;
+  /**
+   * Resolves when the step ends. Aborting `signal` stops it: SIGTERM, then SIGKILL after
+   * `graceMs`; the promise then resolves with the exit that stop produced.
+   */
+  waitStep(step: PlannedStep, run: RunContext, signal: AbortSignal, graceMs: number): Promise<StepExit>;
+  /**
+   * Copies the step's artifacts out, after it ended, into `destDir` (safe extraction only).
+   * Returns what was written; throws with a clear message on a hostile or oversized archive.
+   */
+  collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]>;
+  /** Removes the step's resources. Idempotent and safe to call concurrently. */
+  destroyStep(step: PlannedStep, run: RunContext): Promise<void>;
+  /** Removes everything the run created, found by label too. Idempotent. */
+  destroyRun(run: RunContext): Promise<void>;
+}

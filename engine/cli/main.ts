@@ -1,0 +1,48 @@
+// Entry point of the `gbcms` command: dispatches to one module per subcommand.
+import type { CliIO } from './io.ts';
+import { processIO } from './io.ts';
+
+type Command = (argv: string[], io: CliIO) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  validate: {
+    summary: 'check a pipeline file and print every problem with FILE:LINE:COL',
+    load: async () => (await import('./validate.ts')).validateCommand,
+  },
+  plan: {
+    summary: 'show which steps would run, in which order, for a trigger',
+    load: async () => (await import('./plan.ts')).planCommand,
+  },
+  run: {
+    summary: 'run a pipeline here, in hardened containers (or locally without Docker)',
+    load: async () => (await import('./run.ts')).runCommand,
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: gbcms <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'gbcms <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    io.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`gbcms: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return (await command.load())(rest, io);
+}

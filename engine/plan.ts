@@ -1,0 +1,73 @@
+// The backend-neutral form of a pipeline: what the compiler produces and the scheduler runs.
+// Nothing downstream of the compiler reads the YAML again.
+export type TriggerEvent = 'push' | 'pull_request' | 'tag' | 'manual' | 'api' | 'cron';
+
+export interface Trigger {
+  event: TriggerEvent;
+  branch?: string;
+  tag?: string;
+  commit?: string;
+  author?: string;
+  /** Files changed by the trigger; undefined means unknown, and `when.path` then matches. */
+  changedPaths?: string[];
+}
+
+export interface ResolvedEnvironment {
+  /** Environment name in the file, or `image:NAME` for a step's anonymous environment. */
+  name: string;
+  image?: string;
+  /** Absolute context directory and Dockerfile path relative to it. */
+  build?: { context: string; dockerfile: string; args: Record<string, string> };
+  pull: 'always' | 'if-not-present' | 'never';
+  resources: { nanoCpus: number; memoryBytes: number; pids: number };
+  network: 'none' | 'bridge';
+  runtime: 'runc' | 'gvisor';
+  /** uid[:gid] or a user name known to the image. */
+  user: string;
+  env: Record<string, string>;
+}
+
+export interface ArtifactSpec {
+  /** Path inside the workspace, relative, normalised, without a trailing slash. */
+  path: string;
+  /** Destination below the step's artifact folder. */
+  dest: string;
+}
+
+export interface PlannedStep {
+  /** Unique name, including the matrix combination: `test (node=20, os=x)`. */
+  name: string;
+  /** The key in the file before matrix expansion. */
+  baseName: string;
+  matrix?: Record<string, string>;
+  environment: ResolvedEnvironment;
+  commands: string[];
+  env: Record<string, string>;
+  dependsOn: string[];
+  timeoutMs: number;
+  retries: number;
+  allowFailure: boolean;
+  artifacts: ArtifactSpec[];
+  reports: { junit?: string };
+  /** Names of secrets to inject as environment variables and mask in logs. */
+  secrets: string[];
+  /** Set when the step will not run for this trigger, with the reason. */
+  skip?: string;
+}
+
+export interface Plan {
+  name: string;
+  /** Pipeline file path as given, for messages. */
+  file: string;
+  /** Directory the workspace is taken from. */
+  workspace: string;
+  trigger: Trigger;
+  /** Steps in a topological order. */
+  steps: PlannedStep[];
+  /** Groups of step names that can run together, in order. */
+  layers: string[][];
+}
+
+export const DEFAULT_RESOURCES = { nanoCpus: 2e9, memoryBytes: 2 * 1024 ** 3, pids: 1024 } as const;
+export const DEFAULT_USER = '1000:1000';
+export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;

@@ -1,0 +1,25 @@
+// The statuses a step or run can have, the same in the CLI, the store, the API and the pages.
+export const STEP_STATUSES = ['pending', 'running', 'success', 'failure', 'error', 'killed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export type RunStatus = StepStatus;
+
+export const FINISHED_STATUSES: ReadonlySet<StepStatus> = new Set(['success', 'failure', 'error', 'killed', 'skipped']);
+
+export function isFinished(status: StepStatus): boolean {
+  return FINISHED_STATUSES.has(status);
+}
+
+/**
+ * A run's status follows from its steps: the engine's fault (error) outranks a user's
+ * kill, which outranks a step's own failure. Steps that failed with allow_failure count
+ * as success for the run (the caller passes them as 'success').
+ */
+export function deriveRunStatus(steps: readonly StepStatus[]): RunStatus {
+  if (steps.some((s) => s === 'running')) return 'running';
+  if (steps.some((s) => s === 'pending')) return steps.some((s) => s !== 'pending') ? 'running' : 'pending';
+  if (steps.includes('error')) return 'error';
+  if (steps.includes('killed')) return 'killed';
+  if (steps.includes('failure')) return 'failure';
+  if (steps.length > 0 && steps.every((s) => s === 'skipped')) return 'skipped';
+  return 'success';
+}
