@@ -112,7 +112,11 @@ function assertSoundPlan(plan: Plan, shapes: readonly StepShape[]): void {
 const anyShapes: fc.Arbitrary<StepShape[]> = fc.integer({ min: 1, max: 9 }).chain((n) => {
   const indices = Array.from({ length: n }, (_, i) => i);
   const shape = fc.record({
-    deps: fc.oneof(fc.constant(undefined), fc.constant([]), fc.subarray(indices, { maxLength: Math.min(3, n) })),
+    deps: fc.oneof(
+      fc.constant(undefined),
+      fc.constant<number[]>([]),
+      fc.subarray(indices, { maxLength: Math.min(3, n) }),
+    ),
     matrix: fc.integer({ min: 0, max: 3 }),
   });
   return fc.array(shape, { minLength: n, maxLength: n });
