@@ -32,7 +32,10 @@ export interface StepExit {
 
 export interface ArtifactRecord {
   step: string;
-  /** Path below the run's artifacts folder, with forward slashes. */
+  /**
+   * Path with forward slashes. Backends return it relative to the `destDir` they were given;
+   * the engine then makes it relative to the run's artifacts folder (`<step-slug>/...`).
+   */
   path: string;
   size: number;
   sha256: string;

@@ -1,0 +1,124 @@
+// A backend that runs nothing: each step's behaviour is steered by its env, so the
+// scheduler, retries, timeouts and statuses can be tested fast and without Docker.
+//   STEP_OUTPUT / STEP_STDERR  text written to stdout / stderr
+//   STEP_SLEEP_MS              how long the step "runs" (stopping it ends it with 143)
+//   STEP_EXIT_CODE             exit code (default 0)
+//   STEP_FAIL_ATTEMPTS         the first N attempts exit 1, later ones use STEP_EXIT_CODE
+//   STEP_OOM_KILLED=1          ends as killed at its memory limit (137)
+//   STEP_START_ERROR           startStep throws a BackendError with this message
+//   FAKE_SETUP_ERROR           (on any step) setupRun throws a BackendError with this message
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import type { PlannedStep } from '../plan.ts';
+import { stepEnvironment } from './env.ts';
+import { type ArtifactRecord, type Backend, BackendError, type OutputChunk, type RunContext, type StepExit } from './types.ts';
+
+interface FakeStepState {
+  attempt: number;
+  env: Record<string, string>;
+  startedAt: number;
+}
+
+export class FakeBackend implements Backend {
+  readonly name = 'fake';
+  /** Everything the backend was asked to do, in order, for assertions. */
+  readonly calls: string[] = [];
+  private readonly steps = new Map<string, FakeStepState>();
+  private running = 0;
+  /** The most steps that ran at the same time. */
+  maxConcurrent = 0;
+
+  async isAvailable(): Promise<boolean> {
+    return true;
+  }
+
+  async setupRun(run: RunContext): Promise<void> {
+    this.calls.push('setupRun');
+    const failing = run.plan.steps.find((s) => s.env.FAKE_SETUP_ERROR);
+    if (failing) throw new BackendError('GBCMS_ERR_FAKE_SETUP', failing.env.FAKE_SETUP_ERROR ?? 'setup failed');
+  }
+
+  async startStep(step: PlannedStep, run: RunContext): Promise<void> {
+    this.calls.push(`start ${step.name}`);
+    const env = stepEnvironment(step, run);
+    if (env.STEP_START_ERROR) throw new BackendError('GBCMS_ERR_FAKE_START', env.STEP_START_ERROR);
+    const previous = this.steps.get(key(step, run));
+    this.steps.set(key(step, run), { attempt: (previous?.attempt ?? 0) + 1, env, startedAt: Date.now() });
+    this.running += 1;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.running);
+  }
+
+  async *tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk> {
+    const { env } = this.state(step, run);
+    if (env.STEP_OUTPUT) yield { stream: 'stdout', data: Buffer.from(env.STEP_OUTPUT) };
+    if (env.STEP_STDERR) yield { stream: 'stderr', data: Buffer.from(env.STEP_STDERR) };
+  }
+
+  async waitStep(step: PlannedStep, run: RunContext, signal: AbortSignal): Promise<StepExit> {
+    const state = this.state(step, run);
+    const sleepMs = Number(state.env.STEP_SLEEP_MS ?? 0);
+    try {
+      const stopped = await sleep(sleepMs, signal);
+      if (stopped) return { exitCode: 143, oomKilled: false };
+      if (state.env.STEP_OOM_KILLED === '1') return { exitCode: 137, oomKilled: true };
+      if (state.attempt <= Number(state.env.STEP_FAIL_ATTEMPTS ?? 0)) return { exitCode: 1, oomKilled: false };
+      return { exitCode: Number(state.env.STEP_EXIT_CODE ?? 0), oomKilled: false };
+    } finally {
+      this.running -= 1;
+      this.calls.push(`end ${step.name}`);
+    }
+  }
+
+  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
+    this.calls.push(`artifacts ${step.name}`);
+    const records: ArtifactRecord[] = [];
+    for (const artifact of step.artifacts) {
+      const content = `artifact ${artifact.path} of ${step.name} in ${run.id}\n`;
+      const file = join(destDir, artifact.dest);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, content);
+      records.push({
+        step: step.name,
+        path: artifact.dest,
+        size: Buffer.byteLength(content),
+        sha256: createHash('sha256').update(content).digest('hex'),
+      });
+    }
+    return records;
+  }
+
+  async destroyStep(step: PlannedStep): Promise<void> {
+    this.calls.push(`destroy ${step.name}`);
+  }
+
+  async destroyRun(): Promise<void> {
+    this.calls.push('destroyRun');
+  }
+
+  private state(step: PlannedStep, run: RunContext): FakeStepState {
+    const state = this.steps.get(key(step, run));
+    if (!state) throw new Error(`fake backend: step '${step.name}' was not started`);
+    return state;
+  }
+}
+
+function key(step: PlannedStep, run: RunContext): string {
+  return `${run.id}/${step.name}`;
+}
+
+/** Resolves true when `signal` cut the sleep short. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(false);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,166 @@
+// Runs steps as host processes in a scratch copy of the workspace. For laptops without a
+// Docker engine: it is not container isolation, and says so; with bubblewrap installed each
+// step gets its own namespaces, a read-only host and no network.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import tar from 'tar-fs';
+import { extractArchive } from '../../artifacts/extract.ts';
+import type { PlannedStep } from '../../plan.ts';
+import { listWorkspaceFiles } from '../../workspace.ts';
+import { stepEnvironment } from '../env.ts';
+import { stepCommand } from '../script.ts';
+import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
+import { mergeOutput } from './output.ts';
+import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
+
+export const MAX_ARTIFACT_BYTES = 1024 ** 3;
+
+interface LocalRun {
+  root: string;
+  workspace: string;
+  sandboxed: boolean;
+}
+
+interface LocalStep {
+  child: ChildProcess;
+  exit: Promise<number>;
+}
+
+export class LocalBackend implements Backend {
+  readonly name = 'local';
+  private readonly runs = new Map<string, LocalRun>();
+  private readonly steps = new Map<string, LocalStep>();
+
+  constructor(private readonly options: { sandbox?: boolean } = {}) {}
+
+  async isAvailable(): Promise<boolean> {
+    return true;
+  }
+
+  async setupRun(run: RunContext): Promise<void> {
+    const sandboxed = this.options.sandbox !== false && (await bwrapAvailable());
+    const root = await mkdtemp(join(tmpdir(), `gbcms-${run.id.slice(0, 12)}-`));
+    const workspace = join(root, 'workspace');
+    await mkdir(join(root, 'home'), { recursive: true });
+    for (const file of await listWorkspaceFiles(run.plan.workspace)) {
+      await mkdir(dirname(join(workspace, file)), { recursive: true });
+      await copyFile(join(run.plan.workspace, file), join(workspace, file));
+    }
+    await mkdir(workspace, { recursive: true });
+    this.runs.set(run.id, { root, workspace, sandboxed });
+    run.notice(
+      sandboxed
+        ? 'local backend: steps run as host processes in a bubblewrap sandbox (read-only host, no network); this is not container isolation and images are ignored'
+        : 'local backend: steps run as plain host processes with your user rights; this is not container isolation and images are ignored (install bubblewrap for a sandbox)',
+    );
+  }
+
+  async startStep(step: PlannedStep, run: RunContext): Promise<void> {
+    const local = this.localRun(run);
+    const home = join(local.root, 'home');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...stepEnvironment(step, run), GBCMS_WORKSPACE: local.workspace };
+    const command = stepCommand(step.commands);
+    const argv = local.sandboxed
+      ? bwrapCommand({ workspace: local.workspace, home, network: step.environment.network }, command)
+      : command;
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: local.workspace,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so a stop reaches everything the step started.
+      detached: true,
+    });
+    const exit = new Promise<number>((resolve) => {
+      child.once('error', () => resolve(127));
+      child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    });
+    this.steps.set(stepKey(step, run), { child, exit });
+  }
+
+  tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk> {
+    const { child } = this.localStep(step, run);
+    return mergeOutput(child.stdout!, child.stderr!);
+  }
+
+  async waitStep(step: PlannedStep, run: RunContext, signal: AbortSignal, graceMs: number): Promise<StepExit> {
+    const { child, exit } = this.localStep(step, run);
+    const stop = () => {
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      void exit.then(() => clearTimeout(timer));
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    try {
+      return { exitCode: await exit, oomKilled: false };
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
+    const { workspace } = this.localRun(run);
+    const records: ArtifactRecord[] = [];
+    for (const artifact of step.artifacts) {
+      const files = await extractArchive(tar.pack(workspace, { entries: [artifact.path] }), join(destDir, artifact.dest), {
+        maxBytes: MAX_ARTIFACT_BYTES,
+        stripPrefix: artifact.path,
+      });
+      for (const file of files) {
+        const path = file.path === '' ? artifact.dest : `${artifact.dest}/${file.path}`;
+        records.push({ step: step.name, path, size: file.size, sha256: file.sha256 });
+      }
+    }
+    return records;
+  }
+
+  async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
+    const local = this.steps.get(stepKey(step, run));
+    if (!local) return;
+    this.steps.delete(stepKey(step, run));
+    killGroup(local.child, 'SIGKILL');
+  }
+
+  async destroyRun(run: RunContext): Promise<void> {
+    for (const [key, local] of this.steps) {
+      if (key.startsWith(`${run.id}/`)) {
+        killGroup(local.child, 'SIGKILL');
+        this.steps.delete(key);
+      }
+    }
+    const local = this.runs.get(run.id);
+    this.runs.delete(run.id);
+    if (local) await rm(local.root, { recursive: true, force: true });
+  }
+
+  private localRun(run: RunContext): LocalRun {
+    const local = this.runs.get(run.id);
+    if (!local) throw new Error(`local backend: run ${run.id} was not set up`);
+    return local;
+  }
+
+  private localStep(step: PlannedStep, run: RunContext): LocalStep {
+    const local = this.steps.get(stepKey(step, run));
+    if (!local) throw new Error(`local backend: step '${step.name}' was not started`);
+    return local;
+  }
+}
+
+function stepKey(step: PlannedStep, run: RunContext): string {
+  return `${run.id}/${step.name}`;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (constants.signals[signal] ?? 0) : 0;
+}

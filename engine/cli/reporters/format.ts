@@ -1,0 +1,63 @@
+// Shared pieces of how runs look in a terminal and in plain logs.
+import { formatDuration } from '../../config/units.ts';
+import type { RunRecord, StepRecord } from '../../run-record.ts';
+import type { StepStatus } from '../../status.ts';
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
+export type Color = keyof typeof CODES;
+
+export type Paint = (color: Color, text: string) => string;
+
+export function painter(enabled: boolean): Paint {
+  return enabled ? (color, text) => `\u001b[${CODES[color]}m${text}\u001b[0m` : (_color, text) => text;
+}
+
+export const STATUS_SYMBOL: Record<StepStatus, string> = {
+  pending: '·',
+  running: '▶',
+  success: '✓',
+  failure: '✗',
+  error: '!',
+  killed: '■',
+  skipped: '-',
+};
+
+export const STATUS_COLOR: Record<StepStatus, Color> = {
+  pending: 'gray',
+  running: 'cyan',
+  success: 'green',
+  failure: 'red',
+  error: 'magenta',
+  killed: 'yellow',
+  skipped: 'gray',
+};
+
+const STEP_COLORS: Color[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
+
+/** A stable colour per step name, so interleaved logs can be told apart. */
+export function stepColor(name: string): Color {
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + (ch.codePointAt(0) ?? 0)) >>> 0;
+  return STEP_COLORS[hash % STEP_COLORS.length] ?? 'cyan';
+}
+
+export function stepSummary(step: StepRecord): string {
+  const parts: string[] = [step.status];
+  if (step.duration_ms !== null) parts.push(formatDuration(step.duration_ms));
+  if (step.attempts > 1) parts.push(`${step.attempts} attempts`);
+  if (step.reason) parts.push(step.reason);
+  return parts.join(', ');
+}
+
+export function runSummary(run: RunRecord, paint: Paint, runDir: string): string {
+  const counts = new Map<StepStatus, number>();
+  for (const step of run.steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
+  const tally = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  const duration = run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`;
+  const lines = [
+    `${paint(STATUS_COLOR[run.status], `${STATUS_SYMBOL[run.status]} run ${run.status}`)}${duration} (${tally})${run.reason ? `: ${run.reason}` : ''}`,
+  ];
+  if (run.artifacts.length > 0) lines.push(`  ${run.artifacts.length} artifact(s) in ${runDir}/artifacts`);
+  lines.push(`  logs and run.json in ${runDir}`);
+  return `${lines.join('\n')}\n`;
+}

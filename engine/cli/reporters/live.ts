@@ -1,0 +1,91 @@
+// Live view for terminals: step logs scroll above a status block that is redrawn in place
+// (spinner, state, duration), like `docker compose up`.
+import { createLogUpdate } from 'log-update';
+import { formatDuration } from '../../config/units.ts';
+import type { RunEvent } from '../../events.ts';
+import type { StepRecord } from '../../run-record.ts';
+import { type Paint, STATUS_COLOR, STATUS_SYMBOL, stepColor, stepSummary } from './format.ts';
+import type { Reporter } from './reporter.ts';
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const FRAME_MS = 100;
+/** Past this many steps the block shows running ones and a tally, to stay on screen. */
+const MAX_BLOCK_LINES = 15;
+
+export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter {
+  const update = createLogUpdate(out, { showCursor: false });
+  const steps = new Map<string, StepRecord>();
+  let frame = 0;
+  let width = 0;
+
+  const render = (): string => {
+    const all = [...steps.values()];
+    const shown = all.length <= MAX_BLOCK_LINES ? all : all.filter((s) => s.status === 'running').slice(0, MAX_BLOCK_LINES);
+    width = Math.max(width, ...all.map((s) => s.name.length));
+    const lines = shown.map((step) => {
+      const symbol = step.status === 'running' ? (SPINNER[frame % SPINNER.length] ?? '') : STATUS_SYMBOL[step.status];
+      const detail =
+        step.status === 'running' && step.started_at
+          ? `running ${formatDuration(Date.now() - Date.parse(step.started_at))}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ''}`
+          : step.status === 'pending'
+            ? 'pending'
+            : stepSummary(step);
+      return `${paint(STATUS_COLOR[step.status], symbol)} ${step.name.padEnd(width)}  ${paint('gray', detail)}`;
+    });
+    if (shown.length < all.length) {
+      const done = all.filter((s) => s.status !== 'running' && s.status !== 'pending').length;
+      lines.push(paint('gray', `  ${done}/${all.length} steps done`));
+    }
+    return lines.join('\n');
+  };
+
+  const printAbove = (text: string) => {
+    update.clear();
+    out.write(text);
+    update(render());
+  };
+
+  const timer = setInterval(() => {
+    frame += 1;
+    update(render());
+  }, FRAME_MS);
+  timer.unref();
+
+  return {
+    onEvent(event: RunEvent) {
+      switch (event.type) {
+        case 'run':
+          for (const step of event.run.steps) steps.set(step.name, step);
+          update(render());
+          break;
+        case 'step': {
+          const previous = steps.get(event.step.name);
+          steps.set(event.step.name, event.step);
+          if (previous?.status !== event.step.status && event.step.status !== 'running' && event.step.status !== 'pending') {
+            const step = event.step;
+            printAbove(`${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n`);
+          } else {
+            update(render());
+          }
+          break;
+        }
+        case 'log': {
+          const prefix = paint(stepColor(event.step), `${event.step} |`);
+          const text = event.line.stream === 'system' ? paint('dim', `[gbcms] ${event.line.text}`) : event.line.text;
+          printAbove(`${prefix} ${text}\n`);
+          break;
+        }
+        case 'notice':
+          printAbove(`${paint('yellow', `note: ${event.step ? `${event.step}: ` : ''}${event.message}`)}\n`);
+          break;
+        default:
+          break;
+      }
+    },
+    close() {
+      clearInterval(timer);
+      update.clear();
+      update.done();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+// `gbcms run`: validate, plan and run a pipeline here, showing progress as it goes.
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BackendChoice, selectBackend } from '../backends/registry.ts';
+import { BackendError } from '../backends/types.ts';
+import { compilePlan } from '../compile/compiler.ts';
+import { formatDiagnostic, hasErrors, sortDiagnostics } from '../diagnostics.ts';
+import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
+import { selectSteps, UnknownStepError } from '../plan-select.ts';
+import { runPipeline } from '../run.ts';
+import type { RunRecord } from '../run-record.ts';
+import type { CliIO } from './io.ts';
+import { painter, runSummary } from './reporters/format.ts';
+import { liveReporter } from './reporters/live.ts';
+import { plainReporter } from './reporters/plain.ts';
+import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigger.ts';
+
+const HELP = `usage: gbcms run [DIR] [options]
+
+Runs the pipeline in DIR (default: the current directory) and keeps what it produced in
+DIR/.gbcms/runs/<id>/ (run.json, logs/, artifacts/).
+
+options:
+  --file F                pipeline file (default: DIR/.gbcms.yml)
+  --backend B             docker, local or auto (default: auto: docker when an engine answers)
+  --step NAME             run only this step and what it depends on (repeatable)
+  --event E               push, pull_request, tag, manual (default), api, cron
+  --branch B, --tag T     trigger ref (default: the checkout's branch)
+  --commit SHA            trigger commit (default: the checkout's HEAD)
+  --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
+  --concurrency N         steps running at once (default: number of cores)
+  --json                  print one JSON summary on stdout (progress goes to stderr)
+  -h, --help              this text
+
+exit: 0 success, 1 failure, 2 error or invalid file, 130 terminated
+`;
+
+const EXIT = { success: 0, failure: 1, error: 2, killed: 130 } as const;
+
+export async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(argv));
+  } catch (error) {
+    io.stderr.write(`gbcms run: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.stderr.write(`gbcms run: expected at most one directory, got ${positionals.length}\n`);
+    return 2;
+  }
+  const backendChoice = (values.backend ?? 'auto') as BackendChoice;
+  if (!['auto', 'docker', 'local'].includes(backendChoice)) {
+    io.stderr.write(`gbcms run: --backend must be docker, local or auto, not '${values.backend}'\n`);
+    return 2;
+  }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+    io.stderr.write(`gbcms run: --concurrency must be a positive whole number\n`);
+    return 2;
+  }
+
+  const dir = resolve(io.cwd, positionals[0] ?? '.');
+  const file = values.file ? resolve(io.cwd, values.file) : defaultPipelinePath(dir);
+  const workspace = values.file && !positionals[0] ? dirname(file) : dir;
+  const display = values.file ?? (positionals[0] ? join(positionals[0], file.slice(dir.length + 1)) : file.slice(dir.length + 1));
+
+  // Progress goes to stderr with --json so stdout stays one JSON document.
+  const progress = values.json ? io.stderr : io.stdout;
+  const tty = !values.json && io.stdout.isTTY === true && io.env.CI !== 'true';
+  const paint = painter(tty && io.env.NO_COLOR === undefined);
+
+  try {
+    if (!(await stat(workspace)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    io.stderr.write(`gbcms run: ${positionals[0] ?? workspace}: no such directory\n`);
+    return 2;
+  }
+
+  let loaded: Awaited<ReturnType<typeof readPipeline>>;
+  try {
+    loaded = await readPipeline(file, display);
+  } catch (error) {
+    if (error instanceof PipelineReadError) {
+      io.stderr.write(`gbcms run: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  for (const diagnostic of sortDiagnostics(loaded.diagnostics)) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  if (hasErrors(loaded.diagnostics) || !loaded.config) {
+    io.stderr.write(`gbcms run: ${display} is not valid; nothing was run\n`);
+    return 2;
+  }
+
+  let plan: ReturnType<typeof compilePlan>;
+  try {
+    const trigger = await triggerFromOptions(values, workspace);
+    plan = selectSteps(compilePlan(loaded.config, { file: display, workspace, trigger }), values.step ?? []);
+  } catch (error) {
+    if (error instanceof TriggerOptionError || error instanceof UnknownStepError) {
+      io.stderr.write(`gbcms run: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  let backend: Awaited<ReturnType<typeof selectBackend>>;
+  try {
+    backend = await selectBackend(backendChoice, (message) => progress.write(`${paint('yellow', `note: ${message}`)}\n`));
+  } catch (error) {
+    if (error instanceof BackendError) {
+      io.stderr.write(`gbcms run: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const secrets: Record<string, string> = {};
+  for (const step of plan.steps) {
+    for (const name of step.secrets) {
+      const value = io.env[name];
+      if (value !== undefined) secrets[name] = value;
+    }
+  }
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      progress.write(`\n${paint('yellow', 'terminating: stopping steps and removing containers (Ctrl-C again to quit now)')}\n`);
+      controller.abort();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+
+  const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
+  const runsDir = join(workspace, '.gbcms', 'runs');
+  progress.write(`${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`);
+  let record: RunRecord;
+  try {
+    record = await runPipeline(plan, {
+      backend,
+      runsDir,
+      secrets,
+      concurrency,
+      signal: controller.signal,
+      observer: (event) => reporter.onEvent(event),
+    });
+  } finally {
+    reporter.close();
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+  const runDir = join(runsDir, record.id);
+  progress.write(runSummary(record, paint, relativeToCwd(io.cwd, runDir)));
+  if (values.json) io.stdout.write(`${JSON.stringify({ ...record, dir: runDir }, null, 2)}\n`);
+  return EXIT[record.status as keyof typeof EXIT] ?? 2;
+}
+
+function relativeToCwd(cwd: string, path: string): string {
+  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...TRIGGER_OPTIONS,
+      file: { type: 'string', short: 'f' },
+      backend: { type: 'string' },
+      step: { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

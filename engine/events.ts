@@ -1,0 +1,13 @@
+// What observers (the CLI display, the server's store and live pages) hear while a run goes on.
+import type { ArtifactRecord } from './backends/types.ts';
+import type { LogLine } from './logs/step-log.ts';
+import type { RunRecord, StepRecord } from './run-record.ts';
+
+export type RunEvent =
+  | { type: 'run'; run: RunRecord }
+  | { type: 'step'; step: StepRecord }
+  | { type: 'log'; step: string; line: LogLine }
+  | { type: 'notice'; step?: string; message: string }
+  | { type: 'artifact'; artifact: ArtifactRecord };
+
+export type RunObserver = (event: RunEvent) => void;

@@ -1,0 +1,211 @@
+// Runs a compiled plan on a backend: prepares the run directory, sets the run up, schedules
+// the steps, records what happened in run.json, and always tears the run down.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { type Backend, BackendError, type RunContext } from './backends/types.ts';
+import type { RunObserver } from './events.ts';
+import { StepLog } from './logs/step-log.ts';
+import type { Plan, PlannedStep } from './plan.ts';
+import { newRunId } from './run-id.ts';
+import type { RunRecord, StepRecord } from './run-record.ts';
+import { schedule } from './scheduler.ts';
+import { deriveRunStatus } from './status.ts';
+import { runStep, type StepOutcome, stepSlug } from './step-runner.ts';
+
+export interface RunOptions {
+  backend: Backend;
+  /** Folder that holds one sub-folder per run (`.gbcms/runs`). */
+  runsDir: string;
+  id?: string;
+  secrets?: Record<string, string>;
+  /** Variables every step gets, on top of the engine's own (CI, GBCMS_RUN_ID, ...). */
+  env?: Record<string, string>;
+  /** Steps running at once; default: the number of cores. */
+  concurrency?: number;
+  graceMs?: number;
+  maxLogBytes?: number;
+  signal?: AbortSignal;
+  observer?: RunObserver;
+}
+
+const DEFAULT_GRACE_MS = 10_000;
+
+export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunRecord> {
+  const id = options.id ?? newRunId();
+  const dir = join(options.runsDir, id);
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  await mkdir(join(dir, 'artifacts'), { recursive: true });
+  const emit: RunObserver = options.observer ?? (() => undefined);
+  const signal = options.signal ?? new AbortController().signal;
+
+  const slugs = uniqueSlugs(plan.steps);
+  const steps = new Map<string, StepRecord>(
+    plan.steps.map((s) => [
+      s.name,
+      {
+        name: s.name,
+        status: 'pending',
+        exit_code: null,
+        reason: null,
+        started_at: null,
+        ended_at: null,
+        duration_ms: null,
+        attempts: 0,
+        log: `logs/${slugs.get(s.name)}.log`,
+      },
+    ]),
+  );
+  const record: RunRecord = {
+    id,
+    pipeline: plan.name,
+    status: 'running',
+    reason: null,
+    backend: options.backend.name,
+    trigger: plan.trigger,
+    started_at: new Date().toISOString(),
+    ended_at: null,
+    duration_ms: null,
+    steps: [...steps.values()],
+    artifacts: [],
+  };
+  const run: RunContext = {
+    id,
+    plan,
+    dir,
+    secrets: options.secrets ?? {},
+    env: { CI: 'true', GBCMS: 'true', GBCMS_RUN_ID: id, ...runTriggerEnv(plan), ...options.env },
+    notice: (message, step) => emit({ type: 'notice', message, step }),
+  };
+  await saveRecord(dir, record);
+  emit({ type: 'run', run: structuredClone(record) });
+
+  const updateStep = (name: string, patch: Partial<StepRecord>) => {
+    const step = steps.get(name)!;
+    Object.assign(step, patch);
+    emit({ type: 'step', step: { ...step } });
+  };
+  const finishStep = (step: PlannedStep, outcome: StepOutcome): StepOutcome => {
+    const current = steps.get(step.name)!;
+    const ended = new Date();
+    updateStep(step.name, {
+      status: outcome.status,
+      exit_code: outcome.exitCode,
+      reason: outcome.reason,
+      attempts: outcome.attempts,
+      ended_at: current.started_at ? ended.toISOString() : null,
+      duration_ms: current.started_at ? ended.getTime() - Date.parse(current.started_at) : null,
+    });
+    for (const artifact of outcome.artifacts) {
+      record.artifacts.push(artifact);
+      emit({ type: 'artifact', artifact });
+    }
+    return outcome;
+  };
+  const skipStep = (step: PlannedStep, reason: string): StepOutcome =>
+    finishStep(step, { status: 'skipped', exitCode: null, reason, attempts: 0, artifacts: [] });
+
+  try {
+    await options.backend.setupRun(run);
+    await schedule(plan.steps, {
+      concurrency: options.concurrency ?? availableParallelism(),
+      signal,
+      skipStep,
+      runStep: async (step) => {
+        const log = new StepLog({
+          file: join(dir, steps.get(step.name)!.log),
+          secrets: step.secrets.map((name) => run.secrets[name] ?? '').filter((v) => v !== ''),
+          maxBytes: options.maxLogBytes,
+        });
+        const unsubscribe = log.subscribe((line) => emit({ type: 'log', step: step.name, line }));
+        try {
+          const outcome = await runStep(step, {
+            backend: options.backend,
+            run,
+            log,
+            runSignal: signal,
+            graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
+            artifactsDir: join(dir, 'artifacts', slugs.get(step.name)!),
+            artifactsPrefix: slugs.get(step.name)!,
+            onAttemptStart: (attempt) =>
+              updateStep(step.name, {
+                status: 'running',
+                attempts: attempt,
+                started_at: steps.get(step.name)!.started_at ?? new Date().toISOString(),
+              }),
+          });
+          await log.close();
+          return finishStep(step, outcome);
+        } finally {
+          unsubscribe();
+        }
+      },
+    });
+  } catch (error) {
+    // Setup failed (image missing, engine unreachable): the engine's fault, so every step
+    // that had not ended becomes `error` with the reason.
+    const reason = error instanceof BackendError ? error.message : `engine error: ${errorText(error)}`;
+    record.reason = reason;
+    emit({ type: 'notice', message: reason });
+    for (const step of plan.steps) {
+      const current = steps.get(step.name)!;
+      if (current.status === 'pending' || current.status === 'running') {
+        finishStep(step, { status: step.skip ? 'skipped' : 'error', exitCode: null, reason, attempts: 0, artifacts: [] });
+      }
+    }
+  } finally {
+    try {
+      await options.backend.destroyRun(run);
+    } catch (error) {
+      emit({ type: 'notice', message: `could not remove the run's resources: ${errorText(error)}` });
+    }
+  }
+
+  const ended = new Date();
+  record.status = deriveRunStatus(
+    plan.steps.map((s) => {
+      const status = steps.get(s.name)!.status;
+      return status === 'failure' && s.allowFailure ? 'success' : status;
+    }),
+  );
+  if (signal.aborted && record.status !== 'error') {
+    record.status = 'killed';
+    record.reason ??= 'terminated by user';
+  }
+  record.ended_at = ended.toISOString();
+  record.duration_ms = ended.getTime() - Date.parse(record.started_at);
+  record.steps = [...steps.values()];
+  await saveRecord(dir, record);
+  emit({ type: 'run', run: structuredClone(record) });
+  return record;
+}
+
+function runTriggerEnv(plan: Plan): Record<string, string> {
+  const { trigger } = plan;
+  const env: Record<string, string> = { GBCMS_EVENT: trigger.event, GBCMS_PIPELINE: plan.name };
+  if (trigger.branch) env.GBCMS_BRANCH = trigger.branch;
+  if (trigger.tag) env.GBCMS_TAG = trigger.tag;
+  if (trigger.commit) env.GBCMS_COMMIT = trigger.commit;
+  return env;
+}
+
+function uniqueSlugs(steps: readonly PlannedStep[]): Map<string, string> {
+  const used = new Set<string>();
+  const slugs = new Map<string, string>();
+  for (const step of steps) {
+    const base = stepSlug(step.name);
+    let slug = base;
+    for (let n = 2; used.has(slug); n++) slug = `${base}-${n}`;
+    used.add(slug);
+    slugs.set(step.name, slug);
+  }
+  return slugs;
+}
+
+async function saveRecord(dir: string, record: RunRecord): Promise<void> {
+  await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

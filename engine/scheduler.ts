@@ -1,0 +1,55 @@
+// DAG readiness on top of a p-queue: a step is queued once everything it depends on has
+// ended, runs when the queue has room, and is skipped when a dependency did not succeed
+// or the run was terminated. The queue bounds how many steps run at once.
+import PQueue from 'p-queue';
+import type { PlannedStep } from './plan.ts';
+import type { StepOutcome } from './step-runner.ts';
+
+export interface ScheduleOptions {
+  concurrency: number;
+  signal: AbortSignal;
+  runStep(step: PlannedStep): Promise<StepOutcome>;
+  skipStep(step: PlannedStep, reason: string): StepOutcome;
+}
+
+/** A dependency lets its dependents go on when it succeeded, or failed but may fail. */
+function letsDependentsRun(step: PlannedStep, outcome: StepOutcome): boolean {
+  return outcome.status === 'success' || (outcome.status === 'failure' && step.allowFailure);
+}
+
+/** Runs `steps` (in topological order) and resolves with every step's outcome. */
+export async function schedule(steps: readonly PlannedStep[], options: ScheduleOptions): Promise<Map<string, StepOutcome>> {
+  const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const outcomes = new Map<string, Promise<StepOutcome>>();
+
+  for (const step of steps) {
+    const deps = step.dependsOn.map((name) => {
+      const dep = outcomes.get(name);
+      if (!dep) throw new Error(`step '${step.name}' depends on '${name}', which is not earlier in the plan`);
+      return dep.then((outcome) => ({ name, outcome }));
+    });
+    const outcome = Promise.all(deps).then(async (results): Promise<StepOutcome> => {
+      if (step.skip) return options.skipStep(step, step.skip);
+      const blocker = results.find(({ name, outcome }) => !letsDependentsRun(byName.get(name)!, outcome));
+      if (blocker) {
+        const reason =
+          blocker.outcome.status === 'skipped'
+            ? `depends on skipped step '${blocker.name}'`
+            : `depends on '${blocker.name}', which ended with ${blocker.outcome.status}`;
+        return options.skipStep(step, reason);
+      }
+      if (options.signal.aborted) return options.skipStep(step, 'run was terminated');
+      const result = await queue.add(() =>
+        options.signal.aborted ? options.skipStep(step, 'run was terminated') : options.runStep(step),
+      );
+      if (!result) throw new Error(`step '${step.name}' produced no outcome`);
+      return result;
+    });
+    outcomes.set(step.name, outcome);
+  }
+
+  const settled = new Map<string, StepOutcome>();
+  for (const [name, outcome] of outcomes) settled.set(name, await outcome);
+  return settled;
+}

@@ -1,0 +1,171 @@
+// Runs one step to its end on a backend: attempts with retries, the timeout, cancellation,
+// output into the step's log, artifacts out, and the step's resources removed whatever happened.
+import { type Backend, BackendError, type ArtifactRecord, type OutputChunk, type RunContext } from './backends/types.ts';
+import { formatDuration } from './config/units.ts';
+import type { StepLog } from './logs/step-log.ts';
+import type { PlannedStep } from './plan.ts';
+import type { StepStatus } from './status.ts';
+
+export interface StepOutcome {
+  status: StepStatus;
+  exitCode: number | null;
+  reason: string | null;
+  attempts: number;
+  artifacts: ArtifactRecord[];
+}
+
+export interface StepRunContext {
+  backend: Backend;
+  run: RunContext;
+  log: StepLog;
+  /** Aborted when the whole run is terminated. */
+  runSignal: AbortSignal;
+  /** Time between SIGTERM and SIGKILL when a step is stopped. */
+  graceMs: number;
+  /** This step's own artifact folder, and its name below the run's artifacts folder. */
+  artifactsDir: string;
+  artifactsPrefix: string;
+  /** Called when an attempt starts, so observers can show the step running. */
+  onAttemptStart(attempt: number): void;
+}
+
+/** Secret values this short would mask half the log; refusing them is kinder than garbling output. */
+const MIN_SECRET_LENGTH = 4;
+
+/** How long output may keep draining after the process ended before we stop waiting for it. */
+const OUTPUT_DRAIN_MS = 5000;
+
+export function secretProblem(step: PlannedStep, secrets: Record<string, string>): string | undefined {
+  for (const name of step.secrets) {
+    const value = secrets[name];
+    if (value === undefined) return `secret ${name} is not set`;
+    if (value.length < MIN_SECRET_LENGTH) {
+      return `secret ${name} is ${value.length} characters long; values of 3 characters or fewer cannot be masked reliably`;
+    }
+  }
+  return undefined;
+}
+
+export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<StepOutcome> {
+  const problem = secretProblem(step, ctx.run.secrets);
+  if (problem) {
+    ctx.log.system(`error: ${problem}`);
+    return { status: 'error', exitCode: null, reason: problem, attempts: 0, artifacts: [] };
+  }
+  let attempt = 0;
+  let outcome: Omit<StepOutcome, 'attempts' | 'artifacts'>;
+  let started = false;
+  for (;;) {
+    attempt += 1;
+    ctx.onAttemptStart(attempt);
+    if (attempt > 1) ctx.log.system(`retrying: attempt ${attempt} of ${step.retries + 1}`);
+    const result = await runAttempt(step, ctx);
+    outcome = result.outcome;
+    started ||= result.started;
+    const retry = outcome.status === 'failure' && attempt <= step.retries && !ctx.runSignal.aborted;
+    if (!retry) break;
+    ctx.log.system(`attempt ${attempt} failed: ${outcome.reason}`);
+    await destroyQuietly(step, ctx);
+  }
+  let artifacts: ArtifactRecord[] = [];
+  try {
+    if (started && step.artifacts.length > 0 && outcome.status !== 'killed' && outcome.status !== 'error') {
+      artifacts = await collectArtifacts(step, ctx);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.log.system(`artifact collection failed: ${message}`);
+    if (outcome.status === 'success') {
+      outcome = { status: 'failure', exitCode: outcome.exitCode, reason: `artifact collection failed: ${message}` };
+    }
+  } finally {
+    await destroyQuietly(step, ctx);
+  }
+  return { ...outcome, attempts: attempt, artifacts };
+}
+
+async function collectArtifacts(step: PlannedStep, ctx: StepRunContext): Promise<ArtifactRecord[]> {
+  const collected = await ctx.backend.collectArtifacts(step, ctx.run, ctx.artifactsDir);
+  const artifacts = collected.map((a) => ({ ...a, path: `${ctx.artifactsPrefix}/${a.path}` }));
+  for (const artifact of artifacts) ctx.log.system(`artifact ${artifact.path} (${artifact.size} bytes)`);
+  return artifacts;
+}
+
+async function runAttempt(
+  step: PlannedStep,
+  ctx: StepRunContext,
+): Promise<{ outcome: Omit<StepOutcome, 'attempts' | 'artifacts'>; started: boolean }> {
+  if (ctx.runSignal.aborted) {
+    return { outcome: { status: 'killed', exitCode: null, reason: 'terminated before it started' }, started: false };
+  }
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), step.timeoutMs);
+  const signal = AbortSignal.any([ctx.runSignal, timeout.signal]);
+  let started = false;
+  try {
+    await ctx.backend.startStep(step, ctx.run);
+    started = true;
+    const output = pumpOutput(ctx.backend.tailStep(step, ctx.run), ctx.log);
+    const exit = await ctx.backend.waitStep(step, ctx.run, signal, ctx.graceMs);
+    await drain(output);
+    if (ctx.runSignal.aborted) {
+      return { outcome: { status: 'killed', exitCode: exit.exitCode, reason: 'terminated by user' }, started };
+    }
+    if (timeout.signal.aborted) {
+      const reason = `timed out after ${formatDuration(step.timeoutMs)}`;
+      return { outcome: { status: 'failure', exitCode: exit.exitCode, reason }, started };
+    }
+    if (exit.oomKilled) {
+      return { outcome: { status: 'failure', exitCode: exit.exitCode, reason: 'out of memory' }, started };
+    }
+    if (exit.exitCode !== 0) {
+      const reason = `exit code ${exit.exitCode}`;
+      return { outcome: { status: 'failure', exitCode: exit.exitCode, reason }, started };
+    }
+    return { outcome: { status: 'success', exitCode: 0, reason: null }, started };
+  } catch (error) {
+    const reason =
+      error instanceof BackendError
+        ? error.message
+        : `engine error: ${error instanceof Error ? error.message : String(error)}`;
+    ctx.log.system(`error: ${reason}`);
+    return { outcome: { status: 'error', exitCode: null, reason }, started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function pumpOutput(output: AsyncIterable<OutputChunk>, log: StepLog): Promise<void> {
+  for await (const chunk of output) log.write(chunk);
+}
+
+/** Output normally ends with the process; a stuck stream must not hold the run. */
+async function drain(output: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, OUTPUT_DRAIN_MS);
+  });
+  try {
+    await Promise.race([output.catch(() => undefined), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function destroyQuietly(step: PlannedStep, ctx: StepRunContext): Promise<void> {
+  try {
+    await ctx.backend.destroyStep(step, ctx.run);
+  } catch (error) {
+    ctx.run.notice(`could not remove step resources: ${error instanceof Error ? error.message : String(error)}`, step.name);
+  }
+}
+
+/** A file-system-safe name for a step: `test (node=20)` -> `test-node-20`. */
+export function stepSlug(name: string): string {
+  return (
+    name
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 100) || 'step'
+  );
+}
