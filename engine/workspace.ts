@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import tar from 'tar-fs';
 
@@ -35,11 +36,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function gitFiles(dir: string): Promise<string[]> {
-  const { stdout } = await run(
-    'git',
-    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-    { cwd: dir, maxBuffer: 256 * 1024 * 1024 },
-  );
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: dir,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const listed = [...new Set(stdout.split('\0').filter((p) => p !== ''))];
   // --cached still lists files deleted from the work tree; gitlinks (submodules) are directories.
   const present = await Promise.all(
@@ -112,5 +112,6 @@ export function packWorkspace(
       return header;
     },
   };
-  return tar.pack(dir, packOptions);
+  // tar-fs streams are streamx streams; callers get a plain Node stream.
+  return Readable.from(tar.pack(dir, packOptions), { objectMode: false });
 }

@@ -1,0 +1,274 @@
+// The default executor: each step is one hardened container (see convert.ts) on a per-run
+// workspace volume. Output comes through attach, opened before start so nothing is lost,
+// with the log driver off. Every resource is labelled with the run, so destroyRun (and crash
+// recovery) find them by label rather than by what this process remembers.
+import Docker from 'dockerode';
+import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
+import {
+  type ArtifactRecord,
+  type Backend,
+  BackendError,
+  type OutputChunk,
+  type RunContext,
+  type StepExit,
+} from '../types.ts';
+import { collectContainerArtifacts } from './artifacts.ts';
+import { removeRunResources } from './cleanup.ts';
+import { parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
+import { demux } from './demux.ts';
+import { dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
+import { ImageResolver } from './images.ts';
+import { createWorkspaceVolume } from './workspace-volume.ts';
+
+export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
+const PING_TIMEOUT_MS = 3000;
+
+export interface DockerBackendLogger {
+  warn(message: string): void;
+}
+
+export interface DockerBackendOptions {
+  docker?: Docker;
+  logger?: DockerBackendLogger;
+  /** Runtimes the engine has registered; defaults to `docker info`. Replaceable to test the gVisor checks. */
+  listRuntimes?: () => Promise<string[]>;
+  artifactMaxBytes?: number;
+}
+
+interface DockerRun {
+  /** Image id by environment key. */
+  images: Map<string, string>;
+  volume: string;
+}
+
+interface DockerStep {
+  container: Docker.Container;
+  output: NodeJS.ReadableStream;
+}
+
+/** Environments with the same image source share one resolved image. */
+function environmentKey(environment: ResolvedEnvironment): string {
+  return environment.build
+    ? `build:${JSON.stringify(environment.build)}`
+    : `image:${environment.image}:${environment.pull}`;
+}
+
+function stepKey(step: PlannedStep, run: RunContext): string {
+  return `${run.id}\0${step.name}`;
+}
+
+export class DockerBackend implements Backend {
+  readonly name = 'docker';
+  private readonly docker: Docker;
+  private readonly logger: DockerBackendLogger;
+  private readonly images: ImageResolver;
+  private readonly listRuntimes: () => Promise<string[]>;
+  private readonly artifactMaxBytes: number;
+  private readonly runs = new Map<string, DockerRun>();
+  private readonly steps = new Map<string, DockerStep>();
+  /** Starts per step, never reset, so a retry gets a fresh container name. */
+  private readonly attempts = new Map<string, number>();
+
+  constructor(options: DockerBackendOptions = {}) {
+    this.docker = options.docker ?? new Docker();
+    this.logger = options.logger ?? { warn: (message) => console.warn(message) };
+    this.images = new ImageResolver(this.docker);
+    this.listRuntimes =
+      options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {}));
+    this.artifactMaxBytes = options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES;
+  }
+
+  async isAvailable(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+    });
+    const ping = this.docker.ping().then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([ping, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async setupRun(run: RunContext): Promise<void> {
+    const steps = run.plan.steps.filter((s) => s.skip === undefined);
+    const environments = new Map<string, ResolvedEnvironment>();
+    for (const step of steps) environments.set(environmentKey(step.environment), step.environment);
+    const images = new Map<string, string>();
+    await Promise.all(
+      [...environments].map(async ([key, environment]) => {
+        images.set(key, await this.images.resolve(environment, (message) => run.notice(message)));
+      }),
+    );
+    const first = steps[0];
+    if (!first) {
+      this.runs.set(run.id, { images, volume: '' });
+      return;
+    }
+    const owner = parseOwner(first.environment.user);
+    if (!owner.numeric) {
+      run.notice(
+        `user '${first.environment.user}' is a name, not uid:gid: the workspace is owned by ${owner.uid}:${owner.gid}`,
+      );
+    }
+    const volume = await createWorkspaceVolume(this.docker, {
+      runId: run.id,
+      source: run.plan.workspace,
+      image: this.imageFor(first, images),
+      owner,
+    });
+    this.runs.set(run.id, { images, volume });
+  }
+
+  async startStep(step: PlannedStep, run: RunContext): Promise<void> {
+    const state = this.runState(run);
+    const runtime = requireRuntime(
+      step.environment,
+      step.environment.runtime === 'gvisor' ? await this.listRuntimes() : [],
+    );
+    const key = stepKey(step, run);
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    const options = stepContainerOptions({
+      step,
+      run,
+      image: this.imageFor(step, state.images),
+      volume: state.volume,
+      attempt,
+      ...(runtime === undefined ? {} : { runtime }),
+    });
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(options);
+    } catch (error) {
+      throw new BackendError(
+        'GBCMS_ERR_START',
+        `could not create the container of step '${step.name}': ${dockerReason(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    let output: NodeJS.ReadableStream;
+    try {
+      output = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
+    } catch (error) {
+      await this.removeStep(container).catch(() => undefined);
+      throw new BackendError(
+        'GBCMS_ERR_START',
+        `could not attach to step '${step.name}': ${dockerReason(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.steps.set(key, { container, output });
+    try {
+      await container.start();
+    } catch (error) {
+      throw new BackendError(
+        'GBCMS_ERR_START',
+        `could not start step '${step.name}': ${dockerReason(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async *tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk> {
+    yield* demux(this.stepState(step, run).output);
+  }
+
+  async waitStep(
+    step: PlannedStep,
+    run: RunContext,
+    signal: AbortSignal,
+    graceMs: number,
+  ): Promise<StepExit> {
+    const { container } = this.stepState(step, run);
+    const stop = () => {
+      container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) }).catch((error: unknown) => {
+        // 304: it already stopped on its own, which is what we wanted.
+        if (statusCode(error) !== 304 && !isGoneOrGoing(error)) {
+          this.logger.warn(`could not stop step '${step.name}': ${dockerReason(error)}`);
+        }
+      });
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    try {
+      const result = (await container.wait()) as { StatusCode?: number };
+      const info = await container.inspect();
+      return {
+        exitCode: result.StatusCode ?? info.State.ExitCode,
+        oomKilled: info.State.OOMKilled === true,
+      };
+    } catch (error) {
+      throw new BackendError(
+        'GBCMS_ERR_DOCKER',
+        `lost step '${step.name}' while waiting for it: ${dockerReason(error)}`,
+        {
+          cause: error,
+        },
+      );
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
+    if (step.artifacts.length === 0) return [];
+    return collectContainerArtifacts(this.stepState(step, run).container, step, {
+      destDir,
+      maxBytes: this.artifactMaxBytes,
+      missing: (path) => run.notice(`artifact '${path}' was not found in the workspace`, step.name),
+    });
+  }
+
+  async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
+    const key = stepKey(step, run);
+    const state = this.steps.get(key);
+    if (!state) return;
+    this.steps.delete(key);
+    await this.removeStep(state.container);
+  }
+
+  async destroyRun(run: RunContext): Promise<void> {
+    const ofRun = (key: string) => key.startsWith(`${run.id}\0`);
+    for (const key of this.steps.keys()) if (ofRun(key)) this.steps.delete(key);
+    for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
+    this.runs.delete(run.id);
+    await removeRunResources(this.docker, run.id);
+  }
+
+  private async removeStep(container: Docker.Container): Promise<void> {
+    try {
+      await container.remove({ force: true });
+    } catch (error) {
+      if (!isGoneOrGoing(error)) throw error;
+    }
+  }
+
+  private imageFor(step: PlannedStep, images: Map<string, string>): string {
+    const image = images.get(environmentKey(step.environment));
+    if (image === undefined) throw new Error(`docker backend: no image resolved for step '${step.name}'`);
+    return image;
+  }
+
+  private runState(run: RunContext): DockerRun {
+    const state = this.runs.get(run.id);
+    if (!state) throw new Error(`docker backend: run ${run.id} was not set up`);
+    return state;
+  }
+
+  private stepState(step: PlannedStep, run: RunContext): DockerStep {
+    const state = this.steps.get(stepKey(step, run));
+    if (!state) throw new Error(`docker backend: step '${step.name}' of run ${run.id} was not started`);
+    return state;
+  }
+}

@@ -1,0 +1,170 @@
+// Pure mapping from a planned step to Docker's container options: every hardening choice
+// lives here, where a unit test can read it without an engine. No I/O in this file.
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
+import { stepEnvironment } from '../env.ts';
+import { stepCommand } from '../script.ts';
+import { BackendError, type RunContext } from '../types.ts';
+import { runLabels, stepLabels } from './labels.ts';
+
+export const WORKSPACE_PATH = '/workspace';
+export const HOME_PATH = '/home/gbcms';
+export const GVISOR_RUNTIME = 'runsc';
+
+/** Owner of the workspace and of the home tmpfs, when the environment's user is not numeric. */
+export const FALLBACK_OWNER = { uid: 1000, gid: 1000 } as const;
+
+export interface Owner {
+  uid: number;
+  gid: number;
+  /** False when the user was a name and the owner is the fallback. */
+  numeric: boolean;
+}
+
+/** `1000`, `1000:1000` -> numbers; a name (known only inside the image) -> the fallback owner. */
+export function parseOwner(user: string): Owner {
+  const match = /^(\d+)(?::(\d+))?$/.exec(user.trim());
+  if (!match) return { ...FALLBACK_OWNER, numeric: false };
+  const uid = Number(match[1]);
+  return { uid, gid: match[2] === undefined ? uid : Number(match[2]), numeric: true };
+}
+
+/** Characters Docker accepts in container and volume names. */
+function nameSafe(text: string): string {
+  return text.replace(/[^a-zA-Z0-9_.-]+/g, '-');
+}
+
+export function stepSlug(name: string): string {
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[-_.]+|[-_.]+$/g, '')
+    .slice(0, 40);
+  return slug === '' ? 'step' : slug;
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 6);
+}
+
+/**
+ * Readable and unique per attempt: `test (node=20)` and `test [node=20]` share a slug, so a
+ * hash of the exact step name keeps them apart.
+ */
+export function stepContainerName(runId: string, stepName: string, attempt: number): string {
+  return `gbcms-${nameSafe(runId).slice(0, 12)}-${stepSlug(stepName)}-${shortHash(stepName)}-${attempt}`;
+}
+
+export function workspaceVolumeName(runId: string): string {
+  return `gbcms-${nameSafe(runId)}-workspace`;
+}
+
+export function seedContainerName(runId: string): string {
+  return `gbcms-${nameSafe(runId).slice(0, 12)}-seed-${shortHash(runId)}`;
+}
+
+/** Docker's runtime name for the environment, or a clear error when the engine lacks it. */
+export function requireRuntime(
+  environment: ResolvedEnvironment,
+  available: readonly string[],
+): string | undefined {
+  if (environment.runtime !== 'gvisor') return undefined;
+  if (!available.includes(GVISOR_RUNTIME)) {
+    throw new BackendError(
+      'GBCMS_ERR_RUNTIME',
+      `gVisor (runsc) is not installed in this Docker engine, but environment '${environment.name}' asks for runtime: gvisor. ` +
+        `Install runsc and register it in /etc/docker/daemon.json ("runtimes": {"${GVISOR_RUNTIME}": ...}), or use runtime: runc.`,
+    );
+  }
+  return GVISOR_RUNTIME;
+}
+
+function envList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+export interface StepContainerInput {
+  step: PlannedStep;
+  run: RunContext;
+  /** Resolved image id for the step's environment. */
+  image: string;
+  volume: string;
+  attempt: number;
+  /** Docker runtime name, from requireRuntime. */
+  runtime?: string;
+}
+
+export function stepContainerOptions(input: StepContainerInput): Docker.ContainerCreateOptions {
+  const { step, run, image, volume, attempt, runtime } = input;
+  const environment = step.environment;
+  const owner = parseOwner(environment.user);
+  const memory = environment.resources.memoryBytes;
+  return {
+    name: stepContainerName(run.id, step.name, attempt),
+    Image: image,
+    // An image's entrypoint would wrap our script in someone else's; an empty one means none.
+    Entrypoint: [],
+    Cmd: stepCommand(step.commands),
+    Env: envList({ HOME: HOME_PATH, ...stepEnvironment(step, run) }),
+    User: environment.user,
+    WorkingDir: WORKSPACE_PATH,
+    Labels: stepLabels(run.id, step.name),
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    NetworkDisabled: environment.network === 'none',
+    HostConfig: {
+      Init: true,
+      Privileged: false,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: {
+        // Options replace Docker's defaults, mode included, so /tmp must say 1777 itself.
+        '/tmp': `rw,nosuid,nodev,mode=1777,size=${memory}`,
+        [HOME_PATH]: `rw,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=0700`,
+      },
+      Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE_PATH, ReadOnly: false }],
+      NetworkMode: environment.network === 'bridge' ? 'bridge' : 'none',
+      Memory: memory,
+      MemorySwap: memory,
+      NanoCpus: environment.resources.nanoCpus,
+      PidsLimit: environment.resources.pids,
+      // Attach carries the output; a log driver would only store a second copy, slower.
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+      ...(runtime === undefined ? {} : { Runtime: runtime }),
+    },
+  };
+}
+
+/**
+ * The container that fills the workspace volume: created, written through putArchive, removed,
+ * never started. It exists because putArchive into `/` is refused on a read-only rootfs.
+ */
+export function seedContainerOptions(
+  runId: string,
+  image: string,
+  volume: string,
+): Docker.ContainerCreateOptions {
+  return {
+    name: seedContainerName(runId),
+    Image: image,
+    Entrypoint: [],
+    Cmd: ['/bin/true'],
+    Labels: runLabels(runId, 'seed'),
+    NetworkDisabled: true,
+    HostConfig: {
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      NetworkMode: 'none',
+      Privileged: false,
+      Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE_PATH, ReadOnly: false }],
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+    },
+  };
+}

@@ -1,0 +1,30 @@
+// Reading dockerode's errors: the HTTP status and Docker's own message, which is what a user
+// needs to see ("manifest unknown", "no such host"), not the modem's wrapper text.
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+export function statusCode(error: unknown): number | undefined {
+  const code = field(error, 'statusCode');
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Docker's message when it sent one, else the error's own. */
+export function dockerReason(error: unknown): string {
+  const json = field(error, 'json');
+  const message = field(json, 'message');
+  if (typeof message === 'string' && message !== '') return message.trim();
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function isNotFound(error: unknown): boolean {
+  return statusCode(error) === 404;
+}
+
+/** 404: already gone; 409: removal already in progress elsewhere. Both mean "someone did it". */
+export function isGoneOrGoing(error: unknown): boolean {
+  const code = statusCode(error);
+  return code === 404 || (code === 409 && /already in progress/i.test(dockerReason(error)));
+}

@@ -1,0 +1,22 @@
+// Every Docker resource gbcms creates carries these labels, so a run's leftovers (or all of
+// gbcms's, after a crash) are found by label alone, never by name guessing.
+export const LABEL_MANAGED = 'gbcms.managed';
+export const LABEL_RUN = 'gbcms.run';
+export const LABEL_STEP = 'gbcms.step';
+export const LABEL_ROLE = 'gbcms.role';
+export const LABEL_BUILD_HASH = 'gbcms.build-hash';
+
+export type ResourceRole = 'step' | 'workspace' | 'seed';
+
+export function runLabels(runId: string, role: ResourceRole): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId, [LABEL_ROLE]: role };
+}
+
+export function stepLabels(runId: string, stepName: string): Record<string, string> {
+  return { ...runLabels(runId, 'step'), [LABEL_STEP]: stepName };
+}
+
+/** A `filters` value for Docker's list endpoints. */
+export function labelFilter(key: string, value: string): { label: string[] } {
+  return { label: [`${key}=${value}`] };
+}

@@ -1,0 +1,316 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { isIgnored, parseDockerignore } from '../../engine/backends/docker/build-context.ts';
+import {
+  parseOwner,
+  requireRuntime,
+  seedContainerOptions,
+  stepContainerName,
+  stepContainerOptions,
+  stepSlug,
+} from '../../engine/backends/docker/convert.ts';
+import { FrameParser } from '../../engine/backends/docker/demux.ts';
+import { BackendError, type RunContext } from '../../engine/backends/types.ts';
+import type { Plan, PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
+
+function environment(overrides: Partial<ResolvedEnvironment> = {}): ResolvedEnvironment {
+  return {
+    name: 'image:busybox:stable',
+    image: 'busybox:stable',
+    pull: 'if-not-present',
+    resources: { nanoCpus: 1.5e9, memoryBytes: 256 * 1024 ** 2, pids: 128 },
+    network: 'none',
+    runtime: 'runc',
+    user: '1000:1000',
+    env: { FROM_ENV: 'e' },
+    ...overrides,
+  };
+}
+
+function step(overrides: Partial<PlannedStep> = {}): PlannedStep {
+  return {
+    name: 'test (node=20)',
+    baseName: 'test',
+    environment: environment(),
+    commands: ['echo hi', "echo 'quoted' $HOME"],
+    env: { STEP_VAR: 's' },
+    dependsOn: [],
+    timeoutMs: 60_000,
+    retries: 0,
+    allowFailure: false,
+    artifacts: [],
+    reports: {},
+    secrets: ['TOKEN'],
+    ...overrides,
+  };
+}
+
+function run(): RunContext {
+  const plan: Plan = {
+    name: 'p',
+    file: '.gbcms.yml',
+    workspace: '/tmp',
+    trigger: { event: 'manual' },
+    steps: [],
+    layers: [],
+  };
+  return {
+    id: 'AbCdEf_-1234567890xyz',
+    plan,
+    dir: '/tmp/run',
+    secrets: { TOKEN: 's3cret', OTHER: 'unused' },
+    env: { CI: 'true', GBCMS_RUN_ID: 'AbCdEf_-1234567890xyz' },
+    notice: () => {},
+  };
+}
+
+function options(s = step(), runtime?: string) {
+  return stepContainerOptions({
+    step: s,
+    run: run(),
+    image: 'sha256:abc',
+    volume: 'gbcms-vol',
+    attempt: 2,
+    ...(runtime === undefined ? {} : { runtime }),
+  });
+}
+
+describe('stepContainerOptions', () => {
+  test('hardening: no capabilities, no new privileges, read-only root, init, no log driver', () => {
+    const host = options().HostConfig ?? {};
+    assert.equal(host.Init, true);
+    assert.equal(host.Privileged, false);
+    assert.deepEqual(host.CapDrop, ['ALL']);
+    assert.equal(host.CapAdd, undefined);
+    assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
+    assert.equal(host.ReadonlyRootfs, true);
+    assert.deepEqual(host.LogConfig, { Type: 'none', Config: {} });
+    assert.equal(host.AutoRemove, false);
+    assert.equal(host.Binds, undefined);
+    assert.equal(host.Runtime, undefined);
+  });
+
+  test('only the workspace volume is mounted, never a host path or the docker socket', () => {
+    const opts = options();
+    assert.deepEqual(opts.HostConfig?.Mounts, [
+      { Type: 'volume', Source: 'gbcms-vol', Target: '/workspace', ReadOnly: false },
+    ]);
+    assert.equal(opts.WorkingDir, '/workspace');
+    assert.doesNotMatch(JSON.stringify(opts), /docker\.sock/);
+  });
+
+  test('resources: memory without swap, cpus, pids; network none unless bridge', () => {
+    const host = options().HostConfig ?? {};
+    assert.equal(host.Memory, 256 * 1024 ** 2);
+    assert.equal(host.MemorySwap, 256 * 1024 ** 2);
+    assert.equal(host.NanoCpus, 1.5e9);
+    assert.equal(host.PidsLimit, 128);
+    assert.equal(host.NetworkMode, 'none');
+    assert.equal(options().NetworkDisabled, true);
+    const bridged = options(step({ environment: environment({ network: 'bridge' }) }));
+    assert.equal(bridged.HostConfig?.NetworkMode, 'bridge');
+    assert.equal(bridged.NetworkDisabled, false);
+  });
+
+  test('tmpfs /tmp (world-writable, sticky) and a private home owned by the step user', () => {
+    const opts = options(step({ environment: environment({ user: '1234:99' }) }));
+    assert.deepEqual(opts.HostConfig?.Tmpfs, {
+      '/tmp': `rw,nosuid,nodev,mode=1777,size=${256 * 1024 ** 2}`,
+      '/home/gbcms': 'rw,nosuid,nodev,uid=1234,gid=99,mode=0700',
+    });
+    assert.equal(opts.User, '1234:99');
+    assert.ok(opts.Env?.includes('HOME=/home/gbcms'));
+  });
+
+  test('the script is one argv element under sh -e, commands echoed quoted, no entrypoint', () => {
+    const opts = options();
+    assert.deepEqual(opts.Entrypoint, []);
+    const cmd = opts.Cmd ?? [];
+    assert.deepEqual(cmd.slice(0, 2), ['/bin/sh', '-ec']);
+    assert.equal(cmd.length, 3);
+    assert.equal(
+      cmd[2],
+      "printf '+ %s\\n' 'echo hi'\necho hi\nprintf '+ %s\\n' 'echo '\\''quoted'\\'' $HOME'\necho 'quoted' $HOME\n",
+    );
+  });
+
+  test('the echo lines print commands verbatim, whatever they contain', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme-ascii', maxLength: 40 }), (command) => {
+        const script = options(step({ commands: [command] })).Cmd?.[2] ?? '';
+        const echoLine = script.split('\n')[0] ?? '';
+        const printed = execFileSync('/bin/sh', ['-c', echoLine], { encoding: 'utf8' });
+        assert.equal(printed, `+ ${command}\n`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('env: environment, step, run variables and only the secrets the step asked for', () => {
+    const env = options().Env ?? [];
+    for (const entry of [
+      'FROM_ENV=e',
+      'STEP_VAR=s',
+      'CI=true',
+      'TOKEN=s3cret',
+      'GBCMS_STEP=test (node=20)',
+    ]) {
+      assert.ok(env.includes(entry), entry);
+    }
+    assert.ok(!env.some((e) => e.startsWith('OTHER=')));
+  });
+
+  test('labels find the container by run and step', () => {
+    assert.deepEqual(options().Labels, {
+      'gbcms.managed': 'true',
+      'gbcms.run': 'AbCdEf_-1234567890xyz',
+      'gbcms.role': 'step',
+      'gbcms.step': 'test (node=20)',
+    });
+  });
+
+  test('gvisor sets the runtime passed in', () => {
+    assert.equal(options(step(), 'runsc').HostConfig?.Runtime, 'runsc');
+  });
+});
+
+describe('requireRuntime', () => {
+  test('runc needs nothing; gvisor needs runsc registered', () => {
+    assert.equal(requireRuntime(environment(), []), undefined);
+    assert.equal(requireRuntime(environment({ runtime: 'gvisor' }), ['runc', 'runsc']), 'runsc');
+  });
+
+  test('gvisor without runsc is a coded error that says what to do', () => {
+    assert.throws(
+      () => requireRuntime(environment({ runtime: 'gvisor', name: 'sandboxed' }), ['runc']),
+      (error: unknown) =>
+        error instanceof BackendError &&
+        error.code === 'GBCMS_ERR_RUNTIME' &&
+        /gVisor \(runsc\) is not installed/.test(error.message) &&
+        /sandboxed/.test(error.message),
+    );
+  });
+});
+
+describe('names and owners', () => {
+  test('container names are valid Docker names, distinct per attempt and per step', () => {
+    const a = stepContainerName('AbCdEf_-1234567890xyz', 'test (node=20)', 1);
+    assert.match(a, /^gbcms-AbCdEf_-1234-test-node-20-[0-9a-f]{6}-1$/);
+    assert.notEqual(a, stepContainerName('AbCdEf_-1234567890xyz', 'test (node=20)', 2));
+    assert.notEqual(a, stepContainerName('AbCdEf_-1234567890xyz', 'test [node=20]', 1));
+    fc.assert(
+      fc.property(fc.string(), fc.string({ minLength: 1 }), fc.nat(), (id, name, attempt) => {
+        assert.match(stepContainerName(id, name, attempt), /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+      }),
+    );
+  });
+
+  test('slugs are short and never empty', () => {
+    assert.equal(stepSlug('Build & Test!'), 'build-test');
+    assert.equal(stepSlug('(((('), 'step');
+    assert.ok(stepSlug('x'.repeat(200)).length <= 40);
+  });
+
+  test('parseOwner: numeric users as given, names fall back to 1000:1000', () => {
+    assert.deepEqual(parseOwner('1234:55'), { uid: 1234, gid: 55, numeric: true });
+    assert.deepEqual(parseOwner('0'), { uid: 0, gid: 0, numeric: true });
+    assert.deepEqual(parseOwner('node'), { uid: 1000, gid: 1000, numeric: false });
+    assert.deepEqual(parseOwner('node:staff'), { uid: 1000, gid: 1000, numeric: false });
+  });
+
+  test('the seeding container is labelled, without network or capabilities, and never read-only', () => {
+    const seed = seedContainerOptions('run1', 'sha256:img', 'vol');
+    assert.equal(seed.Labels?.['gbcms.run'], 'run1');
+    assert.equal(seed.NetworkDisabled, true);
+    assert.deepEqual(seed.HostConfig?.CapDrop, ['ALL']);
+    assert.notEqual(seed.HostConfig?.ReadonlyRootfs, true);
+    assert.deepEqual(seed.HostConfig?.Mounts?.[0]?.Target, '/workspace');
+  });
+});
+
+function frame(kind: number, text: string): Buffer {
+  const payload = Buffer.from(text);
+  const header = Buffer.alloc(8);
+  header[0] = kind;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}
+
+describe('FrameParser', () => {
+  test('separates stdout and stderr frames', () => {
+    const parser = new FrameParser();
+    const out = parser.push(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n'), frame(1, 'more')]));
+    assert.deepEqual(
+      out.map((c) => [c.stream, c.data.toString()]),
+      [
+        ['stdout', 'out\n'],
+        ['stderr', 'err\n'],
+        ['stdout', 'more'],
+      ],
+    );
+    assert.equal(parser.leftover, 0);
+  });
+
+  test('frames split at any byte reassemble to the same output', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(1, 2), fc.string({ minLength: 1, maxLength: 30 })), {
+          maxLength: 8,
+        }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (frames, cuts) => {
+          const whole = Buffer.concat(frames.map(([k, t]) => frame(k, t)));
+          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const parser = new FrameParser();
+          const got: string[] = [];
+          let start = 0;
+          for (const point of [...points, whole.length]) {
+            for (const chunk of parser.push(whole.subarray(start, point))) {
+              got.push(`${chunk.stream}:${chunk.data.toString()}`);
+            }
+            start = point;
+          }
+          assert.deepEqual(
+            got,
+            frames.map(([k, t]) => `${k === 2 ? 'stderr' : 'stdout'}:${t}`),
+          );
+          assert.equal(parser.leftover, 0);
+        },
+      ),
+    );
+  });
+
+  test('an unfinished frame is kept, not emitted', () => {
+    const parser = new FrameParser();
+    assert.deepEqual(parser.push(frame(1, 'hello').subarray(0, 10)), []);
+    assert.equal(parser.leftover, 10);
+  });
+});
+
+describe('.dockerignore', () => {
+  const rules = parseDockerignore(
+    '# comment\n\nnode_modules\n/build\n*.log\n!keep.log\ndocs/**/*.md\n!docs/README.md\n**/tmp\n',
+  );
+
+  test('a pattern excludes matching files and everything below matching directories', () => {
+    assert.equal(isIgnored(rules, 'node_modules'), true);
+    assert.equal(isIgnored(rules, 'node_modules/a/b.js'), true);
+    assert.equal(isIgnored(rules, 'build/out/x'), true);
+    assert.equal(isIgnored(rules, 'src/index.ts'), false);
+    assert.equal(isIgnored(rules, 'src/node_modules/x'), false);
+  });
+
+  test('the last matching rule wins, so ! re-includes', () => {
+    assert.equal(isIgnored(rules, 'debug.log'), true);
+    assert.equal(isIgnored(rules, 'keep.log'), false);
+    assert.equal(isIgnored(rules, 'docs/a/b.md'), true);
+    assert.equal(isIgnored(rules, 'docs/README.md'), false);
+  });
+
+  test('** matches any depth', () => {
+    assert.equal(isIgnored(rules, 'a/b/tmp/file'), true);
+    assert.equal(isIgnored(rules, 'tmp'), true);
+  });
+});
