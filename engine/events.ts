@@ -1,6 +1,6 @@
 // What observers (the CLI display, the server's store and live pages) hear while a run goes on.
 import type { ArtifactRecord } from './backends/types.ts';
-import type { LogLine } from './logs/step-log.ts';
+import type { LogLine } from './logs/log-line.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
 
 export type RunEvent =

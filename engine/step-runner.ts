@@ -2,6 +2,7 @@
 // output into the step's log, artifacts out, and the step's resources removed whatever happened.
 import { type Backend, BackendError, type ArtifactRecord, type OutputChunk, type RunContext } from './backends/types.ts';
 import { formatDuration } from './config/units.ts';
+import { MIN_SECRET_LENGTH } from './logs/masker.ts';
 import type { StepLog } from './logs/step-log.ts';
 import type { PlannedStep } from './plan.ts';
 import type { StepStatus } from './status.ts';
@@ -29,9 +30,6 @@ export interface StepRunContext {
   onAttemptStart(attempt: number): void;
 }
 
-/** Secret values this short would mask half the log; refusing them is kinder than garbling output. */
-const MIN_SECRET_LENGTH = 4;
-
 /** How long output may keep draining after the process ended before we stop waiting for it. */
 const OUTPUT_DRAIN_MS = 5000;
 
@@ -39,6 +37,7 @@ export function secretProblem(step: PlannedStep, secrets: Record<string, string>
   for (const name of step.secrets) {
     const value = secrets[name];
     if (value === undefined) return `secret ${name} is not set`;
+    // A value this short would mask half the log; refusing it is kinder than garbling output.
     if (value.length < MIN_SECRET_LENGTH) {
       return `secret ${name} is ${value.length} characters long; values of 3 characters or fewer cannot be masked reliably`;
     }

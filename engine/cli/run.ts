@@ -1,6 +1,6 @@
 // `gbcms run`: validate, plan and run a pipeline here, showing progress as it goes.
 import { stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BackendChoice, selectBackend } from '../backends/registry.ts';
 import { BackendError } from '../backends/types.ts';
@@ -102,7 +102,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   let plan: ReturnType<typeof compilePlan>;
   try {
     const trigger = await triggerFromOptions(values, workspace);
-    plan = selectSteps(compilePlan(loaded.config, { file: display, workspace, trigger }), values.step ?? []);
+    plan = selectSteps(compilePlan(loaded.config, { file: relative(workspace, file), workspace, trigger }), values.step ?? []);
   } catch (error) {
     if (error instanceof TriggerOptionError || error instanceof UnknownStepError) {
       io.stderr.write(`gbcms run: ${error.message}\n`);
