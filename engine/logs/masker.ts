@@ -1,0 +1,113 @@
+// Replaces secret values in log text. Pure: no I/O, no clock. Built once per step log so the
+// hot path is one RegExp replace per line.
+
+/** Shorter values are refused by the engine before a run starts; masking them would shred logs. */
+export const MIN_SECRET_LENGTH = 4;
+export const MASK = '***';
+
+export interface Masker {
+  /** Whether there is anything to mask at all. */
+  readonly active: boolean;
+  mask(text: string): string;
+  /**
+   * How much of `text` can be masked and shown now. The rest is a tail that could be the start
+   * of a secret whose end has not arrived yet; a match is never cut in two.
+   */
+  safeCut(text: string): number;
+}
+
+/** Every form in which `secret` may show up in a log line, longest first. */
+export function secretForms(secret: string): string[] {
+  if (secret.length < MIN_SECRET_LENGTH) return [];
+  const forms = new Set<string>();
+  const add = (form: string) => {
+    // A log line never holds a newline, so a form with one could never match.
+    if (form.length >= MIN_SECRET_LENGTH && !/[\r\n]/.test(form)) forms.add(form);
+  };
+  add(secret);
+  for (const form of base64Forms(Buffer.from(secret, 'utf8'))) add(form);
+  for (const form of urlForms(secret)) add(form);
+  // A multiline secret (a PEM key) reaches the log one line at a time.
+  if (/[\r\n]/.test(secret)) for (const line of secret.split(/\r?\n|\r/)) add(line);
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The exact encodings (standard and url-safe, with and without padding), plus the part of the
+ * encoding that stays the same whatever bytes surround the secret in a longer base64 string,
+ * for each of the three alignments it can sit at.
+ */
+function base64Forms(bytes: Buffer): string[] {
+  const standard = bytes.toString('base64');
+  const forms = [standard, standard.replace(/=+$/, '')];
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes])
+      .toString('base64')
+      .replace(/=+$/, '');
+    // Characters that mix in the unknown bytes before (first 2 or 3) or after (last one) the secret.
+    const skip = [0, 2, 3][shift] ?? 0;
+    const trailing = (shift + bytes.length) % 3 === 0 ? 0 : 1;
+    forms.push(encoded.slice(skip, encoded.length - trailing));
+  }
+  return forms.flatMap((form) => [form, toUrlSafe(form)]);
+}
+
+function toUrlSafe(base64: string): string {
+  return base64.replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+function urlForms(secret: string): string[] {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(secret);
+  } catch {
+    return []; // lone surrogate: no URL form exists
+  }
+  if (encoded === secret) return [];
+  return [
+    encoded,
+    encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+    encoded.replace(/%20/g, '+'),
+  ];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
+
+export function createMasker(secrets: readonly string[]): Masker {
+  const patterns = [...new Set(secrets.flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  if (patterns.length === 0) {
+    return { active: false, mask: (text) => text, safeCut: (text) => text.length };
+  }
+  // Longest first, so a secret that contains another is masked whole.
+  const matcher = new RegExp(patterns.map(escapeRegExp).join('|'), 'g');
+  const longest = patterns[0]?.length ?? 0;
+
+  const startsSecret = (tail: string) => patterns.some((p) => p.length > tail.length && p.startsWith(tail));
+
+  return {
+    active: true,
+    mask: (text) => text.replace(matcher, MASK),
+    safeCut(text) {
+      let cut = text.length;
+      for (let i = Math.max(0, text.length - longest + 1); i < text.length; i++) {
+        if (startsSecret(text.slice(i))) {
+          cut = i;
+          break;
+        }
+      }
+      if (cut === text.length) return cut;
+      for (const match of text.matchAll(matcher)) {
+        const end = match.index + match[0].length;
+        if (match.index < cut && end > cut) cut = end;
+      }
+      return cut;
+    },
+  };
+}
+
+/** One-off masking; a log should build its masker once with createMasker. */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  return createMasker(secrets).mask(text);
+}

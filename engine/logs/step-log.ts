@@ -1,0 +1,255 @@
+// One step attempt's log: splits both output streams into lines, masks secrets, caps the size,
+// appends JSON lines to the step's log file and fans lines out to live listeners.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import type { OutputChunk } from '../backends/types.ts';
+import { LineSplitter, type SplitLine } from './line-splitter.ts';
+import { formatBytes, type LogLine } from './log-line.ts';
+import { createMasker, type Masker } from './masker.ts';
+
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PARTIAL_FLUSH_MS = 250;
+
+/** Lines are written in batches of about this many characters: one syscall, not one per line. */
+const BATCH_CHARS = 64 * 1024;
+/** Above this much unwritten data, write() asks the caller to await drained(). */
+const WRITE_HIGH_WATER = 1024 * 1024;
+/** A partial line that keeps changing without a newline is still shown after this many flush periods. */
+const MAX_HOLD_PERIODS = 4;
+
+export interface StepLogOptions {
+  /** Path of the step's log file; its folder is created, the file appended to. */
+  file: string;
+  /** Secret values to mask; values shorter than 4 characters are ignored. */
+  secrets: readonly string[];
+  /** Cap on the stored (masked) text of the step; past it lines are counted, not kept. */
+  maxBytes?: number;
+  now?: () => Date;
+  /** Silence after which a line without newline is shown anyway. */
+  partialFlushMs?: number;
+}
+
+interface StreamState {
+  readonly splitter: LineSplitter;
+  timer: NodeJS.Timeout | undefined;
+  heldSince: number;
+}
+
+export class StepLog {
+  readonly #masker: Masker;
+  readonly #maxBytes: number;
+  readonly #now: () => Date;
+  readonly #flushMs: number;
+  readonly #out: WriteStream;
+  readonly #streams: Record<'stdout' | 'stderr', StreamState>;
+  readonly #listeners = new Set<(line: LogLine) => void>();
+  /** Scratch array reused by every write: the hot path allocates no per-chunk array. */
+  readonly #scratch: SplitLine[] = [];
+  #seq = 0;
+  #bytes = 0;
+  #stored = 0;
+  #truncated = false;
+  #batch: string[] = [];
+  #batchChars = 0;
+  #flushQueued = false;
+  #error: Error | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: StepLogOptions) {
+    this.#masker = createMasker(options.secrets);
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_LOG_BYTES;
+    this.#now = options.now ?? (() => new Date());
+    this.#flushMs = options.partialFlushMs ?? DEFAULT_PARTIAL_FLUSH_MS;
+    const safeCut = this.#masker.safeCut;
+    const stream = (): StreamState => ({
+      splitter: new LineSplitter({ safeCut }),
+      timer: undefined,
+      heldSince: 0,
+    });
+    this.#streams = { stdout: stream(), stderr: stream() };
+    mkdirSync(dirname(options.file), { recursive: true });
+    this.#out = createWriteStream(options.file, { flags: 'a', highWaterMark: WRITE_HIGH_WATER });
+    this.#out.on('error', (error) => {
+      this.#error ??= error;
+    });
+  }
+
+  /** Lines stored so far, engine lines and the truncation marker included. */
+  get lines(): number {
+    return this.#seq;
+  }
+
+  /** Bytes of step output seen, kept or not (raw bytes once truncated). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /**
+   * Takes one chunk of step output. Never throws. Returns false when the file is behind:
+   * a caller that can pause its source should then await drained().
+   */
+  write(chunk: OutputChunk): boolean {
+    if (this.#closing) return true;
+    if (this.#truncated) {
+      this.#bytes += chunk.data.length;
+      return true;
+    }
+    const state = this.#streams[chunk.stream];
+    const out = this.#scratch;
+    state.splitter.push(chunk.data, out);
+    if (out.length > 0) this.#emitAll(chunk.stream, out);
+    this.#armPartialFlush(chunk.stream, state);
+    return !this.#out.writableNeedDrain;
+  }
+
+  /** Resolves once the file has caught up with what was written. */
+  drained(): Promise<void> {
+    if (!this.#out.writableNeedDrain || this.#out.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#out.off('drain', done);
+        this.#out.off('close', done);
+        resolve();
+      };
+      this.#out.on('drain', done);
+      this.#out.on('close', done);
+    });
+  }
+
+  /** The engine's own line(s). Kept even after truncation: they explain what happened. */
+  system(text: string): void {
+    if (this.#closing) return;
+    const time = this.#now().toISOString();
+    for (const line of text.split(/\r?\n/)) {
+      this.#store({ seq: ++this.#seq, time, stream: 'system', text: this.#masker.mask(line) });
+    }
+  }
+
+  /** Live lines from now on; returns the unsubscribe function. */
+  subscribe(listener: (line: LogLine) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Flushes held lines, writes everything and closes the file. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= this.#finish();
+    return this.#closing;
+  }
+
+  async #finish(): Promise<void> {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const state = this.#streams[stream];
+      clearTimeout(state.timer);
+      state.timer = undefined;
+      if (this.#truncated) continue;
+      const out = this.#scratch;
+      state.splitter.end(out);
+      if (out.length > 0) this.#emitAll(stream, out);
+    }
+    this.#flushBatch();
+    this.#listeners.clear();
+    await new Promise<void>((resolve) => {
+      if (this.#out.destroyed) return resolve();
+      this.#out.end(() => resolve());
+      this.#out.once('error', () => resolve());
+    });
+    if (this.#error) throw this.#error;
+  }
+
+  #emitAll(stream: 'stdout' | 'stderr', out: SplitLine[]): void {
+    const time = this.#now().toISOString();
+    for (const line of out) {
+      if (this.#truncated) break;
+      this.#emit(stream, line.text, line.partial, time);
+    }
+    out.length = 0;
+  }
+
+  #emit(stream: 'stdout' | 'stderr', raw: string, partial: boolean, time: string): void {
+    const text = this.#masker.mask(raw);
+    const size = Buffer.byteLength(text) + 1;
+    this.#bytes += size;
+    if (this.#stored + size > this.#maxBytes) {
+      this.#truncate(time);
+      return;
+    }
+    this.#stored += size;
+    const line: LogLine = partial
+      ? { seq: ++this.#seq, time, stream, text, partial }
+      : { seq: ++this.#seq, time, stream, text };
+    this.#store(line);
+  }
+
+  #truncate(time: string): void {
+    this.#truncated = true;
+    for (const state of Object.values(this.#streams)) {
+      clearTimeout(state.timer);
+      state.timer = undefined;
+    }
+    const text = `log truncated at ${formatBytes(this.#maxBytes)}; the step goes on`;
+    this.#store({ seq: ++this.#seq, time, stream: 'system', text, truncated: true });
+  }
+
+  #store(line: LogLine): void {
+    const json = toJson(line);
+    this.#batch.push(json);
+    this.#batchChars += json.length + 1;
+    if (this.#batchChars >= BATCH_CHARS) this.#flushBatch();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(() => this.#flushBatch());
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(line);
+      } catch {
+        // A broken viewer must not break the step's log.
+      }
+    }
+  }
+
+  #flushBatch(): void {
+    this.#flushQueued = false;
+    if (this.#batch.length === 0) return;
+    const data = `${this.#batch.join('\n')}\n`;
+    this.#batch = [];
+    this.#batchChars = 0;
+    if (!this.#out.destroyed && !this.#out.writableEnded) this.#out.write(data);
+  }
+
+  #armPartialFlush(stream: 'stdout' | 'stderr', state: StreamState): void {
+    if (!state.splitter.hasPending) {
+      clearTimeout(state.timer);
+      state.timer = undefined;
+      return;
+    }
+    if (state.timer === undefined) {
+      state.heldSince = Date.now();
+      state.timer = setTimeout(() => this.#flushPartial(stream, state), this.#flushMs);
+      state.timer.unref();
+    } else if (Date.now() - state.heldSince < this.#flushMs * MAX_HOLD_PERIODS) {
+      state.timer.refresh();
+    }
+  }
+
+  #flushPartial(stream: 'stdout' | 'stderr', state: StreamState): void {
+    state.timer = undefined;
+    if (this.#closing || this.#truncated) return;
+    const out = this.#scratch;
+    state.splitter.flushPartial(out);
+    if (out.length > 0) this.#emitAll(stream, out);
+  }
+}
+
+/** JSON.stringify(line) with the fixed keys written by hand: the log path spends most of its time here. */
+function toJson(line: LogLine): string {
+  const flags = `${line.partial ? ',"partial":true' : ''}${line.truncated ? ',"truncated":true' : ''}`;
+  return `{"seq":${line.seq},"time":${JSON.stringify(line.time)},"stream":"${line.stream}","text":${JSON.stringify(line.text)}${flags}}`;
+}

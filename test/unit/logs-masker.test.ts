@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { createMasker, maskSecrets, secretForms } from '../../engine/logs/masker.ts';
+
+describe('maskSecrets', () => {
+  test('replaces every occurrence of every secret', () => {
+    assert.equal(
+      maskSecrets('user=admin pass=hunter22 again hunter22, tok_1234', ['hunter22', 'tok_1234']),
+      'user=admin pass=*** again ***, ***',
+    );
+  });
+
+  test('ignores values of 3 characters or fewer', () => {
+    assert.equal(maskSecrets('a abc b', ['abc', 'ab', '']), 'a abc b');
+    assert.deepEqual(secretForms('abc'), []);
+  });
+
+  test('a secret containing another is masked whole', () => {
+    assert.equal(maskSecrets('x password123 y', ['pass', 'password123']), 'x *** y');
+  });
+
+  test('regular-expression characters in secrets are literal', () => {
+    const secret = 'a.b*c(d)[e]$^|\\/{2}+?';
+    assert.equal(maskSecrets(`<${secret}>`, [secret]), '<***>');
+    assert.equal(maskSecrets('aXbbbc', ['a.b*c']), 'aXbbbc');
+  });
+
+  test('base64 forms: standard, url-safe, with and without padding', () => {
+    const secret = 'p>?~secret>>?';
+    const standard = Buffer.from(secret).toString('base64');
+    const url = Buffer.from(secret).toString('base64url');
+    assert.match(standard, /[+/=]/, 'the fixture exercises the alphabet differences');
+    for (const form of [standard, standard.replace(/=+$/, ''), url, `${url}==`]) {
+      assert.equal(maskSecrets(`auth: ${form} end`, [secret]), 'auth: *** end', form);
+    }
+  });
+
+  test('base64 of the secret embedded in a longer base64 string, at every alignment', () => {
+    const secret = 'correct horse battery staple';
+    for (let before = 0; before < 6; before++) {
+      for (let after = 0; after < 4; after++) {
+        const bytes = Buffer.concat([randomBytes(before), Buffer.from(secret), randomBytes(after)]);
+        for (const encoding of ['base64', 'base64url'] as const) {
+          const encoded = bytes.toString(encoding);
+          const masked = maskSecrets(encoded, [secret]);
+          assert.ok(masked.includes('***'), `${encoding} ${before}/${after}: ${masked}`);
+          // What is left must be too short to carry the secret.
+          assert.ok(masked.length <= encoded.length - 30, `${encoding} ${before}/${after}: ${masked}`);
+        }
+      }
+    }
+  });
+
+  test('URL-encoded forms', () => {
+    const secret = 'p@ss w/rd&x=1';
+    const encoded = encodeURIComponent(secret);
+    assert.equal(maskSecrets(`https://h/?token=${encoded}`, [secret]), 'https://h/?token=***');
+    assert.equal(maskSecrets(`?t=${encoded.toLowerCase()}`, [secret]), '?t=***');
+    assert.equal(maskSecrets(`?t=${encoded.replace(/%20/g, '+')}`, [secret]), '?t=***');
+  });
+
+  test('multiline secrets: each line longer than 3 characters', () => {
+    const secret = '-----BEGIN KEY-----\nMIIEvQIBADANBgkq\nab\nhkiG9w0BAQEFAASC\n-----END KEY-----\n';
+    const log = ['-----BEGIN KEY-----', 'MIIEvQIBADANBgkq', 'ab', 'hkiG9w0BAQEFAASC', '-----END KEY-----'];
+    const masker = createMasker([secret]);
+    assert.deepEqual(
+      log.map((line) => masker.mask(line)),
+      ['***', '***', 'ab', '***', '***'],
+    );
+    // The whole value still has its base64 form.
+    assert.equal(masker.mask(Buffer.from(secret).toString('base64')), '***');
+  });
+});
+
+describe('Masker.safeCut', () => {
+  const masker = createMasker(['hunter2-secret']);
+
+  test('holds back a tail that may start a secret', () => {
+    assert.equal(masker.safeCut('key=hunter'), 'key='.length);
+    assert.equal(masker.safeCut('key=h'), 'key='.length);
+    assert.equal(masker.safeCut('key='), 'key='.length);
+    assert.equal(masker.safeCut('no secret here'), 'no secret here'.length);
+  });
+
+  test('holds back the start of an encoded form too', () => {
+    const b64 = Buffer.from('hunter2-secret').toString('base64');
+    assert.equal(masker.safeCut(`x ${b64.slice(0, 6)}`), 2);
+  });
+
+  test('never cuts a match in two', () => {
+    const overlapping = createMasker(['abcd1234', 'cd1234zz']);
+    // "cd1234" could start the second secret, but it is inside a match of the first.
+    const text = 'x abcd1234';
+    const cut = overlapping.safeCut(text);
+    assert.equal(cut, text.length);
+    assert.equal(overlapping.mask(text.slice(0, cut)), 'x ***');
+  });
+
+  test('without secrets everything can go', () => {
+    assert.equal(createMasker([]).safeCut('anything'), 8);
+    assert.equal(createMasker([]).active, false);
+  });
+});
