@@ -114,11 +114,11 @@ describe('stepContainerOptions', () => {
     assert.equal(bridged.NetworkDisabled, false);
   });
 
-  test('tmpfs /tmp (world-writable, sticky) and a private home owned by the step user', () => {
+  test('tmpfs /tmp and a private home, both owned by the step user', () => {
     const opts = options(step({ environment: environment({ user: '1234:99' }) }));
     assert.deepEqual(opts.HostConfig?.Tmpfs, {
-      '/tmp': `rw,nosuid,nodev,mode=1777,size=${256 * 1024 ** 2}`,
-      '/home/gbcms': 'rw,nosuid,nodev,uid=1234,gid=99,mode=0700',
+      '/tmp': `rw,exec,nosuid,nodev,uid=1234,gid=99,mode=1777,size=${256 * 1024 ** 2}`,
+      '/home/gbcms': 'rw,exec,nosuid,nodev,uid=1234,gid=99,mode=0700',
     });
     assert.equal(opts.User, '1234:99');
     assert.ok(opts.Env?.includes('HOME=/home/gbcms'));

@@ -123,9 +123,11 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
       Tmpfs: {
-        // Options replace Docker's defaults, mode included, so /tmp must say 1777 itself.
-        '/tmp': `rw,nosuid,nodev,mode=1777,size=${memory}`,
-        [HOME_PATH]: `rw,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=0700`,
+        // Docker copies an image's /tmp mode onto the mount (some images have 0755), so the
+        // step user owns it outright. `exec` because Docker's default noexec breaks real
+        // builds (`go test` runs binaries from $TMPDIR) while /workspace is executable anyway.
+        '/tmp': `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=1777,size=${memory}`,
+        [HOME_PATH]: `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=0700`,
       },
       Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE_PATH, ReadOnly: false }],
       NetworkMode: environment.network === 'bridge' ? 'bridge' : 'none',
