@@ -1,7 +1,7 @@
 // The Docker backend on the real engine: output, workspace, hardening, limits, stop, cleanup.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -189,6 +189,8 @@ describe('DockerBackend', await dockerTestOptions(), () => {
         'grep CapEff /proc/self/status',
         'if touch /x 2>/dev/null; then echo ROOT-WRITABLE; else echo root-readonly; fi',
         'touch /tmp/t "$HOME/h" && echo tmp-and-home-ok',
+        // An empty workspace is the case where Docker's volume copy-up would take the root away.
+        'touch /workspace/w && echo empty-workspace-writable',
         'echo "home=$HOME"',
         'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "',
         'if wget -q -T 2 -O /dev/null http://1.1.1.1/ 2>/dev/null; then echo NET; else echo no-net; fi',
@@ -201,6 +203,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.match(result.stdout, /^CapEff:\s+0000000000000000$/m);
     assert.match(result.stdout, /^root-readonly$/m);
     assert.match(result.stdout, /^tmp-and-home-ok$/m);
+    assert.match(result.stdout, /^empty-workspace-writable$/m);
     assert.match(result.stdout, /^home=\/home\/gbcms$/m);
     assert.match(result.stdout, /^no-net$/m);
     const interfaces = result.stdout.split('\n+ if wget')[0]?.split('| tr -d " "\n')[1]?.trim();
@@ -257,6 +260,57 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.ok(elapsed < 5000, `took ${elapsed} ms`);
     assert.notEqual(result.exit.exitCode, 0);
     await backend.destroyRun(run);
+  });
+
+  test('artifacts: a folder and a renamed file land under destDir, a missing one is a notice', async () => {
+    const step = makeStep({
+      commands: [
+        'mkdir -p dist/sub && echo app > dist/app.js && echo deep > dist/sub/x.txt',
+        'echo report > r.txt',
+      ],
+      artifacts: [
+        { path: 'dist', dest: 'dist' },
+        { path: 'r.txt', dest: 'reports/result.txt' },
+        { path: 'never-made', dest: 'never-made' },
+      ],
+    });
+    const notices: string[] = [];
+    const run = makeRun(workspaceDir({}), [step], notices);
+    await backend.setupRun(run);
+    const ran = await runStep(backend, step, run);
+    assert.equal(ran.exit.exitCode, 0, ran.stdout + ran.stderr);
+    const dest = workspaceDir({});
+    const records = await backend.collectArtifacts(step, run, dest);
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    assert.deepEqual(
+      records.sort((a, b) => a.path.localeCompare(b.path)),
+      [
+        { step: 'step', path: 'dist/app.js', size: 4, sha256: sha('app\n') },
+        { step: 'step', path: 'dist/sub/x.txt', size: 5, sha256: sha('deep\n') },
+        { step: 'step', path: 'reports/result.txt', size: 7, sha256: sha('report\n') },
+      ],
+    );
+    assert.equal(readFileSync(join(dest, 'dist/sub/x.txt'), 'utf8'), 'deep\n');
+    assert.equal(readFileSync(join(dest, 'reports/result.txt'), 'utf8'), 'report\n');
+    assert.deepEqual(notices, ["artifact 'never-made' was not found in the workspace"]);
+    await backend.destroyRun(run);
+  });
+
+  test('artifacts: a link out of the workspace or an oversized artifact is refused', async () => {
+    const small = new DockerBackend({ docker, artifactMaxBytes: 1000 });
+    const step = makeStep({
+      commands: ['mkdir out && ln -s /etc/passwd out/pw', 'head -c 5000 /dev/zero > big.bin'],
+      artifacts: [{ path: 'out', dest: 'out' }],
+    });
+    const big = { ...step, artifacts: [{ path: 'big.bin', dest: 'big.bin' }] };
+    const run = makeRun(workspaceDir({}), [step]);
+    await small.setupRun(run);
+    await runStep(small, step, run);
+    const dest = workspaceDir({});
+    await assert.rejects(small.collectArtifacts(step, run, dest), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
+    await assert.rejects(small.collectArtifacts(big, run, dest), { code: 'GBCMS_ERR_ARTIFACT_TOO_LARGE' });
+    assert.deepEqual(readdirSync(dest), []);
+    await small.destroyRun(run);
   });
 
   test('a retry gets a fresh container after destroyStep', async () => {

@@ -95,7 +95,13 @@ describe('stepContainerOptions', () => {
   test('only the workspace volume is mounted, never a host path or the docker socket', () => {
     const opts = options();
     assert.deepEqual(opts.HostConfig?.Mounts, [
-      { Type: 'volume', Source: 'gbcms-vol', Target: '/workspace', ReadOnly: false },
+      {
+        Type: 'volume',
+        Source: 'gbcms-vol',
+        Target: '/workspace',
+        ReadOnly: false,
+        VolumeOptions: { NoCopy: true, Labels: {}, DriverConfig: { Name: '', Options: {} } },
+      },
     ]);
     assert.equal(opts.WorkingDir, '/workspace');
     assert.doesNotMatch(JSON.stringify(opts), /docker\.sock/);

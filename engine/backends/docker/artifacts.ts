@@ -3,6 +3,7 @@
 // the artifact at `destDir/<dest>` the same way the local backend does.
 import { join, posix } from 'node:path';
 import type Docker from 'dockerode';
+import { extractArchive } from '../../artifacts/extract.ts';
 import type { PlannedStep } from '../../plan.ts';
 import type { ArtifactRecord } from '../types.ts';
 import { WORKSPACE_PATH } from './convert.ts';
@@ -36,7 +37,6 @@ export async function collectContainerArtifacts(
       options.missing(artifact.path);
       continue;
     }
-    const { extractArchive } = await import('../../artifacts/extract.ts');
     const files = await extractArchive(archive, join(options.destDir, artifact.dest), {
       // One budget for the whole step, so many artifacts cannot add up past it.
       maxBytes: options.maxBytes - used,

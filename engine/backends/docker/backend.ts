@@ -63,6 +63,7 @@ export class DockerBackend implements Backend {
   private readonly logger: DockerBackendLogger;
   private readonly images: ImageResolver;
   private readonly listRuntimes: () => Promise<string[]>;
+  private runtimes: Promise<string[]> | undefined;
   private readonly artifactMaxBytes: number;
   private readonly runs = new Map<string, DockerRun>();
   private readonly steps = new Map<string, DockerStep>();
@@ -128,7 +129,7 @@ export class DockerBackend implements Backend {
     const state = this.runState(run);
     const runtime = requireRuntime(
       step.environment,
-      step.environment.runtime === 'gvisor' ? await this.listRuntimes() : [],
+      step.environment.runtime === 'gvisor' ? await this.engineRuntimes() : [],
     );
     const key = stepKey(step, run);
     const attempt = (this.attempts.get(key) ?? 0) + 1;
@@ -252,6 +253,21 @@ export class DockerBackend implements Backend {
     } catch (error) {
       if (!isGoneOrGoing(error)) throw error;
     }
+  }
+
+  /** Asked once per backend: registering a runtime needs an engine reload anyway. */
+  private engineRuntimes(): Promise<string[]> {
+    this.runtimes ??= this.listRuntimes().catch((error: unknown) => {
+      this.runtimes = undefined;
+      throw new BackendError(
+        'GBCMS_ERR_DOCKER',
+        `could not ask Docker for its runtimes: ${dockerReason(error)}`,
+        {
+          cause: error,
+        },
+      );
+    });
+    return this.runtimes;
   }
 
   private imageFor(step: PlannedStep, images: Map<string, string>): string {

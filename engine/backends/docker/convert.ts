@@ -84,6 +84,22 @@ function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
+/**
+ * NoCopy: on an empty volume Docker would otherwise copy the image's (or WorkingDir's freshly
+ * made, root-owned) /workspace into it, taking its owner and mode, and the step user would
+ * lose write access to the workspace root.
+ */
+function workspaceMount(volume: string): Docker.MountSettings {
+  return {
+    Type: 'volume',
+    Source: volume,
+    Target: WORKSPACE_PATH,
+    ReadOnly: false,
+    // Zero values, which Docker reads as absent; the dockerode types require the keys.
+    VolumeOptions: { NoCopy: true, Labels: {}, DriverConfig: { Name: '', Options: {} } },
+  };
+}
+
 export interface StepContainerInput {
   step: PlannedStep;
   run: RunContext;
@@ -129,7 +145,7 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
         '/tmp': `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=1777,size=${memory}`,
         [HOME_PATH]: `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=0700`,
       },
-      Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE_PATH, ReadOnly: false }],
+      Mounts: [workspaceMount(volume)],
       NetworkMode: environment.network === 'bridge' ? 'bridge' : 'none',
       Memory: memory,
       MemorySwap: memory,
@@ -164,7 +180,7 @@ export function seedContainerOptions(
       SecurityOpt: ['no-new-privileges'],
       NetworkMode: 'none',
       Privileged: false,
-      Mounts: [{ Type: 'volume', Source: volume, Target: WORKSPACE_PATH, ReadOnly: false }],
+      Mounts: [workspaceMount(volume)],
       LogConfig: { Type: 'none', Config: {} },
       AutoRemove: false,
     },
