@@ -4,19 +4,12 @@
 // recovery) find them by label rather than by what this process remembers.
 import Docker from 'dockerode';
 import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
-import {
-  type ArtifactRecord,
-  type Backend,
-  BackendError,
-  type OutputChunk,
-  type RunContext,
-  type StepExit,
-} from '../types.ts';
+import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
 import { collectContainerArtifacts } from './artifacts.ts';
 import { removeRunResources } from './cleanup.ts';
 import { parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
 import { demux } from './demux.ts';
-import { dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
+import { dockerFailure, dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
 import { ImageResolver } from './images.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
 
@@ -146,38 +139,20 @@ export class DockerBackend implements Backend {
     try {
       container = await this.docker.createContainer(options);
     } catch (error) {
-      throw new BackendError(
-        'GBCMS_ERR_START',
-        `could not create the container of step '${step.name}': ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_START', `could not create the container of step '${step.name}'`, error);
     }
     let output: NodeJS.ReadableStream;
     try {
       output = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
     } catch (error) {
       await this.removeStep(container).catch(() => undefined);
-      throw new BackendError(
-        'GBCMS_ERR_START',
-        `could not attach to step '${step.name}': ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_START', `could not attach to step '${step.name}'`, error);
     }
     this.steps.set(key, { container, output });
     try {
       await container.start();
     } catch (error) {
-      throw new BackendError(
-        'GBCMS_ERR_START',
-        `could not start step '${step.name}': ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_START', `could not start step '${step.name}'`, error);
     }
   }
 
@@ -210,13 +185,7 @@ export class DockerBackend implements Backend {
         oomKilled: info.State.OOMKilled === true,
       };
     } catch (error) {
-      throw new BackendError(
-        'GBCMS_ERR_DOCKER',
-        `lost step '${step.name}' while waiting for it: ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_DOCKER', `lost step '${step.name}' while waiting for it`, error);
     } finally {
       signal.removeEventListener('abort', stop);
     }
@@ -259,13 +228,7 @@ export class DockerBackend implements Backend {
   private engineRuntimes(): Promise<string[]> {
     this.runtimes ??= this.listRuntimes().catch((error: unknown) => {
       this.runtimes = undefined;
-      throw new BackendError(
-        'GBCMS_ERR_DOCKER',
-        `could not ask Docker for its runtimes: ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_DOCKER', `could not ask Docker for its runtimes`, error);
     });
     return this.runtimes;
   }

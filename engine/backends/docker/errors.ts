@@ -1,5 +1,6 @@
 // Reading dockerode's errors: the HTTP status and Docker's own message, which is what a user
 // needs to see ("manifest unknown", "no such host"), not the modem's wrapper text.
+import { BackendError } from '../types.ts';
 
 function field(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
@@ -27,4 +28,9 @@ export function isNotFound(error: unknown): boolean {
 export function isGoneOrGoing(error: unknown): boolean {
   const code = statusCode(error);
   return code === 404 || (code === 409 && /already in progress/i.test(dockerReason(error)));
+}
+
+/** A BackendError saying what gbcms was doing, then Docker's reason. */
+export function dockerFailure(code: string, doing: string, error: unknown): BackendError {
+  return new BackendError(code, `${doing}: ${dockerReason(error)}`, { cause: error });
 }

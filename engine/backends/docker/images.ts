@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { ResolvedEnvironment } from '../../plan.ts';
 import { BackendError } from '../types.ts';
 import { contextHash, listContextFiles, packContext } from './build-context.ts';
-import { dockerReason, isNotFound } from './errors.ts';
+import { dockerFailure, dockerReason, isNotFound } from './errors.ts';
 import { LABEL_BUILD_HASH, LABEL_MANAGED } from './labels.ts';
 
 interface ProgressMessage {
@@ -72,13 +72,7 @@ export class ImageResolver {
       return (await this.docker.getImage(name).inspect()).Id;
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw new BackendError(
-        'GBCMS_ERR_DOCKER',
-        `could not inspect image '${name}': ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_DOCKER', `could not inspect image '${name}'`, error);
     }
   }
 
@@ -105,13 +99,7 @@ export class ImageResolver {
       const { error } = await readProgress(await this.docker.pull(image));
       if (error !== undefined) throw new Error(error);
     } catch (error) {
-      throw new BackendError(
-        'GBCMS_ERR_IMAGE_PULL',
-        `could not pull image '${image}': ${dockerReason(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw dockerFailure('GBCMS_ERR_IMAGE_PULL', `could not pull image '${image}'`, error);
     }
     const id = await this.localId(image);
     if (id === undefined) {
@@ -132,10 +120,10 @@ export class ImageResolver {
       files = await listContextFiles(build.context, build.dockerfile);
       hash = await contextHash(build.context, files, build.dockerfile, build.args);
     } catch (error) {
-      throw new BackendError(
+      throw dockerFailure(
         'GBCMS_ERR_IMAGE_BUILD',
-        `could not read the build context '${build.context}' of environment '${environment.name}': ${dockerReason(error)}`,
-        { cause: error },
+        `could not read the build context '${build.context}' of environment '${environment.name}'`,
+        error,
       );
     }
     const tag = buildTag(hash);

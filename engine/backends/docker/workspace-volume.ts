@@ -4,9 +4,8 @@
 // hence this separate, unhardened-but-never-run container.
 import type Docker from 'dockerode';
 import { listWorkspaceFiles, packWorkspace } from '../../workspace.ts';
-import { BackendError } from '../types.ts';
 import { seedContainerOptions, WORKSPACE_PATH, workspaceVolumeName } from './convert.ts';
-import { dockerReason } from './errors.ts';
+import { dockerFailure } from './errors.ts';
 import { runLabels } from './labels.ts';
 
 export interface WorkspaceSeed {
@@ -23,13 +22,7 @@ export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed)
   try {
     await docker.createVolume({ Name: name, Labels: runLabels(seed.runId, 'workspace') });
   } catch (error) {
-    throw new BackendError(
-      'GBCMS_ERR_DOCKER',
-      `could not create the workspace volume: ${dockerReason(error)}`,
-      {
-        cause: error,
-      },
-    );
+    throw dockerFailure('GBCMS_ERR_DOCKER', `could not create the workspace volume`, error);
   }
   const files = await listWorkspaceFiles(seed.source);
   let container: Docker.Container | undefined;
@@ -38,13 +31,7 @@ export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed)
     const archive = packWorkspace(seed.source, files, { ...seed.owner, prefix: WORKSPACE_PATH.slice(1) });
     await container.putArchive(archive, { path: '/' });
   } catch (error) {
-    throw new BackendError(
-      'GBCMS_ERR_WORKSPACE',
-      `could not copy the workspace into Docker: ${dockerReason(error)}`,
-      {
-        cause: error,
-      },
-    );
+    throw dockerFailure('GBCMS_ERR_WORKSPACE', `could not copy the workspace into Docker`, error);
   } finally {
     // A failed remove is not the run's problem: destroyRun finds the container by label.
     if (container) await container.remove({ force: true }).catch(() => undefined);
