@@ -53,6 +53,7 @@ export class StepLog {
   #batchChars = 0;
   #flushQueued = false;
   #error: Error | undefined;
+  #closed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: StepLogOptions) {
@@ -93,7 +94,7 @@ export class StepLog {
    * a caller that can pause its source should then await drained().
    */
   write(chunk: OutputChunk): boolean {
-    if (this.#closing) return true;
+    if (this.#closed) return true;
     if (this.#truncated) {
       this.#bytes += chunk.data.length;
       return true;
@@ -122,7 +123,7 @@ export class StepLog {
 
   /** The engine's own line(s). Kept even after truncation: they explain what happened. */
   system(text: string): void {
-    if (this.#closing) return;
+    if (this.#closed) return;
     const time = this.#now().toISOString();
     for (const line of text.split(/\r?\n/)) {
       this.#store({ seq: ++this.#seq, time, stream: 'system', text: this.#masker.mask(line) });
@@ -137,22 +138,33 @@ export class StepLog {
     };
   }
 
-  /** Flushes held lines, writes everything and closes the file. Safe to call more than once. */
-  close(): Promise<void> {
-    this.#closing ??= this.#finish();
-    return this.#closing;
-  }
-
-  async #finish(): Promise<void> {
+  /**
+   * Ends the lines held on both streams as they are, e.g. when a step attempt ended, so the next
+   * attempt's output does not continue the last line of this one.
+   */
+  endLines(): void {
+    if (this.#closed || this.#truncated) return;
     for (const stream of ['stdout', 'stderr'] as const) {
       const state = this.#streams[stream];
       clearTimeout(state.timer);
       state.timer = undefined;
-      if (this.#truncated) continue;
       const out = this.#scratch;
       state.splitter.end(out);
       if (out.length > 0) this.#emitAll(stream, out);
     }
+  }
+
+  /** Flushes held lines, writes everything and closes the file. Safe to call more than once. */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.endLines();
+      this.#closed = true;
+      this.#closing = this.#finish();
+    }
+    return this.#closing;
+  }
+
+  async #finish(): Promise<void> {
     this.#flushBatch();
     this.#listeners.clear();
     await new Promise<void>((resolve) => {
@@ -241,7 +253,7 @@ export class StepLog {
 
   #flushPartial(stream: 'stdout' | 'stderr', state: StreamState): void {
     state.timer = undefined;
-    if (this.#closing || this.#truncated) return;
+    if (this.#closed || this.#truncated) return;
     const out = this.#scratch;
     state.splitter.flushPartial(out);
     if (out.length > 0) this.#emitAll(stream, out);

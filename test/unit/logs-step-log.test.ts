@@ -84,6 +84,28 @@ describe('StepLog lines', () => {
   });
 });
 
+describe('StepLog attempts', () => {
+  test('endLines() ends held lines so the next attempt starts on a line of its own', async () => {
+    const { file, log } = open();
+    log.write(out('attempt 1 died mid-li'));
+    log.write(err(Buffer.from([0xe2, 0x82])));
+    log.endLines();
+    log.system('retrying: attempt 2 of 2');
+    log.write(out('attempt 2\n'));
+    log.write(err(Buffer.from([0xac, 0x0a])));
+    assert.deepEqual(
+      (await written(log, file)).map((l) => [l.stream, l.text]),
+      [
+        ['stdout', 'attempt 1 died mid-li'],
+        ['stderr', '\ufffd'],
+        ['system', 'retrying: attempt 2 of 2'],
+        ['stdout', 'attempt 2'],
+        ['stderr', '\ufffd'],
+      ],
+    );
+  });
+});
+
 describe('StepLog partial lines', () => {
   test('a line without newline shows up after partialFlushMs of silence', async () => {
     const { file, log } = open({ partialFlushMs: 30 });
