@@ -1,0 +1,185 @@
+// `gbcms plan`: shows which steps would run for a trigger, in which order, and why others
+// would not. Reads and compiles only; nothing is pulled, built or run.
+import { stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { compilePlan } from '../compile/compiler.ts';
+import { formatDiagnostic, hasErrors, sortDiagnostics } from '../diagnostics.ts';
+import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
+import type { Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
+import type { CliIO } from './io.ts';
+import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigger.ts';
+
+const HELP = `usage: gbcms plan [FILE|DIR] [options]
+
+Shows the steps the pipeline in DIR (default: the current directory), or in FILE, would run
+for a trigger: in which order, which together, and which are skipped and why.
+
+options:
+  --file F                pipeline file (default: DIR/.gbcms.yml)
+  --event E               push, pull_request, tag, manual (default), api, cron
+  --branch B, --tag T     trigger ref (default: the checkout's branch)
+  --commit SHA            trigger commit (default: the checkout's HEAD)
+  --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
+  --json                  print the plan as JSON
+  -h, --help              this text
+
+exit: 0 planned, 1 invalid pipeline file, 2 usage error or unreadable file
+`;
+
+export async function planCommand(argv: string[], io: CliIO): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(argv));
+  } catch (error) {
+    io.stderr.write(`gbcms plan: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1 || (positionals.length === 1 && values.file !== undefined)) {
+    io.stderr.write(`gbcms plan: expected one pipeline file or directory\n\n${HELP}`);
+    return 2;
+  }
+
+  const target = await locatePipeline(io.cwd, values.file ?? positionals[0], values.file !== undefined);
+  let loaded: Awaited<ReturnType<typeof readPipeline>>;
+  try {
+    loaded = await readPipeline(target.file, target.display);
+  } catch (error) {
+    if (error instanceof PipelineReadError) {
+      io.stderr.write(`gbcms plan: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  for (const diagnostic of sortDiagnostics(loaded.diagnostics))
+    io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  if (hasErrors(loaded.diagnostics) || !loaded.config) return 1;
+
+  let trigger: Trigger;
+  try {
+    trigger = await triggerFromOptions(values, target.workspace);
+  } catch (error) {
+    if (error instanceof TriggerOptionError) {
+      io.stderr.write(`gbcms plan: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  // Relative to the workspace, so the compiler finds build contexts beside the file.
+  const file = relative(target.workspace, target.file);
+  const plan = compilePlan(loaded.config, { file, workspace: target.workspace, trigger });
+  io.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+  return 0;
+}
+
+interface PipelineTarget {
+  /** Absolute path of the pipeline file. */
+  file: string;
+  /** The path as the user would write it, for messages. */
+  display: string;
+  /** Absolute project directory. */
+  workspace: string;
+}
+
+/** A directory means its default pipeline file; a file means that file, in its own directory. */
+async function locatePipeline(
+  cwd: string,
+  given: string | undefined,
+  isFile: boolean,
+): Promise<PipelineTarget> {
+  const path = resolve(cwd, given ?? '.');
+  if (!isFile && (await isDirectory(path))) {
+    const file = defaultPipelinePath(path);
+    return { file, display: displayPath(cwd, file), workspace: path };
+  }
+  return { file: path, display: given ?? displayPath(cwd, path), workspace: dirname(path) };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function displayPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' || isOutside(rel) ? path : rel;
+}
+
+/** The human form: a header, then numbered layers with the steps that run together. */
+export function formatPlan(plan: Plan): string {
+  const byName = new Map(plan.steps.map((s) => [s.name, s]));
+  const lines = [`${plan.name} (${plan.file}): ${describeTrigger(plan.trigger)}`];
+  const number = (i: number) => `${i + 1}. `;
+  const relativePath = workspaceRelative(plan);
+  plan.layers.forEach((layer, i) => {
+    layer.forEach((name, j) => {
+      const step = byName.get(name);
+      if (!step) throw new Error(`plan layer names unknown step '${name}'`);
+      const prefix = j === 0 ? number(i) : ' '.repeat(number(i).length);
+      lines.push(`${prefix}${describeStep(relativePath, step)}`);
+    });
+  });
+  const skipped = plan.steps.filter((s) => s.skip !== undefined).length;
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  lines.push(
+    `${count(plan.steps.length, 'step')} in ${count(plan.layers.length, 'layer')}` +
+      (skipped > 0 ? `, ${skipped} skipped` : ''),
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function describeTrigger(trigger: Trigger): string {
+  const parts: string[] = [trigger.event];
+  if (trigger.branch !== undefined) parts.push(`branch ${trigger.branch}`);
+  if (trigger.tag !== undefined) parts.push(`tag ${trigger.tag}`);
+  if (trigger.commit !== undefined) parts.push(`commit ${trigger.commit.slice(0, 12)}`);
+  if (trigger.changedPaths !== undefined) {
+    parts.push(`${trigger.changedPaths.length} changed path${trigger.changedPaths.length === 1 ? '' : 's'}`);
+  }
+  return parts.join(', ');
+}
+
+function describeStep(relativePath: (path: string) => string, step: PlannedStep): string {
+  const text = `${step.name} (${describeEnvironment(relativePath, step.environment)})`;
+  return step.skip === undefined ? text : `${text}  skipped: ${step.skip}`;
+}
+
+function describeEnvironment(relativePath: (path: string) => string, env: ResolvedEnvironment): string {
+  const where = env.build
+    ? `built from ${relativePath(resolve(env.build.context, env.build.dockerfile))}`
+    : (env.image ?? '');
+  // An anonymous environment's name is its image: saying it twice adds nothing.
+  return env.name.startsWith('image:') ? where : `${env.name}: ${where}`;
+}
+
+function workspaceRelative(plan: Plan): (path: string) => string {
+  return (path) => {
+    const rel = relative(plan.workspace, path);
+    return isOutside(rel) ? path : rel;
+  };
+}
+
+function isOutside(relativePath: string): boolean {
+  return relativePath === '..' || relativePath.startsWith('../') || isAbsolute(relativePath);
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...TRIGGER_OPTIONS,
+      file: { type: 'string', short: 'f' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
