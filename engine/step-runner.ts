@@ -59,6 +59,8 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
     ctx.onAttemptStart(attempt);
     if (attempt > 1) ctx.log.system(`retrying: attempt ${attempt} of ${step.retries + 1}`);
     const result = await runAttempt(step, ctx);
+    // A retry's output must not continue the previous attempt's last line.
+    ctx.log.endLines();
     outcome = result.outcome;
     started ||= result.started;
     const retry = outcome.status === 'failure' && attempt <= step.retries && !ctx.runSignal.aborted;
@@ -135,7 +137,8 @@ async function runAttempt(
 }
 
 async function pumpOutput(output: AsyncIterable<OutputChunk>, log: StepLog): Promise<void> {
-  for await (const chunk of output) log.write(chunk);
+  // Backpressure: when the log file falls behind, stop reading so the source slows down.
+  for await (const chunk of output) if (!log.write(chunk)) await log.drained();
 }
 
 /** Output normally ends with the process; a stuck stream must not hold the run. */

@@ -2,7 +2,7 @@
 // Docker engine: it is not container isolation, and says so; with bubblewrap installed each
 // step gets its own namespaces, a read-only host and no network.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import tar from 'tar-fs';
@@ -104,6 +104,12 @@ export class LocalBackend implements Backend {
     const { workspace } = this.localRun(run);
     const records: ArtifactRecord[] = [];
     for (const artifact of step.artifacts) {
+      try {
+        await lstat(join(workspace, artifact.path));
+      } catch {
+        run.notice(`artifact '${artifact.path}' was not found in the workspace`, step.name);
+        continue;
+      }
       const files = await extractArchive(tar.pack(workspace, { entries: [artifact.path] }), join(destDir, artifact.dest), {
         maxBytes: MAX_ARTIFACT_BYTES,
         stripPrefix: artifact.path,

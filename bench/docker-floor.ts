@@ -1,0 +1,53 @@
+// The baselines: what raw dockerode does with the same hardened container, no engine around it.
+import type Docker from 'dockerode';
+import PQueue from 'p-queue';
+import { demux } from '../engine/backends/docker/demux.ts';
+
+export type CreateOptions = Docker.ContainerCreateOptions;
+
+/** create -> start -> wait -> remove, the floor for one step. Returns milliseconds. */
+export async function rawContainer(docker: Docker, options: CreateOptions): Promise<number> {
+  const started = performance.now();
+  const container = await docker.createContainer(options);
+  await container.start();
+  await container.wait();
+  await container.remove({ force: true });
+  return performance.now() - started;
+}
+
+/** `count` raw containers through a queue of `concurrency`, as a fan-out would run. */
+export async function rawFanOut(docker: Docker, options: CreateOptions, count: number, concurrency: number) {
+  const queue = new PQueue({ concurrency });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      queue.add(() => rawContainer(docker, { ...options, name: `${options.name}-${i}` })),
+    ),
+  );
+  return performance.now() - started;
+}
+
+/** Bytes per second of a container's output read straight from attach, demultiplexed. */
+export async function rawAttachThroughput(docker: Docker, options: CreateOptions): Promise<{ bytes: number; ms: number }> {
+  const container = await docker.createContainer(options);
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
+    const started = performance.now();
+    await container.start();
+    let bytes = 0;
+    for await (const chunk of demux(stream)) bytes += chunk.data.length;
+    await container.wait();
+    return { bytes, ms: performance.now() - started };
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Bytes per second of getArchive from a stopped container, the stream only. */
+export async function rawGetArchive(container: Docker.Container, path: string): Promise<{ bytes: number; ms: number }> {
+  const started = performance.now();
+  const stream = await container.getArchive({ path });
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
+  return { bytes, ms: performance.now() - started };
+}

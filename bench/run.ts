@@ -1,0 +1,158 @@
+// `npm run bench`: the engine against raw dockerode on the same machine, in one process,
+// printed as ratios. Targets: per-step overhead within 1.2x the raw floor, log throughput
+// at least 80% of a raw attach stream with masking on.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { DockerBackend } from '../engine/backends/docker/backend.ts';
+import { stepContainerOptions } from '../engine/backends/docker/convert.ts';
+import type { RunContext } from '../engine/backends/types.ts';
+import type { PipelineFile } from '../engine/config/pipeline-file.generated.ts';
+import { compilePlan } from '../engine/compile/compiler.ts';
+import { runPipeline } from '../engine/run.ts';
+import { ensureBusyboxImage } from '../test/helpers/build-images.ts';
+import { rawAttachThroughput, rawContainer, rawFanOut, rawGetArchive } from './docker-floor.ts';
+
+const docker = new Docker();
+const IMAGE = 'busybox:stable';
+const SEQUENTIAL_STEPS = Number(process.env.BENCH_STEPS ?? 10);
+const FAN_OUT = 20;
+const LOG_MB = Number(process.env.BENCH_LOG_MB ?? 200);
+const ARTIFACT_MB = Number(process.env.BENCH_ARTIFACT_MB ?? 200);
+const SECRETS = { BENCH_TOKEN_A: 'abcdefgh12345678', BENCH_TOKEN_B: 'zyxwvut987654321', BENCH_TOKEN_C: 'not-in-output!!' };
+
+const rows: Array<[string, string, string, string]> = [];
+function report(what: string, engine: string, floor: string, ratio: string) {
+  rows.push([what, engine, floor, ratio]);
+  console.log(`${what}: engine ${engine}, floor ${floor}, ratio ${ratio}`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+async function workspace(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'gbcms-bench-'));
+}
+
+function plan(steps: PipelineFile['steps'], dir: string) {
+  return compilePlan(
+    { version: 1, name: 'bench', environments: { shell: { image: IMAGE } }, steps },
+    { file: '.gbcms.yml', workspace: dir, trigger: { event: 'manual' } },
+  );
+}
+
+async function engineRun(steps: PipelineFile['steps'], options: { concurrency?: number; secrets?: Record<string, string> } = {}) {
+  const dir = await workspace();
+  try {
+    const started = performance.now();
+    const record = await runPipeline(plan(steps, dir), {
+      backend: new DockerBackend({ docker }),
+      runsDir: join(dir, '.gbcms', 'runs'),
+      concurrency: options.concurrency ?? availableParallelism(),
+      secrets: options.secrets ?? {},
+    });
+    if (record.status !== 'success') throw new Error(`bench run ended ${record.status}: ${JSON.stringify(record.steps)}`);
+    return { ms: performance.now() - started, record };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Container options exactly as the engine makes them for a step, for the raw floor. */
+async function hardenedOptions(commands: string[], name: string) {
+  const dir = await workspace();
+  const p = plan({ step: { environment: 'shell', commands } }, dir);
+  const run: RunContext = { id: `bench-${name}`, plan: p, dir, secrets: {}, env: {}, notice: () => undefined };
+  const options = stepContainerOptions({ step: p.steps[0]!, run, image: IMAGE, volume: '', attempt: 1 });
+  // The floor has no workspace volume: it measures the container alone.
+  if (options.HostConfig) options.HostConfig.Mounts = [];
+  await rm(dir, { recursive: true, force: true });
+  return { ...options, name: `gbcms-bench-${name}-${process.pid}` };
+}
+
+async function perStepOverhead() {
+  const options = await hardenedOptions(['true'], 'floor');
+  await rawContainer(docker, options); // warm-up
+  const floors: number[] = [];
+  for (let i = 0; i < SEQUENTIAL_STEPS; i++) floors.push(await rawContainer(docker, options));
+  const steps = Object.fromEntries(
+    Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => [`s${i}`, { environment: 'shell', commands: ['true'] }]),
+  );
+  await engineRun({ warm: { environment: 'shell', commands: ['true'] } });
+  const { ms } = await engineRun(steps, { concurrency: 1 });
+  const engine = ms / SEQUENTIAL_STEPS;
+  const floor = median(floors);
+  report(`per-step cost (${SEQUENTIAL_STEPS} sequential steps, run setup included)`, `${engine.toFixed(0)} ms`, `${floor.toFixed(0)} ms`, `${(engine / floor).toFixed(2)}x (target <= 1.2x)`);
+}
+
+async function fanOut() {
+  const options = await hardenedOptions(['true'], 'fan');
+  const concurrency = availableParallelism();
+  const floor = await rawFanOut(docker, options, FAN_OUT, concurrency);
+  const steps = Object.fromEntries(
+    Array.from({ length: FAN_OUT }, (_, i) => [`s${i}`, { environment: 'shell', commands: ['true'], depends_on: [] }]),
+  );
+  const { ms } = await engineRun(steps, { concurrency });
+  report(`${FAN_OUT}-step fan-out wall time (concurrency ${concurrency})`, `${ms.toFixed(0)} ms`, `${floor.toFixed(0)} ms`, `${(ms / floor).toFixed(2)}x`);
+}
+
+async function logThroughput() {
+  // 100-byte lines, as a chatty build prints them.
+  const command = `head -c ${LOG_MB * 1024 * 1024} /dev/zero | tr '\\0' 'x' | fold -w 99`;
+  const raw = await rawAttachThroughput(docker, await hardenedOptions([command], 'logs'));
+  const rawMBs = raw.bytes / 1024 / 1024 / (raw.ms / 1000);
+  const { record } = await engineRun(
+    { logs: { environment: 'shell', commands: [command], secrets: Object.keys(SECRETS) } },
+    { secrets: SECRETS },
+  );
+  const step = record.steps[0]!;
+  const engineMBs = (LOG_MB * 1.01) / ((step.duration_ms ?? 1) / 1000);
+  report(`log throughput, ${LOG_MB} MB in 100-byte lines, 3 secrets masked`, `${engineMBs.toFixed(1)} MB/s`, `${rawMBs.toFixed(1)} MB/s`, `${((engineMBs / rawMBs) * 100).toFixed(0)}% (target >= 80%)`);
+}
+
+async function artifactThroughput() {
+  const dir = await workspace();
+  const backend = new DockerBackend({ docker });
+  const p = plan(
+    {
+      make: {
+        environment: 'shell',
+        commands: [`head -c ${ARTIFACT_MB * 1024 * 1024} /dev/urandom > blob.bin`],
+        artifacts: ['blob.bin'],
+      },
+    },
+    dir,
+  );
+  const run: RunContext = { id: `bench-art-${process.pid}`, plan: p, dir, secrets: {}, env: {}, notice: () => undefined };
+  const step = p.steps[0]!;
+  try {
+    await backend.setupRun(run);
+    await backend.startStep(step, run);
+    for await (const _ of backend.tailStep(step, run));
+    await backend.waitStep(step, run, new AbortController().signal, 1000);
+    const started = performance.now();
+    const files = await backend.collectArtifacts(step, run, join(dir, 'artifacts'));
+    const engineMs = performance.now() - started;
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    const container = docker.getContainer(
+      (await docker.listContainers({ all: true, filters: { label: [`gbcms.run=${run.id}`] } }))[0]!.Id,
+    );
+    const raw = await rawGetArchive(container, '/workspace/blob.bin');
+    const engineMBs = bytes / 1024 / 1024 / (engineMs / 1000);
+    const rawMBs = raw.bytes / 1024 / 1024 / (raw.ms / 1000);
+    report(`artifact collection, ${ARTIFACT_MB} MB file (extract + sha256)`, `${engineMBs.toFixed(1)} MB/s`, `${rawMBs.toFixed(1)} MB/s (raw getArchive)`, `${((engineMBs / rawMBs) * 100).toFixed(0)}%`);
+  } finally {
+    await backend.destroyRun(run);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await ensureBusyboxImage();
+const only = process.argv.slice(2);
+const sections: Record<string, () => Promise<void>> = { step: perStepOverhead, fanout: fanOut, logs: logThroughput, artifacts: artifactThroughput };
+for (const [name, section] of Object.entries(sections)) if (only.length === 0 || only.includes(name)) await section();
+console.log('\n| measure | engine | floor | ratio |\n|---|---|---|---|');
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
