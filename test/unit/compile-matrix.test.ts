@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: pipeline files use ${{ matrix.X }} in plain strings
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compilePlan } from '../../engine/compile/compiler.ts';
