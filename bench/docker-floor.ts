@@ -28,7 +28,10 @@ export async function rawFanOut(docker: Docker, options: CreateOptions, count: n
 }
 
 /** Bytes per second of a container's output read straight from attach, demultiplexed. */
-export async function rawAttachThroughput(docker: Docker, options: CreateOptions): Promise<{ bytes: number; ms: number }> {
+export async function rawAttachThroughput(
+  docker: Docker,
+  options: CreateOptions,
+): Promise<{ bytes: number; ms: number }> {
   const container = await docker.createContainer(options);
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
@@ -44,7 +47,10 @@ export async function rawAttachThroughput(docker: Docker, options: CreateOptions
 }
 
 /** Bytes per second of getArchive from a stopped container, the stream only. */
-export async function rawGetArchive(container: Docker.Container, path: string): Promise<{ bytes: number; ms: number }> {
+export async function rawGetArchive(
+  container: Docker.Container,
+  path: string,
+): Promise<{ bytes: number; ms: number }> {
   const started = performance.now();
   const stream = await container.getArchive({ path });
   let bytes = 0;

@@ -8,8 +8,8 @@ import Docker from 'dockerode';
 import { DockerBackend } from '../engine/backends/docker/backend.ts';
 import { stepContainerOptions } from '../engine/backends/docker/convert.ts';
 import type { RunContext } from '../engine/backends/types.ts';
-import type { PipelineFile } from '../engine/config/pipeline-file.generated.ts';
 import { compilePlan } from '../engine/compile/compiler.ts';
+import type { PipelineFile } from '../engine/config/pipeline-file.generated.ts';
 import { runPipeline } from '../engine/run.ts';
 import { ensureBusyboxImage } from '../test/helpers/build-images.ts';
 import { rawAttachThroughput, rawContainer, rawFanOut, rawGetArchive } from './docker-floor.ts';
@@ -20,7 +20,11 @@ const SEQUENTIAL_STEPS = Number(process.env.BENCH_STEPS ?? 10);
 const FAN_OUT = 20;
 const LOG_MB = Number(process.env.BENCH_LOG_MB ?? 200);
 const ARTIFACT_MB = Number(process.env.BENCH_ARTIFACT_MB ?? 200);
-const SECRETS = { BENCH_TOKEN_A: 'abcdefgh12345678', BENCH_TOKEN_B: 'zyxwvut987654321', BENCH_TOKEN_C: 'not-in-output!!' };
+const SECRETS = {
+  BENCH_TOKEN_A: 'abcdefgh12345678',
+  BENCH_TOKEN_B: 'zyxwvut987654321',
+  BENCH_TOKEN_C: 'not-in-output!!',
+};
 
 const rows: Array<[string, string, string, string]> = [];
 function report(what: string, engine: string, floor: string, ratio: string) {
@@ -44,7 +48,10 @@ function plan(steps: PipelineFile['steps'], dir: string) {
   );
 }
 
-async function engineRun(steps: PipelineFile['steps'], options: { concurrency?: number; secrets?: Record<string, string> } = {}) {
+async function engineRun(
+  steps: PipelineFile['steps'],
+  options: { concurrency?: number; secrets?: Record<string, string> } = {},
+) {
   const dir = await workspace();
   try {
     const started = performance.now();
@@ -54,7 +61,8 @@ async function engineRun(steps: PipelineFile['steps'], options: { concurrency?: 
       concurrency: options.concurrency ?? availableParallelism(),
       secrets: options.secrets ?? {},
     });
-    if (record.status !== 'success') throw new Error(`bench run ended ${record.status}: ${JSON.stringify(record.steps)}`);
+    if (record.status !== 'success')
+      throw new Error(`bench run ended ${record.status}: ${JSON.stringify(record.steps)}`);
     return { ms: performance.now() - started, record };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -62,10 +70,17 @@ async function engineRun(steps: PipelineFile['steps'], options: { concurrency?: 
 }
 
 /** Container options exactly as the engine makes them for a step, for the raw floor. */
-async function hardenedOptions(commands: string[], name: string) {
+async function hardenedOptions(commands: [string, ...string[]], name: string) {
   const dir = await workspace();
   const p = plan({ step: { environment: 'shell', commands } }, dir);
-  const run: RunContext = { id: `bench-${name}`, plan: p, dir, secrets: {}, env: {}, notice: () => undefined };
+  const run: RunContext = {
+    id: `bench-${name}`,
+    plan: p,
+    dir,
+    secrets: {},
+    env: {},
+    notice: () => undefined,
+  };
   const options = stepContainerOptions({ step: p.steps[0]!, run, image: IMAGE, volume: '', attempt: 1 });
   // The floor has no workspace volume: it measures the container alone.
   if (options.HostConfig) options.HostConfig.Mounts = [];
@@ -79,13 +94,21 @@ async function perStepOverhead() {
   const floors: number[] = [];
   for (let i = 0; i < SEQUENTIAL_STEPS; i++) floors.push(await rawContainer(docker, options));
   const steps = Object.fromEntries(
-    Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => [`s${i}`, { environment: 'shell', commands: ['true'] }]),
+    Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => [
+      `s${i}`,
+      { environment: 'shell', commands: ['true'] as [string] },
+    ]),
   );
   await engineRun({ warm: { environment: 'shell', commands: ['true'] } });
   const { ms } = await engineRun(steps, { concurrency: 1 });
   const engine = ms / SEQUENTIAL_STEPS;
   const floor = median(floors);
-  report(`per-step cost (${SEQUENTIAL_STEPS} sequential steps, run setup included)`, `${engine.toFixed(0)} ms`, `${floor.toFixed(0)} ms`, `${(engine / floor).toFixed(2)}x (target <= 1.2x)`);
+  report(
+    `per-step cost (${SEQUENTIAL_STEPS} sequential steps, run setup included)`,
+    `${engine.toFixed(0)} ms`,
+    `${floor.toFixed(0)} ms`,
+    `${(engine / floor).toFixed(2)}x (target <= 1.2x)`,
+  );
 }
 
 async function fanOut() {
@@ -93,10 +116,18 @@ async function fanOut() {
   const concurrency = availableParallelism();
   const floor = await rawFanOut(docker, options, FAN_OUT, concurrency);
   const steps = Object.fromEntries(
-    Array.from({ length: FAN_OUT }, (_, i) => [`s${i}`, { environment: 'shell', commands: ['true'], depends_on: [] }]),
+    Array.from({ length: FAN_OUT }, (_, i) => [
+      `s${i}`,
+      { environment: 'shell', commands: ['true'] as [string], depends_on: [] },
+    ]),
   );
   const { ms } = await engineRun(steps, { concurrency });
-  report(`${FAN_OUT}-step fan-out wall time (concurrency ${concurrency})`, `${ms.toFixed(0)} ms`, `${floor.toFixed(0)} ms`, `${(ms / floor).toFixed(2)}x`);
+  report(
+    `${FAN_OUT}-step fan-out wall time (concurrency ${concurrency})`,
+    `${ms.toFixed(0)} ms`,
+    `${floor.toFixed(0)} ms`,
+    `${(ms / floor).toFixed(2)}x`,
+  );
 }
 
 async function logThroughput() {
@@ -110,7 +141,12 @@ async function logThroughput() {
   );
   const step = record.steps[0]!;
   const engineMBs = (LOG_MB * 1.01) / ((step.duration_ms ?? 1) / 1000);
-  report(`log throughput, ${LOG_MB} MB in 100-byte lines, 3 secrets masked`, `${engineMBs.toFixed(1)} MB/s`, `${rawMBs.toFixed(1)} MB/s`, `${((engineMBs / rawMBs) * 100).toFixed(0)}% (target >= 80%)`);
+  report(
+    `log throughput, ${LOG_MB} MB in 100-byte lines, 3 secrets masked`,
+    `${engineMBs.toFixed(1)} MB/s`,
+    `${rawMBs.toFixed(1)} MB/s`,
+    `${((engineMBs / rawMBs) * 100).toFixed(0)}% (target >= 80%)`,
+  );
 }
 
 async function artifactThroughput() {
@@ -126,7 +162,14 @@ async function artifactThroughput() {
     },
     dir,
   );
-  const run: RunContext = { id: `bench-art-${process.pid}`, plan: p, dir, secrets: {}, env: {}, notice: () => undefined };
+  const run: RunContext = {
+    id: `bench-art-${process.pid}`,
+    plan: p,
+    dir,
+    secrets: {},
+    env: {},
+    notice: () => undefined,
+  };
   const step = p.steps[0]!;
   try {
     await backend.setupRun(run);
@@ -143,7 +186,12 @@ async function artifactThroughput() {
     const raw = await rawGetArchive(container, '/workspace/blob.bin');
     const engineMBs = bytes / 1024 / 1024 / (engineMs / 1000);
     const rawMBs = raw.bytes / 1024 / 1024 / (raw.ms / 1000);
-    report(`artifact collection, ${ARTIFACT_MB} MB file (extract + sha256)`, `${engineMBs.toFixed(1)} MB/s`, `${rawMBs.toFixed(1)} MB/s (raw getArchive)`, `${((engineMBs / rawMBs) * 100).toFixed(0)}%`);
+    report(
+      `artifact collection, ${ARTIFACT_MB} MB file (extract + sha256)`,
+      `${engineMBs.toFixed(1)} MB/s`,
+      `${rawMBs.toFixed(1)} MB/s (raw getArchive)`,
+      `${((engineMBs / rawMBs) * 100).toFixed(0)}%`,
+    );
   } finally {
     await backend.destroyRun(run);
     await rm(dir, { recursive: true, force: true });
@@ -152,7 +200,13 @@ async function artifactThroughput() {
 
 await ensureBusyboxImage();
 const only = process.argv.slice(2);
-const sections: Record<string, () => Promise<void>> = { step: perStepOverhead, fanout: fanOut, logs: logThroughput, artifacts: artifactThroughput };
-for (const [name, section] of Object.entries(sections)) if (only.length === 0 || only.includes(name)) await section();
+const sections: Record<string, () => Promise<void>> = {
+  step: perStepOverhead,
+  fanout: fanOut,
+  logs: logThroughput,
+  artifacts: artifactThroughput,
+};
+for (const [name, section] of Object.entries(sections))
+  if (only.length === 0 || only.includes(name)) await section();
 console.log('\n| measure | engine | floor | ratio |\n|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -14,7 +14,8 @@ export class UnknownStepError extends Error {
 export function selectSteps(plan: Plan, names: readonly string[]): Plan {
   if (names.length === 0) return plan;
   const unknown = names.filter((n) => !plan.steps.some((s) => s.name === n || s.baseName === n));
-  if (unknown.length > 0) throw new UnknownStepError(unknown, [...new Set(plan.steps.map((s) => s.baseName))]);
+  if (unknown.length > 0)
+    throw new UnknownStepError(unknown, [...new Set(plan.steps.map((s) => s.baseName))]);
   const byName = new Map(plan.steps.map((s) => [s.name, s]));
   const keep = new Set<string>();
   const visit = (name: string) => {
@@ -22,7 +23,8 @@ export function selectSteps(plan: Plan, names: readonly string[]): Plan {
     keep.add(name);
     for (const dep of byName.get(name)?.dependsOn ?? []) visit(dep);
   };
-  for (const step of plan.steps) if (names.includes(step.name) || names.includes(step.baseName)) visit(step.name);
+  for (const step of plan.steps)
+    if (names.includes(step.name) || names.includes(step.baseName)) visit(step.name);
   return {
     ...plan,
     steps: plan.steps.filter((s) => keep.has(s.name)),

@@ -150,7 +150,13 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     for (const step of plan.steps) {
       const current = steps.get(step.name)!;
       if (current.status === 'pending' || current.status === 'running') {
-        finishStep(step, { status: step.skip ? 'skipped' : 'error', exitCode: null, reason, attempts: 0, artifacts: [] });
+        finishStep(step, {
+          status: step.skip ? 'skipped' : 'error',
+          exitCode: null,
+          reason,
+          attempts: 0,
+          artifacts: [],
+        });
       }
     }
   } finally {

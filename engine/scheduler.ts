@@ -18,7 +18,10 @@ function letsDependentsRun(step: PlannedStep, outcome: StepOutcome): boolean {
 }
 
 /** Runs `steps` (in topological order) and resolves with every step's outcome. */
-export async function schedule(steps: readonly PlannedStep[], options: ScheduleOptions): Promise<Map<string, StepOutcome>> {
+export async function schedule(
+  steps: readonly PlannedStep[],
+  options: ScheduleOptions,
+): Promise<Map<string, StepOutcome>> {
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
   const byName = new Map(steps.map((s) => [s.name, s]));
   const outcomes = new Map<string, Promise<StepOutcome>>();

@@ -1,9 +1,23 @@
 // The statuses a step or run can have, the same in the CLI, the store, the API and the pages.
-export const STEP_STATUSES = ['pending', 'running', 'success', 'failure', 'error', 'killed', 'skipped'] as const;
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'success',
+  'failure',
+  'error',
+  'killed',
+  'skipped',
+] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
 export type RunStatus = StepStatus;
 
-export const FINISHED_STATUSES: ReadonlySet<StepStatus> = new Set(['success', 'failure', 'error', 'killed', 'skipped']);
+export const FINISHED_STATUSES: ReadonlySet<StepStatus> = new Set([
+  'success',
+  'failure',
+  'error',
+  'killed',
+  'skipped',
+]);
 
 export function isFinished(status: StepStatus): boolean {
   return FINISHED_STATUSES.has(status);

@@ -1,6 +1,12 @@
 // Runs one step to its end on a backend: attempts with retries, the timeout, cancellation,
 // output into the step's log, artifacts out, and the step's resources removed whatever happened.
-import { type Backend, BackendError, type ArtifactRecord, type OutputChunk, type RunContext } from './backends/types.ts';
+import {
+  type ArtifactRecord,
+  type Backend,
+  BackendError,
+  type OutputChunk,
+  type RunContext,
+} from './backends/types.ts';
 import { formatDuration } from './config/units.ts';
 import { MIN_SECRET_LENGTH } from './logs/masker.ts';
 import type { StepLog } from './logs/step-log.ts';
@@ -77,7 +83,11 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
     const message = error instanceof Error ? error.message : String(error);
     ctx.log.system(`artifact collection failed: ${message}`);
     if (outcome.status === 'success') {
-      outcome = { status: 'failure', exitCode: outcome.exitCode, reason: `artifact collection failed: ${message}` };
+      outcome = {
+        status: 'failure',
+        exitCode: outcome.exitCode,
+        reason: `artifact collection failed: ${message}`,
+      };
     }
   } finally {
     await destroyQuietly(step, ctx);
@@ -97,7 +107,10 @@ async function runAttempt(
   ctx: StepRunContext,
 ): Promise<{ outcome: Omit<StepOutcome, 'attempts' | 'artifacts'>; started: boolean }> {
   if (ctx.runSignal.aborted) {
-    return { outcome: { status: 'killed', exitCode: null, reason: 'terminated before it started' }, started: false };
+    return {
+      outcome: { status: 'killed', exitCode: null, reason: 'terminated before it started' },
+      started: false,
+    };
   }
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), step.timeoutMs);
@@ -110,7 +123,10 @@ async function runAttempt(
     const exit = await ctx.backend.waitStep(step, ctx.run, signal, ctx.graceMs);
     await drain(output);
     if (ctx.runSignal.aborted) {
-      return { outcome: { status: 'killed', exitCode: exit.exitCode, reason: 'terminated by user' }, started };
+      return {
+        outcome: { status: 'killed', exitCode: exit.exitCode, reason: 'terminated by user' },
+        started,
+      };
     }
     if (timeout.signal.aborted) {
       const reason = `timed out after ${formatDuration(step.timeoutMs)}`;
@@ -158,7 +174,10 @@ async function destroyQuietly(step: PlannedStep, ctx: StepRunContext): Promise<v
   try {
     await ctx.backend.destroyStep(step, ctx.run);
   } catch (error) {
-    ctx.run.notice(`could not remove step resources: ${error instanceof Error ? error.message : String(error)}`, step.name);
+    ctx.run.notice(
+      `could not remove step resources: ${error instanceof Error ? error.message : String(error)}`,
+      step.name,
+    );
   }
 }
 

@@ -7,12 +7,20 @@
 //   STEP_OOM_KILLED=1          ends as killed at its memory limit (137)
 //   STEP_START_ERROR           startStep throws a BackendError with this message
 //   FAKE_SETUP_ERROR           (on any step) setupRun throws a BackendError with this message
-import { mkdir, writeFile } from 'node:fs/promises';
+
 import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PlannedStep } from '../plan.ts';
 import { stepEnvironment } from './env.ts';
-import { type ArtifactRecord, type Backend, BackendError, type OutputChunk, type RunContext, type StepExit } from './types.ts';
+import {
+  type ArtifactRecord,
+  type Backend,
+  BackendError,
+  type OutputChunk,
+  type RunContext,
+  type StepExit,
+} from './types.ts';
 
 interface FakeStepState {
   attempt: number;
@@ -36,7 +44,8 @@ export class FakeBackend implements Backend {
   async setupRun(run: RunContext): Promise<void> {
     this.calls.push('setupRun');
     const failing = run.plan.steps.find((s) => s.env.FAKE_SETUP_ERROR);
-    if (failing) throw new BackendError('GBCMS_ERR_FAKE_SETUP', failing.env.FAKE_SETUP_ERROR ?? 'setup failed');
+    if (failing)
+      throw new BackendError('GBCMS_ERR_FAKE_SETUP', failing.env.FAKE_SETUP_ERROR ?? 'setup failed');
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -62,7 +71,8 @@ export class FakeBackend implements Backend {
       const stopped = await sleep(sleepMs, signal);
       if (stopped) return { exitCode: 143, oomKilled: false };
       if (state.env.STEP_OOM_KILLED === '1') return { exitCode: 137, oomKilled: true };
-      if (state.attempt <= Number(state.env.STEP_FAIL_ATTEMPTS ?? 0)) return { exitCode: 1, oomKilled: false };
+      if (state.attempt <= Number(state.env.STEP_FAIL_ATTEMPTS ?? 0))
+        return { exitCode: 1, oomKilled: false };
       return { exitCode: Number(state.env.STEP_EXIT_CODE ?? 0), oomKilled: false };
     } finally {
       this.running -= 1;

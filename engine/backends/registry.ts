@@ -11,7 +11,10 @@ async function dockerBackend(): Promise<Backend> {
   return new DockerBackend();
 }
 
-export async function selectBackend(choice: BackendChoice, notice: (message: string) => void): Promise<Backend> {
+export async function selectBackend(
+  choice: BackendChoice,
+  notice: (message: string) => void,
+): Promise<Backend> {
   switch (choice) {
     case 'fake':
       return new FakeBackend();

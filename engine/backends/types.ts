@@ -1,7 +1,7 @@
 // The one seam every executor implements (docker, local, fake). The scheduler drives a step
 // through setupRun -> startStep -> tailStep -> waitStep -> collectArtifacts -> destroyStep,
 // and always ends a run with destroyRun, whatever happened before.
-import type { PlannedStep, Plan } from '../plan.ts';
+import type { Plan, PlannedStep } from '../plan.ts';
 
 export type BackendName = 'docker' | 'local' | 'fake';
 

@@ -69,7 +69,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const dir = resolve(io.cwd, positionals[0] ?? '.');
   const file = values.file ? resolve(io.cwd, values.file) : defaultPipelinePath(dir);
   const workspace = values.file && !positionals[0] ? dirname(file) : dir;
-  const display = values.file ?? (positionals[0] ? join(positionals[0], file.slice(dir.length + 1)) : file.slice(dir.length + 1));
+  const display =
+    values.file ??
+    (positionals[0] ? join(positionals[0], file.slice(dir.length + 1)) : file.slice(dir.length + 1));
 
   // Progress goes to stderr with --json so stdout stays one JSON document.
   const progress = values.json ? io.stderr : io.stdout;
@@ -93,7 +95,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     }
     throw error;
   }
-  for (const diagnostic of sortDiagnostics(loaded.diagnostics)) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  for (const diagnostic of sortDiagnostics(loaded.diagnostics))
+    io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
   if (hasErrors(loaded.diagnostics) || !loaded.config) {
     io.stderr.write(`gbcms run: ${display} is not valid; nothing was run\n`);
     return 2;
@@ -102,7 +105,10 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   let plan: ReturnType<typeof compilePlan>;
   try {
     const trigger = await triggerFromOptions(values, workspace);
-    plan = selectSteps(compilePlan(loaded.config, { file: relative(workspace, file), workspace, trigger }), values.step ?? []);
+    plan = selectSteps(
+      compilePlan(loaded.config, { file: relative(workspace, file), workspace, trigger }),
+      values.step ?? [],
+    );
   } catch (error) {
     if (error instanceof TriggerOptionError || error instanceof UnknownStepError) {
       io.stderr.write(`gbcms run: ${error.message}\n`);
@@ -113,7 +119,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
 
   let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
-    backend = await selectBackend(backendChoice, (message) => progress.write(`${paint('yellow', `note: ${message}`)}\n`));
+    backend = await selectBackend(backendChoice, (message) =>
+      progress.write(`${paint('yellow', `note: ${message}`)}\n`),
+    );
   } catch (error) {
     if (error instanceof BackendError) {
       io.stderr.write(`gbcms run: ${error.message}\n`);
@@ -135,7 +143,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const onInterrupt = () => {
     interrupts += 1;
     if (interrupts === 1) {
-      progress.write(`\n${paint('yellow', 'terminating: stopping steps and removing containers (Ctrl-C again to quit now)')}\n`);
+      progress.write(
+        `\n${paint('yellow', 'terminating: stopping steps and removing containers (Ctrl-C again to quit now)')}\n`,
+      );
       controller.abort();
     } else {
       process.exit(130);
@@ -146,7 +156,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
 
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   const runsDir = join(workspace, '.gbcms', 'runs');
-  progress.write(`${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`);
+  progress.write(
+    `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
+  );
   let record: RunRecord;
   try {
     record = await runPipeline(plan, {

@@ -5,7 +5,14 @@ import type { Trigger, TriggerEvent } from '../plan.ts';
 
 const git = promisify(execFile);
 
-export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['push', 'pull_request', 'tag', 'manual', 'api', 'cron'];
+export const TRIGGER_EVENTS: readonly TriggerEvent[] = [
+  'push',
+  'pull_request',
+  'tag',
+  'manual',
+  'api',
+  'cron',
+];
 
 export const TRIGGER_OPTIONS = {
   event: { type: 'string' },
@@ -38,9 +45,13 @@ async function gitOutput(dir: string, args: string[]): Promise<string | undefine
 export async function triggerFromOptions(values: TriggerValues, dir: string): Promise<Trigger> {
   const event = (values.event ?? 'manual') as TriggerEvent;
   if (!TRIGGER_EVENTS.includes(event)) {
-    throw new TriggerOptionError(`--event must be one of ${TRIGGER_EVENTS.join(', ')}, not '${values.event}'`);
+    throw new TriggerOptionError(
+      `--event must be one of ${TRIGGER_EVENTS.join(', ')}, not '${values.event}'`,
+    );
   }
-  const branch = values.branch ?? (values.tag ? undefined : await gitOutput(dir, ['symbolic-ref', '--short', '-q', 'HEAD']));
+  const branch =
+    values.branch ??
+    (values.tag ? undefined : await gitOutput(dir, ['symbolic-ref', '--short', '-q', 'HEAD']));
   const commit = values.commit ?? (await gitOutput(dir, ['rev-parse', '-q', '--verify', 'HEAD']));
   const trigger: Trigger = { event };
   if (branch) trigger.branch = branch;

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import Docker from 'dockerode';
 import tar from 'tar-fs';
@@ -29,7 +30,10 @@ async function imageExists(tag: string): Promise<boolean> {
 }
 
 async function buildFromDir(dir: string, tag: string): Promise<void> {
-  const stream = await docker.buildImage(tar.pack(dir), { t: tag, labels: { 'gbcms.test-image': 'true' } });
+  const stream = await docker.buildImage(Readable.from(tar.pack(dir)), {
+    t: tag,
+    labels: { 'gbcms.test-image': 'true' },
+  });
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
       const failed = output?.find((o) => o.error);

@@ -15,7 +15,10 @@ function statuses(run: RunRecord): Record<string, string> {
   return Object.fromEntries(run.steps.map((s) => [s.name, s.status]));
 }
 
-async function runFake(steps: Parameters<typeof planOf>[0], options: Partial<Parameters<typeof runPipeline>[1]> = {}) {
+async function runFake(
+  steps: Parameters<typeof planOf>[0],
+  options: Partial<Parameters<typeof runPipeline>[1]> = {},
+) {
   const backend = new FakeBackend();
   const events: RunEvent[] = [];
   const runsDir = options.runsDir ?? tempDir();
@@ -43,7 +46,10 @@ describe('scheduler on the fake backend', () => {
 
   test('independent steps run in parallel up to the concurrency limit', async () => {
     const steps = Object.fromEntries(
-      Array.from({ length: 6 }, (_, i) => [`s${i}`, { image, commands: ['x'], depends_on: [], env: { STEP_SLEEP_MS: 40 } }]),
+      Array.from({ length: 6 }, (_, i) => [
+        `s${i}`,
+        { image, commands: ['x'] as [string], depends_on: [], env: { STEP_SLEEP_MS: 40 } },
+      ]),
     );
     const { run, backend } = await runFake(steps, { concurrency: 3 });
     assert.equal(run.status, 'success');
@@ -57,12 +63,20 @@ describe('scheduler on the fake backend', () => {
       deploy: { image, commands: ['x'], depends_on: ['test'] },
       lint: { image, commands: ['x'], depends_on: [] },
     });
-    assert.deepEqual(statuses(run), { build: 'failure', test: 'skipped', deploy: 'skipped', lint: 'success' });
+    assert.deepEqual(statuses(run), {
+      build: 'failure',
+      test: 'skipped',
+      deploy: 'skipped',
+      lint: 'success',
+    });
     assert.equal(run.status, 'failure');
     const build = run.steps.find((s) => s.name === 'build')!;
     assert.equal(build.exit_code, 2);
     assert.equal(build.reason, 'exit code 2');
-    assert.match(run.steps.find((s) => s.name === 'test')!.reason ?? '', /depends on 'build', which ended with failure/);
+    assert.match(
+      run.steps.find((s) => s.name === 'test')!.reason ?? '',
+      /depends on 'build', which ended with failure/,
+    );
     assert.match(run.steps.find((s) => s.name === 'deploy')!.reason ?? '', /depends on skipped step 'test'/);
   });
 
@@ -89,7 +103,9 @@ describe('scheduler on the fake backend', () => {
   });
 
   test('a step past its timeout is stopped and fails with the reason', async () => {
-    const { run } = await runFake({ slow: { image, commands: ['x'], timeout: '1s', env: { STEP_SLEEP_MS: 60_000 } } });
+    const { run } = await runFake({
+      slow: { image, commands: ['x'], timeout: '1s', env: { STEP_SLEEP_MS: 60_000 } },
+    });
     assert.equal(run.steps[0]?.status, 'failure');
     assert.equal(run.steps[0]?.reason, 'timed out after 1.0s');
     assert.ok((run.steps[0]?.duration_ms ?? 0) < 5000);
@@ -101,8 +117,13 @@ describe('scheduler on the fake backend', () => {
   });
 
   test('a backend error is the engine fault: error, not failure', async () => {
-    const { run } = await runFake({ a: { image, commands: ['x'], env: { STEP_START_ERROR: 'image missing' } } });
-    assert.deepEqual([run.steps[0]?.status, run.steps[0]?.reason, run.status], ['error', 'image missing', 'error']);
+    const { run } = await runFake({
+      a: { image, commands: ['x'], env: { STEP_START_ERROR: 'image missing' } },
+    });
+    assert.deepEqual(
+      [run.steps[0]?.status, run.steps[0]?.reason, run.status],
+      ['error', 'image missing', 'error'],
+    );
   });
 
   test('a failed setup marks every step error and still tears the run down', async () => {
@@ -185,4 +206,3 @@ describe('scheduler on the fake backend', () => {
     assert.ok(!JSON.stringify(events).includes('hunter2-secret'));
   });
 });
-

@@ -60,7 +60,12 @@ export class LocalBackend implements Backend {
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
     const local = this.localRun(run);
     const home = join(local.root, 'home');
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...stepEnvironment(step, run), GBCMS_WORKSPACE: local.workspace };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      ...stepEnvironment(step, run),
+      GBCMS_WORKSPACE: local.workspace,
+    };
     const command = stepCommand(step.commands);
     const argv = local.sandboxed
       ? bwrapCommand({ workspace: local.workspace, home, network: step.environment.network }, command)
@@ -84,7 +89,12 @@ export class LocalBackend implements Backend {
     return mergeOutput(child.stdout!, child.stderr!);
   }
 
-  async waitStep(step: PlannedStep, run: RunContext, signal: AbortSignal, graceMs: number): Promise<StepExit> {
+  async waitStep(
+    step: PlannedStep,
+    run: RunContext,
+    signal: AbortSignal,
+    graceMs: number,
+  ): Promise<StepExit> {
     const { child, exit } = this.localStep(step, run);
     const stop = () => {
       killGroup(child, 'SIGTERM');
@@ -110,10 +120,14 @@ export class LocalBackend implements Backend {
         run.notice(`artifact '${artifact.path}' was not found in the workspace`, step.name);
         continue;
       }
-      const files = await extractArchive(tar.pack(workspace, { entries: [artifact.path] }), join(destDir, artifact.dest), {
-        maxBytes: MAX_ARTIFACT_BYTES,
-        stripPrefix: artifact.path,
-      });
+      const files = await extractArchive(
+        tar.pack(workspace, { entries: [artifact.path] }),
+        join(destDir, artifact.dest),
+        {
+          maxBytes: MAX_ARTIFACT_BYTES,
+          stripPrefix: artifact.path,
+        },
+      );
       for (const file of files) {
         const path = file.path === '' ? artifact.dest : `${artifact.dest}/${file.path}`;
         records.push({ step: step.name, path, size: file.size, sha256: file.sha256 });

@@ -9,7 +9,9 @@ let bwrapWorks: Promise<boolean> | undefined;
 
 /** Whether `bwrap` is installed and can create namespaces here (it cannot in some containers). */
 export function bwrapAvailable(): Promise<boolean> {
-  bwrapWorks ??= run('bwrap', ['--unshare-all', '--ro-bind', '/', '/', '--', '/bin/true'], { timeout: 5000 }).then(
+  bwrapWorks ??= run('bwrap', ['--unshare-all', '--ro-bind', '/', '/', '--', '/bin/true'], {
+    timeout: 5000,
+  }).then(
     () => true,
     () => false,
   );

@@ -3,7 +3,17 @@ import { formatDuration } from '../../config/units.ts';
 import type { RunRecord, StepRecord } from '../../run-record.ts';
 import type { StepStatus } from '../../status.ts';
 
-const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
+const CODES = {
+  red: 31,
+  green: 32,
+  yellow: 33,
+  blue: 34,
+  magenta: 35,
+  cyan: 36,
+  gray: 90,
+  bold: 1,
+  dim: 2,
+} as const;
 export type Color = keyof typeof CODES;
 
 export type Paint = (color: Color, text: string) => string;

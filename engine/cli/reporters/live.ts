@@ -20,10 +20,14 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
 
   const render = (): string => {
     const all = [...steps.values()];
-    const shown = all.length <= MAX_BLOCK_LINES ? all : all.filter((s) => s.status === 'running').slice(0, MAX_BLOCK_LINES);
+    const shown =
+      all.length <= MAX_BLOCK_LINES
+        ? all
+        : all.filter((s) => s.status === 'running').slice(0, MAX_BLOCK_LINES);
     width = Math.max(width, ...all.map((s) => s.name.length));
     const lines = shown.map((step) => {
-      const symbol = step.status === 'running' ? (SPINNER[frame % SPINNER.length] ?? '') : STATUS_SYMBOL[step.status];
+      const symbol =
+        step.status === 'running' ? (SPINNER[frame % SPINNER.length] ?? '') : STATUS_SYMBOL[step.status];
       const detail =
         step.status === 'running' && step.started_at
           ? `running ${formatDuration(Date.now() - Date.parse(step.started_at))}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ''}`
@@ -61,9 +65,15 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
         case 'step': {
           const previous = steps.get(event.step.name);
           steps.set(event.step.name, event.step);
-          if (previous?.status !== event.step.status && event.step.status !== 'running' && event.step.status !== 'pending') {
+          if (
+            previous?.status !== event.step.status &&
+            event.step.status !== 'running' &&
+            event.step.status !== 'pending'
+          ) {
             const step = event.step;
-            printAbove(`${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n`);
+            printAbove(
+              `${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n`,
+            );
           } else {
             update(render());
           }
@@ -71,7 +81,8 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
         }
         case 'log': {
           const prefix = paint(stepColor(event.step), `${event.step} |`);
-          const text = event.line.stream === 'system' ? paint('dim', `[gbcms] ${event.line.text}`) : event.line.text;
+          const text =
+            event.line.stream === 'system' ? paint('dim', `[gbcms] ${event.line.text}`) : event.line.text;
           printAbove(`${prefix} ${text}\n`);
           break;
         }

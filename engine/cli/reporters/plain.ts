@@ -18,7 +18,8 @@ export function plainReporter(out: NodeJS.WritableStream, paint: Paint): Reporte
           break;
         }
         case 'log': {
-          const text = event.line.stream === 'system' ? paint('dim', `[gbcms] ${event.line.text}`) : event.line.text;
+          const text =
+            event.line.stream === 'system' ? paint('dim', `[gbcms] ${event.line.text}`) : event.line.text;
           out.write(`${event.step} | ${text}\n`);
           break;
         }
