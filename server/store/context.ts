@@ -1,0 +1,15 @@
+// What every repository is built from: the database and the store's clock.
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+export interface RepoContext {
+  db: Kysely<Database>;
+  /** The current time as an ISO-8601 string; tests pass a clock they control. */
+  now(): string;
+}
+
+/** 72 random bits, URL-safe (12 characters): short enough for URLs, too many to guess. */
+export function newId(): string {
+  return randomBytes(9).toString('base64url');
+}

@@ -1,0 +1,221 @@
+// Executions: one row per run of a project's pipeline, numbered 1, 2, 3... per project.
+// Status moves pending -> running -> finished, or pending -> finished (terminated before it
+// started); the guarded setters below refuse to move a finished execution again, so a late
+// "success" from the engine cannot overwrite a user's "killed".
+import type { Trigger } from '../../engine/plan.ts';
+import { newRunId } from '../../engine/run-id.ts';
+import type { RunStatus } from '../../engine/status.ts';
+import { FINISHED_STATUSES } from '../../engine/status.ts';
+import type { RepoContext } from './context.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { NotFoundError } from './errors.ts';
+import { triggerColumns } from './execution-trigger.ts';
+import type { Execution } from './schema.ts';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+const ACTIVE: readonly RunStatus[] = ['pending', 'running'];
+const FINISHED: readonly RunStatus[] = [...FINISHED_STATUSES];
+
+export interface NewExecution {
+  project_id: string;
+  trigger: Trigger;
+  /** Commit message, or a note given with a manual start. */
+  message?: string | null;
+  rerun_of?: string | null;
+  /** Relative to the data directory; default `executions/<id>`. */
+  logs_dir?: string;
+}
+
+export interface ListExecutionsOptions {
+  status?: RunStatus;
+  /** Only executions on this branch (not tags). */
+  branch?: string;
+  /** Default 20, at most 100. */
+  limit?: number;
+  /** `next_cursor` of the previous page. Throws InvalidCursorError when it is not one. */
+  cursor?: string;
+}
+
+export interface ExecutionPage {
+  /** Newest first. */
+  items: Execution[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface ExecutionRepo {
+  /** A pending execution with the project's next number. Throws NotFoundError for an unknown project. */
+  create(input: NewExecution): Promise<Execution>;
+  get(id: string): Promise<Execution | undefined>;
+  byNumber(projectId: string, number: number): Promise<Execution | undefined>;
+  listByProject(projectId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
+  /** Every execution in one of these statuses, oldest first (what to resume or fail after a restart). */
+  listByStatus(statuses: readonly RunStatus[]): Promise<Execution[]>;
+  /**
+   * Sets status (and reason, when given). With `from`, only when the current status is one of
+   * those: the way to make a transition race-free. True when the row changed.
+   */
+  updateStatus(
+    id: string,
+    status: RunStatus,
+    options?: { reason?: string | null; from?: readonly RunStatus[] },
+  ): Promise<boolean>;
+  /** pending -> running, stamping started_at (default now). False when it was not pending. */
+  setStarted(id: string, at?: string): Promise<boolean>;
+  /** pending|running -> a finished status, stamping ended_at. False when it had already finished. */
+  setEnded(id: string, status: RunStatus, reason: string | null, at?: string): Promise<boolean>;
+  /**
+   * The latest execution that is running or finished (pending ones don't count: a badge should
+   * not flicker to "pending"), on that branch when one is given, on any ref otherwise.
+   */
+  latestForBadge(projectId: string, branch?: string): Promise<Execution | undefined>;
+  /**
+   * Deletes finished executions created before `before`, with their steps, environments and
+   * artifacts rows. Returns their logs_dir values: removing the files is the caller's job.
+   */
+  deleteOlderThan(before: Date): Promise<string[]>;
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
+  return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
+}
+
+export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
+  return {
+    async create(input) {
+      const id = newRunId();
+      // The counter lives on the project row: the UPDATE takes the write lock first (SQLite)
+      // or the row lock (PostgreSQL), so concurrent creates get distinct numbers, and numbers
+      // are never reused after old executions are deleted.
+      return db.transaction().execute(async (trx) => {
+        const counter = await trx
+          .updateTable('projects')
+          .set((eb) => ({ last_execution_number: eb('last_execution_number', '+', 1) }))
+          .where('id', '=', input.project_id)
+          .returning('last_execution_number')
+          .executeTakeFirst();
+        if (!counter) throw new NotFoundError('project', input.project_id);
+        const execution: Execution = {
+          id,
+          project_id: input.project_id,
+          number: counter.last_execution_number,
+          status: 'pending',
+          ...triggerColumns(input.trigger),
+          message: input.message ?? null,
+          reason: null,
+          created_at: now(),
+          started_at: null,
+          ended_at: null,
+          logs_dir: input.logs_dir ?? `executions/${id}`,
+          rerun_of: input.rerun_of ?? null,
+        };
+        await trx.insertInto('executions').values(execution).execute();
+        return execution;
+      });
+    },
+
+    get: (id) => db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst(),
+
+    byNumber: (projectId, number) =>
+      db
+        .selectFrom('executions')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('number', '=', number)
+        .executeTakeFirst(),
+
+    async listByProject(projectId, options = {}) {
+      const limit = clampLimit(options.limit);
+      let query = db.selectFrom('executions').selectAll().where('project_id', '=', projectId);
+      if (options.status !== undefined) query = query.where('status', '=', options.status);
+      if (options.branch !== undefined) {
+        query = query.where('ref', '=', options.branch).where('ref_type', '=', 'branch');
+      }
+      if (options.cursor !== undefined) {
+        const after = decodeCursor(options.cursor);
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '<', after.created_at),
+            eb.and([eb('created_at', '=', after.created_at), eb('number', '<', after.number)]),
+          ]),
+        );
+      }
+      // One extra row tells whether there is a next page without a count query.
+      const rows = await query
+        .orderBy('created_at', 'desc')
+        .orderBy('number', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return { items, next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+
+    async listByStatus(statuses) {
+      if (statuses.length === 0) return [];
+      return db
+        .selectFrom('executions')
+        .selectAll()
+        .where('status', 'in', statuses)
+        .orderBy('created_at')
+        .orderBy('number')
+        .execute();
+    },
+
+    async updateStatus(id, status, options = {}) {
+      let query = db.updateTable('executions').set({ status }).where('id', '=', id);
+      if (options.reason !== undefined) query = query.set({ reason: options.reason });
+      if (options.from !== undefined) {
+        if (options.from.length === 0) return false;
+        query = query.where('status', 'in', options.from);
+      }
+      const result = await query.executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
+
+    async setStarted(id, at = now()) {
+      const result = await db
+        .updateTable('executions')
+        .set({ status: 'running', started_at: at })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
+
+    async setEnded(id, status, reason, at = now()) {
+      if (!FINISHED_STATUSES.has(status))
+        throw new RangeError(`setEnded needs a finished status, not '${status}'`);
+      const result = await db
+        .updateTable('executions')
+        .set({ status, reason, ended_at: at })
+        .where('id', '=', id)
+        .where('status', 'in', ACTIVE)
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
+
+    async latestForBadge(projectId, branch) {
+      let query = db
+        .selectFrom('executions')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('status', 'in', ['running', ...FINISHED]);
+      if (branch !== undefined) query = query.where('ref', '=', branch).where('ref_type', '=', 'branch');
+      return query.orderBy('created_at', 'desc').orderBy('number', 'desc').limit(1).executeTakeFirst();
+    },
+
+    async deleteOlderThan(before) {
+      const rows = await db
+        .deleteFrom('executions')
+        .where('created_at', '<', before.toISOString())
+        .where('status', 'in', FINISHED)
+        .returning('logs_dir')
+        .execute();
+      return rows.map((row) => row.logs_dir);
+    },
+  };
+}

@@ -1,0 +1,19 @@
+// The store's public surface: import from here, not from the files behind it.
+export type { ArtifactRepo } from './artifacts.ts';
+export { decodeCursor, encodeCursor } from './cursor.ts';
+export { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.ts';
+export type { DeliveryRepo } from './deliveries.ts';
+export type { EnvironmentRepo, NewEnvironment } from './environments.ts';
+export { InvalidCursorError, NotFoundError } from './errors.ts';
+export { triggerColumns, triggerOf } from './execution-trigger.ts';
+export type { ExecutionPage, ExecutionRepo, ListExecutionsOptions, NewExecution } from './executions.ts';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './executions.ts';
+export { MigrationError } from './migrations/index.ts';
+export type { NewProject, ProjectPatch, ProjectRepo } from './projects.ts';
+export * from './schema.ts';
+export type { StepRepo } from './steps.ts';
+export type { Store, StoreOptions } from './store.ts';
+export { DATABASE_FILE, openStore } from './store.ts';
+export type { Authenticated, TokenInfo, TokenRepo } from './tokens.ts';
+export { LAST_USED_GRANULARITY_MS } from './tokens.ts';
+export type { NewUser, UserRepo } from './users.ts';

@@ -1,0 +1,38 @@
+// Migrations listed in code rather than read from a folder: they are bundled with the sources,
+// and tsx needs no file-system tricks to load them. Add each new file here, in order.
+import type { Kysely, Migration, MigrationProvider, MigrationResult } from 'kysely';
+import { Migrator } from 'kysely';
+import * as initial from './001-initial.ts';
+
+const MIGRATIONS: Record<string, Migration> = {
+  '001-initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};
+
+export class MigrationError extends Error {
+  constructor(
+    message: string,
+    readonly results: readonly MigrationResult[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'MigrationError';
+  }
+}
+
+/** Brings the schema up to date; returns the names of the migrations it applied. */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName;
+    const what = failed ? `migration ${failed} failed` : 'migrations could not run';
+    throw new MigrationError(`${what}: ${error instanceof Error ? error.message : String(error)}`, results, {
+      cause: error,
+    });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

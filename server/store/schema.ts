@@ -1,0 +1,157 @@
+// The store's tables as Kysely sees them, and the row types the repositories hand out.
+// Timestamps are ISO-8601 UTC text (`2024-04-27T12:00:00.000Z`): they sort as text and read
+// the same in SQLite and PostgreSQL. Ids are random URL-safe text, never autoincrement
+// integers, so no dialect-specific column type is needed.
+import type { Generated, Selectable } from 'kysely';
+import type { TriggerEvent } from '../../engine/plan.ts';
+import type { RunStatus, StepStatus } from '../../engine/status.ts';
+
+export const ROLES = ['admin', 'developer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const VISIBILITIES = ['public', 'private'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+export type RefType = 'branch' | 'tag';
+export type EnvironmentType = 'docker' | 'local';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  email: string | null;
+  role: Role;
+  created_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  /** A label chosen by whoever created the token ("laptop", "deploy bot"). */
+  name: string;
+  /** sha256 hex of the whole token; the token itself is never stored. */
+  token_hash: string;
+  /** The first characters of the token's secret part, for listings (see auth/token-crypto.ts). */
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  /** Clone URL or local path. */
+  repo: string;
+  default_branch: Generated<string>;
+  visibility: Generated<Visibility>;
+  /** Null when no user owns the project: only admins (and members) may then write to it. */
+  owner_id: string | null;
+  /** HMAC key for the project's webhook (X-Hub-Signature-256); kept in clear because it must be. */
+  webhook_secret: string;
+  /** How many executions of the project may run at once. */
+  max_concurrent: Generated<number>;
+  /** Last execution number handed out: a counter, so numbers are never reused after deletions. */
+  last_execution_number: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProjectMembersTable {
+  project_id: string;
+  user_id: string;
+}
+
+export interface ExecutionsTable {
+  id: string;
+  project_id: string;
+  /** 1, 2, 3... per project. */
+  number: number;
+  status: RunStatus;
+  trigger_event: TriggerEvent;
+  /** Branch or tag name, without `refs/heads/`. */
+  ref: string | null;
+  ref_type: RefType | null;
+  commit_sha: string | null;
+  author: string | null;
+  /** Commit message or a note given with a manual start. */
+  message: string | null;
+  /** Why the execution ended early (setup failed, terminated), if it did. */
+  reason: string | null;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  /** The execution's folder (logs/, artifacts/, run.json), relative to the data directory. */
+  logs_dir: string;
+  /** The execution this one re-runs, if any. */
+  rerun_of: string | null;
+}
+
+export interface StepsTable {
+  execution_id: string;
+  name: string;
+  /** Order in the plan, from 0. */
+  position: number;
+  status: StepStatus;
+  exit_code: number | null;
+  reason: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_ms: number | null;
+  attempts: number;
+  /** Log file, relative to the execution's logs_dir. */
+  log: string;
+}
+
+export interface EnvironmentsTable {
+  id: string;
+  execution_id: string;
+  /** Null for what the whole execution shares (workspace volume, network). */
+  step: string | null;
+  type: EnvironmentType;
+  container_id: string | null;
+  image: string | null;
+  created_at: string;
+  destroyed_at: string | null;
+}
+
+export interface ArtifactsTable {
+  execution_id: string;
+  step: string;
+  /** Forward slashes, relative to the execution's artifacts folder. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface WebhookDeliveriesTable {
+  /** GitHub's X-GitHub-Delivery (or another forge's equivalent). */
+  delivery_id: string;
+  project_id: string;
+  event: string;
+  received_at: string;
+  /** The execution the delivery started, once it did; null when it started none. */
+  execution_id: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  executions: ExecutionsTable;
+  steps: StepsTable;
+  environments: EnvironmentsTable;
+  artifacts: ArtifactsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type ApiToken = Selectable<ApiTokensTable>;
+/** A project as callers see it; the execution counter stays inside the store. */
+export type Project = Omit<Selectable<ProjectsTable>, 'last_execution_number'>;
+export type Execution = Selectable<ExecutionsTable>;
+export type StoredStep = Selectable<StepsTable>;
+export type Environment = Selectable<EnvironmentsTable>;
+export type StoredArtifact = Selectable<ArtifactsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;

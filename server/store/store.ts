@@ -1,0 +1,103 @@
+// Opening the store: one SQLite file in the data directory, migrated on open, with one
+// repository per entity on top.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { type ArtifactRepo, artifactRepo } from './artifacts.ts';
+import type { RepoContext } from './context.ts';
+import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
+import { type EnvironmentRepo, environmentRepo } from './environments.ts';
+import { type ExecutionRepo, executionRepo } from './executions.ts';
+import { migrateToLatest } from './migrations/index.ts';
+import { type ProjectRepo, projectRepo } from './projects.ts';
+import type { Database } from './schema.ts';
+import { type StepRepo, stepRepo } from './steps.ts';
+import { type TokenRepo, tokenRepo } from './tokens.ts';
+import { type UserRepo, userRepo } from './users.ts';
+
+export const DATABASE_FILE = 'gbcms.sqlite';
+
+/** How long a write waits for another process's write (the CLI next to a running server). */
+const BUSY_TIMEOUT_MS = 5000;
+
+export interface StoreOptions {
+  /** The clock every timestamp comes from; tests pass their own. */
+  now?: () => Date;
+}
+
+export interface Store {
+  /** For queries no repository offers; prefer adding a repository method. */
+  readonly db: Kysely<Database>;
+  /** Absolute path; executions' logs_dir values are relative to it. */
+  readonly dataDir: string;
+  /** Names of the migrations this open applied; empty when the schema was already current. */
+  readonly migrated: readonly string[];
+  readonly users: UserRepo;
+  readonly tokens: TokenRepo;
+  readonly projects: ProjectRepo;
+  readonly executions: ExecutionRepo;
+  readonly steps: StepRepo;
+  readonly environments: EnvironmentRepo;
+  readonly artifacts: ArtifactRepo;
+  readonly deliveries: DeliveryRepo;
+  /** Closes the database. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+function openDatabase(file: string): SQLite.Database {
+  const database = new SQLite(file);
+  try {
+    // WAL: readers don't block the writer, so pages stay fast while an execution logs progress.
+    database.pragma('journal_mode = WAL');
+    // NORMAL is durable across application crashes in WAL mode; only power loss can lose the last commits.
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return database;
+}
+
+/**
+ * Opens (creating it if needed) `<dataDir>/gbcms.sqlite` and migrates it to the latest schema.
+ * Several processes may open the same directory: SQLite serialises their writes.
+ */
+export async function openStore(dataDir: string, options: StoreOptions = {}): Promise<Store> {
+  const dir = resolve(dataDir);
+  await mkdir(dir, { recursive: true });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: openDatabase(join(dir, DATABASE_FILE)) }),
+  });
+
+  let migrated: string[];
+  try {
+    migrated = await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+
+  const clock = options.now ?? (() => new Date());
+  const context: RepoContext = { db, now: () => clock().toISOString() };
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    dataDir: dir,
+    migrated,
+    users: userRepo(context),
+    tokens: tokenRepo(context),
+    projects: projectRepo(context),
+    executions: executionRepo(context),
+    steps: stepRepo(context),
+    environments: environmentRepo(context),
+    artifacts: artifactRepo(context),
+    deliveries: deliveryRepo(context),
+    close() {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
+}
