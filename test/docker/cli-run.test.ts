@@ -16,7 +16,13 @@ interface Summary {
   id: string;
   status: string;
   dir: string;
-  steps: Array<{ name: string; status: string; exit_code: number | null; reason: string | null; log: string }>;
+  steps: Array<{
+    name: string;
+    status: string;
+    exit_code: number | null;
+    reason: string | null;
+    log: string;
+  }>;
   artifacts: Array<{ step: string; path: string; size: number; sha256: string }>;
 }
 
@@ -121,7 +127,9 @@ describe('gbcms run on Docker', await dockerTestOptions(), () => {
   });
 
   test('a step past its timeout is stopped: failure with the reason', async () => {
-    const dir = pipeline('version: 1\nsteps:\n  slow:\n    image: busybox:stable\n    timeout: 2s\n    commands: ["sleep 60"]\n');
+    const dir = pipeline(
+      'version: 1\nsteps:\n  slow:\n    image: busybox:stable\n    timeout: 2s\n    commands: ["sleep 60"]\n',
+    );
     const started = Date.now();
     const { code, summary } = await runJson(dir);
     assert.equal(code, 1);
@@ -140,7 +148,9 @@ describe('gbcms run on Docker', await dockerTestOptions(), () => {
   });
 
   test('an invalid file runs nothing and exits 2 with FILE:LINE:COL', async () => {
-    const dir = pipeline('version: 1\nsteps:\n  a:\n    image: busybox:stable\n    commands: ["true"]\n    timeout: 10 minutes\n');
+    const dir = pipeline(
+      'version: 1\nsteps:\n  a:\n    image: busybox:stable\n    commands: ["true"]\n    timeout: 10 minutes\n',
+    );
     const { code, stderr } = await runJson(dir);
     assert.equal(code, 2);
     assert.match(stderr, /\.gbcms\.yml:6:\d+: error/);
@@ -150,10 +160,14 @@ describe('gbcms run on Docker', await dockerTestOptions(), () => {
     const dir = pipeline(
       'version: 1\nsteps:\n  wait:\n    image: busybox:stable\n    commands: ["sleep 300"]\n  next:\n    image: busybox:stable\n    commands: ["true"]\n',
     );
-    const child = spawn(process.execPath, [join(repo, 'bin', 'gbcms.js'), 'run', '--json', '--backend', 'docker'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(repo, 'bin', 'gbcms.js'), 'run', '--json', '--backend', 'docker'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
