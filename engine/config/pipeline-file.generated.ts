@@ -26,7 +26,6 @@ export type Artifact =
        */
       name?: string;
     };
-export type EnvName = string;
 
 /**
  * gbcms pipeline file (.gbcms.yml), version 1
@@ -107,7 +106,10 @@ export interface Step {
   reports?: {
     junit?: string;
   };
-  secrets?: EnvName[];
+  /**
+   * Names of secrets to pass in as environment variables and mask in logs.
+   */
+  secrets?: string[];
   /**
    * Run the step once per combination of these axes.
    */

@@ -1,0 +1,119 @@
+// `gbcms validate`: checks pipeline files and prints every problem as FILE:LINE:COL, the
+// form editors and terminals turn into links. Reads only; nothing runs.
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Diagnostic } from '../diagnostics.ts';
+import { formatDiagnostic, hasErrors } from '../diagnostics.ts';
+import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
+import type { CliIO } from './io.ts';
+
+const HELP = `usage: gbcms validate [FILE|DIR ...] [--json]
+
+Checks pipeline files and prints each problem as FILE:LINE:COL: SEVERITY CODE: message.
+A DIR stands for DIR/.gbcms.yml; with no argument, .gbcms.yml in the current directory.
+
+options:
+  --json       print {"files":[{"file","valid","diagnostics"}]} on stdout instead
+  -h, --help   this text
+
+exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or unreadable file
+`;
+
+export interface ValidatedFile {
+  file: string;
+  valid: boolean;
+  diagnostics: Diagnostic[];
+}
+
+export async function validateCommand(argv: string[], io: CliIO): Promise<number> {
+  let json: boolean;
+  let targets: string[];
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    json = values.json;
+    targets = positionals.length > 0 ? positionals : ['.'];
+  } catch (error) {
+    io.stderr.write(`gbcms validate: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    return 2;
+  }
+
+  const results: ValidatedFile[] = [];
+  let unreadable = 0;
+  for (const target of targets) {
+    const { path, display } = await locate(io.cwd, target);
+    try {
+      const loaded = await readPipeline(path, display);
+      results.push({ file: display, valid: !hasErrors(loaded.diagnostics), diagnostics: loaded.diagnostics });
+    } catch (error) {
+      if (!(error instanceof PipelineReadError)) throw error;
+      unreadable++;
+      io.stderr.write(`gbcms validate: ${error.message}\n`);
+      const diagnostic: Diagnostic = {
+        severity: 'error',
+        code: 'GBCMS_FILE_UNREADABLE',
+        message: error.message,
+        file: display,
+        path: '',
+      };
+      results.push({ file: display, valid: false, diagnostics: [diagnostic] });
+    }
+  }
+
+  if (json) {
+    io.stdout.write(`${JSON.stringify({ files: results }, null, 2)}\n`);
+  } else {
+    for (const result of results) {
+      if (result.diagnostics.some((d) => d.code === 'GBCMS_FILE_UNREADABLE')) continue;
+      for (const diagnostic of result.diagnostics) io.stdout.write(`${formatDiagnostic(diagnostic)}\n`);
+    }
+  }
+  io.stderr.write(`${summary(results)}\n`);
+  if (unreadable > 0) return 2;
+  return results.every((r) => r.valid) ? 0 : 1;
+}
+
+/** A DIR means its pipeline file; the name shown keeps the form the user typed. */
+async function locate(cwd: string, target: string): Promise<{ path: string; display: string }> {
+  const path = resolve(cwd, target);
+  const isDirectory = await stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!isDirectory) return { path, display: target };
+  const file = defaultPipelinePath(path);
+  return { path: file, display: join(target, basename(file)) };
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+export function summary(results: readonly ValidatedFile[]): string {
+  const all = results.flatMap((r) => r.diagnostics);
+  const errors = all.filter((d) => d.severity === 'error').length;
+  const warnings = all.length - errors;
+  const problems = [errors > 0 ? count(errors, 'error') : '', warnings > 0 ? count(warnings, 'warning') : '']
+    .filter(Boolean)
+    .join(', ');
+  if (results.length === 1 && results[0]) {
+    const [only] = results;
+    if (only.valid) return `${only.file}: valid${problems ? `, ${problems}` : ''}`;
+    return `${only.file}: invalid, ${problems}`;
+  }
+  const invalid = results.filter((r) => !r.valid).length;
+  const verdict = invalid === 0 ? 'all valid' : `${results.length - invalid} valid, ${invalid} invalid`;
+  return `${count(results.length, 'file')}: ${verdict}${problems ? ` (${problems})` : ''}`;
+}

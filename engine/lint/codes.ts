@@ -1,0 +1,57 @@
+// Every code `gbcms validate` can print, with what it means. Codes are stable: scripts and
+// editors match on them, so rename none; add new ones instead.
+
+export const LINT_CODES = {
+  // The bytes themselves.
+  GBCMS_FILE_UNREADABLE: 'the file cannot be read (missing, a directory, no permission); exit code 2',
+  GBCMS_FILE_TOO_LARGE: 'the file is over 1 MiB; nothing is parsed',
+  GBCMS_FILE_BINARY: 'a NUL byte or control character: not a text file',
+  GBCMS_FILE_ENCODING: 'the bytes are not valid UTF-8',
+  GBCMS_FILE_EMPTY: 'the file holds no YAML content (only blanks or comments)',
+  GBCMS_FILE_NOT_MAPPING: 'the top level is not a mapping of keys to values',
+  // YAML structure.
+  GBCMS_YAML_SYNTAX: 'YAML the parser cannot read',
+  GBCMS_YAML_TOO_DEEP: 'nesting deeper than 64 levels',
+  GBCMS_YAML_MULTIPLE_DOCUMENTS: 'more than one YAML document (---) in one file',
+  GBCMS_YAML_DUPLICATE_KEY: 'the same key twice in one mapping',
+  GBCMS_YAML_MERGE_KEY: 'a `<<` merge key; gbcms does not merge mappings',
+  GBCMS_YAML_FORBIDDEN_KEY: 'a key named __proto__, constructor or prototype',
+  GBCMS_YAML_COMPLEX_KEY: 'a key that is a list or mapping instead of a plain string',
+  GBCMS_YAML_ALIAS_BOMB: 'aliases that expand to a huge document (billion laughs)',
+  GBCMS_YAML_UNKNOWN_ALIAS: 'an alias (*name) with no anchor (&name) above it',
+  GBCMS_YAML_RECURSIVE_ALIAS: 'an alias that refers to a node containing it',
+  GBCMS_YAML_UNKNOWN_TAG: 'warning: a YAML tag gbcms does not know; the value is read as untagged',
+  GBCMS_YAML_WARNING: 'warning: any other YAML parser warning',
+  // The schema (schemas/pipeline.schema.json).
+  GBCMS_SCHEMA_UNKNOWN_KEY: 'a key the schema does not define at that place',
+  GBCMS_SCHEMA_REQUIRED: 'a required key is missing',
+  GBCMS_SCHEMA_TYPE: 'a value of the wrong type (a string where a list is expected, ...)',
+  GBCMS_SCHEMA_ENUM: 'a value outside the allowed set',
+  GBCMS_SCHEMA_DURATION: 'not a duration like 90s, 10m or 1h30m',
+  GBCMS_SCHEMA_SIZE: 'not a size like 512m, 1g or 1.5GiB',
+  GBCMS_SCHEMA_NAME: 'not a valid step, environment, variable or secret name',
+  GBCMS_SCHEMA_PATTERN: 'not a valid image reference or user',
+  GBCMS_SCHEMA_EMPTY: 'an empty string, list or mapping where content is needed',
+  GBCMS_SCHEMA_RANGE: 'a number or length outside its limits',
+  GBCMS_SCHEMA_DUPLICATE: 'the same item twice in a list that must be unique',
+  GBCMS_SCHEMA_UNSUPPORTED: 'a feature gbcms v1 rejects on purpose (services, cache): planned',
+  GBCMS_SCHEMA_INVALID: 'any other schema violation',
+  // Meaning (checked after the shape).
+  GBCMS_STEP_ENVIRONMENT_AND_IMAGE: 'a step names both an environment and an image',
+  GBCMS_STEP_NO_ENVIRONMENT: 'a step names neither an environment nor an image',
+  GBCMS_ENV_IMAGE_AND_BUILD: 'an environment has both image and build',
+  GBCMS_ENV_NO_IMAGE: 'an environment has neither image nor build',
+  GBCMS_UNKNOWN_ENVIRONMENT: 'environment: names an environment the file does not define',
+  GBCMS_UNKNOWN_STEP: 'depends_on names a step the file does not define',
+  GBCMS_SELF_DEPENDENCY: 'a step lists itself in depends_on',
+  GBCMS_DAG_CYCLE: 'steps wait for each other in a circle',
+  GBCMS_TOO_MANY_STEPS: 'more than 1000 steps',
+  GBCMS_SECRET_NAME_TOO_SHORT: 'a secret name of 3 characters or fewer',
+  GBCMS_ARTIFACT_UNSAFE_PATH: 'an artifact path or name that is absolute or contains ..',
+  GBCMS_ARTIFACT_DUPLICATE: 'two artifacts of a step land in the same destination',
+  GBCMS_REPORT_UNSAFE_PATH: 'a report path that is absolute or contains ..',
+  GBCMS_MATRIX_TOO_LARGE: 'a matrix expanding to more than 256 combinations',
+  GBCMS_BAD_HABIT_ROOT_USER: 'warning: an environment runs as root',
+} as const;
+
+export type LintCode = keyof typeof LINT_CODES;

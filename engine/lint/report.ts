@@ -1,0 +1,171 @@
+// Turns findings into positioned diagnostics. A finding names a path in the data
+// (`['steps', 'test', 'timeout']`); the locator finds the YAML node at that path so the
+// diagnostic points at the line and column a person has to edit.
+import type { Alias, Document, LineCounter, Node, Pair, YAMLMap } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
+import type { Diagnostic, Severity } from '../diagnostics.ts';
+import type { LintCode } from './codes.ts';
+import type { TextPosition } from './text-guards.ts';
+
+export type PathSegment = string | number;
+
+/** Whether a finding is about a mapping key (unknown key, duplicate) or the value under it. */
+export type Anchor = 'key' | 'value';
+
+/** `steps.test.artifacts.1`: how messages and Diagnostic.path name a place in the file. */
+export function dottedPath(path: readonly PathSegment[]): string {
+  return path.join('.');
+}
+
+/** The text of a plain mapping key, the same way the linter reads it into data. */
+export function keyText(key: unknown): string | undefined {
+  if (!isScalar(key)) return undefined;
+  const { value, source } = key;
+  if (value === null || value === undefined) return '';
+  // A YAML 1.1 document reads `<<` as a merge symbol: keep the text, so it is rejected by name.
+  if (typeof value === 'symbol') return typeof source === 'string' ? source : value.description;
+  return String(value);
+}
+
+export class Locator {
+  readonly #doc: Document.Parsed;
+  readonly #aliases: ReadonlyMap<Alias, Node>;
+  readonly #keys = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+  constructor(doc: Document.Parsed, aliasTargets: ReadonlyMap<Alias, Node>) {
+    this.#doc = doc;
+    this.#aliases = aliasTargets;
+  }
+
+  /**
+   * Offset of the node at `path`. A path that leaves the tree (it reached data through a
+   * structure the tree cannot follow) gives the deepest node found on the way.
+   */
+  offset(path: readonly PathSegment[], anchor: Anchor): number | undefined {
+    let node: unknown = this.#doc.contents;
+    let key: unknown = node;
+    for (const segment of path) {
+      node = this.#resolve(node);
+      if (isMap(node)) {
+        const pair = this.#pair(node, String(segment));
+        if (!pair) break;
+        key = pair.key;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment];
+        if (item === undefined) break;
+        key = item;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    const start = (value: unknown) => (isNodeWithRange(value) ? value.range[0] : undefined);
+    return anchor === 'key' ? (start(key) ?? start(node)) : (start(node) ?? start(key));
+  }
+
+  #resolve(node: unknown): unknown {
+    return isAlias(node) ? (this.#aliases.get(node) ?? node) : node;
+  }
+
+  #pair(map: YAMLMap, key: string): Pair | undefined {
+    let index = this.#keys.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) {
+        const text = isPair(item) ? keyText(item.key) : undefined;
+        if (text !== undefined && !index.has(text)) index.set(text, item);
+      }
+      this.#keys.set(map, index);
+    }
+    return index.get(key);
+  }
+}
+
+function isNodeWithRange(value: unknown): value is { range: [number, number, number] } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'range' in value &&
+    Array.isArray(value.range) &&
+    typeof value.range[0] === 'number'
+  );
+}
+
+export class Reporter {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly #file: string;
+  #lines?: LineCounter;
+  #locator?: Locator;
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  /** Once the text is parsed: offsets become lines and columns through this counter. */
+  useLines(lines: LineCounter): void {
+    this.#lines = lines;
+  }
+
+  /** Line number of an offset in the parsed text. */
+  lineOf(offset: number): number | undefined {
+    return this.#lines?.linePos(offset).line;
+  }
+
+  useLocator(locator: Locator): void {
+    this.#locator = locator;
+  }
+
+  /** Adds a diagnostic at a line and column, or without a position. */
+  add(
+    severity: Severity,
+    code: LintCode,
+    path: readonly PathSegment[],
+    message: string,
+    position?: TextPosition,
+  ): void {
+    const dotted = dottedPath(path);
+    const diagnostic: Diagnostic = {
+      severity,
+      code,
+      message: dotted === '' ? message : `${dotted}: ${message}`,
+      file: this.#file,
+      path: dotted,
+    };
+    if (position) {
+      diagnostic.line = position.line;
+      diagnostic.col = position.col;
+    }
+    this.diagnostics.push(diagnostic);
+  }
+
+  /** Adds a diagnostic at an offset in the parsed text. */
+  atOffset(
+    severity: Severity,
+    code: LintCode,
+    path: readonly PathSegment[],
+    message: string,
+    offset: number | undefined,
+  ): void {
+    this.add(severity, code, path, message, offset === undefined ? undefined : this.#lines?.linePos(offset));
+  }
+
+  /** Adds a diagnostic positioned on the node at `path`. */
+  at(
+    severity: Severity,
+    code: LintCode,
+    path: readonly PathSegment[],
+    message: string,
+    anchor: Anchor = 'value',
+  ): void {
+    this.atOffset(severity, code, path, message, this.#locator?.offset(path, anchor));
+  }
+
+  error(code: LintCode, path: readonly PathSegment[], message: string, anchor: Anchor = 'value'): void {
+    this.at('error', code, path, message, anchor);
+  }
+
+  warning(code: LintCode, path: readonly PathSegment[], message: string, anchor: Anchor = 'value'): void {
+    this.at('warning', code, path, message, anchor);
+  }
+}
