@@ -19,7 +19,10 @@ function capture(): Writable & { text: () => string } {
   return Object.assign(stream, { text: () => Buffer.concat(chunks).toString('utf8') });
 }
 
-export async function gbcms(argv: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+export async function gbcms(
+  argv: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<CliResult> {
   const stdout = capture();
   const stderr = capture();
   const code = await main(argv, { stdout, stderr, cwd: options.cwd, env: { ...options.env, CI: 'true' } });
