@@ -1,0 +1,162 @@
+// What the post-receive hook does: for each ref a push updated, POST a signed
+// GitPushNotification to `<gbcms.url>/hooks/git/<gbcms.project>` and say what the server
+// answered. Everything it prints reaches the pusher as `remote: ...` lines, and nothing it
+// does can fail the push: by the time post-receive runs, the refs are already updated.
+
+import type { GitPushNotification } from '../webhooks/git.ts';
+import { GBCMS_SIGNATURE_HEADER, signBody } from '../webhooks/signature.ts';
+import type { HookSettings } from './hook-install.ts';
+import { isObjectId, isZeroObjectId } from './ref-name.ts';
+import { runGit } from './run-git.ts';
+// Server text and ref names go to the pusher's terminal: no escape sequences or line breaks.
+import { withoutControlCharacters as printable } from './text.ts';
+
+export interface ReceivedRef {
+  before: string;
+  after: string;
+  ref: string;
+}
+
+/** git's post-receive input: one `<old> <new> <ref>` line per updated ref. */
+export function parseReceiveInput(text: string): { refs: ReceivedRef[]; problems: string[] } {
+  const refs: ReceivedRef[] = [];
+  const problems: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const [before = '', after = '', ref = '', ...extra] = line.trim().split(' ');
+    if (!isObjectId(before) || !isObjectId(after) || ref === '' || extra.length > 0) {
+      problems.push(`cannot read hook input line ${printable(line)}`);
+    } else refs.push({ before, after, ref });
+  }
+  return { refs, problems };
+}
+
+/** Reads gbcms.url, gbcms.project and gbcms.secret from the repository's own config. */
+export async function readHookSettings(gitDir: string): Promise<HookSettings | { missing: string[] }> {
+  const output = await runGit(['--git-dir', gitDir, 'config', '--local', '-z', '--get-regexp', '^gbcms\\.'], {
+    cwd: gitDir,
+    allowProtocols: '',
+    deadline: Date.now() + 5000,
+  }).catch(() => ''); // exit 1: no gbcms.* key at all
+  const values = new Map<string, string>();
+  for (const entry of output.split('\0')) {
+    const newline = entry.indexOf('\n');
+    if (newline > 0) values.set(entry.slice(0, newline), entry.slice(newline + 1));
+  }
+  const url = values.get('gbcms.url');
+  const project = values.get('gbcms.project');
+  const secret = values.get('gbcms.secret');
+  if (!url || !project || !secret) {
+    return { missing: ['gbcms.url', 'gbcms.project', 'gbcms.secret'].filter((key) => !values.get(key)) };
+  }
+  return { url, project, secret };
+}
+
+export function notificationUrl(settings: Pick<HookSettings, 'url' | 'project'>): string {
+  return `${settings.url.replace(/\/+$/, '')}/hooks/git/${encodeURIComponent(settings.project)}`;
+}
+
+export interface NotifyInput {
+  gitDir: string;
+  refs: readonly ReceivedRef[];
+  pusher: string;
+  settings: HookSettings;
+  /** Per request; default 10 s. */
+  timeoutMs?: number;
+}
+
+/** Sends one notification per updated ref, in order; `report` gets one line per ref. */
+export async function notifyPush(input: NotifyInput, report: (line: string) => void): Promise<void> {
+  const timeoutMs = input.timeoutMs ?? 10_000;
+  let unresponsive = false;
+  for (const { before, after, ref } of input.refs) {
+    if (isZeroObjectId(after)) continue; // a deletion starts nothing
+    const shown = printable(ref);
+    if (unresponsive) {
+      report(`gbcms: not notified for ${shown}: the server did not answer for the previous ref`);
+      continue;
+    }
+    const notification: GitPushNotification = {
+      ref,
+      before,
+      after,
+      repository: input.gitDir,
+      pusher: input.pusher,
+    };
+    const outcome = await send(input.settings, notification, timeoutMs);
+    unresponsive = outcome.timedOut;
+    report(`gbcms: ${outcome.text(shown)}`);
+  }
+}
+
+interface Outcome {
+  text: (ref: string) => string;
+  timedOut: boolean;
+}
+
+async function send(
+  settings: HookSettings,
+  notification: GitPushNotification,
+  timeoutMs: number,
+): Promise<Outcome> {
+  const url = notificationUrl(settings);
+  const body = JSON.stringify(notification);
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'gbcms-hook',
+        [GBCMS_SIGNATURE_HEADER]: signBody(settings.secret, body),
+      },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      // A redirect would resend the signed body somewhere the admin did not configure.
+      redirect: 'error',
+    });
+    const answer = await readAnswer(response);
+    const said = answer.message ? `: ${answer.message}` : '';
+    if (!response.ok) return done((ref) => `server refused ${ref} with HTTP ${response.status}${said}`);
+    if (answer.number !== undefined) return done((ref) => `queued execution #${answer.number} for ${ref}`);
+    return done((ref) => `server answered HTTP ${response.status} for ${ref}${said}`);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      return {
+        text: (ref) => `no answer from ${url} within ${timeoutMs / 1000} s for ${ref}`,
+        timedOut: true,
+      };
+    }
+    return done((ref) => `could not notify ${url} for ${ref}: ${describeFetchError(error)}`);
+  }
+}
+
+function done(text: (ref: string) => string): Outcome {
+  return { text, timedOut: false };
+}
+
+/** The `number` and a message from a JSON answer, as far as they are there. */
+async function readAnswer(response: Response): Promise<{ number?: number; message?: string }> {
+  const text = await response.text().catch(() => '');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (typeof json !== 'object' || json === null) return {};
+  const { number, message, reason, error } = json as Record<string, unknown>;
+  const said = [message, reason, error].find((value) => typeof value === 'string');
+  return {
+    ...(typeof number === 'number' && Number.isSafeInteger(number) ? { number } : {}),
+    ...(typeof said === 'string' ? { message: printable(said.slice(0, 300)) } : {}),
+  };
+}
+
+function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is the cause.
+  const cause = error.cause;
+  if (cause instanceof Error)
+    return 'code' in cause && typeof cause.code === 'string' ? cause.code : cause.message;
+  return error.message;
+}
