@@ -82,7 +82,11 @@ export async function fetchCommit(
       await fetch(wanted.ref);
       const present = await run(['cat-file', '-e', `${commit}^{commit}`]).then(
         () => true,
-        () => false,
+        (missing: unknown) => {
+          // Only "no such object" means absent; a timeout or abort stays what it is.
+          if (missing instanceof GitError && missing.code === 'GBCMS_ERR_GIT_FAILED') return false;
+          throw missing;
+        },
       );
       if (!present) {
         throw new GitError(
