@@ -9,6 +9,7 @@ import {
   describeValue,
   ROOT_SCHEMA,
   resolveSchema,
+  schemaTypes,
   showValue,
 } from './schema-tree.ts';
 import { didYouMean } from './suggest.ts';
@@ -53,11 +54,10 @@ export function schemaMessage(issue: SchemaIssue): SchemaFinding {
       const key = String(path[path.length - 1] ?? '');
       return at('GBCMS_SCHEMA_UNSUPPORTED', UNSUPPORTED[key] ?? `'${key}' is not allowed here`, 'key');
     }
-    case 'type':
-      return at(
-        'GBCMS_SCHEMA_TYPE',
-        `expected ${issue.expected ?? describeSchema(issue.schema)}, got ${describeValue(data)}`,
-      );
+    case 'type': {
+      const expected = issue.expected ?? describeSchema(issue.schema);
+      return at('GBCMS_SCHEMA_TYPE', `expected ${expected}, got ${describeValue(data)}${quoteHint(issue)}`);
+    }
     case 'enum': {
       const allowed = Array.isArray(params.allowedValues) ? params.allowedValues.map(String) : [];
       const hint = typeof data === 'string' ? didYouMean(data, allowed) : '';
@@ -103,6 +103,16 @@ export function schemaMessage(issue: SchemaIssue): SchemaFinding {
     default:
       return at('GBCMS_SCHEMA_INVALID', issue.ajvMessage ?? `is invalid (${issue.keyword})`);
   }
+}
+
+// YAML reads `true`, `12` or `1.0` as a boolean or number; where text was meant, say how.
+function quoteHint(issue: SchemaIssue): string {
+  const { data } = issue;
+  // Quoting does not turn 90 into a duration or 1.5 into a size: no hint for formats.
+  if (issue.expected !== undefined || issue.schema.format !== undefined) return '';
+  if (!schemaTypes(issue.schema).includes('string')) return '';
+  if (typeof data !== 'boolean' && typeof data !== 'number') return '';
+  return ` (write "${String(data)}" in quotes to mean the text)`;
 }
 
 const NAME_RULES: Record<string, string> = {

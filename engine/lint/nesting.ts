@@ -1,8 +1,8 @@
 // A cheap, linear look at how deeply a YAML text nests, run BEFORE the yaml parser: the
 // parser composes nodes recursively, and 500k nested `[` (or `- - - ...`) would take it
-// seconds or exhaust the stack. The estimate counts nested collections and errs low (it
-// never counts a level YAML would not create, bar freak multi-line plain scalars); the
-// exact limit is enforced again on the parsed tree.
+// seconds or exhaust the stack. The estimate counts nested collections the way the parsed
+// tree does (the top-level mapping is level 1) and errs low where the text is ambiguous;
+// the exact limit is enforced again on the parsed tree.
 
 export const MAX_NESTING = 64;
 
@@ -11,17 +11,16 @@ type Quote = '"' | "'";
 interface ScanState {
   text: string;
   limit: number;
+  lineStart: number;
   /** Columns of the open block collections, innermost last. */
   indents: number[];
-  /** Open flow collections (`[`, `{`) and the block depth they started at. */
+  /** Open flow collections (`[`, `{`) and the depth they started at. */
   flow: number;
   flowBase: number;
-  flowLineIndent: number;
-  lineStart: number;
   /** Set while inside a quoted scalar that spans lines. */
   quote?: Quote;
-  /** Set while skipping a block scalar's lines: the indent of the line that opened it, and
-   * the indent of its content once the first content line fixed it. */
+  /** Set while skipping a block scalar: the column of the node that owns it, and the
+   * indent of its content once the first content line fixed it. */
   blockScalarParent?: number;
   blockScalarIndent?: number;
   excess?: number;
@@ -33,15 +32,7 @@ const separates = (c: string | undefined) => isBlank(c) || isEnd(c);
 
 /** Offset at which the text first nests deeper than `limit` collections, or undefined. */
 export function findExcessNesting(text: string, limit: number = MAX_NESTING): number | undefined {
-  const state: ScanState = {
-    text,
-    limit,
-    indents: [],
-    flow: 0,
-    flowBase: 0,
-    flowLineIndent: 0,
-    lineStart: 0,
-  };
+  const state: ScanState = { text, limit, lineStart: 0, indents: [], flow: 0, flowBase: 0 };
   let lineStart = 0;
   while (lineStart <= text.length && state.excess === undefined) {
     let lineEnd = text.indexOf('\n', lineStart);
@@ -72,8 +63,7 @@ function scanLine(s: ScanState, start: number, end: number): void {
     const after = closeQuote(text, start, end, s.quote);
     if (after === -1) return;
     s.quote = undefined;
-    if (s.flow > 0) scanFlow(s, after, end);
-    else afterValue(s, after, end, s.indents.length, indent);
+    if (s.flow > 0) scanFlow(s, after, end, false);
     return;
   }
   if (s.flow > 0) {
@@ -87,87 +77,108 @@ function scanLine(s: ScanState, start: number, end: number): void {
     separates(text[start + 3])
   ) {
     s.indents = [];
-    valueStart(s, start + 3, end, 0, 0);
+    valueStart(s, start + 3, end, 0, 0, false);
     return;
   }
   if (indent === 0 && text[start] === '%') return;
   while (s.indents.length > 0 && (s.indents[s.indents.length - 1] ?? 0) > indent) s.indents.pop();
-  if (s.indents.length === 0 || (s.indents[s.indents.length - 1] ?? 0) < indent) s.indents.push(indent);
-  if (s.indents.length > s.limit) {
-    s.excess = start + indent;
-    return;
-  }
-  valueStart(s, start + indent, end, s.indents.length, indent);
+  const pushed = s.indents.length === 0 || (s.indents[s.indents.length - 1] ?? 0) < indent;
+  if (pushed) s.indents.push(indent);
+  const depth = s.indents.length - (pushed ? 1 : 0);
+  // A more indented line opens a block collection only if it holds an entry (`- `, `key:`);
+  // otherwise it continues a scalar or holds a flow node, and its indent means nothing.
+  const entry = valueStart(s, start + indent, end, depth, indent, pushed);
+  if (pushed && !entry) s.indents.pop();
 }
 
 /**
- * Scans where a node may begin: indicators, properties, then one scalar or collection.
- * `nodeCol` is the column of the node that owns this value: a block scalar's content must
- * be indented past it.
+ * Scans where a node may begin on a block line: indicators, keys, properties, then one
+ * scalar or flow collection. `depth` counts the collections open around it; `pending` says
+ * the line's own block collection is not counted yet (it is once an entry shows it exists).
+ * Returns whether the line turned out to hold a block entry.
  */
-function valueStart(s: ScanState, from: number, end: number, base: number, nodeCol: number): void {
+function valueStart(
+  s: ScanState,
+  from: number,
+  end: number,
+  depth: number,
+  col: number,
+  pending: boolean,
+): boolean {
   const { text } = s;
   let pos = from;
-  let lineIndent = nodeCol;
-  // The first `-`/`?` on a line belongs to the collection its indent already counted.
+  let nodeCol = col;
+  let confirmed = !pending;
   let indicators = 0;
-  let afterIndicator = false;
+  let keySeen = false;
+  const deeper = (at: number) => {
+    depth++;
+    if (depth > s.limit) s.excess = at;
+    return s.excess === undefined;
+  };
+  // The first entry of a new line opens its collection; later ones nest (`- - x`, `- a: b`).
+  const entry = (at: number, nested: boolean) => {
+    if (!confirmed) {
+      confirmed = true;
+      return deeper(at);
+    }
+    return nested ? deeper(at) : true;
+  };
+  const key = (at: number) => {
+    if (keySeen) return true;
+    keySeen = true;
+    return entry(at, indicators > 0);
+  };
   for (;;) {
     while (pos < end && isBlank(text[pos])) pos++;
-    if (pos >= end) return;
-    if (afterIndicator) lineIndent = pos - s.lineStart;
-    afterIndicator = false;
+    if (pos >= end) return confirmed;
     const c = text[pos];
-    const depth = base + Math.max(0, indicators - 1);
-    if ((c === '-' || c === '?' || c === ':') && separates(text[pos + 1])) {
-      if (c !== ':') indicators++;
-      if (base + Math.max(0, indicators - 1) > s.limit) {
-        s.excess = pos;
-        return;
-      }
+    if ((c === '-' || c === '?') && separates(text[pos + 1])) {
+      if (!entry(pos, indicators > 0)) return confirmed;
+      indicators++;
+      // A block scalar after `- ` must be indented past the dash.
+      nodeCol = pos - s.lineStart;
       pos++;
-      afterIndicator = c !== ':';
+    } else if (c === ':' && separates(text[pos + 1])) {
+      if (!entry(pos, false)) return confirmed;
+      pos++;
     } else if (c === '#') {
-      return;
+      return confirmed;
     } else if (c === '[' || c === '{') {
       s.flowBase = depth;
-      s.flowLineIndent = lineIndent;
       scanFlow(s, pos, end);
-      return;
-    } else if (c === '"' || c === "'") {
-      const after = closeQuote(text, pos + 1, end, c);
-      if (after === -1) {
-        s.quote = c;
-        return;
-      }
-      afterValue(s, after, end, depth, lineIndent);
-      return;
+      return confirmed;
     } else if (c === '|' || c === '>') {
-      s.blockScalarParent = lineIndent;
+      s.blockScalarParent = nodeCol;
       s.blockScalarIndent = undefined;
-      return;
-    } else if (c === '&' || c === '!' || c === '*') {
+      return confirmed;
+    } else if (c === '&' || c === '!') {
       while (pos < end && !isBlank(text[pos])) pos++;
-      if (c === '*') {
-        afterValue(s, pos, end, depth, lineIndent);
-        return;
-      }
     } else {
-      // A plain scalar: brackets and quotes inside it are text. It ends at `: ` (it was a
-      // key, a value follows) or ` #`.
-      const colon = plainKeyEnd(text, pos, end);
-      if (colon === -1) return;
-      pos = colon + 1;
-      base = depth;
-      indicators = 0;
+      // A scalar. Quoted ones may span lines; plain ones hold brackets and quotes as text.
+      // A scalar followed by `: ` was a key, and a value follows on this line.
+      let after: number;
+      if (c === '"' || c === "'") {
+        after = closeQuote(text, pos + 1, end, c);
+        if (after === -1) {
+          s.quote = c;
+          return confirmed;
+        }
+      } else if (c === '*') {
+        after = pos;
+        while (after < end && !isBlank(text[after])) after++;
+      } else {
+        const colon = plainKeyEnd(text, pos, end);
+        if (colon === -1) return confirmed;
+        after = colon;
+      }
+      while (after < end && isBlank(text[after])) after++;
+      if (text[after] !== ':' || !separates(text[after + 1])) return confirmed;
+      if (!key(pos)) return confirmed;
+      nodeCol = pos - s.lineStart;
+      pos = after + 1;
     }
   }
-}
-
-function afterValue(s: ScanState, from: number, end: number, depth: number, lineIndent: number): void {
-  let pos = from;
-  while (pos < end && isBlank(s.text[pos])) pos++;
-  if (s.text[pos] === ':' && separates(s.text[pos + 1])) valueStart(s, pos + 1, end, depth, lineIndent);
 }
 
 function plainKeyEnd(text: string, from: number, end: number): number {
@@ -179,9 +190,8 @@ function plainKeyEnd(text: string, from: number, end: number): number {
   return -1;
 }
 
-function scanFlow(s: ScanState, from: number, end: number): void {
+function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): void {
   const { text } = s;
-  let tokenStart = true;
   for (let pos = from; pos < end; pos++) {
     const c = text[pos];
     if (c === '[' || c === '{') {
@@ -194,12 +204,15 @@ function scanFlow(s: ScanState, from: number, end: number): void {
     } else if (c === ']' || c === '}') {
       s.flow = Math.max(0, s.flow - 1);
       tokenStart = false;
-      if (s.flow === 0) {
-        afterValue(s, pos + 1, end, s.flowBase, s.flowLineIndent);
-        return;
-      }
-    } else if (c === ',' || c === ':') {
+      // What follows a closed flow node on its line (a comment, `: value`) cannot nest
+      // deeper than a new line would; ignoring it can only over-count later lines.
+      if (s.flow === 0) return;
+    } else if (c === ',') {
       tokenStart = true;
+    } else if (c === ':') {
+      // `a:b` is one plain scalar; a value starts after `: ` or right after a JSON-like key.
+      const before = text[pos - 1];
+      tokenStart = separates(text[pos + 1]) || before === '"' || before === "'" || before === ']' || before === '}';
     } else if ((c === '"' || c === "'") && tokenStart) {
       const after = closeQuote(text, pos + 1, end, c);
       if (after === -1) {
@@ -208,7 +221,7 @@ function scanFlow(s: ScanState, from: number, end: number): void {
       }
       pos = after - 1;
       tokenStart = false;
-    } else if (c === '#' && (pos === 0 || isBlank(text[pos - 1]) || text[pos - 1] === '\n')) {
+    } else if (c === '#' && (pos === s.lineStart || isBlank(text[pos - 1]))) {
       return;
     } else if (!isBlank(c)) {
       tokenStart = false;

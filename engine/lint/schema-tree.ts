@@ -139,6 +139,12 @@ function describeAlternatives(alternatives: readonly unknown[]): string {
 function describePlural(items: unknown): string {
   const node = resolveSchema(items);
   if (!node) return 'values';
+  const alternatives = Array.isArray(node.oneOf)
+    ? node.oneOf
+    : Array.isArray(node.anyOf)
+      ? node.anyOf
+      : undefined;
+  if (alternatives) return joinOr(alternatives.map(describePlural));
   if (Array.isArray(node.enum)) return `values out of ${node.enum.map((v) => String(v)).join(', ')}`;
   const types = schemaTypes(node);
   return types.length === 0 ? 'values' : joinOr(types.map((type) => PLURAL[type] ?? type));
