@@ -212,7 +212,8 @@ function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): v
     } else if (c === ':') {
       // `a:b` is one plain scalar; a value starts after `: ` or right after a JSON-like key.
       const before = text[pos - 1];
-      tokenStart = separates(text[pos + 1]) || before === '"' || before === "'" || before === ']' || before === '}';
+      tokenStart =
+        separates(text[pos + 1]) || before === '"' || before === "'" || before === ']' || before === '}';
     } else if ((c === '"' || c === "'") && tokenStart) {
       const after = closeQuote(text, pos + 1, end, c);
       if (after === -1) {

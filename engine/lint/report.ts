@@ -61,7 +61,10 @@ export class Locator {
       }
     }
     const start = (value: unknown) => (isNodeWithRange(value) ? value.range[0] : undefined);
-    return anchor === 'key' ? (start(key) ?? start(node)) : (start(node) ?? start(key));
+    // `key:` with nothing after it: the empty value sits past the colon; the key is what
+    // a person looks for.
+    const empty = isScalar(node) && node.value === null && node.source === '';
+    return anchor === 'key' || empty ? (start(key) ?? start(node)) : (start(node) ?? start(key));
   }
 
   #resolve(node: unknown): unknown {

@@ -196,7 +196,7 @@ describe('schema diagnostics: messages', () => {
       ],
     );
     assert.deepEqual(lint(lines('version: 1', 'steps:', '  a:')), [
-      '3:5 GBCMS_SCHEMA_TYPE steps.a: expected a mapping, got an empty value',
+      '3:3 GBCMS_SCHEMA_TYPE steps.a: expected a mapping, got an empty value',
     ]);
   });
 
