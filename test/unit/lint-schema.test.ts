@@ -103,7 +103,7 @@ describe('schema diagnostics: positions', () => {
     ]);
   });
 
-  test('errors inside aliased content point at the alias', () => {
+  test('errors inside aliased content point at the anchored original, once per use', () => {
     const source = lines('version: 1', 'steps:', '  a: &step {image: x, commands: x}', '  b: *step');
     assert.deepEqual(lint(source), [
       "3:33 GBCMS_SCHEMA_TYPE steps.a.commands: expected a list of strings, got the string 'x'",
