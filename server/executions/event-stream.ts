@@ -1,0 +1,173 @@
+// The live event stream of one execution: numbers events 1, 2, 3..., keeps the latest ones in
+// memory, and serves each subscriber what it has not seen before following it live. Events that
+// fell out of the memory window are read back (log text from the step's log file) with their
+// original ids, so a reconnect with Last-Event-ID resumes exactly, however far behind it is.
+import { type EventBody, logEvent, numbered } from './event-shapes.ts';
+import { EvictedEvents } from './evicted-events.ts';
+import { LogCursor } from './log-cursor.ts';
+import type { ExecutionEvent } from './types.ts';
+
+export const DEFAULT_MAX_BUFFERED_EVENTS = 20_000;
+/** Evicted events read back per step of a catch-up: bounds what one subscriber holds at once. */
+const CATCH_UP_BATCH = 1000;
+
+export type EventListener = (event: ExecutionEvent) => void;
+
+export interface EventStreamOptions {
+  /** Events kept whole in memory. */
+  maxBuffered?: number;
+  /** Absolute path of a step's log file, once the run knows it. */
+  logFile(step: string): string | undefined;
+  /** A listener threw and was dropped. */
+  onListenerError(error: unknown): void;
+}
+
+interface Subscriber {
+  listener: EventListener;
+  /** The last id this subscriber has been given (or asked to start after). */
+  lastId: number;
+  /** Caught up: publish() hands it events directly. */
+  live: boolean;
+  closed: boolean;
+  cursors: Map<string, LogCursor>;
+}
+
+export class EventStream {
+  readonly #options: EventStreamOptions;
+  readonly #ring: (ExecutionEvent | undefined)[];
+  readonly #evicted = new EvictedEvents();
+  readonly #subscribers = new Set<Subscriber>();
+  #nextId = 1;
+  #end: ExecutionEvent | undefined;
+
+  constructor(options: EventStreamOptions) {
+    this.#options = options;
+    const capacity = options.maxBuffered ?? DEFAULT_MAX_BUFFERED_EVENTS;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`maxBuffered must be a whole number of at least 1, not ${capacity}`);
+    }
+    this.#ring = new Array<ExecutionEvent | undefined>(capacity);
+  }
+
+  /** Id of the latest event, 0 before the first. */
+  get lastId(): number {
+    return this.#nextId - 1;
+  }
+
+  get ended(): boolean {
+    return this.#end !== undefined;
+  }
+
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  publish(body: EventBody): ExecutionEvent {
+    if (this.#end) throw new Error('the execution has ended: no more events');
+    const event = numbered(this.#nextId, body);
+    this.#nextId += 1;
+    const slot = (event.id - 1) % this.#ring.length;
+    const evicted = this.#ring[slot];
+    if (evicted) this.#evicted.add(evicted);
+    this.#ring[slot] = event;
+    if (event.type === 'end') this.#end = event;
+    for (const subscriber of [...this.#subscribers]) {
+      if (subscriber.live) this.#deliver(subscriber, event);
+    }
+    return event;
+  }
+
+  /**
+   * Events after `afterId` (all without it), then live ones, ending with `end`; a subscriber that
+   * has already seen `end` gets it again, so it knows to stop. An id this stream never gave out
+   * counts as none. Delivery starts on a later turn of the event loop.
+   */
+  subscribe(listener: EventListener, afterId?: number): () => void {
+    const known =
+      afterId !== undefined && Number.isInteger(afterId) && afterId >= 0 && afterId <= this.lastId;
+    const subscriber: Subscriber = {
+      listener,
+      lastId: known ? afterId : 0,
+      live: false,
+      closed: false,
+      cursors: new Map(),
+    };
+    this.#subscribers.add(subscriber);
+    setImmediate(() => void this.#pump(subscriber));
+    return () => this.#close(subscriber);
+  }
+
+  async #pump(subscriber: Subscriber): Promise<void> {
+    try {
+      while (!subscriber.closed) {
+        const next = subscriber.lastId + 1;
+        if (next > this.lastId) {
+          // Caught up. No await since the check: nothing was published in between.
+          if (this.#end) this.#deliver(subscriber, this.#end);
+          else {
+            subscriber.live = true;
+            this.#closeCursors(subscriber);
+          }
+          return;
+        }
+        if (next > this.#evicted.upTo) {
+          const event = this.#ring[(next - 1) % this.#ring.length];
+          if (event?.id !== next) throw new Error(`event ${next} is missing from the buffer`);
+          this.#deliver(subscriber, event);
+          continue;
+        }
+        await this.#catchUp(subscriber, next, Math.min(this.#evicted.upTo, next + CATCH_UP_BATCH - 1));
+      }
+    } catch (error) {
+      this.#options.onListenerError(error);
+      this.#close(subscriber);
+    }
+  }
+
+  /** Events from..to, all evicted, rebuilt and delivered. Lines no longer on disk are skipped. */
+  async #catchUp(subscriber: Subscriber, from: number, to: number): Promise<void> {
+    const events: ExecutionEvent[] = [];
+    for (let id = from; id <= to; id++) {
+      const entry = this.#evicted.entry(id);
+      if (entry.kind === 'event') events.push(entry.event);
+      if (entry.kind !== 'log') continue;
+      let cursor = subscriber.cursors.get(entry.step);
+      if (!cursor) {
+        cursor = new LogCursor(this.#options.logFile(entry.step));
+        subscriber.cursors.set(entry.step, cursor);
+      }
+      const line = await cursor.lineAt(entry.seq);
+      if (subscriber.closed) return;
+      if (line) events.push(numbered(id, logEvent(entry.step, line)));
+    }
+    for (const event of events) {
+      if (subscriber.closed) return;
+      this.#deliver(subscriber, event);
+    }
+    if (!subscriber.closed) subscriber.lastId = Math.max(subscriber.lastId, to);
+  }
+
+  #deliver(subscriber: Subscriber, event: ExecutionEvent): void {
+    subscriber.lastId = Math.max(subscriber.lastId, event.id);
+    try {
+      subscriber.listener(event);
+    } catch (error) {
+      this.#options.onListenerError(error);
+      this.#close(subscriber);
+      return;
+    }
+    if (event.type === 'end') this.#close(subscriber);
+  }
+
+  #close(subscriber: Subscriber): void {
+    subscriber.closed = true;
+    subscriber.live = false;
+    this.#subscribers.delete(subscriber);
+    this.#closeCursors(subscriber);
+  }
+
+  #closeCursors(subscriber: Subscriber): void {
+    for (const cursor of subscriber.cursors.values()) void cursor.close();
+    subscriber.cursors.clear();
+  }
+}

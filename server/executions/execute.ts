@@ -1,0 +1,138 @@
+// One execution's work once it holds a slot: the source into a fresh workspace, the pipeline
+// file read and linted, the plan compiled for the trigger, the run on the backend. The
+// workspace is removed whatever happens; the run's own folder (logs, artifacts) stays.
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import type { Backend } from '../../engine/backends/types.ts';
+import { compilePlan } from '../../engine/compile/compiler.ts';
+import type { PipelineFile } from '../../engine/config/pipeline-file.generated.ts';
+import { formatDiagnostic } from '../../engine/diagnostics.ts';
+import { defaultPipelinePath, PipelineReadError, readPipeline } from '../../engine/pipeline.ts';
+import type { Plan, Trigger } from '../../engine/plan.ts';
+import { runPipeline } from '../../engine/run.ts';
+import type { RunStatus } from '../../engine/status.ts';
+import type { FetchedCommit } from '../git/fetch.ts';
+import type { Execution, Store } from '../store/index.ts';
+import { SourceError } from './errors.ts';
+import type { EventBody } from './event-shapes.ts';
+import type { ExecutionLogger } from './logger.ts';
+import type { RunRecorder } from './recorder.ts';
+import { prepareSource } from './source.ts';
+import type { StartExecutionRequest } from './types.ts';
+
+/** Checkouts live here, one folder per execution, only while it runs. */
+export const WORKSPACES_DIR = 'workspaces';
+
+export interface ExecuteContext {
+  execution: Execution;
+  request: StartExecutionRequest;
+  signal: AbortSignal;
+  store: Store;
+  backend: Backend;
+  dataDir: string;
+  /** Between SIGTERM and SIGKILL when a step is stopped. */
+  graceMs?: number;
+  logger: ExecutionLogger;
+  publish(body: EventBody): void;
+  /** The row changed (the commit is known now). */
+  onChanged(execution: Execution): void;
+  /** The run's observer, made once the plan is known. */
+  recorder(plan: Plan): RunRecorder;
+}
+
+export interface Outcome {
+  status: RunStatus;
+  reason: string | null;
+}
+
+const INTERNAL_REASON = 'internal error while running the execution; the server log has the details';
+
+export async function execute(ctx: ExecuteContext): Promise<Outcome> {
+  const { execution, dataDir, signal, logger } = ctx;
+  const workspace = join(dataDir, WORKSPACES_DIR, execution.id);
+  const runDir = join(dataDir, execution.logs_dir);
+  try {
+    // runPipeline puts the run in <runsDir>/<id>: that must be the execution's own folder.
+    if (basename(runDir) !== execution.id)
+      throw new Error(`logs_dir ${execution.logs_dir} does not end in the id`);
+    await mkdir(runDir, { recursive: true });
+    await rm(workspace, { recursive: true, force: true });
+    const fetched = await prepareSource(ctx.request, workspace, signal);
+    const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
+    const pipeline = await loadPipeline(workspace);
+    if (!('config' in pipeline)) {
+      ctx.publish({ type: 'notice', message: pipeline.reason });
+      return { status: 'error', reason: pipeline.reason };
+    }
+    if (signal.aborted) return { status: 'killed', reason: null };
+    const plan = compilePlan(pipeline.config, { file: pipeline.file, workspace, trigger });
+    const record = await runPipeline(plan, {
+      backend: ctx.backend,
+      runsDir: dirname(runDir),
+      id: execution.id,
+      signal,
+      graceMs: ctx.graceMs,
+      observer: ctx.recorder(plan).observe,
+      // No secrets yet: the server has no secret store, so steps that ask for one end `error`.
+      secrets: {},
+      env: {
+        GBCMS_PROJECT: ctx.request.project.name,
+        GBCMS_EXECUTION_NUMBER: String(execution.number),
+      },
+    });
+    return { status: record.status, reason: record.reason };
+  } catch (error) {
+    if (signal.aborted) return { status: 'killed', reason: null };
+    if (error instanceof SourceError) {
+      logger.warn({ execution: execution.id, detail: error.detail }, error.message);
+      return { status: 'error', reason: error.message };
+    }
+    logger.error({ err: error, execution: execution.id }, 'execution failed');
+    return { status: 'error', reason: INTERNAL_REASON };
+  } finally {
+    await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => {
+      logger.warn({ err: error, execution: execution.id }, 'could not remove the workspace');
+    });
+  }
+}
+
+type LoadedPipeline = { config: PipelineFile; file: string } | { reason: string };
+
+/** The config, or every error as `FILE:LINE:COL: error CODE: message`, one per line. */
+async function loadPipeline(workspace: string): Promise<LoadedPipeline> {
+  const path = defaultPipelinePath(workspace);
+  const file = relative(workspace, path);
+  let loaded: Awaited<ReturnType<typeof readPipeline>>;
+  try {
+    loaded = await readPipeline(path, file);
+  } catch (error) {
+    if (error instanceof PipelineReadError) return { reason: error.message };
+    throw error;
+  }
+  if (loaded.config) return { config: loaded.config, file };
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  return { reason: errors.length > 0 ? errors.join('\n') : `${file} is not valid` };
+}
+
+/**
+ * The fetched commit completes the trigger and the execution row. Changed paths come from the
+ * commit only for a push without its own list: for a manual, API or scheduled run nothing was
+ * changed, and unknown paths let every `when.path` match.
+ */
+async function recordCommit(ctx: ExecuteContext, fetched: FetchedCommit): Promise<Trigger> {
+  const trigger: Trigger = { ...ctx.request.trigger, commit: fetched.commit };
+  if (!trigger.author && fetched.author) trigger.author = fetched.author;
+  if (trigger.event === 'push' && trigger.changedPaths === undefined && fetched.changedPaths) {
+    trigger.changedPaths = fetched.changedPaths;
+  }
+  const { execution, store } = ctx;
+  const changes = {
+    commit_sha: fetched.commit,
+    author: trigger.author ?? null,
+    message: execution.message ?? (fetched.message || null),
+  };
+  // No repository method sets these; one UPDATE on the row the manager owns.
+  await store.db.updateTable('executions').set(changes).where('id', '=', execution.id).execute();
+  ctx.onChanged({ ...execution, ...changes });
+  return trigger;
+}

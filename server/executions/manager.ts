@@ -1,0 +1,465 @@
+// The execution manager: the server's one way to run pipelines. Executions wait in a FIFO queue
+// for a slot (per project and overall), run in the background, are watched through their event
+// streams and can be terminated. At startup recover() settles what a previous process left
+// behind; at shutdown drain() lets running work finish for a while, then stops it.
+//
+// Metrics and other observers listen on `manager.events`:
+//   manager.events.on('status', (execution) => ...)     queued (pending), running, or ended
+//   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
+import { EventEmitter } from 'node:events';
+import { readdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import type Docker from 'dockerode';
+import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
+import type { Backend } from '../../engine/backends/types.ts';
+import type { Trigger } from '../../engine/plan.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import { isFinished } from '../../engine/status.ts';
+import { type Execution, NotFoundError, type Store, triggerOf } from '../store/index.ts';
+import { ShuttingDownError } from './errors.ts';
+import { EventStream } from './event-stream.ts';
+import { execute, type Outcome, WORKSPACES_DIR } from './execute.ts';
+import type { ExecutionLogger } from './logger.ts';
+import { RunRecorder } from './recorder.ts';
+import { SlotQueue, type SlotRequest } from './slots.ts';
+import { replayStored, storedEvents } from './stored-replay.ts';
+import type {
+  ExecutionControl,
+  ExecutionEvent,
+  ManagerStats,
+  StartExecutionRequest,
+  TerminateResult,
+} from './types.ts';
+
+export interface ExecutionManagerOptions {
+  store: Store;
+  backend: Backend;
+  /** The store's data directory: executions/<id>/ and workspaces/<id>/ go below it. */
+  dataDir: string;
+  logger: ExecutionLogger;
+  /** Between SIGTERM and SIGKILL when a step is stopped. */
+  graceMs?: number;
+  now?: () => Date;
+  /** Executions running at once over all projects; default: the number of cores. */
+  maxRunning?: number;
+  /** Events of one execution kept in memory; older ones are read back from the log files. */
+  maxBufferedEvents?: number;
+  /** How long an ended execution's live stream stays, for clients that reconnect right after the end. */
+  endedStreamMs?: number;
+  /** For removing a crashed run's containers; default: a client from DOCKER_HOST or the local socket. */
+  docker?: Docker;
+}
+
+export interface StepEnded {
+  execution: Execution;
+  step: StepRecord;
+}
+
+export interface ManagerEvents {
+  /** An execution was queued (pending), started running, or ended (a finished status). */
+  status: [execution: Execution];
+  /** A step reached a finished status; `duration_ms` is null for a step that never started. */
+  'step-ended': [ended: StepEnded];
+}
+
+export interface RecoveryReport {
+  /** Executions that were running: now `error`, their containers removed. */
+  failed: string[];
+  /** Pending executions queued again. */
+  requeued: string[];
+}
+
+interface Job extends SlotRequest {
+  execution: Execution;
+  request: StartExecutionRequest;
+  stream: EventStream;
+  controller: AbortController;
+  /** Why it is being stopped, once terminate() or drain() asked. */
+  stopReason?: string;
+  /** Settles once the execution has ended and its `end` event is out. */
+  done?: Promise<void>;
+  recorder?: RunRecorder;
+}
+
+export const TERMINATED_BY_USER = 'terminated by user';
+export const SHUT_DOWN = 'terminated: the server shut down';
+export const ENGINE_RESTARTED = 'engine restarted';
+const DEFAULT_ENDED_STREAM_MS = 60_000;
+/** Ended streams kept at most, whatever endedStreamMs says: each may hold many events. */
+const MAX_ENDED_STREAMS = 32;
+
+export class ExecutionManager implements ExecutionControl {
+  readonly events = new EventEmitter<ManagerEvents>();
+  readonly #options: ExecutionManagerOptions;
+  readonly #now: () => Date;
+  readonly #queue: SlotQueue<Job>;
+  /** Waiting and running executions. */
+  readonly #jobs = new Map<string, Job>();
+  /** Streams of waiting, running and recently ended executions. */
+  readonly #streams = new Map<string, EventStream>();
+  readonly #endedStreams = new Map<string, NodeJS.Timeout>();
+  #docker: Docker | undefined;
+  #draining = false;
+  #sweeping = false;
+
+  constructor(options: ExecutionManagerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
+    this.#docker = options.docker;
+  }
+
+  async start(request: StartExecutionRequest): Promise<Execution> {
+    if (this.#draining) throw new ShuttingDownError();
+    const trigger = withDefaultBranch(request);
+    const execution = await this.#options.store.executions.create({
+      project_id: request.project.id,
+      trigger,
+      message: request.message ?? null,
+      rerun_of: request.rerunOf ?? null,
+    });
+    this.#options.logger.info(
+      { execution: execution.id, project: request.project.id, requestedBy: request.requestedBy },
+      'execution queued',
+    );
+    // Queued even when a drain began meanwhile: it stays pending and the next start's recover() runs it.
+    this.#admit(execution, { ...request, trigger });
+    return execution;
+  }
+
+  async terminate(executionId: string, reason = TERMINATED_BY_USER): Promise<TerminateResult | undefined> {
+    const job = this.#jobs.get(executionId);
+    if (!job) return this.#terminateUnmanaged(executionId, reason);
+    if (this.#queue.remove(executionId)) {
+      job.stopReason = reason;
+      job.done = this.#end(job, { status: 'killed', reason }).finally(() => this.#jobs.delete(executionId));
+    } else {
+      job.stopReason ??= reason;
+      job.controller.abort();
+    }
+    await job.done;
+    return terminated(job.execution);
+  }
+
+  async subscribe(
+    executionId: string,
+    listener: (event: ExecutionEvent) => void,
+    afterId?: number,
+  ): Promise<() => void> {
+    const live = this.#streams.get(executionId);
+    if (live) return live.subscribe(listener, afterId);
+    const { store, dataDir, logger } = this.#options;
+    const execution = await store.executions.get(executionId);
+    if (!execution) throw new NotFoundError('execution', executionId);
+    // It may have been queued while the row was read (recover()).
+    const late = this.#streams.get(executionId);
+    if (late) return late.subscribe(listener, afterId);
+    return replayStored(storedEvents(store, dataDir, execution), listener, afterId, (error) =>
+      logger.warn({ err: error, execution: executionId }, 'execution replay stopped'),
+    );
+  }
+
+  stats(): ManagerStats {
+    let runningSteps = 0;
+    for (const job of this.#queue.runningItems()) runningSteps += job.recorder?.runningSteps.size ?? 0;
+    return { pending: this.#queue.waiting, running: this.#queue.running, runningSteps };
+  }
+
+  /**
+   * For startup, before anything is started: executions left running become `error` ("engine
+   * restarted") with their containers removed, pending ones are queued again in their order.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const { store, logger } = this.#options;
+    const report: RecoveryReport = { failed: [], requeued: [] };
+    for (const row of await store.executions.listByStatus(['running'])) {
+      if (this.#jobs.has(row.id)) continue;
+      await this.#failAbandoned(row);
+      report.failed.push(row.id);
+    }
+    for (const row of await store.executions.listByStatus(['pending'])) {
+      if (this.#jobs.has(row.id)) continue;
+      const project = await store.projects.get(row.project_id);
+      if (!project) {
+        await store.executions.setEnded(row.id, 'error', 'the project no longer exists', this.#stamp());
+        continue;
+      }
+      const request: StartExecutionRequest = {
+        project,
+        trigger: triggerOf(row),
+        source: { kind: 'project' },
+      };
+      if (row.message !== null) request.message = row.message;
+      if (row.rerun_of !== null) request.rerunOf = row.rerun_of;
+      this.#admit(row, request);
+      report.requeued.push(row.id);
+    }
+    await this.#removeStaleWorkspaces();
+    if (report.failed.length + report.requeued.length > 0) {
+      logger.info({ ...report }, 'recovered executions left by the previous process');
+    }
+    return report;
+  }
+
+  /**
+   * For SIGTERM: takes no new executions (start() throws ShuttingDownError), waits up to
+   * `graceMs` for the running ones, then terminates the rest. Waiting ones stay pending for the
+   * next start. Resolves when nothing runs.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    const running = () => this.#queue.runningItems();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all(running().map((job) => job.done)), graceOver]);
+    clearTimeout(timer);
+    await Promise.all(running().map((job) => this.terminate(job.id, SHUT_DOWN)));
+  }
+
+  /** Deletes finished executions created before `olderThan`, rows and folders. Returns how many. */
+  async sweepRetention(olderThan: Date): Promise<number> {
+    const { store, dataDir, logger } = this.#options;
+    const folders = await store.executions.deleteOlderThan(olderThan);
+    const root = resolve(dataDir);
+    for (const folder of folders) {
+      const path = resolve(root, folder);
+      // logs_dir comes from the database: never remove anything outside the data directory.
+      if (!path.startsWith(root + sep)) {
+        logger.warn({ folder }, 'not removing an execution folder outside the data directory');
+        continue;
+      }
+      await rm(path, { recursive: true, force: true }).catch((error: unknown) =>
+        logger.warn({ err: error, folder }, 'could not remove an execution folder'),
+      );
+    }
+    return folders.length;
+  }
+
+  /** Sweeps now and every `intervalMs` (the timer does not keep the process alive). Returns the stop function. */
+  startRetentionTimer(retentionMs: number, intervalMs: number): () => void {
+    const { logger } = this.#options;
+    const sweep = async () => {
+      if (this.#sweeping) return;
+      this.#sweeping = true;
+      try {
+        const removed = await this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
+        if (removed > 0) logger.info({ removed }, 'removed old executions');
+      } catch (error) {
+        logger.error({ err: error }, 'retention sweep failed');
+      } finally {
+        this.#sweeping = false;
+      }
+    };
+    void sweep();
+    const timer = setInterval(() => void sweep(), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  #admit(execution: Execution, request: StartExecutionRequest): void {
+    const job: Job = {
+      id: execution.id,
+      projectId: execution.project_id,
+      projectLimit: request.project.max_concurrent,
+      execution,
+      request,
+      controller: new AbortController(),
+      stream: new EventStream({
+        maxBuffered: this.#options.maxBufferedEvents,
+        logFile: (step) => job.recorder?.logFile(step),
+        onListenerError: (error) =>
+          this.#options.logger.warn({ err: error, execution: execution.id }, 'an event subscriber failed'),
+      }),
+    };
+    this.#jobs.set(job.id, job);
+    this.#streams.set(job.id, job.stream);
+    job.stream.publish({ type: 'status', execution });
+    this.#emitStatus(execution);
+    this.#queue.enqueue(job);
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    if (this.#draining) return;
+    for (const job of this.#queue.take()) {
+      job.done = this.#run(job).finally(() => {
+        this.#queue.release(job.id);
+        this.#jobs.delete(job.id);
+        this.#dispatch();
+      });
+    }
+  }
+
+  async #run(job: Job): Promise<void> {
+    const { store, backend, dataDir, logger, graceMs } = this.#options;
+    let outcome: Outcome;
+    try {
+      outcome = await execute({
+        execution: job.execution,
+        request: job.request,
+        signal: job.controller.signal,
+        store,
+        backend,
+        dataDir,
+        graceMs,
+        logger,
+        publish: (body) => job.stream.publish(body),
+        onChanged: (execution) => {
+          job.execution = execution;
+          job.stream.publish({ type: 'status', execution });
+        },
+        recorder: (plan) => {
+          job.recorder = new RunRecorder({
+            store,
+            execution: job.execution,
+            plan,
+            runDir: join(dataDir, job.execution.logs_dir),
+            // The fake backend (tests) stands in for a local one.
+            environmentType: backend.name === 'docker' ? 'docker' : 'local',
+            logger,
+            publish: (body) => job.stream.publish(body),
+            onStarted: (execution) => {
+              job.execution = execution;
+              this.#emitStatus(execution);
+            },
+            onStepEnded: (step) => this.#emitStepEnded({ execution: job.execution, step }),
+          });
+          return job.recorder;
+        },
+      });
+    } catch (error) {
+      logger.error({ err: error, execution: job.id }, 'execution failed');
+      outcome = { status: 'error', reason: 'internal error; the server log has the details' };
+    }
+    await job.recorder?.finish();
+    if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
+    await this.#end(job, outcome);
+  }
+
+  /** Records the end, tells subscribers and observers, and keeps the stream a little longer. */
+  async #end(job: Job, outcome: Outcome): Promise<void> {
+    const { store, logger } = this.#options;
+    const status = isFinished(outcome.status) ? outcome.status : 'error';
+    const reason = outcome.reason ?? (status === 'killed' ? TERMINATED_BY_USER : null);
+    const at = this.#stamp();
+    let execution: Execution = { ...job.execution, status, reason, ended_at: at };
+    try {
+      if (!(await store.executions.setEnded(job.id, status, reason, at))) {
+        logger.warn({ execution: job.id, status }, 'the execution had already ended');
+      }
+      execution = (await store.executions.get(job.id)) ?? execution;
+    } catch (error) {
+      logger.error({ err: error, execution: job.id }, 'could not record the end of the execution');
+    }
+    job.execution = execution;
+    this.#emitStatus(execution);
+    job.stream.publish({ type: 'end', execution });
+    this.#retireStream(job.id);
+    logger.info({ execution: job.id, status: execution.status, reason: execution.reason }, 'execution ended');
+  }
+
+  #retireStream(id: string): void {
+    const timer = setTimeout(
+      () => this.#dropStream(id),
+      this.#options.endedStreamMs ?? DEFAULT_ENDED_STREAM_MS,
+    );
+    timer.unref();
+    this.#endedStreams.set(id, timer);
+    for (const oldest of this.#endedStreams.keys()) {
+      if (this.#endedStreams.size <= MAX_ENDED_STREAMS) break;
+      this.#dropStream(oldest);
+    }
+  }
+
+  #dropStream(id: string): void {
+    clearTimeout(this.#endedStreams.get(id));
+    this.#endedStreams.delete(id);
+    this.#streams.delete(id);
+  }
+
+  /** An execution active in the store that this manager does not run (left before recover()). */
+  async #terminateUnmanaged(id: string, reason: string): Promise<TerminateResult | undefined> {
+    const { store } = this.#options;
+    const row = await store.executions.get(id);
+    if (!row) throw new NotFoundError('execution', id);
+    if (isFinished(row.status)) return undefined;
+    const at = this.#stamp();
+    if (!(await store.executions.setEnded(id, 'killed', reason, at))) return undefined;
+    if (row.status === 'running') await this.#removeRunResources(id);
+    this.#emitStatus({ ...row, status: 'killed', reason, ended_at: at });
+    return { execution_id: id, terminated_at: at };
+  }
+
+  async #failAbandoned(row: Execution): Promise<void> {
+    const { store } = this.#options;
+    const at = this.#stamp();
+    await store.executions.setEnded(row.id, 'error', ENGINE_RESTARTED, at);
+    for (const step of await store.steps.list(row.id)) {
+      if (isFinished(step.status)) continue;
+      const { execution_id: _, position: __, ...record } = step;
+      await store.steps.upsert(row.id, { ...record, status: 'error', reason: ENGINE_RESTARTED });
+    }
+    await this.#removeRunResources(row.id);
+    for (const environment of await store.environments.listByExecution(row.id)) {
+      if (environment.destroyed_at === null) await store.environments.markDestroyed(environment.id, at);
+    }
+    this.#emitStatus({ ...row, status: 'error', reason: ENGINE_RESTARTED, ended_at: at });
+  }
+
+  async #removeRunResources(id: string): Promise<void> {
+    if (this.#options.backend.name !== 'docker') return;
+    try {
+      this.#docker ??= new (await import('dockerode')).default();
+      await removeRunResources(this.#docker, id);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, execution: id }, "could not remove the run's containers");
+    }
+  }
+
+  /** Checkouts of executions that are not running here: a crash left them. */
+  async #removeStaleWorkspaces(): Promise<void> {
+    const dir = join(this.#options.dataDir, WORKSPACES_DIR);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries) {
+      if (this.#queue.isRunning(entry)) continue;
+      await rm(join(dir, entry), { recursive: true, force: true }).catch((error: unknown) =>
+        this.#options.logger.warn({ err: error, entry }, 'could not remove a stale workspace'),
+      );
+    }
+  }
+
+  #emitStatus(execution: Execution): void {
+    try {
+      this.events.emit('status', execution);
+    } catch (error) {
+      this.#options.logger.error({ err: error }, "a 'status' listener failed");
+    }
+  }
+
+  #emitStepEnded(ended: StepEnded): void {
+    try {
+      this.events.emit('step-ended', ended);
+    } catch (error) {
+      this.#options.logger.error({ err: error }, "a 'step-ended' listener failed");
+    }
+  }
+
+  #stamp(): string {
+    return this.#now().toISOString();
+  }
+}
+
+function terminated(execution: Execution): TerminateResult | undefined {
+  if (execution.status !== 'killed') return undefined;
+  return { execution_id: execution.id, terminated_at: execution.ended_at ?? new Date().toISOString() };
+}
+
+/** A project run without a ref runs the project's default branch, and says so in its row. */
+function withDefaultBranch(request: StartExecutionRequest): Trigger {
+  const { trigger, source, project } = request;
+  if (source.kind !== 'project' || trigger.branch || trigger.tag || trigger.commit) return trigger;
+  return { ...trigger, branch: project.default_branch };
+}

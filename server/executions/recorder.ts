@@ -1,0 +1,142 @@
+// Turns what a run reports into stored rows and stream events. Events go to subscribers at
+// once; step records, artifacts and environments go to the store one write at a time, in the
+// order they happened, so a late write never overwrites a newer state.
+import { join } from 'node:path';
+import type { ArtifactRecord } from '../../engine/backends/types.ts';
+import type { RunEvent, RunObserver } from '../../engine/events.ts';
+import type { Plan } from '../../engine/plan.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import { isFinished } from '../../engine/status.ts';
+import type { EnvironmentType, Execution, Store } from '../store/index.ts';
+import { artifactEvent, type EventBody, logEvent, stepEvent } from './event-shapes.ts';
+import type { ExecutionLogger } from './logger.ts';
+
+export interface RecorderOptions {
+  store: Store;
+  execution: Execution;
+  plan: Plan;
+  /** Absolute folder of the run (the execution's logs_dir). */
+  runDir: string;
+  environmentType: EnvironmentType;
+  logger: ExecutionLogger;
+  publish(body: EventBody): void;
+  /** The run has started: `execution` is the row as it now is. */
+  onStarted(execution: Execution): void;
+  onStepEnded(step: StepRecord): void;
+}
+
+export class RunRecorder {
+  /** Steps with a container (or process) now. */
+  readonly runningSteps = new Set<string>();
+  readonly #options: RecorderOptions;
+  readonly #positions: Map<string, number>;
+  readonly #images: Map<string, string | null>;
+  readonly #logFiles = new Map<string, string>();
+  /** Environment row id by step name; '' is the run's own (workspace). */
+  readonly #environments = new Map<string, string>();
+  #writes: Promise<void> = Promise.resolve();
+  #started = false;
+  #artifacts: ArtifactRecord[] = [];
+
+  constructor(options: RecorderOptions) {
+    this.#options = options;
+    this.#positions = new Map(options.plan.steps.map((step, index) => [step.name, index]));
+    this.#images = new Map(options.plan.steps.map((step) => [step.name, step.environment.image ?? null]));
+  }
+
+  /** Absolute path of a step's log file, once the run has named it. */
+  logFile(step: string): string | undefined {
+    return this.#logFiles.get(step);
+  }
+
+  readonly observe: RunObserver = (event: RunEvent) => {
+    const { publish } = this.#options;
+    switch (event.type) {
+      case 'run':
+        if (!this.#started) this.#runStarted(event.run.started_at, event.run.steps);
+        return;
+      case 'step':
+        publish(stepEvent(event.step));
+        this.#stepChanged(event.step);
+        return;
+      case 'log':
+        publish(logEvent(event.step, event.line));
+        return;
+      case 'notice':
+        publish(event.step === undefined ? { type: 'notice', message: event.message } : { ...event });
+        return;
+      case 'artifact':
+        publish(artifactEvent(event.artifact));
+        this.#artifactCollected(event.artifact);
+        return;
+    }
+  };
+
+  /** Marks the run's shared environment destroyed and waits for every write. */
+  async finish(): Promise<void> {
+    this.#write(() => this.#destroyEnvironment(''));
+    await this.#writes;
+  }
+
+  #runStarted(startedAt: string, steps: readonly StepRecord[]): void {
+    this.#started = true;
+    const { store, execution, runDir } = this.#options;
+    for (const step of steps) this.#logFiles.set(step.name, join(runDir, step.log));
+    const running: Execution = { ...execution, status: 'running', started_at: startedAt };
+    this.#options.publish({ type: 'status', execution: running });
+    this.#options.onStarted(running);
+    this.#write(async () => {
+      await store.executions.setStarted(execution.id, startedAt);
+      for (const step of steps) await store.steps.upsert(execution.id, step, this.#positions.get(step.name));
+      await this.#recordEnvironment('', null);
+    });
+  }
+
+  #stepChanged(step: StepRecord): void {
+    const { store, execution } = this.#options;
+    this.#write(() => store.steps.upsert(execution.id, step, this.#positions.get(step.name)));
+    if (step.status === 'running' && !this.runningSteps.has(step.name)) {
+      this.runningSteps.add(step.name);
+      this.#write(() => this.#recordEnvironment(step.name, this.#images.get(step.name) ?? null));
+    }
+    if (isFinished(step.status)) {
+      this.runningSteps.delete(step.name);
+      this.#write(() => this.#destroyEnvironment(step.name));
+      this.#options.onStepEnded(step);
+    }
+  }
+
+  #artifactCollected(artifact: ArtifactRecord): void {
+    this.#artifacts.push(artifact);
+    // A step's artifacts arrive together: the first one schedules one write for the lot.
+    if (this.#artifacts.length > 1) return;
+    this.#write(() => {
+      const batch = this.#artifacts;
+      this.#artifacts = [];
+      return this.#options.store.artifacts.add(this.#options.execution.id, batch);
+    });
+  }
+
+  async #recordEnvironment(step: string, image: string | null): Promise<void> {
+    const { store, execution, environmentType } = this.#options;
+    const row = await store.environments.record({
+      execution_id: execution.id,
+      step: step === '' ? null : step,
+      type: environmentType,
+      image,
+    });
+    this.#environments.set(step, row.id);
+  }
+
+  async #destroyEnvironment(step: string): Promise<void> {
+    const id = this.#environments.get(step);
+    if (id !== undefined) await this.#options.store.environments.markDestroyed(id);
+  }
+
+  #write(work: () => Promise<void>): void {
+    const { logger, execution } = this.#options;
+    this.#writes = this.#writes.then(work).catch((error: unknown) => {
+      logger.error({ err: error, execution: execution.id }, 'could not record the execution progress');
+    });
+  }
+}

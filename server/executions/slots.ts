@@ -1,0 +1,92 @@
+// Which waiting executions may start: first come, first served, within a global limit and each
+// project's own. A waiting execution of a full project does not hold back other projects'.
+// Pure bookkeeping, no I/O: the manager asks take() whenever something was added or released.
+
+export interface SlotRequest {
+  id: string;
+  projectId: string;
+  /** How many executions of the project may run at once; below 1 counts as 1. */
+  projectLimit: number;
+}
+
+export class SlotQueue<T extends SlotRequest> {
+  readonly #maxRunning: number;
+  #waiting: T[] = [];
+  readonly #running = new Map<string, T>();
+  readonly #runningPerProject = new Map<string, number>();
+
+  constructor(maxRunning: number) {
+    if (!Number.isInteger(maxRunning) || maxRunning < 1) {
+      throw new RangeError(`maxRunning must be a whole number of at least 1, not ${maxRunning}`);
+    }
+    this.#maxRunning = maxRunning;
+  }
+
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Waiting items, oldest first. */
+  waitingItems(): readonly T[] {
+    return this.#waiting;
+  }
+
+  runningItems(): T[] {
+    return [...this.#running.values()];
+  }
+
+  isWaiting(id: string): boolean {
+    return this.#waiting.some((item) => item.id === id);
+  }
+
+  isRunning(id: string): boolean {
+    return this.#running.has(id);
+  }
+
+  enqueue(item: T): void {
+    if (this.isWaiting(item.id) || this.#running.has(item.id)) {
+      throw new Error(`execution ${item.id} is already queued`);
+    }
+    this.#waiting.push(item);
+  }
+
+  /** Takes a waiting item out of the queue; undefined when it is not waiting. */
+  remove(id: string): T | undefined {
+    const index = this.#waiting.findIndex((item) => item.id === id);
+    if (index === -1) return undefined;
+    const [item] = this.#waiting.splice(index, 1);
+    return item;
+  }
+
+  /** Moves every item that may start now to running and returns them, oldest first. */
+  take(): T[] {
+    const started: T[] = [];
+    const still: T[] = [];
+    for (const item of this.#waiting) {
+      const inProject = this.#runningPerProject.get(item.projectId) ?? 0;
+      if (this.#running.size < this.#maxRunning && inProject < Math.max(1, item.projectLimit)) {
+        this.#running.set(item.id, item);
+        this.#runningPerProject.set(item.projectId, inProject + 1);
+        started.push(item);
+      } else {
+        still.push(item);
+      }
+    }
+    this.#waiting = still;
+    return started;
+  }
+
+  /** A running item ended: its slot is free. */
+  release(id: string): void {
+    const item = this.#running.get(id);
+    if (!item) return;
+    this.#running.delete(id);
+    const left = (this.#runningPerProject.get(item.projectId) ?? 1) - 1;
+    if (left > 0) this.#runningPerProject.set(item.projectId, left);
+    else this.#runningPerProject.delete(item.projectId);
+  }
+}
