@@ -1,0 +1,122 @@
+// The gbcms server as a Fastify app, fastify's way: external plugins first (rate limit,
+// OpenAPI), then the app's own (one decoration each: store, executions, settings, metrics,
+// auth), then the routes. `gbcms serve` builds it with the real execution manager; tests build
+// it with a fake one and call `app.inject()`.
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type Logger, type LoggerOptions, pino } from 'pino';
+import type { ExecutionControl } from './executions/types.ts';
+import authPlugin from './plugins/auth.ts';
+import errorHandlerPlugin from './plugins/error-handler.ts';
+import executionsPlugin from './plugins/executions.ts';
+import formBodyPlugin from './plugins/form-body.ts';
+import { AccessLog, loggerOptions } from './plugins/logger.ts';
+import metricsPlugin from './plugins/metrics.ts';
+import openapiPlugin from './plugins/openapi.ts';
+import rateLimitPlugin, { DEFAULT_RATE_LIMIT, type RateLimitSettings } from './plugins/rate-limit.ts';
+import schemasPlugin from './plugins/schemas.ts';
+import settingsPlugin from './plugins/settings.ts';
+import storePlugin from './plugins/store.ts';
+import artifactsRoutes from './routes/api/artifacts.ts';
+import eventsRoutes from './routes/api/execution-events.ts';
+import logsRoutes from './routes/api/execution-logs.ts';
+import executionsRoutes from './routes/api/executions.ts';
+import projectsRoutes from './routes/api/projects.ts';
+import badgeRoutes from './routes/badges.ts';
+import healthRoutes from './routes/health.ts';
+import gitHookRoutes from './routes/hooks/git.ts';
+import githubHookRoutes from './routes/hooks/github.ts';
+import metricsRoutes from './routes/metrics.ts';
+import pageRoutes from './routes/pages/index.ts';
+import type { Store } from './store/index.ts';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_SSE_KEEP_ALIVE_MS = 15_000;
+
+export interface AppOptions {
+  store: Store;
+  executions: ExecutionControl;
+  /** pino options (secrets are redacted on top of them) or a logger; default: no logging. */
+  logger?: LoggerOptions | Logger;
+  /** Per client address; default 600 requests a minute, banned for an hour past 5× that. */
+  rateLimit?: RateLimitSettings;
+  /** Largest body accepted, webhooks included; default 1 MiB. */
+  bodyLimit?: number;
+  /** Where clients reach the server (`https://ci.example.com`), for the URLs in answers. */
+  publicUrl?: string;
+  /** Trust X-Forwarded-* from a reverse proxy (client address for rate limits, protocol). */
+  trustProxy?: boolean;
+  /** Keep-alive comment interval on event streams; default 15 s. */
+  sseKeepAliveMs?: number;
+}
+
+function packageVersion(): string {
+  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  const version = (JSON.parse(text) as { version?: unknown }).version;
+  return typeof version === 'string' ? version : '0.0.0';
+}
+
+function isLogger(value: LoggerOptions | Logger): value is Logger {
+  return typeof (value as Logger).child === 'function' && typeof (value as Logger).info === 'function';
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const publicUrl = (options.publicUrl ?? '').replace(/\/+$/, '');
+  const logger: FastifyBaseLogger =
+    options.logger === undefined
+      ? pino({ enabled: false })
+      : isLogger(options.logger)
+        ? options.logger
+        : pino(loggerOptions(options.logger));
+
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new AccessLog(),
+    bodyLimit,
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: false,
+    // Event streams stay open: shutdown closes them (preClose) instead of waiting for clients.
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
+    // Unknown body fields are refused (a typo should not pass silently), not stripped.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  // External plugins.
+  await app.register(rateLimitPlugin, { limits: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+  await app.register(schemasPlugin);
+  await app.register(openapiPlugin, { version: packageVersion() });
+
+  // The app's own.
+  await app.register(errorHandlerPlugin);
+  await app.register(storePlugin, { store: options.store });
+  await app.register(executionsPlugin, { executions: options.executions });
+  await app.register(settingsPlugin, {
+    settings: {
+      publicUrl,
+      webhookBodyLimit: bodyLimit,
+      sseKeepAliveMs: options.sseKeepAliveMs ?? DEFAULT_SSE_KEEP_ALIVE_MS,
+      secureCookies: publicUrl.startsWith('https://'),
+    },
+  });
+  await app.register(metricsPlugin);
+  await app.register(authPlugin);
+  await app.register(formBodyPlugin);
+
+  // Routes.
+  await app.register(healthRoutes);
+  await app.register(metricsRoutes);
+  await app.register(projectsRoutes);
+  await app.register(executionsRoutes);
+  await app.register(logsRoutes);
+  await app.register(eventsRoutes);
+  await app.register(artifactsRoutes);
+  await app.register(badgeRoutes);
+  await app.register(githubHookRoutes);
+  await app.register(gitHookRoutes);
+  await app.register(pageRoutes);
+
+  await app.ready();
+  return app;
+}

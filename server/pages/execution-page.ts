@@ -1,0 +1,109 @@
+// `/executions/:id`: status, steps, logs (coloured; followed live by /assets/execution.js
+// through the events endpoint while the execution runs), artifacts, and the Terminate and
+// Re-run buttons for those allowed.
+import type { ArtifactRecord } from '../../engine/backends/types.ts';
+import type { LogLine } from '../../engine/logs/log-line.ts';
+import { formatBytes } from '../../engine/logs/log-line.ts';
+import { isFinished } from '../../engine/status.ts';
+import type { Execution, Project, StoredStep, User } from '../store/index.ts';
+import { ansiToHtml } from './ansi.ts';
+import { durationText, refText, shortCommit, statusLabel, stepDurationText, timeElement } from './format.ts';
+import { html, type SafeHtml } from './html.ts';
+import { layout } from './layout.ts';
+
+export interface StepLogTail {
+  /** The last lines of the step's log. */
+  lines: readonly LogLine[];
+  /** Lines before these that are not shown. */
+  omitted: number;
+}
+
+export interface ExecutionPageInput {
+  actor: User | undefined;
+  project: Project;
+  execution: Execution;
+  steps: readonly StoredStep[];
+  logs: ReadonlyMap<string, StepLogTail>;
+  artifacts: readonly ArtifactRecord[];
+  canWrite: boolean;
+  urls: {
+    events: string;
+    logs: string;
+    stepLogs: (step: string) => string;
+    artifact: (path: string) => string;
+  };
+  now: Date;
+}
+
+export function executionPage(input: ExecutionPageInput): SafeHtml {
+  const { actor, project, execution, steps, logs, artifacts, canWrite, urls, now } = input;
+  const id = encodeURIComponent(execution.id);
+  const finished = isFinished(execution.status);
+  const body = html`<section id="execution" data-id="${execution.id}" data-status="${execution.status}" data-events="${urls.events}">
+<h1><a href="/projects/${encodeURIComponent(project.id)}">${project.name}</a> #${execution.number}
+<span id="status" class="status status-${execution.status}">${execution.status}</span></h1>
+<dl class="meta">
+<dt>Trigger</dt><dd>${execution.trigger_event}</dd>
+<dt>Ref</dt><dd>${refText(execution)}</dd>
+<dt>Commit</dt><dd><code title="${execution.commit_sha ?? ''}">${shortCommit(execution.commit_sha)}</code></dd>
+${execution.author ? html`<dt>Author</dt><dd>${execution.author}</dd>` : ''}
+${execution.message ? html`<dt>Message</dt><dd class="message">${execution.message}</dd>` : ''}
+<dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
+<dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
+<dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
+</dl>
+${
+  canWrite
+    ? html`<div class="actions">
+<form method="post" action="/executions/${id}/terminate" id="terminate-form"${finished ? html` hidden` : ''}><button type="submit" class="danger">Terminate</button></form>
+<form method="post" action="/executions/${id}/rerun" id="rerun-form"><button type="submit">Re-run</button></form>
+</div>`
+    : ''
+}
+<h2>Steps</h2>
+<table class="list" id="steps">
+<thead><tr><th>Status</th><th>Step</th><th>Duration</th><th>Attempts</th><th>Detail</th></tr></thead>
+<tbody>${steps.map(stepRow)}</tbody>
+</table>
+<h2>Logs <a class="small" href="${urls.logs}">plain text</a></h2>
+<div id="logs">${steps.map((step) => stepLog(step, logs.get(step.name), urls.stepLogs(step.name)))}</div>
+<p id="notices" class="notice"${finished ? html` hidden` : ''}>${finished ? '' : 'Following live…'}</p>
+<h2>Artifacts</h2>
+<ul id="artifacts">${artifacts.map((artifact) => artifactItem(artifact, urls.artifact(artifact.path)))}</ul>
+${artifacts.length === 0 ? html`<p class="muted" id="no-artifacts">None.</p>` : ''}
+</section>`;
+  return layout({
+    title: `${project.name} #${execution.number}`,
+    actor,
+    body,
+    scripts: finished ? [] : ['execution.js'],
+  });
+}
+
+function stepRow(step: StoredStep): SafeHtml {
+  return html`<tr data-step="${step.name}">
+<td class="step-status">${statusLabel(step.status)}</td>
+<td>${step.name}</td>
+<td class="step-duration">${stepDurationText(step.duration_ms)}</td>
+<td class="step-attempts">${step.attempts}</td>
+<td class="step-reason">${step.reason ?? ''}</td>
+</tr>`;
+}
+
+function stepLog(step: StoredStep, tail: StepLogTail | undefined, fullLog: string): SafeHtml {
+  const lines = tail?.lines ?? [];
+  const last = lines.at(-1);
+  return html`<section class="step-log" data-step="${step.name}">
+<h3>${step.name}</h3>
+${tail && tail.omitted > 0 ? html`<p class="muted">${tail.omitted} earlier lines not shown: <a href="${fullLog}">full log</a></p>` : ''}
+<pre class="log" data-last-seq="${last?.seq ?? 0}">${lines.map(logLine)}</pre>
+</section>`;
+}
+
+function logLine(line: LogLine): SafeHtml {
+  return html`<span class="line line-${line.stream}" data-seq="${line.seq}">${ansiToHtml(line.text)}</span>${line.partial ? '' : '\n'}`;
+}
+
+function artifactItem(artifact: ArtifactRecord, url: string): SafeHtml {
+  return html`<li><a href="${url}" download>${artifact.path}</a> <span class="muted">${formatBytes(artifact.size)} · ${artifact.step}</span></li>`;
+}

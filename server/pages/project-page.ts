@@ -1,0 +1,62 @@
+// `/projects/:id`: recent executions, the badge to embed, a Run button for those allowed.
+import type { Execution, Project, User } from '../store/index.ts';
+import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
+import { html, type SafeHtml } from './html.ts';
+import { layout } from './layout.ts';
+
+export interface ProjectPageInput {
+  actor: User | undefined;
+  project: Project;
+  executions: readonly Execution[];
+  nextCursor: string | null;
+  canWrite: boolean;
+  /** Absolute origin the badge markdown points at. */
+  origin: string;
+  now: Date;
+}
+
+export function badgeMarkdown(origin: string, project: Pick<Project, 'id' | 'default_branch'>): string {
+  const id = encodeURIComponent(project.id);
+  const branch = encodeURIComponent(project.default_branch);
+  return `[![build](${origin}/badges/${id}.svg?branch=${branch})](${origin}/projects/${id})`;
+}
+
+export function projectPage(input: ProjectPageInput): SafeHtml {
+  const { actor, project, executions, nextCursor, canWrite, origin, now } = input;
+  const id = encodeURIComponent(project.id);
+  const rows = executions.map(
+    (execution) => html`<tr>
+<td><a href="/executions/${encodeURIComponent(execution.id)}">#${execution.number}</a></td>
+<td>${statusLabel(execution.status)}</td>
+<td>${refText(execution)}</td>
+<td><code>${shortCommit(execution.commit_sha)}</code></td>
+<td>${execution.trigger_event}</td>
+<td>${durationText(execution.started_at, execution.ended_at, now)}</td>
+<td>${timeElement(execution.created_at, now)}</td>
+</tr>`,
+  );
+  const body = html`<h1>${project.name}${project.visibility === 'private' ? html` <span class="tag">private</span>` : ''}</h1>
+${project.description ? html`<p>${project.description}</p>` : ''}
+<dl class="meta">
+<dt>Repository</dt><dd><code>${project.repo}</code></dd>
+<dt>Default branch</dt><dd><code>${project.default_branch}</code></dd>
+<dt>Badge</dt><dd><img src="/badges/${id}.svg?branch=${encodeURIComponent(project.default_branch)}" alt="build status" height="20">
+<input class="copy" readonly value="${badgeMarkdown(origin, project)}" aria-label="badge markdown"></dd>
+</dl>
+${
+  canWrite
+    ? html`<form method="post" action="/projects/${id}/run" class="actions"><button type="submit">Run on ${project.default_branch}</button></form>`
+    : ''
+}
+<h2>Executions</h2>
+${
+  executions.length === 0
+    ? html`<p class="notice">No executions yet.</p>`
+    : html`<table class="list" id="executions">
+<thead><tr><th>#</th><th>Status</th><th>Ref</th><th>Commit</th><th>Trigger</th><th>Duration</th><th>Created</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`
+}
+${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}`;
+  return layout({ title: project.name, actor, body });
+}

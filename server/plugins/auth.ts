@@ -1,0 +1,84 @@
+// Who is calling: `request.actor` is the user behind the request's API token, or undefined
+// for an anonymous request. Where the token may come from depends on the route's
+// `config.auth`:
+//   'api' (default)  `Authorization: Bearer <token>`; for GET and HEAD also the `gbcms_token`
+//                    cookie, so pages' event streams and downloads work for private projects.
+//                    A bad header is a 401; a bad cookie is just anonymous (it may be stale).
+//   'form'           the page forms: the cookie, on same-origin requests only.
+//   'none'           webhooks: signed, not authenticated; the headers are not looked at.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { parseBearer } from '../auth/bearer.ts';
+import { errors } from '../errors.ts';
+import type { User } from '../store/index.ts';
+import { readCookie, TOKEN_COOKIE } from './cookies.ts';
+
+export type AuthMode = 'api' | 'form' | 'none';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: User | undefined;
+  }
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+    /** Errors on this route are answered with an HTML page rather than JSON. */
+    html?: boolean;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+const authPlugin: FastifyPluginAsync = async (app) => {
+  app.decorateRequest('actor', undefined);
+
+  app.addHook('onRequest', async (request) => {
+    const mode = request.routeOptions.config.auth ?? 'api';
+    if (mode === 'none') return;
+    if (mode === 'form') {
+      if (!SAFE_METHODS.has(request.method)) assertSameOrigin(request);
+      request.actor = await fromCookie(request);
+      return;
+    }
+    const bearer = parseBearer(request.headers.authorization);
+    if (bearer.kind === 'malformed')
+      throw errors.unauthorized('the Authorization header is not "Bearer <token>"');
+    if (bearer.kind === 'token') {
+      const found = await app.store.tokens.authenticate(bearer.token);
+      if (!found) throw errors.unauthorized('the API token is invalid or revoked');
+      request.actor = found.user;
+      return;
+    }
+    if (SAFE_METHODS.has(request.method)) request.actor = await fromCookie(request);
+  });
+
+  async function fromCookie(request: FastifyRequest): Promise<User | undefined> {
+    const token = readCookie(request.headers.cookie, TOKEN_COOKIE);
+    if (token === undefined) return undefined;
+    return (await app.store.tokens.authenticate(token))?.user;
+  }
+};
+
+/**
+ * Refuses a form post another site made. The cookie is SameSite=Strict already; this covers
+ * browsers that ignore that, using the headers every current browser sends with a form post.
+ */
+function assertSameOrigin(request: FastifyRequest): void {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    throw errors.forbidden('cross-site form posts are refused');
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let host: string;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      throw errors.forbidden('the Origin header is not a URL');
+    }
+    if (host !== request.host) throw errors.forbidden('cross-site form posts are refused');
+  } else if (origin === 'null') {
+    throw errors.forbidden('form posts from an opaque origin are refused');
+  }
+}
+
+export default fp(authPlugin, { name: 'gbcms-auth', fastify: '5.x', dependencies: ['gbcms-store'] });

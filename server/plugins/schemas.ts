@@ -1,0 +1,148 @@
+// JSON schemas the routes share, registered by $id (referenced as `{ $ref: 'Execution#' }`):
+// responses are serialized through them, so no internal field (logs_dir, a secret for a
+// non-admin) can slip into an answer by accident.
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { STEP_STATUSES } from '../../engine/status.ts';
+import { VISIBILITIES } from '../store/index.ts';
+
+const nullableString = { type: ['string', 'null'] } as const;
+const nullableInteger = { type: ['integer', 'null'] } as const;
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const nullableTimestamp = { type: ['string', 'null'], format: 'date-time' } as const;
+
+export const ErrorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'GBCMS_ERR_* code' },
+    message: { type: 'string' },
+  },
+} as const;
+
+const executionProperties = {
+  id: { type: 'string' },
+  project_id: { type: 'string' },
+  number: { type: 'integer', minimum: 1 },
+  status: { type: 'string', enum: [...STEP_STATUSES] },
+  trigger_event: { type: 'string' },
+  ref: nullableString,
+  ref_type: { type: ['string', 'null'], enum: ['branch', 'tag', null] },
+  commit_sha: nullableString,
+  author: nullableString,
+  message: nullableString,
+  reason: nullableString,
+  created_at: timestamp,
+  started_at: nullableTimestamp,
+  ended_at: nullableTimestamp,
+  duration_ms: nullableInteger,
+  rerun_of: nullableString,
+  logs: { type: 'string', description: 'URL of the execution logs (text/plain)' },
+  events: { type: 'string', description: 'URL of the live event stream (text/event-stream)' },
+  web_url: { type: 'string', description: 'URL of the execution page' },
+} as const;
+
+const executionRequired = [
+  'id',
+  'project_id',
+  'number',
+  'status',
+  'trigger_event',
+  'created_at',
+  'started_at',
+  'ended_at',
+  'logs',
+] as const;
+
+export const ExecutionSchema = {
+  $id: 'Execution',
+  type: 'object',
+  required: executionRequired,
+  properties: executionProperties,
+} as const;
+
+export const StepSchema = {
+  $id: 'Step',
+  type: 'object',
+  required: ['name', 'position', 'status', 'attempts'],
+  properties: {
+    name: { type: 'string' },
+    position: { type: 'integer' },
+    status: { type: 'string', enum: [...STEP_STATUSES] },
+    exit_code: nullableInteger,
+    reason: nullableString,
+    started_at: nullableTimestamp,
+    ended_at: nullableTimestamp,
+    duration_ms: nullableInteger,
+    attempts: { type: 'integer' },
+    logs: { type: 'string', description: "URL of this step's log (text/plain)" },
+  },
+} as const;
+
+export const ArtifactSchema = {
+  $id: 'Artifact',
+  type: 'object',
+  required: ['step', 'path', 'size', 'sha256', 'url'],
+  properties: {
+    step: { type: 'string' },
+    path: { type: 'string', description: "relative to the execution's artifacts folder" },
+    size: { type: 'integer' },
+    sha256: { type: 'string' },
+    url: { type: 'string' },
+  },
+} as const;
+
+export const ExecutionDetailSchema = {
+  $id: 'ExecutionDetail',
+  type: 'object',
+  required: [...executionRequired, 'steps', 'artifacts'],
+  properties: {
+    ...executionProperties,
+    steps: { type: 'array', items: { $ref: 'Step#' } },
+    artifacts: { type: 'array', items: { $ref: 'Artifact#' } },
+  },
+} as const;
+
+export const ProjectSchema = {
+  $id: 'Project',
+  type: 'object',
+  required: ['id', 'name', 'repo', 'default_branch', 'visibility', 'created_at', 'updated_at'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    description: nullableString,
+    repo: { type: 'string' },
+    default_branch: { type: 'string' },
+    visibility: { type: 'string', enum: [...VISIBILITIES] },
+    owner_id: nullableString,
+    max_concurrent: { type: 'integer' },
+    created_at: timestamp,
+    updated_at: timestamp,
+    webhook_secret: { type: 'string', description: 'only shown to admins' },
+    webhook_url: { type: 'string', description: 'GitHub webhook URL (content type application/json)' },
+    git_hook_url: { type: 'string', description: 'URL for the plain-git post-receive hook' },
+    badge_url: { type: 'string' },
+    web_url: { type: 'string' },
+  },
+} as const;
+
+export const SHARED_SCHEMAS = [
+  ErrorSchema,
+  ExecutionSchema,
+  StepSchema,
+  ArtifactSchema,
+  ExecutionDetailSchema,
+  ProjectSchema,
+] as const;
+
+/** The error answers a route can give, for its `response` schema. */
+export function errorResponses(...statuses: number[]): Record<number, { $ref: 'Error#' }> {
+  return Object.fromEntries(statuses.map((status) => [status, { $ref: 'Error#' }]));
+}
+
+const schemasPlugin: FastifyPluginAsync = async (app) => {
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+};
+
+export default fp(schemasPlugin, { name: 'gbcms-schemas', fastify: '5.x' });

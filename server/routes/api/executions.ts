@@ -1,0 +1,139 @@
+// Executions: start, look at, terminate, re-run.
+import type { FastifyPluginAsync } from 'fastify';
+import { isFinished } from '../../../engine/status.ts';
+import { errors } from '../../errors.ts';
+import { errorResponses } from '../../plugins/schemas.ts';
+import { readExecution, requireActor, writeExecution, writeProject } from '../access.ts';
+import { links } from '../links.ts';
+import { manualStart, rerunStart } from '../start-requests.ts';
+import { artifactView, executionView, stepView } from './views.ts';
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+const executionsRoutes: FastifyPluginAsync = async (app) => {
+  const urls = links(app.settings.publicUrl);
+
+  app.post<{ Body: { project_id: string; ref?: string; commit?: string } }>(
+    '/api/executions',
+    {
+      schema: {
+        summary: 'Start an execution of a project',
+        tags: ['executions'],
+        body: {
+          type: 'object',
+          required: ['project_id'],
+          additionalProperties: false,
+          properties: {
+            project_id: { type: 'string', minLength: 1, maxLength: 64 },
+            ref: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 1024,
+              description: 'branch, refs/heads/X or refs/tags/X',
+            },
+            commit: { type: 'string', pattern: '^(?:[0-9a-f]{40}|[0-9a-f]{64})$' },
+          },
+        },
+        response: { 201: { $ref: 'Execution#' }, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { project } = await writeProject(request, request.body.project_id);
+      const plan = manualStart(project, request.body);
+      const execution = await app.executions.start({ project, ...plan, requestedBy: actor.id });
+      return reply.code(201).send(executionView(execution, urls));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/executions/:id',
+    {
+      schema: {
+        summary: 'An execution with its steps and artifacts',
+        tags: ['executions'],
+        params: idParams,
+        response: { 200: { $ref: 'ExecutionDetail#' }, ...errorResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const { execution } = await readExecution(request, request.params.id);
+      const [steps, artifacts] = await Promise.all([
+        app.store.steps.list(execution.id),
+        app.store.artifacts.list(execution.id),
+      ]);
+      return {
+        ...executionView(execution, urls),
+        steps: steps.map((step) => stepView(execution.id, step, urls)),
+        artifacts: artifacts.map((artifact) => artifactView(execution.id, artifact, urls)),
+      };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/executions/:id/terminate',
+    {
+      schema: {
+        summary: 'Terminate a pending or running execution',
+        tags: ['executions'],
+        params: idParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['status', 'message', 'execution_id', 'terminated_at'],
+            properties: {
+              status: { type: 'string', enum: ['success'] },
+              message: { type: 'string' },
+              execution_id: { type: 'string' },
+              terminated_at: { type: 'string', format: 'date-time' },
+            },
+          },
+          ...errorResponses(401, 403, 404, 409),
+        },
+      },
+    },
+    async (request) => {
+      const { execution } = await writeExecution(request, request.params.id);
+      if (isFinished(execution.status)) throw errors.executionEnded();
+      const result = await app.executions.terminate(execution.id);
+      if (!result) throw errors.executionEnded();
+      request.log.info({ execution: execution.id, by: request.actor?.id }, 'execution terminated');
+      return {
+        status: 'success',
+        message: 'Execution terminated successfully.',
+        execution_id: result.execution_id,
+        terminated_at: result.terminated_at,
+      };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/executions/:id/rerun',
+    {
+      schema: {
+        summary: 'Start a new execution with the same trigger (and commit)',
+        tags: ['executions'],
+        params: idParams,
+        response: { 201: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { execution: original, access } = await writeExecution(request, request.params.id);
+      const execution = await app.executions.start({
+        project: access.project,
+        ...rerunStart(original, access.project),
+        requestedBy: actor.id,
+        rerunOf: original.id,
+        ...(original.message !== null ? { message: original.message } : {}),
+      });
+      return reply.code(201).send(executionView(execution, urls));
+    },
+  );
+};
+
+export default executionsRoutes;

@@ -1,0 +1,190 @@
+// Projects: register (admins), list, look at, list executions.
+import type { FastifyPluginAsync } from 'fastify';
+import type { RunStatus } from '../../../engine/status.ts';
+import { STEP_STATUSES } from '../../../engine/status.ts';
+import { errors } from '../../errors.ts';
+import { refNameProblem } from '../../git/ref-name.ts';
+import { checkRepoSource } from '../../git/url-policy.ts';
+import { errorResponses } from '../../plugins/schemas.ts';
+import { InvalidCursorError, MAX_PAGE_SIZE, VISIBILITIES, type Visibility } from '../../store/index.ts';
+import { readProject, requireActor } from '../access.ts';
+import { links } from '../links.ts';
+import { executionView, projectView } from './views.ts';
+
+interface NewProjectBody {
+  name: string;
+  repo: string;
+  description?: string;
+  default_branch?: string;
+  visibility?: Visibility;
+}
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+const projectsRoutes: FastifyPluginAsync = async (app) => {
+  const urls = links(app.settings.publicUrl);
+  const isAdmin = (role: string | undefined) => role === 'admin';
+
+  app.post<{ Body: NewProjectBody }>(
+    '/api/projects',
+    {
+      schema: {
+        summary: 'Register a project (admins only); the answer holds its webhook secret',
+        tags: ['projects'],
+        body: {
+          type: 'object',
+          required: ['name', 'repo'],
+          additionalProperties: false,
+          properties: {
+            // Printable, no leading/trailing space: names show up in pages, logs and badges.
+            name: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 100,
+              pattern: '^\\S(?:[^\\u0000-\\u001f\\u007f]*\\S)?$',
+            },
+            repo: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 4096,
+              description: 'clone URL or absolute path',
+            },
+            description: { type: 'string', maxLength: 2000 },
+            default_branch: { type: 'string', minLength: 1, maxLength: 255 },
+            visibility: { type: 'string', enum: [...VISIBILITIES] },
+          },
+        },
+        response: { 201: { $ref: 'Project#' }, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      if (!isAdmin(actor.role)) throw errors.forbidden('only admins register projects');
+      const body = request.body;
+      // Only admins get here, so an absolute path on the server is an acceptable source.
+      const repo = checkRepoSource(body.repo, { allowLocalPaths: true });
+      if (!repo.ok) throw errors.invalidRepo(`repo refused: ${repo.reason}`);
+      if (body.default_branch !== undefined) {
+        const problem = refNameProblem(body.default_branch);
+        if (problem) throw errors.invalidRef(`default_branch ${problem}`);
+      }
+      if (await app.store.projects.byName(body.name)) throw errors.projectExists();
+      let project: Awaited<ReturnType<typeof app.store.projects.create>>;
+      try {
+        project = await app.store.projects.create({
+          name: body.name,
+          repo: repo.value,
+          description: body.description ?? null,
+          ...(body.default_branch !== undefined ? { default_branch: body.default_branch } : {}),
+          ...(body.visibility !== undefined ? { visibility: body.visibility } : {}),
+          owner_id: actor.id,
+        });
+      } catch (error) {
+        // Two admins racing for one name: the unique index decides.
+        if (String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
+          throw errors.projectExists();
+        throw error;
+      }
+      request.log.info({ project: project.id, name: project.name, by: actor.id }, 'project registered');
+      return reply.code(201).send(projectView(project, { showSecret: true }, urls));
+    },
+  );
+
+  app.get(
+    '/api/projects',
+    {
+      schema: {
+        summary: 'Projects the caller may see, by name',
+        tags: ['projects'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: { $ref: 'Project#' } } },
+          },
+          ...errorResponses(401),
+        },
+      },
+    },
+    async (request) => {
+      const projects = await app.store.projects.list(request.actor);
+      const showSecret = isAdmin(request.actor?.role);
+      return { items: projects.map((project) => projectView(project, { showSecret }, urls)) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/projects/:id',
+    {
+      schema: {
+        summary: 'A project',
+        tags: ['projects'],
+        params: idParams,
+        response: { 200: { $ref: 'Project#' }, ...errorResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const { project } = await readProject(request, request.params.id);
+      return projectView(project, { showSecret: isAdmin(request.actor?.role) }, urls);
+    },
+  );
+
+  app.get<{
+    Params: { id: string };
+    Querystring: { status?: RunStatus; branch?: string; limit?: number; cursor?: string };
+  }>(
+    '/api/projects/:id/executions',
+    {
+      schema: {
+        summary: "A project's executions, newest first, a page at a time",
+        tags: ['projects', 'executions'],
+        params: idParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: [...STEP_STATUSES] },
+            branch: { type: 'string', minLength: 1, maxLength: 1024 },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE },
+            cursor: { type: 'string', minLength: 1, maxLength: 512 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['items', 'next_cursor'],
+            properties: {
+              items: { type: 'array', items: { $ref: 'Execution#' } },
+              next_cursor: { type: ['string', 'null'], description: 'pass as ?cursor= for the next page' },
+            },
+          },
+          ...errorResponses(400, 401, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { project } = await readProject(request, request.params.id);
+      const { status, branch, limit, cursor } = request.query;
+      try {
+        const page = await app.store.executions.listByProject(project.id, {
+          ...(status !== undefined ? { status } : {}),
+          ...(branch !== undefined ? { branch } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
+        });
+        return {
+          items: page.items.map((execution) => executionView(execution, urls)),
+          next_cursor: page.next_cursor,
+        };
+      } catch (error) {
+        if (error instanceof InvalidCursorError) throw errors.invalidCursor();
+        throw error;
+      }
+    },
+  );
+};
+
+export default projectsRoutes;

@@ -1,0 +1,49 @@
+// What the API answers for stored rows: internal columns (logs_dir, the execution counter)
+// left out, URLs of related resources added.
+import type { ArtifactRecord } from '../../../engine/backends/types.ts';
+import type { Execution, Project, StoredStep } from '../../store/index.ts';
+import type { Links } from '../links.ts';
+
+export type ExecutionView = Omit<Execution, 'logs_dir'> & {
+  duration_ms: number | null;
+  logs: string;
+  events: string;
+  web_url: string;
+};
+
+export function executionView(execution: Execution, urls: Links): ExecutionView {
+  const { logs_dir: _, ...fields } = execution;
+  return {
+    ...fields,
+    duration_ms: durationMs(execution.started_at, execution.ended_at),
+    logs: urls.executionLogs(execution.id),
+    events: urls.executionEvents(execution.id),
+    web_url: urls.executionPage(execution.id),
+  };
+}
+
+export function stepView(executionId: string, step: StoredStep, urls: Links) {
+  const { execution_id: _, log: __, ...fields } = step;
+  return { ...fields, logs: urls.stepLogs(executionId, step.name) };
+}
+
+export function artifactView(executionId: string, artifact: ArtifactRecord, urls: Links) {
+  return { ...artifact, url: urls.artifact(executionId, artifact.path) };
+}
+
+export function projectView(project: Project, options: { showSecret: boolean }, urls: Links) {
+  const { webhook_secret, ...fields } = project;
+  return {
+    ...fields,
+    ...(options.showSecret ? { webhook_secret } : {}),
+    webhook_url: urls.githubHook(project.id),
+    git_hook_url: urls.gitHook(project.id),
+    badge_url: urls.badge(project.id),
+    web_url: urls.projectPage(project.id),
+  };
+}
+
+function durationMs(startedAt: string | null, endedAt: string | null): number | null {
+  if (startedAt === null || endedAt === null) return null;
+  return Math.max(0, Date.parse(endedAt) - Date.parse(startedAt));
+}

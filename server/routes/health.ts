@@ -1,0 +1,28 @@
+// GET /healthz: the process answers and its database does.
+import type { FastifyPluginAsync } from 'fastify';
+import { sql } from 'kysely';
+
+const healthRoutes: FastifyPluginAsync = async (app) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness and database check',
+        tags: ['operations'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string', enum: ['ok'] } },
+          },
+        },
+      },
+    },
+    async () => {
+      await sql`select 1`.execute(app.store.db);
+      return { status: 'ok' };
+    },
+  );
+};
+
+export default healthRoutes;

@@ -1,0 +1,88 @@
+// POST /hooks/github/:project_id: GitHub webhooks (push, pull_request, ping). The signature
+// (X-Hub-Signature-256, the project's webhook secret) is checked on the raw bytes before
+// anything else; X-GitHub-Delivery is claimed once, so a re-sent delivery starts nothing.
+import type { FastifyPluginAsync } from 'fastify';
+import { errors } from '../../errors.ts';
+import type { ExecutionSource } from '../../executions/types.ts';
+import { checkRepoSource } from '../../git/url-policy.ts';
+import { errorResponses } from '../../plugins/schemas.ts';
+import type { Project } from '../../store/index.ts';
+import { interpretGithubEvent } from '../../webhooks/github.ts';
+import { GITHUB_SIGNATURE_HEADER } from '../../webhooks/signature.ts';
+import type { WebhookTrigger } from '../../webhooks/types.ts';
+import {
+  acceptRawBodies,
+  parsePayload,
+  projectParams,
+  pushedRef,
+  singleHeader,
+  startFromWebhook,
+  verifiedProject,
+  webhookResponses,
+} from './webhook-common.ts';
+
+const githubHookRoutes: FastifyPluginAsync = async (app) => {
+  acceptRawBodies(app, app.settings.webhookBodyLimit);
+
+  app.post<{ Params: { project_id: string } }>(
+    '/hooks/github/:project_id',
+    {
+      config: { auth: 'none' },
+      schema: {
+        summary: 'GitHub webhook (content type application/json, secret: the project webhook_secret)',
+        tags: ['webhooks'],
+        params: projectParams,
+        response: { ...webhookResponses, ...errorResponses(400, 401, 404, 413) },
+      },
+    },
+    async (request, reply) => {
+      const { project, body } = await verifiedProject(request, GITHUB_SIGNATURE_HEADER);
+      const event = singleHeader(request, 'x-github-event');
+      const delivery = singleHeader(request, 'x-github-delivery');
+      if (event === undefined) throw errors.badWebhook('X-GitHub-Event is missing');
+      if (delivery === undefined) throw errors.badWebhook('X-GitHub-Delivery is missing');
+      const payload = parsePayload(body, request.headers['content-type']);
+
+      if (!(await app.store.deliveries.claim(delivery, project.id, event))) {
+        request.log.info({ project: project.id, delivery }, 'webhook delivery seen before: ignored');
+        return { duplicate: true };
+      }
+      const decision = interpretGithubEvent(event, payload);
+      if (decision.kind === 'ping') return { pong: true };
+      if (decision.kind === 'ignore') {
+        request.log.info({ project: project.id, delivery, reason: decision.reason }, 'webhook ignored');
+        return { ignored: true, reason: decision.reason };
+      }
+      const started = await startFromWebhook(
+        request,
+        project,
+        decision.trigger,
+        githubSource(project, decision.trigger),
+      );
+      await app.store.deliveries.attach(delivery, started.execution_id);
+      return reply.code(202).send(started);
+    },
+  );
+};
+
+/**
+ * Pushes build from the repository the admin registered (it has the credentials that work).
+ * A pull request's head may be in a fork: its clone URL, if the URL policy accepts it, else
+ * the base repository's refs/pull/N/head.
+ */
+export function githubSource(project: Project, trigger: WebhookTrigger): ExecutionSource {
+  if (trigger.event === 'pull_request') {
+    const fork =
+      trigger.cloneUrl !== undefined
+        ? checkRepoSource(trigger.cloneUrl, { allowLocalPaths: false })
+        : undefined;
+    if (fork?.ok)
+      return { kind: 'git', repo: fork.value, commit: trigger.commit, ref: `refs/heads/${trigger.branch}` };
+    const ref = trigger.prNumber !== undefined ? `refs/pull/${trigger.prNumber}/head` : undefined;
+    return { kind: 'git', repo: project.repo, commit: trigger.commit, ...(ref !== undefined ? { ref } : {}) };
+  }
+  const ref = pushedRef(trigger);
+  return { kind: 'git', repo: project.repo, commit: trigger.commit, ...(ref !== undefined ? { ref } : {}) };
+}
+
+export default githubHookRoutes;

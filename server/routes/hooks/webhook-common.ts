@@ -1,0 +1,115 @@
+// What the webhook routes share: the raw body (signatures cover the exact bytes), the
+// signature check against the project's secret, and starting the execution a delivery asks for.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Trigger } from '../../../engine/plan.ts';
+import { errors } from '../../errors.ts';
+import type { ExecutionSource } from '../../executions/types.ts';
+import type { Project } from '../../store/index.ts';
+import { verifySignature } from '../../webhooks/signature.ts';
+import type { WebhookTrigger } from '../../webhooks/types.ts';
+
+/**
+ * In this plugin's context only: every body arrives as the Buffer received, whatever its
+ * content type, up to `limit` bytes (413 beyond, before the handler runs).
+ */
+export function acceptRawBodies(app: FastifyInstance, limit: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) =>
+    done(null, body),
+  );
+}
+
+export const projectParams = {
+  type: 'object',
+  required: ['project_id'],
+  properties: { project_id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+export const webhookResponses = {
+  200: {
+    type: 'object',
+    description: 'nothing started: a ping, a repeated delivery, or an event that starts nothing',
+    properties: {
+      pong: { type: 'boolean' },
+      duplicate: { type: 'boolean' },
+      ignored: { type: 'boolean' },
+      reason: { type: 'string' },
+    },
+  },
+  202: {
+    type: 'object',
+    required: ['execution_id', 'number'],
+    properties: { execution_id: { type: 'string' }, number: { type: 'integer' } },
+  },
+} as const;
+
+/**
+ * The project, once the body's signature is checked with its secret: nothing else about the
+ * request is looked at before. Unknown project 404, bad or missing signature 401.
+ */
+export async function verifiedProject(
+  request: FastifyRequest<{ Params: { project_id: string } }>,
+  signatureHeader: string,
+): Promise<{ project: Project; body: Buffer }> {
+  const project = await request.server.store.projects.get(request.params.project_id);
+  if (!project) throw errors.projectNotFound();
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  if (!(await verifySignature(project.webhook_secret, body, request.headers[signatureHeader]))) {
+    request.log.warn({ project: project.id }, 'webhook refused: bad or missing signature');
+    throw errors.badSignature();
+  }
+  return { project, body };
+}
+
+/** JSON, or GitHub's form encoding (`payload=<json>`). */
+export function parsePayload(body: Buffer, contentType: string | undefined): unknown {
+  let text = body.toString('utf8');
+  if (contentType?.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    text = new URLSearchParams(text).get('payload') ?? '';
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw errors.invalidJson('the webhook body is not JSON');
+  }
+}
+
+/** The engine's trigger: the webhook's without what only the server uses. */
+export function engineTrigger(trigger: WebhookTrigger): Trigger {
+  const { message: _m, cloneUrl: _c, prNumber: _p, ...rest } = trigger;
+  return rest;
+}
+
+/** Where the pushed commit can be fetched with the ref that holds it. */
+export function pushedRef(trigger: WebhookTrigger): string | undefined {
+  if (trigger.tag !== undefined) return `refs/tags/${trigger.tag}`;
+  if (trigger.branch !== undefined) return `refs/heads/${trigger.branch}`;
+  return undefined;
+}
+
+export async function startFromWebhook(
+  request: FastifyRequest,
+  project: Project,
+  trigger: WebhookTrigger,
+  source: ExecutionSource,
+): Promise<{ execution_id: string; number: number }> {
+  const execution = await request.server.executions.start({
+    project,
+    trigger: engineTrigger(trigger),
+    source,
+    ...(trigger.message !== undefined ? { message: trigger.message } : {}),
+  });
+  request.log.info(
+    { project: project.id, execution: execution.id, number: execution.number, event: trigger.event },
+    'webhook started an execution',
+  );
+  return { execution_id: execution.id, number: execution.number };
+}
+
+/** A single header's value; undefined when missing, repeated, empty or unreasonably long. */
+export function singleHeader(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  if (typeof value !== 'string' || value === '' || value.length > 200) return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  return /[\u0000-\u001f\u007f]/.test(value) ? undefined : value;
+}

@@ -1,0 +1,108 @@
+// The read-only pages: projects, a project's executions, an execution.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { errors } from '../../errors.ts';
+import { executionPage } from '../../pages/execution-page.ts';
+import { projectPage } from '../../pages/project-page.ts';
+import { projectsPage } from '../../pages/projects-page.ts';
+import { InvalidCursorError } from '../../store/index.ts';
+import { readExecution, readProject } from '../access.ts';
+import { executionDir } from '../api/execution-files.ts';
+import { links } from '../links.ts';
+import { readLogTails } from './log-tail.ts';
+
+const PAGE_SIZE = 25;
+const HTML = 'text/html; charset=utf-8';
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+const htmlResponse = { 200: { type: 'string' } } as const;
+
+const browseRoutes: FastifyPluginAsync = async (app) => {
+  // Relative on purpose: the page talks to the origin it was served from.
+  const urls = links('');
+  const origin = (request: FastifyRequest) =>
+    app.settings.publicUrl || `${request.protocol}://${request.host}`;
+
+  app.get(
+    '/',
+    { config: { html: true }, schema: { hide: true, response: htmlResponse } },
+    async (request, reply) => {
+      const projects = await app.store.projects.list(request.actor);
+      return reply.type(HTML).send(projectsPage({ actor: request.actor, projects }).value);
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { cursor?: string } }>(
+    '/projects/:id',
+    {
+      config: { html: true },
+      schema: {
+        hide: true,
+        params: idParams,
+        querystring: {
+          type: 'object',
+          properties: { cursor: { type: 'string', minLength: 1, maxLength: 512 } },
+        },
+        response: htmlResponse,
+      },
+    },
+    async (request, reply) => {
+      const access = await readProject(request, request.params.id);
+      let page: Awaited<ReturnType<typeof app.store.executions.listByProject>>;
+      try {
+        page = await app.store.executions.listByProject(access.project.id, {
+          limit: PAGE_SIZE,
+          ...(request.query.cursor !== undefined ? { cursor: request.query.cursor } : {}),
+        });
+      } catch (error) {
+        if (error instanceof InvalidCursorError) throw errors.invalidCursor();
+        throw error;
+      }
+      const body = projectPage({
+        actor: request.actor,
+        project: access.project,
+        executions: page.items,
+        nextCursor: page.next_cursor,
+        canWrite: access.write,
+        origin: origin(request),
+        now: new Date(),
+      });
+      return reply.type(HTML).send(body.value);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/executions/:id',
+    { config: { html: true }, schema: { hide: true, params: idParams, response: htmlResponse } },
+    async (request, reply) => {
+      const { execution, access } = await readExecution(request, request.params.id);
+      const [steps, artifacts] = await Promise.all([
+        app.store.steps.list(execution.id),
+        app.store.artifacts.list(execution.id),
+      ]);
+      const logs = await readLogTails(executionDir(app.store.dataDir, execution), steps);
+      const body = executionPage({
+        actor: request.actor,
+        project: access.project,
+        execution,
+        steps,
+        logs,
+        artifacts,
+        canWrite: access.write,
+        urls: {
+          events: urls.executionEvents(execution.id),
+          logs: urls.executionLogs(execution.id),
+          stepLogs: (step) => urls.stepLogs(execution.id, step),
+          artifact: (path) => urls.artifact(execution.id, path),
+        },
+        now: new Date(),
+      });
+      return reply.type(HTML).send(body.value);
+    },
+  );
+};
+
+export default browseRoutes;
