@@ -399,8 +399,17 @@ export class ExecutionManager implements ExecutionControl {
     await store.executions.setEnded(row.id, 'error', ENGINE_RESTARTED, at);
     for (const step of await store.steps.list(row.id)) {
       if (isFinished(step.status)) continue;
-      const { execution_id: _, position: __, ...record } = step;
-      await store.steps.upsert(row.id, { ...record, status: 'error', reason: ENGINE_RESTARTED });
+      await store.steps.upsert(row.id, {
+        name: step.name,
+        status: 'error',
+        exit_code: step.exit_code,
+        reason: ENGINE_RESTARTED,
+        started_at: step.started_at,
+        ended_at: null,
+        duration_ms: null,
+        attempts: step.attempts,
+        log: step.log,
+      });
     }
     await this.#removeRunResources(row.id);
     for (const environment of await store.environments.listByExecution(row.id)) {

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DockerBackend } from '../../engine/backends/docker/backend.ts';
+import { LABEL_MANAGED, LABEL_RUN } from '../../engine/backends/docker/labels.ts';
+import { readLogFile } from '../../engine/logs/log-line.ts';
+import { ENGINE_RESTARTED, ExecutionManager } from '../../server/executions/manager.ts';
+import type { ExecutionEvent } from '../../server/executions/types.ts';
+import { type Execution, openStore, type Project, type Store } from '../../server/store/index.ts';
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
+import { docker, dockerTestOptions } from '../helpers/docker.ts';
+
+const PIPELINE = `version: 1
+name: docker-demo
+steps:
+  build:
+    image: busybox:stable
+    commands:
+      - echo "building version $(cat VERSION)"
+      - mkdir -p dist && echo built > dist/result.txt
+    artifacts: [dist/result.txt]
+  test:
+    image: busybox:stable
+    depends_on: [build]
+    commands:
+      - echo "the build left $(cat dist/result.txt)"
+  wait:
+    image: busybox:stable
+    depends_on: [test]
+    when:
+      branch: slow
+    commands:
+      - echo sleeping
+      - sleep 60
+`;
+
+describe('execution manager on Docker', await dockerTestOptions(), () => {
+  let root: string;
+  let dataDir: string;
+  let store: Store;
+  let manager: ExecutionManager;
+  let project: Project;
+  let commit: string;
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+  const containersOf = async (runId: string) =>
+    docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
+
+  function collect(id: string): Promise<ExecutionEvent[]> {
+    return new Promise((resolve, reject) => {
+      const events: ExecutionEvent[] = [];
+      manager
+        .subscribe(id, (event) => {
+          events.push(event);
+          if (event.type === 'end') resolve(events);
+        })
+        .catch(reject);
+    });
+  }
+
+  before(async () => {
+    await ensureBusyboxImage();
+    root = await mkdtemp(join(tmpdir(), 'gbcms-exec-docker-'));
+    dataDir = join(root, 'data');
+    const origin = join(root, 'origin.git');
+    const work = join(root, 'work');
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync(
+        'git',
+        [
+          '-c',
+          'user.name=Ada Lovelace',
+          '-c',
+          'user.email=ada@example.com',
+          '-c',
+          'init.defaultBranch=main',
+          ...args,
+        ],
+        {
+          cwd,
+          encoding: 'utf8',
+          env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+        },
+      ).trim();
+    git(root, 'init', '-q', '--bare', origin);
+    await mkdir(work);
+    git(work, 'init', '-q');
+    await writeFile(join(work, '.gbcms.yml'), PIPELINE);
+    await writeFile(join(work, 'VERSION'), '1.2.3\n');
+    git(work, 'add', '-A');
+    git(work, 'commit', '-q', '-m', 'Build with busybox');
+    commit = git(work, 'rev-parse', 'HEAD');
+    git(work, 'push', '-q', origin, 'HEAD:refs/heads/main', 'HEAD:refs/heads/slow');
+
+    store = await openStore(dataDir);
+    project = await store.projects.create({ name: 'docker-demo', repo: origin, max_concurrent: 2 });
+    manager = new ExecutionManager({
+      store,
+      backend: new DockerBackend({ logger }),
+      dataDir,
+      logger,
+      graceMs: 1000,
+    });
+  });
+
+  after(async () => {
+    await manager?.drain(0);
+    await store?.close();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  test('a commit of a local bare repository runs in containers; steps, logs and artifacts are kept', async () => {
+    const execution = await manager.start({
+      project,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    });
+    const events = await collect(execution.id);
+    const final = events.at(-1);
+    assert.equal(final?.type, 'end');
+    assert.equal(final.execution.status, 'success', JSON.stringify(events.filter((e) => e.type === 'log')));
+    assert.equal(final.execution.commit_sha, commit);
+    assert.equal(final.execution.message, 'Build with busybox');
+    assert.ok(events.some((e) => e.type === 'log' && e.line.text === 'building version 1.2.3'));
+
+    const steps = await store.steps.list(execution.id);
+    assert.deepEqual(
+      steps.map((s) => [s.name, s.status]),
+      [
+        ['build', 'success'],
+        ['test', 'success'],
+        ['wait', 'skipped'],
+      ],
+    );
+    const testLog = await readLogFile(join(dataDir, execution.logs_dir, steps[1]?.log ?? ''));
+    assert.ok(
+      testLog.some((l) => l.text === 'the build left built'),
+      JSON.stringify(testLog),
+    );
+    const artifacts = await store.artifacts.list(execution.id);
+    assert.deepEqual(
+      artifacts.map((a) => [a.step, a.path, a.size]),
+      [['build', 'build/dist/result.txt', 6]],
+    );
+    const environments = await store.environments.listByExecution(execution.id);
+    assert.ok(
+      environments.some((e) => e.step === 'build' && e.type === 'docker' && e.image === BUSYBOX_IMAGE),
+    );
+    assert.ok(environments.every((e) => e.destroyed_at !== null));
+    assert.deepEqual(await containersOf(execution.id), []);
+  });
+
+  test('terminate stops the running container and resolves once it is removed', async () => {
+    const execution = await manager.start({
+      project,
+      trigger: { event: 'push', branch: 'slow' },
+      source: { kind: 'project' },
+    });
+    await new Promise<void>((resolve, reject) => {
+      manager
+        .subscribe(execution.id, (event) => {
+          if (event.type === 'log' && event.step === 'wait' && event.line.text === 'sleeping') resolve();
+          if (event.type === 'end')
+            reject(new Error(`ended before the wait step slept: ${event.execution.reason}`));
+        })
+        .catch(reject);
+    });
+    assert.equal((await containersOf(execution.id)).length, 1);
+    const began = Date.now();
+    const result = await manager.terminate(execution.id);
+    assert.ok(Date.now() - began < 15_000);
+    assert.equal(result?.execution_id, execution.id);
+    assert.equal((await store.executions.get(execution.id))?.status, 'killed');
+    assert.deepEqual(await containersOf(execution.id), []);
+  });
+
+  test('recover removes the containers of an execution a crashed server left running', async () => {
+    const crashed: Execution = await store.executions.create({
+      project_id: project.id,
+      trigger: { event: 'push', branch: 'main' },
+    });
+    await store.executions.setStarted(crashed.id);
+    const container = await docker.createContainer({
+      Image: BUSYBOX_IMAGE,
+      Cmd: ['sleep', '600'],
+      Labels: { [LABEL_RUN]: crashed.id, [LABEL_MANAGED]: 'true' },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await container.start();
+    assert.equal((await containersOf(crashed.id)).length, 1);
+
+    const restarted = new ExecutionManager({
+      store,
+      backend: new DockerBackend({ logger }),
+      dataDir,
+      logger,
+    });
+    const report = await restarted.recover();
+    assert.deepEqual(report.failed, [crashed.id]);
+    assert.deepEqual(await containersOf(crashed.id), []);
+    const row = await store.executions.get(crashed.id);
+    assert.equal(row?.status, 'error');
+    assert.equal(row?.reason, ENGINE_RESTARTED);
+  });
+});
