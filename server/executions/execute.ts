@@ -58,6 +58,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     await mkdir(runDir, { recursive: true });
     await rm(workspace, { recursive: true, force: true });
     const fetched = await prepareSource(ctx.request, workspace, signal);
+    if (signal.aborted) return { status: 'killed', reason: null };
     const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
     const pipeline = await loadPipeline(workspace);
     if (!('config' in pipeline)) {

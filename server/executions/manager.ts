@@ -7,11 +7,9 @@
 //   manager.events.on('status', (execution) => ...)     queued (pending), running, or ended
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
 import { EventEmitter } from 'node:events';
-import { readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import type { Backend } from '../../engine/backends/types.ts';
 import type { Trigger } from '../../engine/plan.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
@@ -22,6 +20,8 @@ import { EventStream } from './event-stream.ts';
 import { execute, type Outcome, WORKSPACES_DIR } from './execute.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { RunRecorder } from './recorder.ts';
+import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
+import { everyInterval, removeOldExecutions } from './retention.ts';
 import { SlotQueue, type SlotRequest } from './slots.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
 import type {
@@ -84,7 +84,6 @@ interface Job extends SlotRequest {
 
 export const TERMINATED_BY_USER = 'terminated by user';
 export const SHUT_DOWN = 'terminated: the server shut down';
-export const ENGINE_RESTARTED = 'engine restarted';
 const DEFAULT_ENDED_STREAM_MS = 60_000;
 /** Ended streams kept at most, whatever endedStreamMs says: each may hold many events. */
 const MAX_ENDED_STREAMS = 32;
@@ -99,15 +98,15 @@ export class ExecutionManager implements ExecutionControl {
   /** Streams of waiting, running and recently ended executions. */
   readonly #streams = new Map<string, EventStream>();
   readonly #endedStreams = new Map<string, NodeJS.Timeout>();
-  #docker: Docker | undefined;
+  /** Removes a run's backend resources by label. */
+  readonly #clean: RunCleaner;
   #draining = false;
-  #sweeping = false;
 
   constructor(options: ExecutionManagerOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
     this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
-    this.#docker = options.docker;
+    this.#clean = runCleaner(options.backend, options.logger, options.docker);
   }
 
   async start(request: StartExecutionRequest): Promise<Execution> {
@@ -160,6 +159,7 @@ export class ExecutionManager implements ExecutionControl {
     );
   }
 
+  /** `running` counts executions holding a slot, including those still fetching their source. */
   stats(): ManagerStats {
     let runningSteps = 0;
     for (const job of this.#queue.runningItems()) runningSteps += job.recorder?.runningSteps.size ?? 0;
@@ -171,11 +171,11 @@ export class ExecutionManager implements ExecutionControl {
    * restarted") with their containers removed, pending ones are queued again in their order.
    */
   async recover(): Promise<RecoveryReport> {
-    const { store, logger } = this.#options;
+    const { store, dataDir, logger } = this.#options;
     const report: RecoveryReport = { failed: [], requeued: [] };
     for (const row of await store.executions.listByStatus(['running'])) {
       if (this.#jobs.has(row.id)) continue;
-      await this.#failAbandoned(row);
+      this.#emitStatus(await failAbandoned(store, row, this.#stamp(), this.#clean));
       report.failed.push(row.id);
     }
     for (const row of await store.executions.listByStatus(['pending'])) {
@@ -195,7 +195,7 @@ export class ExecutionManager implements ExecutionControl {
       this.#admit(row, request);
       report.requeued.push(row.id);
     }
-    await this.#removeStaleWorkspaces();
+    await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#queue.isRunning(id), logger);
     if (report.failed.length + report.requeued.length > 0) {
       logger.info({ ...report }, 'recovered executions left by the previous process');
     }
@@ -220,43 +220,18 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   /** Deletes finished executions created before `olderThan`, rows and folders. Returns how many. */
-  async sweepRetention(olderThan: Date): Promise<number> {
+  sweepRetention(olderThan: Date): Promise<number> {
     const { store, dataDir, logger } = this.#options;
-    const folders = await store.executions.deleteOlderThan(olderThan);
-    const root = resolve(dataDir);
-    for (const folder of folders) {
-      const path = resolve(root, folder);
-      // logs_dir comes from the database: never remove anything outside the data directory.
-      if (!path.startsWith(root + sep)) {
-        logger.warn({ folder }, 'not removing an execution folder outside the data directory');
-        continue;
-      }
-      await rm(path, { recursive: true, force: true }).catch((error: unknown) =>
-        logger.warn({ err: error, folder }, 'could not remove an execution folder'),
-      );
-    }
-    return folders.length;
+    return removeOldExecutions(store, dataDir, olderThan, logger);
   }
 
-  /** Sweeps now and every `intervalMs` (the timer does not keep the process alive). Returns the stop function. */
+  /**
+   * Sweeps executions older than `retentionMs` now and every `intervalMs` (the timer does not
+   * keep the process alive). Returns the stop function.
+   */
   startRetentionTimer(retentionMs: number, intervalMs: number): () => void {
-    const { logger } = this.#options;
-    const sweep = async () => {
-      if (this.#sweeping) return;
-      this.#sweeping = true;
-      try {
-        const removed = await this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
-        if (removed > 0) logger.info({ removed }, 'removed old executions');
-      } catch (error) {
-        logger.error({ err: error }, 'retention sweep failed');
-      } finally {
-        this.#sweeping = false;
-      }
-    };
-    void sweep();
-    const timer = setInterval(() => void sweep(), intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    const sweep = () => this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
+    return everyInterval(sweep, intervalMs, this.#options.logger);
   }
 
   #admit(execution: Execution, request: StartExecutionRequest): void {
@@ -388,56 +363,9 @@ export class ExecutionManager implements ExecutionControl {
     if (isFinished(row.status)) return undefined;
     const at = this.#stamp();
     if (!(await store.executions.setEnded(id, 'killed', reason, at))) return undefined;
-    if (row.status === 'running') await this.#removeRunResources(id);
+    if (row.status === 'running') await this.#clean(id);
     this.#emitStatus({ ...row, status: 'killed', reason, ended_at: at });
     return { execution_id: id, terminated_at: at };
-  }
-
-  async #failAbandoned(row: Execution): Promise<void> {
-    const { store } = this.#options;
-    const at = this.#stamp();
-    await store.executions.setEnded(row.id, 'error', ENGINE_RESTARTED, at);
-    for (const step of await store.steps.list(row.id)) {
-      if (isFinished(step.status)) continue;
-      await store.steps.upsert(row.id, {
-        name: step.name,
-        status: 'error',
-        exit_code: step.exit_code,
-        reason: ENGINE_RESTARTED,
-        started_at: step.started_at,
-        ended_at: null,
-        duration_ms: null,
-        attempts: step.attempts,
-        log: step.log,
-      });
-    }
-    await this.#removeRunResources(row.id);
-    for (const environment of await store.environments.listByExecution(row.id)) {
-      if (environment.destroyed_at === null) await store.environments.markDestroyed(environment.id, at);
-    }
-    this.#emitStatus({ ...row, status: 'error', reason: ENGINE_RESTARTED, ended_at: at });
-  }
-
-  async #removeRunResources(id: string): Promise<void> {
-    if (this.#options.backend.name !== 'docker') return;
-    try {
-      this.#docker ??= new (await import('dockerode')).default();
-      await removeRunResources(this.#docker, id);
-    } catch (error) {
-      this.#options.logger.warn({ err: error, execution: id }, "could not remove the run's containers");
-    }
-  }
-
-  /** Checkouts of executions that are not running here: a crash left them. */
-  async #removeStaleWorkspaces(): Promise<void> {
-    const dir = join(this.#options.dataDir, WORKSPACES_DIR);
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    for (const entry of entries) {
-      if (this.#queue.isRunning(entry)) continue;
-      await rm(join(dir, entry), { recursive: true, force: true }).catch((error: unknown) =>
-        this.#options.logger.warn({ err: error, entry }, 'could not remove a stale workspace'),
-      );
-    }
   }
 
   #emitStatus(execution: Execution): void {

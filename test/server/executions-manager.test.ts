@@ -9,13 +9,13 @@ import { FakeBackend } from '../../engine/backends/fake.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { ShuttingDownError } from '../../server/executions/errors.ts';
 import {
-  ENGINE_RESTARTED,
   ExecutionManager,
   type ExecutionManagerOptions,
   SHUT_DOWN,
   type StepEnded,
   TERMINATED_BY_USER,
 } from '../../server/executions/manager.ts';
+import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
 import {
   type Execution,

@@ -1,0 +1,72 @@
+// Settling what a previous server process left behind: executions it was running cannot be
+// resumed (their containers lost their supervisor), so they end `error` and their resources go.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
+import type { Backend } from '../../engine/backends/types.ts';
+import { isFinished } from '../../engine/status.ts';
+import type { Execution, Store } from '../store/index.ts';
+import type { ExecutionLogger } from './logger.ts';
+
+export const ENGINE_RESTARTED = 'engine restarted';
+
+/** Removes what a run left on the backend, found by label; a no-op for backends without any. */
+export type RunCleaner = (runId: string) => Promise<void>;
+
+export function runCleaner(backend: Backend, logger: ExecutionLogger, docker?: Docker): RunCleaner {
+  if (backend.name !== 'docker') return async () => undefined;
+  let client = docker;
+  return async (runId) => {
+    try {
+      client ??= new (await import('dockerode')).default();
+      await removeRunResources(client, runId);
+    } catch (error) {
+      logger.warn({ err: error, execution: runId }, "could not remove the run's containers");
+    }
+  };
+}
+
+/** The execution, its unfinished steps and its environments end; its resources are removed. */
+export async function failAbandoned(
+  store: Store,
+  execution: Execution,
+  at: string,
+  clean: RunCleaner,
+): Promise<Execution> {
+  await store.executions.setEnded(execution.id, 'error', ENGINE_RESTARTED, at);
+  for (const step of await store.steps.list(execution.id)) {
+    if (isFinished(step.status)) continue;
+    await store.steps.upsert(execution.id, {
+      name: step.name,
+      status: 'error',
+      exit_code: step.exit_code,
+      reason: ENGINE_RESTARTED,
+      started_at: step.started_at,
+      ended_at: null,
+      duration_ms: null,
+      attempts: step.attempts,
+      log: step.log,
+    });
+  }
+  await clean(execution.id);
+  for (const environment of await store.environments.listByExecution(execution.id)) {
+    if (environment.destroyed_at === null) await store.environments.markDestroyed(environment.id, at);
+  }
+  return { ...execution, status: 'error', reason: ENGINE_RESTARTED, ended_at: at };
+}
+
+/** Checkouts in `dir` other than those in `keep`: a crash left them. */
+export async function removeStaleWorkspaces(
+  dir: string,
+  keep: (id: string) => boolean,
+  logger: ExecutionLogger,
+): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (keep(entry)) continue;
+    await rm(join(dir, entry), { recursive: true, force: true }).catch((error: unknown) =>
+      logger.warn({ err: error, entry }, 'could not remove a stale workspace'),
+    );
+  }
+}
