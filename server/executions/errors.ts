@@ -1,13 +1,11 @@
-// Errors the execution manager throws on purpose. Each carries a code and the HTTP status a
-// route answers with; the store's NotFoundError covers unknown executions.
+// Errors the execution manager throws on purpose. The store's NotFoundError covers unknown
+// executions.
+import { HttpError } from '../errors.ts';
 
-/** The server is shutting down (drain() was called): no new executions. */
-export class ShuttingDownError extends Error {
-  readonly code = 'GBCMS_ERR_UNAVAILABLE';
-  readonly statusCode = 503;
-
+/** The server is shutting down (drain() was called): no new executions. The error handler answers 503. */
+export class ShuttingDownError extends HttpError {
   constructor() {
-    super('the server is shutting down and takes no new executions');
+    super('GBCMS_ERR_UNAVAILABLE', 503, 'the server is shutting down and takes no new executions');
     this.name = 'ShuttingDownError';
   }
 }

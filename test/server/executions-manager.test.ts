@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FakeBackend } from '../../engine/backends/fake.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
+import { describeError } from '../../server/errors.ts';
 import { ShuttingDownError } from '../../server/executions/errors.ts';
 import {
   ExecutionManager,
@@ -17,6 +18,7 @@ import {
 } from '../../server/executions/manager.ts';
 import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
+import type { StepEvents } from '../../server/plugins/metrics.ts';
 import {
   type Execution,
   NotFoundError,
@@ -166,6 +168,10 @@ describe('execution manager on the fake backend', () => {
     const stepsEnded: StepEnded[] = [];
     manager.events.on('status', (execution) => statuses.push(execution.status));
     manager.events.on('step-ended', (ended) => stepsEnded.push(ended));
+    // The metrics plugin takes the manager's emitter as its source of step durations.
+    const metricsSource: StepEvents = manager.events;
+    const durations: (number | null)[] = [];
+    metricsSource.on('step-ended', ({ step }) => durations.push(step.duration_ms));
 
     const execution = await startManual(manager, project, 'by hand');
     assert.equal(execution.status, 'pending');
@@ -218,6 +224,8 @@ describe('execution manager on the fake backend', () => {
         [execution.id, 'test', 'success', 'number'],
       ],
     );
+    assert.equal(durations.length, 2);
+    assert.ok(durations.every((ms) => typeof ms === 'number' && ms >= 0));
     assert.deepEqual(manager.stats(), { pending: 0, running: 0, runningSteps: 0 });
     assert.deepEqual(await readdir(join(dataDir, 'workspaces')), [], 'the checkout is removed');
   });
@@ -499,6 +507,10 @@ describe('recovery, drain and retention', () => {
       assert.ok(error instanceof ShuttingDownError);
       assert.equal(error.statusCode, 503);
       assert.equal(error.code, 'GBCMS_ERR_UNAVAILABLE');
+      assert.deepEqual(describeError(error), {
+        statusCode: 503,
+        body: { error: 'GBCMS_ERR_UNAVAILABLE', message: 'the server is shutting down' },
+      });
       return true;
     });
   });
