@@ -11,7 +11,7 @@ import errorHandlerPlugin from './plugins/error-handler.ts';
 import executionsPlugin from './plugins/executions.ts';
 import formBodyPlugin from './plugins/form-body.ts';
 import { AccessLog, loggerOptions } from './plugins/logger.ts';
-import metricsPlugin from './plugins/metrics.ts';
+import metricsPlugin, { type StepEvents } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import rateLimitPlugin, { DEFAULT_RATE_LIMIT, type RateLimitSettings } from './plugins/rate-limit.ts';
 import schemasPlugin from './plugins/schemas.ts';
@@ -48,6 +48,8 @@ export interface AppOptions {
   trustProxy?: boolean;
   /** Keep-alive comment interval on event streams; default 15 s. */
   sseKeepAliveMs?: number;
+  /** Finished steps for the step-duration histogram: the ExecutionManager's `events`. */
+  executionEvents?: StepEvents;
 }
 
 function packageVersion(): string {
@@ -100,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       secureCookies: publicUrl.startsWith('https://'),
     },
   });
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, options.executionEvents ? { stepEvents: options.executionEvents } : {});
   await app.register(authPlugin);
   await app.register(formBodyPlugin);
 

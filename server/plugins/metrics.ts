@@ -9,6 +9,14 @@ import { STEP_STATUSES } from '../../engine/status.ts';
 /** Where step durations come from: called once per finished step. */
 export type StepObserver = (step: { status: string; duration_ms: number | null }) => void;
 
+type StepEndedListener = (ended: { step: { status: string; duration_ms: number | null } }) => void;
+
+/** The execution manager's `events` emitter, as far as metrics need it. */
+export interface StepEvents {
+  on(event: 'step-ended', listener: StepEndedListener): unknown;
+  off(event: 'step-ended', listener: StepEndedListener): unknown;
+}
+
 export interface Metrics {
   registry: Registry;
   /** Feed finished steps here (the manager's events). */
@@ -23,7 +31,7 @@ declare module 'fastify' {
 
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-const metricsPlugin: FastifyPluginAsync = async (app) => {
+const metricsPlugin: FastifyPluginAsync<{ stepEvents?: StepEvents }> = async (app, { stepEvents }) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gbcms_' });
 
@@ -81,12 +89,17 @@ const metricsPlugin: FastifyPluginAsync = async (app) => {
     registers: [registry],
   });
 
-  app.decorate('metrics', {
-    registry,
-    observeStep(step) {
-      if (step.duration_ms !== null) stepDuration.observe({ status: step.status }, step.duration_ms / 1000);
-    },
-  });
+  const observeStep: StepObserver = (step) => {
+    if (step.duration_ms !== null) stepDuration.observe({ status: step.status }, step.duration_ms / 1000);
+  };
+  app.decorate('metrics', { registry, observeStep });
+  if (stepEvents) {
+    const listener: StepEndedListener = ({ step }) => observeStep(step);
+    stepEvents.on('step-ended', listener);
+    app.addHook('onClose', async () => {
+      stepEvents.off('step-ended', listener);
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: one series per route, whatever the ids in the path.

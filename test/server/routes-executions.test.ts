@@ -39,17 +39,12 @@ describe('POST /api/executions', () => {
     assert.equal(request?.requestedBy, server.users.owner.id);
   });
 
-  test('ref and commit become a git source', async () => {
+  test('ref and commit go in the trigger; the source stays the registered one', async () => {
     const response = await startAs('member', server.privateProject.id, { ref: 'feature/x', commit: COMMIT });
     assert.equal(response.statusCode, 201);
     const request = server.executions.started.at(-1);
     assert.deepEqual(request?.trigger, { event: 'api', branch: 'feature/x', commit: COMMIT });
-    assert.deepEqual(request?.source, {
-      kind: 'git',
-      repo: server.privateProject.repo,
-      ref: 'refs/heads/feature/x',
-      commit: COMMIT,
-    });
+    assert.deepEqual(request?.source, { kind: 'project' });
   });
 
   test('a full tag ref starts a tag build', async () => {
@@ -230,12 +225,8 @@ describe('POST /api/executions/:id/rerun', () => {
     assert.equal(body.commit_sha, COMMIT);
     const request = server.executions.started.at(-1);
     assert.equal(request?.rerunOf, original.id);
-    assert.deepEqual(request?.source, {
-      kind: 'git',
-      repo: server.privateProject.repo,
-      commit: COMMIT,
-      ref: 'refs/heads/dev',
-    });
+    assert.deepEqual(request?.trigger, { event: 'api', branch: 'dev', commit: COMMIT });
+    assert.deepEqual(request?.source, { kind: 'project' });
   });
 
   test('401 anonymous, 404 stranger on a private project', async () => {

@@ -126,7 +126,7 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
       const { execution: original, access } = await writeExecution(request, request.params.id);
       const execution = await app.executions.start({
         project: access.project,
-        ...rerunStart(original, access.project),
+        ...rerunStart(original),
         requestedBy: actor.id,
         rerunOf: original.id,
         ...(original.message !== null ? { message: original.message } : {}),

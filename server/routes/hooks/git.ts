@@ -9,7 +9,6 @@ import {
   acceptRawBodies,
   parsePayload,
   projectParams,
-  pushedRef,
   startFromWebhook,
   verifiedProject,
   webhookResponses,
@@ -37,15 +36,8 @@ const gitHookRoutes: FastifyPluginAsync = async (app) => {
         request.log.info({ project: project.id, reason }, 'git notification ignored');
         return { ignored: true, reason };
       }
-      const { trigger } = decision;
       // The repository the admin registered, not the path the notification names.
-      const ref = pushedRef(trigger);
-      const started = await startFromWebhook(request, project, trigger, {
-        kind: 'git',
-        repo: project.repo,
-        commit: trigger.commit,
-        ...(ref !== undefined ? { ref } : {}),
-      });
+      const started = await startFromWebhook(request, project, decision.trigger, { kind: 'project' });
       return reply.code(202).send(started);
     },
   );

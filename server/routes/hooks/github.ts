@@ -6,15 +6,14 @@ import { errors } from '../../errors.ts';
 import type { ExecutionSource } from '../../executions/types.ts';
 import { checkRepoSource } from '../../git/url-policy.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import type { Project } from '../../store/index.ts';
 import { interpretGithubEvent } from '../../webhooks/github.ts';
+import { asObject, objectAt, stringAt } from '../../webhooks/payload.ts';
 import { GITHUB_SIGNATURE_HEADER } from '../../webhooks/signature.ts';
 import type { WebhookTrigger } from '../../webhooks/types.ts';
 import {
   acceptRawBodies,
   parsePayload,
   projectParams,
-  pushedRef,
   singleHeader,
   startFromWebhook,
   verifiedProject,
@@ -57,7 +56,7 @@ const githubHookRoutes: FastifyPluginAsync = async (app) => {
         request,
         project,
         decision.trigger,
-        githubSource(project, decision.trigger),
+        githubSource(decision.trigger, payload),
       );
       await app.store.deliveries.attach(delivery, started.execution_id);
       return reply.code(202).send(started);
@@ -66,23 +65,17 @@ const githubHookRoutes: FastifyPluginAsync = async (app) => {
 };
 
 /**
- * Pushes build from the repository the admin registered (it has the credentials that work).
- * A pull request's head may be in a fork: its clone URL, if the URL policy accepts it, else
- * the base repository's refs/pull/N/head.
+ * Pushes build from the project's registered source (it has the credentials that work, and it
+ * may be a local mirror); so do pull requests from a branch of the same repository. A pull
+ * request from a fork builds from the fork's clone URL when the URL policy accepts it.
  */
-export function githubSource(project: Project, trigger: WebhookTrigger): ExecutionSource {
-  if (trigger.event === 'pull_request') {
-    const fork =
-      trigger.cloneUrl !== undefined
-        ? checkRepoSource(trigger.cloneUrl, { allowLocalPaths: false })
-        : undefined;
-    if (fork?.ok)
-      return { kind: 'git', repo: fork.value, commit: trigger.commit, ref: `refs/heads/${trigger.branch}` };
-    const ref = trigger.prNumber !== undefined ? `refs/pull/${trigger.prNumber}/head` : undefined;
-    return { kind: 'git', repo: project.repo, commit: trigger.commit, ...(ref !== undefined ? { ref } : {}) };
-  }
-  const ref = pushedRef(trigger);
-  return { kind: 'git', repo: project.repo, commit: trigger.commit, ...(ref !== undefined ? { ref } : {}) };
+export function githubSource(trigger: WebhookTrigger, payload: unknown): ExecutionSource {
+  if (trigger.event !== 'pull_request' || trigger.cloneUrl === undefined) return { kind: 'project' };
+  const base = stringAt(objectAt(asObject(payload), 'repository'), 'clone_url');
+  if (base === trigger.cloneUrl) return { kind: 'project' };
+  const fork = checkRepoSource(trigger.cloneUrl, { allowLocalPaths: false });
+  if (!fork.ok) return { kind: 'project' };
+  return { kind: 'git', repo: fork.value, commit: trigger.commit, ref: `refs/heads/${trigger.branch}` };
 }
 
 export default githubHookRoutes;

@@ -80,13 +80,6 @@ export function engineTrigger(trigger: WebhookTrigger): Trigger {
   return rest;
 }
 
-/** Where the pushed commit can be fetched with the ref that holds it. */
-export function pushedRef(trigger: WebhookTrigger): string | undefined {
-  if (trigger.tag !== undefined) return `refs/tags/${trigger.tag}`;
-  if (trigger.branch !== undefined) return `refs/heads/${trigger.branch}`;
-  return undefined;
-}
-
 export async function startFromWebhook(
   request: FastifyRequest,
   project: Project,

@@ -1,0 +1,257 @@
+// `gbcms serve`: the server. Opens the store, picks the backend, settles what a previous
+// process left (recover), sweeps old executions, and serves the API, webhooks, pages, badges
+// and metrics. SIGTERM/SIGINT: running executions get the grace period to finish (new ones
+// are refused with 503), then the rest are terminated and everything closes. A second signal
+// stops them at once.
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { type BackendChoice, selectBackend } from '../../engine/backends/registry.ts';
+import type { CliIO } from '../../engine/cli/io.ts';
+import { parseDuration } from '../../engine/config/units.ts';
+import { buildApp } from '../app.ts';
+import { ExecutionManager } from '../executions/index.ts';
+import { loggerOptions } from '../plugins/logger.ts';
+import { openStore, resolveDataDir } from '../store/index.ts';
+
+const HELP = `usage: gbcms serve [options]
+
+options:
+  --host H            address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port P            port (default 8080; 0 picks a free one)
+  --data DIR          data directory (default: $GBCMS_DATA, else ./.gbcms-data)
+  --retention D       delete finished executions older than D: 14d, 36h, 90m (default 14d; 0 keeps all)
+  --backend B         docker, local or auto (default auto: Docker when an engine answers)
+  --max-running N     executions running at once over all projects (default: the number of cores)
+  --grace D           on shutdown, how long running executions may finish (default 30s)
+  --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
+  --rate-limit N      requests per minute per client address (default 600)
+  --trust-proxy       take the client address and protocol from X-Forwarded-* (behind a reverse proxy)
+  --log-level L       fatal, error, warn, info, debug or trace (default info); logs are JSON on stdout
+  -h, --help          this text
+
+Pages read private projects with the API token saved by /login (an HttpOnly cookie);
+the API takes it as 'Authorization: Bearer <token>' (see 'gbcms token create').
+
+exit: 0 stopped by a signal, 1 failed to start, 2 invalid usage
+`;
+
+const OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  data: { type: 'string' },
+  retention: { type: 'string' },
+  backend: { type: 'string' },
+  'max-running': { type: 'string' },
+  grace: { type: 'string' },
+  'public-url': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'trust-proxy': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const BACKENDS: readonly BackendChoice[] = ['docker', 'local', 'auto'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+const DEFAULT_RETENTION_MS = 14 * 24 * 3600 * 1000;
+const MAX_SWEEP_INTERVAL_MS = 3600 * 1000;
+
+export interface ServeSettings {
+  host: string;
+  port: number;
+  data: string | undefined;
+  retentionMs: number;
+  backend: BackendChoice;
+  maxRunning: number | undefined;
+  graceMs: number;
+  publicUrl: string | undefined;
+  rateLimit: number;
+  trustProxy: boolean;
+  logLevel: string;
+}
+
+export interface ServeHooks {
+  /** Stops the server like SIGTERM does (tests). */
+  signal?: AbortSignal;
+  /** Called with the URL once the server listens. */
+  onListening?: (url: string) => void;
+}
+
+class UsageError extends Error {}
+
+export async function serveCommand(argv: string[], io: CliIO, hooks: ServeHooks = {}): Promise<number> {
+  let settings: ServeSettings;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    settings = readSettings(values);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`gbcms serve: ${(error as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    throw error;
+  }
+  return serve(settings, io, hooks);
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export function readSettings(values: Values): ServeSettings {
+  const backend = values.backend ?? 'auto';
+  if (!BACKENDS.includes(backend as BackendChoice)) {
+    throw new UsageError(`--backend must be ${BACKENDS.join(', ')}, not '${backend}'`);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) {
+    throw new UsageError('--public-url must be an http:// or https:// URL without query or fragment');
+  }
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: integer(values.port ?? '8080', '--port', 0, 65535),
+    data: values.data,
+    retentionMs: values.retention === undefined ? DEFAULT_RETENTION_MS : retention(values.retention),
+    backend: backend as BackendChoice,
+    maxRunning:
+      values['max-running'] === undefined
+        ? undefined
+        : integer(values['max-running'], '--max-running', 1, 1000),
+    graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
+    publicUrl,
+    rateLimit: integer(values['rate-limit'] ?? '600', '--rate-limit', 1, 1_000_000),
+    trustProxy: values['trust-proxy'] ?? false,
+    logLevel,
+  };
+}
+
+function integer(text: string, option: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${option} must be a whole number from ${min} to ${max}, not '${text}'`);
+  }
+  return Number(text);
+}
+
+/** `14d`, `1d12h`, `36h`, `90m`; `0` keeps everything (returns 0). */
+export function retention(text: string): number {
+  if (text === '0') return 0;
+  const days = /^(\d+)d(.*)$/.exec(text);
+  const dayMs = days ? Number(days[1]) * 24 * 3600 * 1000 : 0;
+  const rest = days ? (days[2] ?? '') : text;
+  const restMs = rest === '' ? 0 : parseDuration(rest);
+  if (restMs === undefined || dayMs + restMs <= 0) {
+    throw new UsageError(`--retention must be a duration like 14d, 36h or 90m (or 0), not '${text}'`);
+  }
+  return dayMs + restMs;
+}
+
+function duration(text: string, option: string): number {
+  if (text === '0') return 0;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`${option} must be a duration like 30s or 2m, not '${text}'`);
+  return ms;
+}
+
+async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Promise<number> {
+  const logger = pino(loggerOptions({ level: settings.logLevel }), io.stdout);
+  const dataDir = resolveDataDir(settings.data, io);
+  let backend: Awaited<ReturnType<typeof selectBackend>>;
+  try {
+    backend = await selectBackend(settings.backend, (message) =>
+      io.stderr.write(`gbcms serve: ${message}\n`),
+    );
+  } catch (error) {
+    io.stderr.write(`gbcms serve: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const store = await openStore(dataDir);
+  const manager = new ExecutionManager({
+    store,
+    backend,
+    dataDir: store.dataDir,
+    logger: logger.child({ component: 'executions' }),
+    graceMs: 10_000,
+    ...(settings.maxRunning !== undefined ? { maxRunning: settings.maxRunning } : {}),
+  });
+  let stopRetention: (() => void) | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  try {
+    await manager.recover();
+    if (settings.retentionMs > 0) {
+      stopRetention = manager.startRetentionTimer(
+        settings.retentionMs,
+        Math.min(MAX_SWEEP_INTERVAL_MS, settings.retentionMs),
+      );
+    }
+    app = await buildApp({
+      store,
+      executions: manager,
+      executionEvents: manager.events,
+      logger,
+      rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
+      ...(settings.publicUrl !== undefined ? { publicUrl: settings.publicUrl } : {}),
+      trustProxy: settings.trustProxy,
+    });
+    const address = await app.listen({ host: settings.host, port: settings.port });
+    io.stderr.write(
+      `gbcms serve: listening on ${address} (data ${store.dataDir}, backend ${backend.name})\n`,
+    );
+    hooks.onListening?.(address);
+  } catch (error) {
+    io.stderr.write(`gbcms serve: could not start: ${(error as Error).message}\n`);
+    stopRetention?.();
+    await app?.close();
+    await manager.drain(0);
+    await store.close();
+    return 1;
+  }
+
+  const signal = await stopSignal(hooks.signal);
+  logger.info({ signal, graceMs: settings.graceMs }, 'shutting down: letting running executions finish');
+  io.stderr.write(
+    `gbcms serve: ${signal}: finishing running executions (up to ${settings.graceMs / 1000} s)\n`,
+  );
+  stopRetention?.();
+  const hurry = () => void manager.drain(0);
+  process.once('SIGINT', hurry);
+  process.once('SIGTERM', hurry);
+  try {
+    await manager.drain(settings.graceMs);
+    await app.close();
+  } finally {
+    process.off('SIGINT', hurry);
+    process.off('SIGTERM', hurry);
+    await store.close();
+  }
+  logger.info('stopped');
+  return 0;
+}
+
+/** Resolves with the name of the first of SIGTERM, SIGINT or the abort of `signal`. */
+function stopSignal(signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (name: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(name);
+    };
+    const onTerm = () => done('SIGTERM');
+    const onInt = () => done('SIGINT');
+    const onAbort = () => done('stop requested');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+    if (signal?.aborted) done('stop requested');
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
