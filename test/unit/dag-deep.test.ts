@@ -1,0 +1,131 @@
+// The step graph on deep chains: tens of thousands of steps fit in a 1 MiB pipeline file, so
+// cycle search and layering must not recurse per step nor go quadratic.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { findCycle, type StepGraph, stepGraph, topologicalLayers } from '../../engine/config/dag.ts';
+
+const STEPS = 20_000;
+const name = (i: number) => `s${i}`;
+
+/** s0 <- s1 <- ... through the implicit "wait for the step above". */
+function chain(length: number): StepGraph {
+  return stepGraph(Array.from({ length }, (_, i) => [name(i), {}] as const));
+}
+
+/** The depth-first search findCycle did before it went iterative: the same visiting order. */
+function recursiveFindCycle(graph: StepGraph): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    state.set(node, 'visiting');
+    stack.push(node);
+    for (const dep of graph.get(node) ?? []) {
+      if (!graph.has(dep)) continue;
+      const seen = state.get(dep);
+      if (seen === 'visiting') return [...stack.slice(stack.indexOf(dep)), dep];
+      if (seen === undefined) {
+        const cycle = visit(dep);
+        if (cycle) return cycle;
+      }
+    }
+    stack.pop();
+    state.set(node, 'done');
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    if (state.get(node) === undefined) {
+      const cycle = visit(node);
+      if (cycle) return cycle;
+    }
+  }
+  return undefined;
+}
+
+function elapsed(work: () => void): number {
+  const start = performance.now();
+  work();
+  return performance.now() - start;
+}
+
+describe('step graph on 20,000 steps', () => {
+  test('a chain has no cycle and one step per layer, quickly', () => {
+    const graph = chain(STEPS);
+    let layers: string[][] = [];
+    const ms = elapsed(() => {
+      assert.equal(findCycle(graph), undefined);
+      layers = topologicalLayers(graph);
+    });
+    assert.equal(layers.length, STEPS);
+    assert.deepEqual(layers[0], [name(0)]);
+    assert.deepEqual(layers.at(-1), [name(STEPS - 1)]);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+
+  test('a chain listed bottom-up (each step waits for the one below) layers in linear time', () => {
+    const graph: StepGraph = new Map(
+      Array.from({ length: STEPS }, (_, i) => [name(i), i + 1 < STEPS ? [name(i + 1)] : []]),
+    );
+    let layers: string[][] = [];
+    const ms = elapsed(() => {
+      assert.equal(findCycle(graph), undefined);
+      layers = topologicalLayers(graph);
+    });
+    assert.equal(layers.length, STEPS);
+    assert.deepEqual(layers[0], [name(STEPS - 1)]);
+    assert.deepEqual(layers.at(-1), [name(0)]);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+
+  test('a cycle through every step is found whole, quickly', () => {
+    const graph = chain(STEPS);
+    graph.set(name(0), [name(STEPS - 1)]);
+    let cycle: string[] | undefined;
+    const ms = elapsed(() => {
+      cycle = findCycle(graph);
+    });
+    assert.ok(cycle, 'cycle found');
+    assert.equal(cycle.length, STEPS + 1);
+    assert.equal(cycle[0], name(0));
+    assert.equal(cycle.at(-1), name(0));
+    assert.equal(cycle[1], name(STEPS - 1));
+    assert.equal(new Set(cycle).size, STEPS);
+    assert.throws(() => topologicalLayers(graph), /cycle among steps/);
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+
+  test('a short cycle at the far end of a deep chain is found', () => {
+    const graph = chain(STEPS);
+    // s(N-2) already waits for s(N-3); make s(N-3) wait for s(N-1) as well.
+    graph.set(name(STEPS - 3), [name(STEPS - 4), name(STEPS - 1)]);
+    assert.deepEqual(findCycle(graph), [name(STEPS - 3), name(STEPS - 1), name(STEPS - 2), name(STEPS - 3)]);
+  });
+});
+
+describe('findCycle keeps what it answered when it was recursive', () => {
+  test('same cycle (or none) as the recursive search on random graphs', () => {
+    const graphs = fc.integer({ min: 1, max: 12 }).chain((n) =>
+      fc
+        .array(fc.array(fc.integer({ min: 0, max: n + 1 }), { maxLength: 4 }), { minLength: n, maxLength: n })
+        // n and n + 1 name no step: edges to unknown steps are ignored by both.
+        .map((edges): StepGraph => new Map(edges.map((deps, i) => [name(i), deps.map(name)]))),
+    );
+    fc.assert(
+      fc.property(graphs, (graph) => {
+        assert.deepEqual(findCycle(graph), recursiveFindCycle(graph));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('layers match the file order within each layer', () => {
+    const graph: StepGraph = new Map([
+      ['d', ['b', 'c']],
+      ['a', []],
+      ['c', ['a']],
+      ['b', []],
+      ['e', ['unknown']],
+    ]);
+    assert.deepEqual(topologicalLayers(graph), [['a', 'b', 'e'], ['c'], ['d']]);
+  });
+});
