@@ -89,7 +89,9 @@ export function topologicalLayers(graph: StepGraph): string[][] {
   const layers: string[][] = [];
   for (const node of graph.keys()) {
     const d = depth.get(node) ?? 0;
-    (layers[d] ??= []).push(node);
+    const layer = layers[d];
+    if (layer) layer.push(node);
+    else layers[d] = [node];
   }
   return layers;
 }
