@@ -21,6 +21,7 @@ export function layout({ title, actor, body, scripts = [] }: LayoutInput): SafeH
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · gbcms</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 ${scripts.map((file) => html`<script src="/assets/${file}" defer></script>`)}
 </head>

@@ -69,13 +69,16 @@ function assertSameOrigin(request: FastifyRequest): void {
   }
   const origin = request.headers.origin;
   if (origin !== undefined && origin !== 'null') {
-    let host: string;
+    let from: string;
+    let own: string;
     try {
-      host = new URL(origin).host;
+      from = new URL(origin).host;
+      // Through URL too, so a default port (`:80`) compares equal to none.
+      own = new URL(`${request.protocol}://${request.host}`).host;
     } catch {
       throw errors.forbidden('the Origin header is not a URL');
     }
-    if (host !== request.host) throw errors.forbidden('cross-site form posts are refused');
+    if (from !== own) throw errors.forbidden('cross-site form posts are refused');
   } else if (origin === 'null') {
     throw errors.forbidden('form posts from an opaque origin are refused');
   }

@@ -1,0 +1,113 @@
+// The execution page in real Chromium: log lines stream in while the execution runs, the
+// status changes live, and step output never becomes markup.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext } from 'playwright-core';
+import { browserTestOptions, launchBrowser } from './helpers/browser.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+describe('execution page in Chromium', await browserTestOptions(), () => {
+  let server: TestServer;
+  let base: string;
+  let browser: { context: BrowserContext; close: () => Promise<void> };
+
+  before(async () => {
+    server = await startTestServer();
+    base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('log lines appear while it runs, then the status turns to success', async () => {
+    const fake = server.executions;
+    const { id } = await fake.start({
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    });
+    await fake.begin(id);
+    await fake.step(id, 'build', 'running');
+    await fake.log(id, 'build', 'line 0 (before the page opened)');
+
+    await browser.context.addCookies([{ name: 'gbcms_token', value: server.tokens.owner, url: base }]);
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    await page.goto(`${base}/executions/${id}`);
+    assert.equal(await page.locator('#status').textContent(), 'running');
+    assert.equal(await page.locator('#terminate-form').isVisible(), true);
+
+    // The fake prints a line every 300 ms, with a hostile one in the middle, then a test step.
+    const script = (async () => {
+      for (let i = 1; i <= 6; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await fake.log(
+          id,
+          'build',
+          i === 3 ? '\u001b[31m<img src=x onerror="window.__xss=1">\u001b[0m' : `line ${i}`,
+        );
+      }
+      await fake.step(id, 'build', 'success');
+      await fake.step(id, 'test', 'running');
+      await fake.log(id, 'test', 'tests pass');
+      await fake.step(id, 'test', 'success');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await fake.finish(id, 'success');
+    })();
+
+    const build = page.locator('.step-log[data-step="build"] pre');
+    await build.getByText('line 2').waitFor({ timeout: 10_000 });
+    const whenSeen = await server.store.executions.get(id);
+    assert.equal(whenSeen?.status, 'running', 'the line showed up before the execution ended');
+    assert.equal(await page.locator('#status').textContent(), 'running');
+
+    await page.locator('#status.status-success').waitFor({ timeout: 10_000 });
+    await script;
+    assert.equal(await page.locator('#status').textContent(), 'success');
+    assert.equal(await page.locator('#terminate-form').isVisible(), false, 'terminate hidden once ended');
+    assert.equal(await page.locator('#rerun-form').isVisible(), true);
+
+    const lines = await build.locator('.line').allTextContents();
+    assert.deepEqual(lines, [
+      'line 0 (before the page opened)',
+      'line 1',
+      'line 2',
+      '<img src=x onerror="window.__xss=1">',
+      'line 4',
+      'line 5',
+      'line 6',
+    ]);
+    assert.equal(await build.locator('img').count(), 0);
+    assert.equal(await build.locator('span[style="color:#A00"]').count(), 1, 'ANSI red rendered');
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await page.locator('#steps tr[data-step="test"] .status').textContent(), 'success');
+    assert.equal(await page.locator('.step-log[data-step="test"] .line').textContent(), 'tests pass');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('Terminate button stops a running execution', async () => {
+    const fake = server.executions;
+    const { id } = await fake.start({
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    });
+    await fake.begin(id);
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/executions/${id}`);
+    await Promise.all([
+      page.waitForURL(`${base}/executions/${id}`),
+      page.locator('#terminate-form button').click(),
+    ]);
+    await page.locator('#status.status-killed').waitFor({ timeout: 10_000 });
+    assert.equal((await server.store.executions.get(id))?.status, 'killed');
+    await page.close();
+  });
+});
