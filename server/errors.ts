@@ -76,7 +76,8 @@ export function describeError(error: unknown): { statusCode: number; body: Error
   }
   const fields = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
   const status = typeof fields.statusCode === 'number' ? fields.statusCode : 500;
-  if (status < 400 || status >= 500) return internal(500);
+  if (status >= 500 && status <= 599) return internal(status);
+  if (status < 400 || status > 599) return internal(500);
   const message = typeof fields.message === 'string' ? fields.message : 'bad request';
   const code = typeof fields.code === 'string' ? fields.code : '';
   if (syntaxErrorFromJson(error)) return clientError(errors.invalidJson());

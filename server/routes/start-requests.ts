@@ -3,9 +3,9 @@
 // path only an admin could register); the trigger says which ref and commit to take from it.
 import type { Trigger } from '../../engine/plan.ts';
 import { errors } from '../errors.ts';
-import type { ExecutionSource } from '../executions/types.ts';
+import type { ExecutionSource, StartExecutionRequest } from '../executions/types.ts';
 import { refNameProblem } from '../git/ref-name.ts';
-import { type Execution, triggerOf } from '../store/index.ts';
+import { type Execution, type Project, triggerOf } from '../store/index.ts';
 import { classifyRef } from '../webhooks/ref.ts';
 
 export interface StartPlan {
@@ -29,9 +29,20 @@ export function manualStart(
   return { trigger, source: PROJECT_SOURCE };
 }
 
-/** The same trigger again, on the same commit when the original had one. */
-export function rerunStart(original: Execution): StartPlan {
-  return { trigger: triggerOf(original), source: PROJECT_SOURCE };
+/** The same trigger again (on the same commit when the original had one), recorded as a re-run. */
+export function rerunRequest(
+  original: Execution,
+  project: Project,
+  requestedBy: string,
+): StartExecutionRequest {
+  return {
+    project,
+    trigger: triggerOf(original),
+    source: PROJECT_SOURCE,
+    requestedBy,
+    rerunOf: original.id,
+    ...(original.message !== null ? { message: original.message } : {}),
+  };
 }
 
 function readRef(ref: string): { branch: string } | { tag: string } {

@@ -55,9 +55,15 @@ const eventsRoutes: FastifyPluginAsync = async (app) => {
       const { execution } = await readExecution(request, request.params.id);
       const after = resumeAfter(request.headers['last-event-id'], request.query.after);
       let unsubscribe: (() => void) | undefined;
+      const openedAt = Date.now();
       const stream = new EventStream(reply.raw, () => {
         open.delete(stream);
         unsubscribe?.();
+        // Hijacked replies skip the access log: the stream's own line stands in for it.
+        request.log.info(
+          { method: request.method, url: request.url, ip: request.ip, durationMs: Date.now() - openedAt },
+          'event stream closed',
+        );
       });
       open.add(stream);
       reply.hijack();

@@ -5,7 +5,7 @@ import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { readExecution, requireActor, writeExecution, writeProject } from '../access.ts';
 import { links } from '../links.ts';
-import { manualStart, rerunStart } from '../start-requests.ts';
+import { manualStart, rerunRequest } from '../start-requests.ts';
 import { artifactView, executionView, stepView } from './views.ts';
 
 const idParams = {
@@ -124,13 +124,7 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const actor = requireActor(request);
       const { execution: original, access } = await writeExecution(request, request.params.id);
-      const execution = await app.executions.start({
-        project: access.project,
-        ...rerunStart(original),
-        requestedBy: actor.id,
-        rerunOf: original.id,
-        ...(original.message !== null ? { message: original.message } : {}),
-      });
+      const execution = await app.executions.start(rerunRequest(original, access.project, actor.id));
       return reply.code(201).send(executionView(execution, urls));
     },
   );

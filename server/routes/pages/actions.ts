@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { requireActor, writeExecution, writeProject } from '../access.ts';
-import { manualStart, rerunStart } from '../start-requests.ts';
+import { manualStart, rerunRequest } from '../start-requests.ts';
 
 const idParams = {
   type: 'object',
@@ -26,13 +26,7 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string } }>('/executions/:id/rerun', formRoute, async (request, reply) => {
     const actor = requireActor(request);
     const { execution: original, access } = await writeExecution(request, request.params.id);
-    const execution = await app.executions.start({
-      project: access.project,
-      ...rerunStart(original),
-      requestedBy: actor.id,
-      rerunOf: original.id,
-      ...(original.message !== null ? { message: original.message } : {}),
-    });
+    const execution = await app.executions.start(rerunRequest(original, access.project, actor.id));
     return reply.redirect(executionPage(execution.id), 303);
   });
 
