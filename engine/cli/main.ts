@@ -17,6 +17,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a pipeline here, in hardened containers (or locally without Docker)',
     load: async () => (await import('./run.ts')).runCommand,
   },
+  serve: {
+    summary: 'start the gbcms server: API, webhooks, live run pages, badges, metrics',
+    load: async () => (await import('../../server/cli/serve.ts')).serveCommand,
+  },
+  token: {
+    summary: 'create, list and revoke API tokens of a gbcms server',
+    load: async () => (await import('../../server/cli/token.ts')).tokenCommand,
+  },
+  hook: {
+    summary: 'install a post-receive hook that triggers a gbcms server on git push',
+    load: async () => (await import('../../server/cli/hook.ts')).hookCommand,
+  },
 };
 
 export function usage(): string {

@@ -96,6 +96,8 @@ export async function ensureNodeImage(tag = NODE_IMAGE): Promise<string> {
         BUSYBOX_INSTALL,
         'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && mkdir -p /tmp && chmod 1777 /tmp',
         'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+        // The host's trust store, so npm in the image trusts what the host trusts (proxies included).
+        'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt',
         'CMD ["node"]',
         '',
       ].join('\n'),
