@@ -8,9 +8,13 @@ import { has } from './data.ts';
 import type { Reporter } from './report.ts';
 import type { SuggestionBudget } from './suggest.ts';
 
-/** Beyond this, cycle search (recursive in dag.ts) could exhaust the stack; no real pipeline comes close. */
+/**
+ * A product limit, not a technical one: one run schedules, stores and shows every step, and
+ * matrices multiply them further. No real pipeline comes close. Cycles are checked either way.
+ */
 export const MAX_STEPS = 1000;
 const MAX_CYCLES_REPORTED = 20;
+const MAX_NAMES_SHOWN = 20;
 
 export function checkDependencies(
   steps: readonly [string, Mapping][],
@@ -50,7 +54,6 @@ export function checkDependencies(
       `defines ${steps.length} steps; at most ${MAX_STEPS} are allowed`,
       'key',
     );
-    return;
   }
   reportCycles(stepGraph(edges), steps, reporter);
 }
@@ -73,8 +76,8 @@ function reportCycles(graph: StepGraph, steps: readonly [string, Mapping][], rep
     const why =
       implicit.length === 0
         ? ''
-        : ` (${implicit.join(', ')} ${implicit.length === 1 ? 'has' : 'have'} no depends_on and so ${implicit.length === 1 ? 'waits' : 'wait'} for the step above)`;
-    const message = `steps wait for each other in a cycle: ${[...cycle, head].join(' -> ')}${why}`;
+        : ` (${shorten(implicit, ', ')} ${implicit.length === 1 ? 'has' : 'have'} no depends_on and so ${implicit.length === 1 ? 'waits' : 'wait'} for the step above)`;
+    const message = `steps wait for each other in a cycle: ${shorten([...cycle, head], ' -> ')}${why}`;
     if (explicit.has(head)) reporter.error('GBCMS_DAG_CYCLE', ['steps', head, 'depends_on'], message, 'key');
     else reporter.error('GBCMS_DAG_CYCLE', ['steps', head], message, 'key');
     graph.set(
@@ -82,4 +85,12 @@ function reportCycles(graph: StepGraph, steps: readonly [string, Mapping][], rep
       (graph.get(head) ?? []).filter((dependency) => dependency !== next),
     );
   }
+}
+
+/** Names in full up to a screenful; a cycle through thousands of steps keeps its ends. */
+function shorten(names: readonly string[], separator: string): string {
+  if (names.length <= MAX_NAMES_SHOWN) return names.join(separator);
+  const end = MAX_NAMES_SHOWN / 2;
+  const left = names.length - 2 * end;
+  return [...names.slice(0, end), `(${left} more)`, ...names.slice(-end)].join(separator);
 }

@@ -142,7 +142,7 @@ describe('rules: depends_on', () => {
     assert.deepEqual(lint(source), []);
   });
 
-  test('more than 1000 steps is an error, and the cycle search is skipped', () => {
+  test('more than 1000 steps is an error, and cycles are still found', () => {
     const steps = Array.from(
       { length: 1001 },
       (_, i) => `  s${i}: {image: x, commands: [x], depends_on: [s${i + 1}]}`,
@@ -152,6 +152,36 @@ describe('rules: depends_on', () => {
       '2:1 error GBCMS_TOO_MANY_STEPS steps: defines 1001 steps; at most 1000 are allowed',
     ]);
     assert.deepEqual(lint(lines('version: 1', 'steps:', ...steps.slice(1))), []);
+    steps[1000] = '  s1000: {image: x, commands: [x], depends_on: [s0]}';
+    assert.deepEqual(lint(lines('version: 1', 'steps:', ...steps)), [
+      '2:1 error GBCMS_TOO_MANY_STEPS steps: defines 1001 steps; at most 1000 are allowed',
+      `3:33 error GBCMS_DAG_CYCLE steps.s0.depends_on: steps wait for each other in a cycle: ${[
+        ...Array.from({ length: 10 }, (_, i) => `s${i}`),
+        '(982 more)',
+        ...Array.from({ length: 9 }, (_, i) => `s${992 + i}`),
+        's0',
+      ].join(' -> ')}`,
+    ]);
+  });
+
+  test('a cycle through 20,000 steps in one file is found and named by its ends', () => {
+    const count = 20_000;
+    const steps = Array.from({ length: count }, (_, i) => `  s${i}: {image: x, commands: [x]}`);
+    steps[0] = `  s0: {image: x, commands: [x], depends_on: [s${count - 1}]}`;
+    const start = performance.now();
+    const found = lint(lines('version: 1', 'steps:', ...steps));
+    const ms = performance.now() - start;
+    assert.equal(found.length, 2);
+    assert.equal(
+      found[0],
+      '2:1 error GBCMS_TOO_MANY_STEPS steps: defines 20000 steps; at most 1000 are allowed',
+    );
+    assert.match(
+      found[1] ?? '',
+      /^3:33 error GBCMS_DAG_CYCLE steps\.s0\.depends_on: steps wait for each other in a cycle: s0 -> s19999 -> s19998 -> .* -> \(19981 more\) -> .* -> s1 -> s0 \(s19999, .* \(19979 more\), .*, s1 have no depends_on and so wait for the step above\)$/,
+    );
+    assert.ok((found[1] ?? '').length < 1000, 'the message stays readable');
+    assert.ok(ms < 5000, `took ${ms} ms`);
   });
 });
 
