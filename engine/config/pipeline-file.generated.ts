@@ -6,11 +6,18 @@
  */
 
 export type Scalar = string | number | boolean;
+/**
+ * An image reference, like node:20-bookworm-slim.
+ */
 export type Image = string;
 /**
  * A size like 512m, 1g or 1.5GiB; a bare integer counts bytes.
  */
 export type Size = string | number;
+/**
+ * An image reference, like node:20-bookworm-slim; ${{ matrix.AXIS }} is replaced by each combination's value (spaces are allowed only inside it).
+ */
+export type StepImage = string;
 export type StringOrList = string | [string, ...string[]];
 export type Event = "push" | "pull_request" | "tag" | "manual" | "api" | "cron";
 /**
@@ -91,7 +98,7 @@ export interface EnvMap1 {
 }
 export interface Step {
   environment?: string;
-  image?: Image;
+  image?: StepImage;
   /**
    * @minItems 1
    */

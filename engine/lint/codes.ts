@@ -45,12 +45,22 @@ export const LINT_CODES = {
   GBCMS_UNKNOWN_STEP: 'depends_on names a step the file does not define',
   GBCMS_SELF_DEPENDENCY: 'a step lists itself in depends_on',
   GBCMS_DAG_CYCLE: 'steps wait for each other in a circle',
-  GBCMS_TOO_MANY_STEPS: 'more than 1000 steps',
+  GBCMS_TOO_MANY_STEPS:
+    'more than 1000 steps in one file: a product limit on what one run schedules and shows; cycles are still checked',
   GBCMS_SECRET_NAME_TOO_SHORT: 'a secret name of 3 characters or fewer',
   GBCMS_ARTIFACT_UNSAFE_PATH: 'an artifact path or name that is absolute or contains ..',
   GBCMS_ARTIFACT_DUPLICATE: 'two artifacts of a step land in the same destination',
   GBCMS_REPORT_UNSAFE_PATH: 'a report path that is absolute or contains ..',
   GBCMS_MATRIX_TOO_LARGE: 'a matrix expanding to more than 256 combinations',
+  GBCMS_MATRIX_DUPLICATE_VALUE:
+    "two values of a matrix axis that read the same as text (1 and '1', true and 'true')",
+  GBCMS_MATRIX_NAME_CLASH: 'two matrix combinations that would give their steps the same name',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the pipeline syntax, not a JS template
+  GBCMS_MATRIX_REF_NO_MATRIX: '${{ matrix.AXIS }} in a step that has no matrix',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the pipeline syntax, not a JS template
+  GBCMS_MATRIX_REF_UNKNOWN_AXIS: "warning: ${{ matrix.AXIS }} names an axis the step's matrix does not have",
+  GBCMS_MATRIX_IMAGE:
+    "a step's image that is not a valid image reference once a matrix combination is filled in",
   GBCMS_BAD_HABIT_ROOT_USER: 'warning: an environment runs as root',
 } as const;
 

@@ -145,11 +145,22 @@ function patternMessage(issue: SchemaIssue): SchemaFinding {
   const field = path[path.length - 1];
   const message =
     field === 'image'
-      ? `${value} is not a valid image reference (it must not contain spaces)`
+      ? `${value} is not a valid image reference (${imageRule(path, issue.data)})`
       : field === 'user'
         ? `${value} is not a user like 1000, 1000:1000 or node`
         : `${value} does not match ${pattern}`;
   return { code: 'GBCMS_SCHEMA_PATTERN', path, message, anchor: 'value' };
+}
+
+// Only a step's image is expanded per matrix combination: an environment is shared by
+// steps with different matrices, or none.
+function imageRule(path: readonly PathSegment[], data: unknown): string {
+  const syntax = `\${{ matrix.AXIS }}`;
+  if (path[0] === 'steps') return `it must not contain spaces, except inside ${syntax}`;
+  if (typeof data === 'string' && data.includes('${{')) {
+    return `${syntax} is replaced in a step's image, not in an environment's`;
+  }
+  return 'it must not contain spaces';
 }
 
 function nameNoun(container: PathSegment | undefined): string {

@@ -7,9 +7,9 @@ import { asList, asMapping, has, mappingEntries } from './data.ts';
 import type { Reporter } from './report.ts';
 import { checkArtifacts } from './rules-artifacts.ts';
 import { checkDependencies } from './rules-dag.ts';
+import { checkMatrixStep, matrixReferences } from './rules-matrix.ts';
 import { SuggestionBudget } from './suggest.ts';
 
-export const MAX_MATRIX_COMBINATIONS = 256;
 export const MIN_SECRET_NAME_LENGTH = 4;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -20,11 +20,12 @@ export function checkRules(data: unknown, reporter: Reporter): void {
   const environments = mappingEntries(root.environments);
   for (const [name, environment] of environments) checkEnvironment(name, environment, reporter);
   const environmentNames = new Set(environments.map(([name]) => name));
+  const fileHasEnvironments = has(root, 'environments');
   const steps = mappingEntries(root.steps);
   for (const [name, step] of steps) {
-    checkWhereStepRuns(name, step, environmentNames, has(root, 'environments'), reporter, hints);
+    checkWhereStepRuns(name, step, environmentNames, fileHasEnvironments, reporter, hints);
     checkSecrets(name, step, reporter);
-    checkMatrix(name, step, reporter);
+    checkMatrixStep(name, step, { environments: environmentNames, fileHasEnvironments, hints }, reporter);
     checkArtifacts(name, step, reporter);
   }
   checkDependencies(steps, reporter, hints);
@@ -80,7 +81,9 @@ function checkWhereStepRuns(
     );
   }
   const environment = step.environment;
-  if (typeof environment === 'string' && environment !== '' && !environments.has(environment)) {
+  // A templated name is checked per matrix combination, in rules-matrix.ts.
+  if (typeof environment !== 'string' || matrixReferences(environment).length > 0) return;
+  if (environment !== '' && !environments.has(environment)) {
     const hint = fileHasEnvironments
       ? hints.didYouMean(environment, environments)
       : "; the file defines no 'environments:'";
@@ -103,21 +106,4 @@ function checkSecrets(name: string, step: Mapping, reporter: Reporter): void {
       `'${secret}' is too short to be a real secret name (use a descriptive name, e.g. NPM_TOKEN)`,
     );
   }
-}
-
-function checkMatrix(name: string, step: Mapping, reporter: Reporter): void {
-  const matrix = asMapping(step.matrix);
-  if (!matrix) return;
-  const axes = Object.entries(matrix).filter((entry): entry is [string, unknown[]] =>
-    Array.isArray(entry[1]),
-  );
-  const combinations = axes.reduce((product, [, values]) => product * values.length, 1);
-  if (axes.length === 0 || combinations <= MAX_MATRIX_COMBINATIONS) return;
-  const factors = axes.map(([axis, values]) => `${axis}: ${values.length}`).join(' x ');
-  reporter.error(
-    'GBCMS_MATRIX_TOO_LARGE',
-    ['steps', name, 'matrix'],
-    `expands to ${combinations} combinations (${factors}); at most ${MAX_MATRIX_COMBINATIONS} are allowed`,
-    'key',
-  );
 }

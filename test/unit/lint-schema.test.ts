@@ -232,14 +232,16 @@ describe('schema diagnostics: messages', () => {
     const source = lines(
       'version: 1',
       'environments:',
-      "  e: {image: x, user: 'me and you'}",
+      "  e: {image: 'x y', user: 'me and you'}",
       'steps:',
       "  a: {image: 'node 20', commands: [x]}",
       '  b: {environment: e, commands: [x]}',
     );
     assert.deepEqual(lint(source), [
-      "3:23 GBCMS_SCHEMA_PATTERN environments.e.user: 'me and you' is not a user like 1000, 1000:1000 or node",
-      "5:14 GBCMS_SCHEMA_PATTERN steps.a.image: 'node 20' is not a valid image reference (it must not contain spaces)",
+      "3:14 GBCMS_SCHEMA_PATTERN environments.e.image: 'x y' is not a valid image reference (it must not contain spaces)",
+      "3:27 GBCMS_SCHEMA_PATTERN environments.e.user: 'me and you' is not a user like 1000, 1000:1000 or node",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the pipeline syntax, quoted in the message
+      "5:14 GBCMS_SCHEMA_PATTERN steps.a.image: 'node 20' is not a valid image reference (it must not contain spaces, except inside ${{ matrix.AXIS }})",
     ]);
   });
 });
