@@ -1,6 +1,7 @@
 // The contract between the HTTP layer and the execution manager: routes start, watch and
 // terminate executions through this, never by touching the engine or the store's rows directly.
 import type { Trigger } from '../../engine/plan.ts';
+import type { Report } from '../../engine/reports/types.ts';
 import type { Execution, Project } from '../store/index.ts';
 
 /** Where an execution's source comes from. */
@@ -30,6 +31,8 @@ export type ExecutionEvent = { id: number } & (
   | { type: 'log'; step: string; line: { seq: number; time: string; stream: 'stdout' | 'stderr' | 'system'; text: string; partial?: true } }
   | { type: 'notice'; step?: string; message: string }
   | { type: 'artifact'; artifact: { step: string; path: string; size: number; sha256: string } }
+  /** A metric, progress, annotation or test-results report of a step (or of an external reporter). */
+  | { type: 'report'; step: string; report: Report }
   /** The execution has ended and no more events will come. */
   | { type: 'end'; execution: Execution }
 );
