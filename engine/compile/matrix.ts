@@ -29,7 +29,8 @@ export function matrixEnv(combination: Combination): Record<string, string> {
   return env;
 }
 
-const REFERENCE = /\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+/** `${{ matrix.AXIS }}`, the syntax substituteMatrix replaces; the linter checks the same references. */
+export const MATRIX_REFERENCE = /\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /**
  * Replaces `${{ matrix.AXIS }}` with the combination's value. References to axes the step
@@ -37,7 +38,7 @@ const REFERENCE = /\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
  * spot in a log than an empty string.
  */
 export function substituteMatrix(text: string, combination: Combination): string {
-  return text.replace(REFERENCE, (whole, axis: string) =>
+  return text.replace(MATRIX_REFERENCE, (whole, axis: string) =>
     Object.hasOwn(combination, axis) ? (combination[axis] ?? whole) : whole,
   );
 }

@@ -5,7 +5,7 @@
 // are valid.
 
 import type { Combination } from '../compile/matrix.ts';
-import { matrixCombinations, matrixStepName, substituteMatrix } from '../compile/matrix.ts';
+import { MATRIX_REFERENCE, matrixCombinations, matrixStepName, substituteMatrix } from '../compile/matrix.ts';
 import type { Mapping } from './data.ts';
 import { asList, asMapping, has } from './data.ts';
 import type { PathSegment, Reporter } from './report.ts';
@@ -16,12 +16,9 @@ export const MAX_MATRIX_COMBINATIONS = 256;
 /** How many failing combinations one message lists before it says "and N more". */
 const LISTED = 5;
 
-/** The syntax substituteMatrix replaces; kept in step with it by test/unit/lint-matrix.test.ts. */
-const REFERENCE = /\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
 /** The axes `${{ matrix.AXIS }}` references in a text name, in order, each once. */
 export function matrixReferences(text: string): string[] {
-  return [...new Set(Array.from(text.matchAll(REFERENCE), (match) => match[1] ?? ''))];
+  return [...new Set(Array.from(text.matchAll(MATRIX_REFERENCE), (match) => match[1] ?? ''))];
 }
 
 type Value = string | number | boolean;
