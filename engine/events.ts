@@ -1,6 +1,7 @@
 // What observers (the CLI display, the server's store and live pages) hear while a run goes on.
 import type { ArtifactRecord } from './backends/types.ts';
 import type { LogLine } from './logs/log-line.ts';
+import type { Report } from './reports/types.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
 
 export type RunEvent =
@@ -8,6 +9,8 @@ export type RunEvent =
   | { type: 'step'; step: StepRecord }
   | { type: 'log'; step: string; line: LogLine }
   | { type: 'notice'; step?: string; message: string }
-  | { type: 'artifact'; artifact: ArtifactRecord };
+  | { type: 'artifact'; artifact: ArtifactRecord }
+  /** A step's metric point, progress, annotation or test results, as it was kept (downsampled). */
+  | { type: 'report'; step: string; report: Report };
 
 export type RunObserver = (event: RunEvent) => void;

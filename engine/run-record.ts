@@ -2,6 +2,7 @@
 // store and the API share.
 import type { ArtifactRecord } from './backends/types.ts';
 import type { Trigger } from './plan.ts';
+import type { StepReportSummary } from './reports/types.ts';
 import type { RunStatus, StepStatus } from './status.ts';
 
 export interface StepRecord {
@@ -31,4 +32,9 @@ export interface RunRecord {
   duration_ms: number | null;
   steps: StepRecord[];
   artifacts: ArtifactRecord[];
+  /**
+   * What the steps reported (metrics, progress, annotations, tests), by step name; steps that
+   * reported nothing are absent. Every kept point is in `reports/<step-slug>.jsonl`.
+   */
+  reports: Record<string, StepReportSummary>;
 }

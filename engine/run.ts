@@ -1,5 +1,6 @@
 // Runs a compiled plan on a backend: prepares the run directory, sets the run up, schedules
-// the steps, records what happened in run.json, and always tears the run down.
+// the steps, records what happened in run.json (with each step's reports summary), and always
+// tears the run down.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -7,11 +8,13 @@ import { type Backend, BackendError, type RunContext } from './backends/types.ts
 import type { RunObserver } from './events.ts';
 import { StepLog } from './logs/step-log.ts';
 import type { Plan, PlannedStep } from './plan.ts';
+import { ReportCollector } from './reports/collector.ts';
+import { StepReports } from './reports/step-reports.ts';
 import { newRunId } from './run-id.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
 import { schedule } from './scheduler.ts';
 import { deriveRunStatus } from './status.ts';
-import { runStep, type StepOutcome, stepSlug } from './step-runner.ts';
+import { runStep, type StepOutcome, uniqueStepSlugs } from './step-runner.ts';
 
 export interface RunOptions {
   backend: Backend;
@@ -39,7 +42,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   const emit: RunObserver = options.observer ?? (() => undefined);
   const signal = options.signal ?? new AbortController().signal;
 
-  const slugs = uniqueSlugs(plan.steps);
+  const slugs = uniqueStepSlugs(plan.steps);
   const steps = new Map<string, StepRecord>(
     plan.steps.map((s) => [
       s.name,
@@ -68,6 +71,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     duration_ms: null,
     steps: [...steps.values()],
     artifacts: [],
+    reports: {},
   };
   const run: RunContext = {
     id,
@@ -102,6 +106,19 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     }
     return outcome;
   };
+  const closeReports = async (reports: StepReports, name: string) => {
+    try {
+      await reports.close();
+    } catch (error) {
+      emit({
+        type: 'notice',
+        step: name,
+        message: `could not store the step's reports: ${errorText(error)}`,
+      });
+    }
+    const summary = reports.summary();
+    if (summary) record.reports[name] = summary;
+  };
   const skipStep = (step: PlannedStep, reason: string): StepOutcome =>
     finishStep(step, { status: 'skipped', exitCode: null, reason, attempts: 0, artifacts: [] });
 
@@ -117,7 +134,17 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
           secrets: step.secrets.map((name) => run.secrets[name] ?? '').filter((v) => v !== ''),
           maxBytes: options.maxLogBytes,
         });
-        const unsubscribe = log.subscribe((line) => emit({ type: 'log', step: step.name, line }));
+        const slug = slugs.get(step.name)!;
+        const reports = new StepReports({
+          file: join(dir, 'reports', `${slug}.jsonl`),
+          log,
+          emit: (report) => emit({ type: 'report', step: step.name, report }),
+        });
+        // Report lines are parsed here, once masked; valid ones reach observers flagged.
+        const unsubscribe = log.subscribe((line) => {
+          const report = reports.inspectLine(line);
+          emit({ type: 'log', step: step.name, line: report ? { ...line, report } : line });
+        });
         try {
           const outcome = await runStep(step, {
             backend: options.backend,
@@ -125,8 +152,9 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
             log,
             runSignal: signal,
             graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
-            artifactsDir: join(dir, 'artifacts', slugs.get(step.name)!),
-            artifactsPrefix: slugs.get(step.name)!,
+            artifactsDir: join(dir, 'artifacts', slug),
+            artifactsPrefix: slug,
+            reports: new ReportCollector({ backend: options.backend, step, run, reports, log }),
             onAttemptStart: (attempt) =>
               updateStep(step.name, {
                 status: 'running',
@@ -135,9 +163,12 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
               }),
           });
           await log.close();
+          await closeReports(reports, step.name);
           return finishStep(step, outcome);
         } finally {
           unsubscribe();
+          // Already closed unless the step runner itself failed; then the file is still let go.
+          await reports.close().catch(() => undefined);
         }
       },
     });
@@ -193,19 +224,6 @@ function runTriggerEnv(plan: Plan): Record<string, string> {
   if (trigger.tag) env.GBCMS_TAG = trigger.tag;
   if (trigger.commit) env.GBCMS_COMMIT = trigger.commit;
   return env;
-}
-
-function uniqueSlugs(steps: readonly PlannedStep[]): Map<string, string> {
-  const used = new Set<string>();
-  const slugs = new Map<string, string>();
-  for (const step of steps) {
-    const base = stepSlug(step.name);
-    let slug = base;
-    for (let n = 2; used.has(slug); n++) slug = `${base}-${n}`;
-    used.add(slug);
-    slugs.set(step.name, slug);
-  }
-  return slugs;
 }
 
 async function saveRecord(dir: string, record: RunRecord): Promise<void> {

@@ -11,6 +11,7 @@ import { formatDuration } from './config/units.ts';
 import { MIN_SECRET_LENGTH } from './logs/masker.ts';
 import type { StepLog } from './logs/step-log.ts';
 import type { PlannedStep } from './plan.ts';
+import type { StepReporting } from './reports/collector.ts';
 import type { StepStatus } from './status.ts';
 
 export interface StepOutcome {
@@ -34,6 +35,8 @@ export interface StepRunContext {
   artifactsPrefix: string;
   /** Called when an attempt starts, so observers can show the step running. */
   onAttemptStart(attempt: number): void;
+  /** Follows the step's reports file and reads its JUnit report, while its resources exist. */
+  reports?: StepReporting;
 }
 
 /** How long output may keep draining after the process ended before we stop waiting for it. */
@@ -76,6 +79,7 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
   }
   let artifacts: ArtifactRecord[] = [];
   try {
+    if (started) await ctx.reports?.stepEnded(outcome.status);
     if (started && step.artifacts.length > 0 && outcome.status !== 'killed' && outcome.status !== 'error') {
       artifacts = await collectArtifacts(step, ctx);
     }
@@ -119,9 +123,11 @@ async function runAttempt(
   try {
     await ctx.backend.startStep(step, ctx.run);
     started = true;
+    ctx.reports?.attemptStarted();
     const output = pumpOutput(ctx.backend.tailStep(step, ctx.run), ctx.log);
     const exit = await ctx.backend.waitStep(step, ctx.run, signal, ctx.graceMs);
     await drain(output);
+    await ctx.reports?.attemptEnded();
     if (ctx.runSignal.aborted) {
       return {
         outcome: { status: 'killed', exitCode: exit.exitCode, reason: 'terminated by user' },
@@ -146,6 +152,7 @@ async function runAttempt(
         ? error.message
         : `engine error: ${error instanceof Error ? error.message : String(error)}`;
     ctx.log.system(`error: ${reason}`);
+    if (started) await ctx.reports?.attemptEnded();
     return { outcome: { status: 'error', exitCode: null, reason }, started };
   } finally {
     clearTimeout(timer);
@@ -179,6 +186,20 @@ async function destroyQuietly(step: PlannedStep, ctx: StepRunContext): Promise<v
       step.name,
     );
   }
+}
+
+/** Slugs for the steps' files (logs, reports), made unique in plan order with -2, -3... */
+export function uniqueStepSlugs(steps: readonly PlannedStep[]): Map<string, string> {
+  const used = new Set<string>();
+  const slugs = new Map<string, string>();
+  for (const step of steps) {
+    const base = stepSlug(step.name);
+    let slug = base;
+    for (let n = 2; used.has(slug); n++) slug = `${base}-${n}`;
+    used.add(slug);
+    slugs.set(step.name, slug);
+  }
+  return slugs;
 }
 
 /** A file-system-safe name for a step: `test (node=20)` -> `test-node-20`. */

@@ -6,12 +6,15 @@
 //   STEP_FAIL_ATTEMPTS         the first N attempts exit 1, later ones use STEP_EXIT_CODE
 //   STEP_OOM_KILLED=1          ends as killed at its memory limit (137)
 //   STEP_START_ERROR           startStep throws a BackendError with this message
+//   STEP_REPORTS_JSONL         content of the step's $GBCMS_REPORTS file, as readStepFile sees it
+//   STEP_JUNIT_XML             content of the step's reports.junit file
 //   FAKE_SETUP_ERROR           (on any step) setupRun throws a BackendError with this message
 
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PlannedStep } from '../plan.ts';
+import { REPORTS_DIR, workspaceRelative } from '../reports/paths.ts';
 import { stepEnvironment } from './env.ts';
 import {
   type ArtifactRecord,
@@ -96,6 +99,26 @@ export class FakeBackend implements Backend {
       });
     }
     return records;
+  }
+
+  async readStepFile(
+    step: PlannedStep,
+    run: RunContext,
+    relativePath: string,
+    fromOffset: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<Buffer | undefined> {
+    const state = this.steps.get(key(step, run));
+    const path = workspaceRelative(relativePath);
+    if (!state || path === undefined) return undefined;
+    const content =
+      path === step.reports.junit
+        ? state.env.STEP_JUNIT_XML
+        : path.startsWith(`${REPORTS_DIR}/`)
+          ? state.env.STEP_REPORTS_JSONL
+          : undefined;
+    if (content === undefined) return undefined;
+    return Buffer.from(content).subarray(fromOffset, fromOffset + maxBytes);
   }
 
   async destroyStep(step: PlannedStep): Promise<void> {

@@ -1,6 +1,7 @@
 // The one seam every executor implements (docker, local, fake). The scheduler drives a step
 // through setupRun -> startStep -> tailStep -> waitStep -> collectArtifacts -> destroyStep,
-// and always ends a run with destroyRun, whatever happened before.
+// and always ends a run with destroyRun, whatever happened before. Every backend gives each
+// step $GBCMS_REPORTS (engine/reports/paths.ts), and readStepFile lets the engine read it.
 import type { Plan, PlannedStep } from '../plan.ts';
 
 export type BackendName = 'docker' | 'local' | 'fake';
@@ -73,6 +74,20 @@ export interface Backend {
    * Returns what was written; throws with a clear message on a hostile or oversized archive.
    */
   collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]>;
+  /**
+   * Bytes of a file in the step's workspace (`relativePath`: relative, normalised, inside it),
+   * from `fromOffset` on and at most `maxBytes` of them (default: all). Works while the step
+   * runs and after it ended, until destroyStep. Undefined when there is no such regular file
+   * or no such step. How the engine reads $GBCMS_REPORTS and JUnit files; optional, a backend
+   * without it gets no file reports.
+   */
+  readStepFile?(
+    step: PlannedStep,
+    run: RunContext,
+    relativePath: string,
+    fromOffset: number,
+    maxBytes?: number,
+  ): Promise<Buffer | undefined>;
   /** Removes the step's resources. Idempotent and safe to call concurrently. */
   destroyStep(step: PlannedStep, run: RunContext): Promise<void>;
   /** Removes everything the run created, found by label too. Idempotent. */

@@ -17,6 +17,8 @@ export interface LogLine {
   partial?: true;
   /** The truncation marker: nothing after it was kept. */
   truncated?: true;
+  /** A valid `::gbcms` report command (engine/reports/protocol.ts): viewers may hide or dim it. */
+  report?: true;
 }
 
 const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr', 'system']);

@@ -2,12 +2,14 @@
 // Docker engine: it is not container isolation, and says so; with bubblewrap installed each
 // step gets its own namespaces, a read-only host and no network.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFile, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import tar from 'tar-fs';
 import { extractArchive } from '../../artifacts/extract.ts';
 import type { PlannedStep } from '../../plan.ts';
+import { REPORTS_DIR, reportsFileFor, workspaceRelative } from '../../reports/paths.ts';
 import { listWorkspaceFiles } from '../../workspace.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
@@ -48,7 +50,7 @@ export class LocalBackend implements Backend {
       await mkdir(dirname(join(workspace, file)), { recursive: true });
       await copyFile(join(run.plan.workspace, file), join(workspace, file));
     }
-    await mkdir(workspace, { recursive: true });
+    await mkdir(join(workspace, REPORTS_DIR), { recursive: true });
     this.runs.set(run.id, { root, workspace, sandboxed });
     run.notice(
       sandboxed
@@ -65,6 +67,7 @@ export class LocalBackend implements Backend {
       HOME: home,
       ...stepEnvironment(step, run),
       GBCMS_WORKSPACE: local.workspace,
+      GBCMS_REPORTS: join(local.workspace, reportsFileFor(run.plan, step.name)),
     };
     const command = stepCommand(step.commands);
     const argv = local.sandboxed
@@ -136,6 +139,19 @@ export class LocalBackend implements Backend {
     return records;
   }
 
+  async readStepFile(
+    step: PlannedStep,
+    run: RunContext,
+    relativePath: string,
+    fromOffset: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<Buffer | undefined> {
+    const local = this.runs.get(run.id);
+    const path = workspaceRelative(relativePath);
+    if (!local || path === undefined || !this.steps.has(stepKey(step, run))) return undefined;
+    return readWorkspaceFile(local.workspace, path, fromOffset, maxBytes);
+  }
+
   async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
     const local = this.steps.get(stepKey(step, run));
     if (!local) return;
@@ -170,6 +186,36 @@ export class LocalBackend implements Backend {
 
 function stepKey(step: PlannedStep, run: RunContext): string {
   return `${run.id}/${step.name}`;
+}
+
+/**
+ * A regular file inside the workspace, never through a symlink that leads out of it: the step
+ * could point its reports file at the host's secrets, and the engine reads with the user's rights.
+ */
+async function readWorkspaceFile(
+  workspace: string,
+  path: string,
+  fromOffset: number,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    const [root, real] = await Promise.all([realpath(workspace), realpath(join(workspace, path))]);
+    if (!real.startsWith(`${root}${sep}`)) return undefined;
+    handle = await open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) return undefined;
+    const length = Math.max(0, Math.min(stats.size - fromOffset, maxBytes));
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, fromOffset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
