@@ -27,8 +27,30 @@ export interface StartExecutionRequest {
  */
 export type ExecutionEvent = { id: number } & (
   | { type: 'status'; execution: Execution }
-  | { type: 'step'; step: { name: string; status: string; exit_code: number | null; reason: string | null; started_at: string | null; ended_at: string | null; duration_ms: number | null; attempts: number } }
-  | { type: 'log'; step: string; line: { seq: number; time: string; stream: 'stdout' | 'stderr' | 'system'; text: string; partial?: true } }
+  | {
+      type: 'step';
+      step: {
+        name: string;
+        status: string;
+        exit_code: number | null;
+        reason: string | null;
+        started_at: string | null;
+        ended_at: string | null;
+        duration_ms: number | null;
+        attempts: number;
+      };
+    }
+  | {
+      type: 'log';
+      step: string;
+      line: {
+        seq: number;
+        time: string;
+        stream: 'stdout' | 'stderr' | 'system';
+        text: string;
+        partial?: true;
+      };
+    }
   | { type: 'notice'; step?: string; message: string }
   | { type: 'artifact'; artifact: { step: string; path: string; size: number; sha256: string } }
   /** A metric, progress, annotation or test-results report of a step (or of an external reporter). */
@@ -63,6 +85,10 @@ export interface ExecutionControl {
    * follows until the `end` event. Works for ended executions too (replay, then `end`).
    * Returns an unsubscribe function.
    */
-  subscribe(executionId: string, listener: (event: ExecutionEvent) => void, afterId?: number): Promise<() => void>;
+  subscribe(
+    executionId: string,
+    listener: (event: ExecutionEvent) => void,
+    afterId?: number,
+  ): Promise<() => void>;
   stats(): ManagerStats;
 }
