@@ -4,6 +4,7 @@
 // recovery) find them by label rather than by what this process remembers.
 import Docker from 'dockerode';
 import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
+import { workspaceRelative } from '../../reports/paths.ts';
 import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
 import { collectContainerArtifacts } from './artifacts.ts';
 import { removeRunResources } from './cleanup.ts';
@@ -11,6 +12,7 @@ import { parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
 import { demux } from './demux.ts';
 import { dockerFailure, dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
 import { ImageResolver } from './images.ts';
+import { readContainerFile, withReportsEnv } from './step-files.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
 
 export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
@@ -135,6 +137,7 @@ export class DockerBackend implements Backend {
       attempt,
       ...(runtime === undefined ? {} : { runtime }),
     });
+    options.Env = withReportsEnv(options.Env, run.plan, step.name);
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);
@@ -198,6 +201,19 @@ export class DockerBackend implements Backend {
       maxBytes: this.artifactMaxBytes,
       missing: (path) => run.notice(`artifact '${path}' was not found in the workspace`, step.name),
     });
+  }
+
+  async readStepFile(
+    step: PlannedStep,
+    run: RunContext,
+    relativePath: string,
+    fromOffset: number,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<Buffer | undefined> {
+    const state = this.steps.get(stepKey(step, run));
+    const path = workspaceRelative(relativePath);
+    if (!state || path === undefined) return undefined;
+    return readContainerFile(state.container, path, fromOffset, maxBytes);
   }
 
   async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {

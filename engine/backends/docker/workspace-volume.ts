@@ -7,6 +7,7 @@ import { listWorkspaceFiles, packWorkspace } from '../../workspace.ts';
 import { seedContainerOptions, WORKSPACE_PATH, workspaceVolumeName } from './convert.ts';
 import { dockerFailure } from './errors.ts';
 import { runLabels } from './labels.ts';
+import { reportsFolderArchive } from './step-files.ts';
 
 export interface WorkspaceSeed {
   runId: string;
@@ -28,8 +29,9 @@ export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed)
   let container: Docker.Container | undefined;
   try {
     container = await docker.createContainer(seedContainerOptions(seed.runId, seed.image, name));
-    const archive = packWorkspace(seed.source, files, { ...seed.owner, prefix: WORKSPACE_PATH.slice(1) });
-    await container.putArchive(archive, { path: '/' });
+    const prefix = WORKSPACE_PATH.slice(1);
+    await container.putArchive(packWorkspace(seed.source, files, { ...seed.owner, prefix }), { path: '/' });
+    await container.putArchive(reportsFolderArchive(prefix, seed.owner), { path: '/' });
   } catch (error) {
     throw dockerFailure('GBCMS_ERR_WORKSPACE', `could not copy the workspace into Docker`, error);
   } finally {
