@@ -127,6 +127,8 @@ function describeEvent(e: ExecutionEvent): string {
       return `${e.id} notice ${e.message}`;
     case 'artifact':
       return `${e.id} artifact ${e.artifact.path}`;
+    case 'report':
+      return `${e.id} report ${e.step} ${e.report.type}`;
   }
 }
 
