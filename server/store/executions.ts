@@ -26,6 +26,14 @@ export interface NewExecution {
   rerun_of?: string | null;
   /** Relative to the data directory; default `executions/<id>`. */
   logs_dir?: string;
+  /** Code gbcms does not start reports to it: the execution is created running, with no steps. */
+  external?: NewExternal;
+}
+
+export interface NewExternal {
+  session_id: string | null;
+  name: string | null;
+  heartbeat_timeout_s: number;
 }
 
 export interface ListExecutionsOptions {
@@ -46,7 +54,10 @@ export interface ExecutionPage {
 }
 
 export interface ExecutionRepo {
-  /** A pending execution with the project's next number. Throws NotFoundError for an unknown project. */
+  /**
+   * A pending execution (a running one when external) with the project's next number. Throws
+   * NotFoundError for an unknown project.
+   */
   create(input: NewExecution): Promise<Execution>;
   get(id: string): Promise<Execution | undefined>;
   byNumber(projectId: string, number: number): Promise<Execution | undefined>;
@@ -87,6 +98,8 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
   return {
     async create(input) {
       const id = newRunId();
+      const created = now();
+      const { external } = input;
       // The counter lives on the project row: the UPDATE takes the write lock first (SQLite)
       // or the row lock (PostgreSQL), so concurrent creates get distinct numbers, and numbers
       // are never reused after old executions are deleted.
@@ -102,15 +115,20 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           id,
           project_id: input.project_id,
           number: counter.last_execution_number,
-          status: 'pending',
+          status: external ? 'running' : 'pending',
           ...triggerColumns(input.trigger),
           message: input.message ?? null,
           reason: null,
-          created_at: now(),
-          started_at: null,
+          created_at: created,
+          started_at: external ? created : null,
           ended_at: null,
           logs_dir: input.logs_dir ?? `executions/${id}`,
           rerun_of: input.rerun_of ?? null,
+          session_id: external?.session_id ?? null,
+          external: external ? 1 : 0,
+          name: external?.name ?? null,
+          heartbeat_timeout_s: external?.heartbeat_timeout_s ?? null,
+          last_heartbeat_at: external ? created : null,
         };
         await trx.insertInto('executions').values(execution).execute();
         return execution;

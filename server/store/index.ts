@@ -6,11 +6,29 @@ export type { DeliveryRepo } from './deliveries.ts';
 export type { EnvironmentRepo, NewEnvironment } from './environments.ts';
 export { InvalidCursorError, NotFoundError } from './errors.ts';
 export { triggerColumns, triggerOf } from './execution-trigger.ts';
-export type { ExecutionPage, ExecutionRepo, ListExecutionsOptions, NewExecution } from './executions.ts';
+export type {
+  ExecutionPage,
+  ExecutionRepo,
+  ListExecutionsOptions,
+  NewExecution,
+  NewExternal,
+} from './executions.ts';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './executions.ts';
 export { MigrationError } from './migrations/index.ts';
 export type { NewProject, ProjectPatch, ProjectRepo } from './projects.ts';
+export type {
+  ListReportsOptions,
+  MetricName,
+  ReportEntry,
+  ReportPage,
+  ReportRepo,
+  ReportType,
+  StoredReport,
+} from './reports.ts';
+export { DEFAULT_REPORT_PAGE, MAX_REPORT_PAGE } from './reports.ts';
 export * from './schema.ts';
+export type { SessionRepo, SessionSummary } from './sessions.ts';
+export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
 export type { StepRepo } from './steps.ts';
 export type { Store, StoreOptions } from './store.ts';
 export { DATABASE_FILE, openStore } from './store.ts';

@@ -4,6 +4,7 @@
 // integers, so no dialect-specific column type is needed.
 import type { Generated, Selectable } from 'kysely';
 import type { TriggerEvent } from '../../engine/plan.ts';
+import type { Report } from '../../engine/reports/types.ts';
 import type { RunStatus, StepStatus } from '../../engine/status.ts';
 
 export const ROLES = ['admin', 'developer'] as const;
@@ -85,6 +86,42 @@ export interface ExecutionsTable {
   logs_dir: string;
   /** The execution this one re-runs, if any. */
   rerun_of: string | null;
+  /** The session an external execution belongs to. */
+  session_id: string | null;
+  /** 1: code gbcms did not start (a notebook, a cluster job) reports to the server; 0: a pipeline run. */
+  external: number;
+  /** An external execution's label, given by its reporter. */
+  name: string | null;
+  /** An external execution ends `error` when its reporter is silent for longer than this. */
+  heartbeat_timeout_s: number | null;
+  /** When an external execution's reporter last showed signs of life (a heartbeat or reports). */
+  last_heartbeat_at: string | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  project_id: string;
+  /** Unique within the project: reporters find their session by name. */
+  name: string;
+  created_at: string;
+}
+
+export interface ReportsTable {
+  execution_id: string;
+  /** 1, 2, 3... per execution, in the order the reports were stored. */
+  seq: number;
+  /** The step that reported (an external execution's reports have one made-up step). */
+  step: string;
+  type: Report['type'];
+  /** A metric's name; null for the other types. */
+  name: string | null;
+  /** A metric's value; null for the other types. */
+  value: number | null;
+  /** A metric's training step (epoch, iteration), if it gave one. */
+  step_number: number | null;
+  time: string;
+  /** The report as JSON, without `type` and `time`, for progress, annotations and tests; null for a metric. */
+  data: string | null;
 }
 
 export interface StepsTable {
@@ -144,6 +181,8 @@ export interface Database {
   environments: EnvironmentsTable;
   artifacts: ArtifactsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  sessions: SessionsTable;
+  reports: ReportsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -155,3 +194,4 @@ export type StoredStep = Selectable<StepsTable>;
 export type Environment = Selectable<EnvironmentsTable>;
 export type StoredArtifact = Selectable<ArtifactsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type Session = Selectable<SessionsTable>;

@@ -11,7 +11,9 @@ import { type EnvironmentRepo, environmentRepo } from './environments.ts';
 import { type ExecutionRepo, executionRepo } from './executions.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
+import { type ReportRepo, reportRepo } from './reports.ts';
 import type { Database } from './schema.ts';
+import { type SessionRepo, sessionRepo } from './sessions.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
 import { type UserRepo, userRepo } from './users.ts';
@@ -41,6 +43,8 @@ export interface Store {
   readonly environments: EnvironmentRepo;
   readonly artifacts: ArtifactRepo;
   readonly deliveries: DeliveryRepo;
+  readonly sessions: SessionRepo;
+  readonly reports: ReportRepo;
   /** Closes the database. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -95,6 +99,8 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     environments: environmentRepo(context),
     artifacts: artifactRepo(context),
     deliveries: deliveryRepo(context),
+    sessions: sessionRepo(context),
+    reports: reportRepo(context),
     close() {
       closed ??= db.destroy();
       return closed;

@@ -3,9 +3,11 @@
 import type { Kysely, Migration, MigrationProvider, MigrationResult } from 'kysely';
 import { Migrator } from 'kysely';
 import * as initial from './001-initial.ts';
+import * as reports from './002-reports.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-reports': reports,
 };
 
 export const migrationProvider: MigrationProvider = {
