@@ -7,6 +7,10 @@ import { reportProblem } from './validate.ts';
 /** A field value as the parser reads it back: bare when it can be, quoted otherwise. */
 export function quoteValue(value: string): string {
   if (value !== '' && !/[ \t\r\n]/.test(value) && !value.startsWith('"')) return value;
+  return quoted(value);
+}
+
+function quoted(value: string): string {
   return `"${value.replace(/[\\"\n\r\t]/g, (ch) => ESCAPES[ch] ?? ch)}"`;
 }
 
@@ -20,7 +24,7 @@ function restValue(value: string): string {
     !value.startsWith('"') &&
     !isBlank(value.charCodeAt(0)) &&
     !isBlank(value.charCodeAt(value.length - 1));
-  return bare ? value : quoteValue(value);
+  return bare ? value : quoted(value);
 }
 
 /** The stdout line (without newline) for a report. Throws a RangeError when it is not valid. */
@@ -39,7 +43,8 @@ export function formatReportLine(input: ReportInput): string {
       if (input.file !== undefined) parts.push(`file=${quoteValue(input.file)}`);
       if (input.line !== undefined) parts.push(`line=${input.line}`);
       if (input.title !== undefined) {
-        parts.push(`title=${input.message === undefined ? restValue(input.title) : quoteValue(input.title)}`);
+        // Unquoted, a title would take the message with it as the rest of the line.
+        parts.push(`title=${input.message === undefined ? restValue(input.title) : quoted(input.title)}`);
       }
       if (input.message !== undefined) parts.push(`message=${restValue(input.message)}`);
       return parts.join(' ');
