@@ -19,7 +19,8 @@ import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigg
 const HELP = `usage: gbcms run [DIR] [options]
 
 Runs the pipeline in DIR (default: the current directory) and keeps what it produced in
-DIR/.gbcms/runs/<id>/ (run.json, logs/, artifacts/).
+DIR/.gbcms/runs/<id>/ (run.json, logs/, artifacts/, reports/). Steps report metrics, progress
+and annotations by printing '::gbcms ...' lines or appending JSON lines to $GBCMS_REPORTS.
 
 options:
   --file F                pipeline file (default: DIR/.gbcms.yml)
@@ -30,7 +31,7 @@ options:
   --commit SHA            trigger commit (default: the checkout's HEAD)
   --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
   --concurrency N         steps running at once (default: number of cores)
-  --json                  print one JSON summary on stdout (progress goes to stderr)
+  --json                  print one JSON summary on stdout, reports included (progress goes to stderr)
   -h, --help              this text
 
 exit: 0 success, 1 failure, 2 error or invalid file, 130 terminated

@@ -67,6 +67,13 @@ export function runSummary(run: RunRecord, paint: Paint, runDir: string): string
   const lines = [
     `${paint(STATUS_COLOR[run.status], `${STATUS_SYMBOL[run.status]} run ${run.status}`)}${duration} (${tally})${run.reason ? `: ${run.reason}` : ''}`,
   ];
+  for (const [step, reports] of Object.entries(run.reports)) {
+    const tests = reports.tests;
+    if (!tests) continue;
+    const failed = tests.failures + tests.errors;
+    const text = `${tests.tests} tests, ${failed} failed${tests.skipped > 0 ? `, ${tests.skipped} skipped` : ''}`;
+    lines.push(`  ${step}: ${failed > 0 ? paint('red', text) : text}`);
+  }
   if (run.artifacts.length > 0) lines.push(`  ${run.artifacts.length} artifact(s) in ${runDir}/artifacts`);
   lines.push(`  logs and run.json in ${runDir}`);
   return `${lines.join('\n')}\n`;

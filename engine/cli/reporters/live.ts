@@ -1,11 +1,13 @@
 // Live view for terminals: step logs scroll above a status block that is redrawn in place
-// (spinner, state, duration), like `docker compose up`.
+// (spinner, state, duration, the latest progress and metrics), like `docker compose up`.
+// Report lines never scroll by: annotations and test results are printed as lines instead.
 import { createLogUpdate } from 'log-update';
 import { formatDuration } from '../../config/units.ts';
 import type { RunEvent } from '../../events.ts';
 import type { StepRecord } from '../../run-record.ts';
 import { type Paint, STATUS_COLOR, STATUS_SYMBOL, stepColor, stepSummary } from './format.ts';
 import type { Reporter } from './reporter.ts';
+import { formatAnnotation, formatTests, ReportsView } from './reports-view.ts';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const FRAME_MS = 100;
@@ -15,6 +17,7 @@ const MAX_BLOCK_LINES = 15;
 export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter {
   const update = createLogUpdate(out, { showCursor: false });
   const steps = new Map<string, StepRecord>();
+  const view = new ReportsView();
   let frame = 0;
   let width = 0;
 
@@ -34,7 +37,8 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
           : step.status === 'pending'
             ? 'pending'
             : stepSummary(step);
-      return `${paint(STATUS_COLOR[step.status], symbol)} ${step.name.padEnd(width)}  ${paint('gray', detail)}`;
+      const reports = step.status === 'running' ? view.liveDetail(step.name) : '';
+      return `${paint(STATUS_COLOR[step.status], symbol)} ${step.name.padEnd(width)}  ${paint('gray', detail)}${reports === '' ? '' : `  ${reports}`}`;
     });
     if (shown.length < all.length) {
       const done = all.filter((s) => s.status !== 'running' && s.status !== 'pending').length;
@@ -71,15 +75,31 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
             event.step.status !== 'pending'
           ) {
             const step = event.step;
+            const metrics = view.metricSummary(step.name);
             printAbove(
-              `${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n`,
+              `${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n${metrics ? `${paint(stepColor(step.name), `${step.name} |`)} metrics: ${metrics}\n` : ''}`,
             );
           } else {
             update(render());
           }
           break;
         }
+        case 'report': {
+          const { step, report } = event;
+          view.add(step, report);
+          const prefix = paint(stepColor(step), `${step} |`);
+          if (report.type === 'annotation') printAbove(`${prefix} ${formatAnnotation(report, paint)}\n`);
+          else if (report.type === 'tests') {
+            printAbove(
+              formatTests(report, paint)
+                .map((line) => `${prefix} ${line}\n`)
+                .join(''),
+            );
+          }
+          break;
+        }
         case 'log': {
+          if (event.line.report) break;
           const prefix = paint(stepColor(event.step), `${event.step} |`);
           const text =
             event.line.stream === 'system' ? paint('dim', `[gbcms] ${event.line.text}`) : event.line.text;
