@@ -1,6 +1,7 @@
-// `/executions/:id`: status, steps, logs (coloured; followed live by /assets/execution.js
-// through the events endpoint while the execution runs), artifacts, and the Terminate and
-// Re-run buttons for those allowed.
+// `/executions/:id`: status, steps, reports (progress, metric charts, tests, annotations: kept
+// current by /assets/reports.js), logs (coloured; followed live by /assets/execution.js through
+// the events endpoint while the execution runs), artifacts, and the Terminate and Re-run
+// buttons for those allowed.
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import type { LogLine } from '../../engine/logs/log-line.ts';
 import { formatBytes } from '../../engine/logs/log-line.ts';
@@ -10,6 +11,11 @@ import { ansiToHtml } from './ansi.ts';
 import { durationText, refText, shortCommit, statusLabel, stepDurationText, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
+import { hasReports, NO_REPORTS, type ReportsOverview, reportsSection } from './reports-view.ts';
+
+/** The pages' scripts and styles for metric charts. */
+export const CHART_SCRIPTS = ['vendor/uplot.js', 'charts.js'] as const;
+export const CHART_STYLES = ['vendor/uplot.css'] as const;
 
 export interface StepLogTail {
   /** The last lines of the step's log. */
@@ -25,9 +31,15 @@ export interface ExecutionPageInput {
   steps: readonly StoredStep[];
   logs: ReadonlyMap<string, StepLogTail>;
   artifacts: readonly ArtifactRecord[];
+  /** Reports stored so far; the browser fetches the metric points. */
+  reports?: ReportsOverview;
+  /** The session the execution belongs to, if any. */
+  session?: { id: string; label: string };
   canWrite: boolean;
   urls: {
     events: string;
+    /** GET ?limit=&after= -> {items: [{seq, step, report}], next}; undefined on servers without it. */
+    reports: string | undefined;
     logs: string;
     stepLogs: (step: string) => string;
     artifact: (path: string) => string;
@@ -37,6 +49,7 @@ export interface ExecutionPageInput {
 
 export function executionPage(input: ExecutionPageInput): SafeHtml {
   const { actor, project, execution, steps, logs, artifacts, canWrite, urls, now } = input;
+  const { reports = NO_REPORTS, session } = input;
   const id = encodeURIComponent(execution.id);
   const finished = isFinished(execution.status);
   const body = html`<section id="execution" data-id="${execution.id}" data-status="${execution.status}" data-events="${urls.events}">
@@ -51,6 +64,7 @@ ${execution.message ? html`<dt>Message</dt><dd class="message">${execution.messa
 <dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
 <dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
 <dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
+${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
 ${
   canWrite
@@ -65,7 +79,9 @@ ${
 <thead><tr><th>Status</th><th>Step</th><th>Duration</th><th>Attempts</th><th>Detail</th></tr></thead>
 <tbody>${steps.map(stepRow)}</tbody>
 </table>
-<h2>Logs <a class="small" href="${urls.logs}">plain text</a></h2>
+${reportsSection(reports, urls.reports)}
+<h2>Logs <a class="small" href="${urls.logs}">plain text</a>
+<label class="small toggle"><input type="checkbox" id="show-report-lines"> show report lines</label></h2>
 <div id="logs">${steps.map((step) => stepLog(step, logs.get(step.name), urls.stepLogs(step.name)))}</div>
 <p id="notices" class="notice"${finished ? html` hidden` : ''}>${finished ? '' : 'Following live…'}</p>
 <h2>Artifacts</h2>
@@ -76,7 +92,13 @@ ${artifacts.length === 0 ? html`<p class="muted" id="no-artifacts">None.</p>` : 
     title: `${project.name} #${execution.number}`,
     actor,
     body,
-    scripts: finished ? [] : ['execution.js'],
+    // An ended execution without reports needs no script at all.
+    scripts: finished
+      ? hasReports(reports)
+        ? [...CHART_SCRIPTS, 'reports.js']
+        : []
+      : [...CHART_SCRIPTS, 'reports.js', 'execution.js'],
+    styles: CHART_STYLES,
   });
 }
 
@@ -101,6 +123,10 @@ ${tail && tail.omitted > 0 ? html`<p class="muted">${tail.omitted} earlier lines
 }
 
 function logLine(line: LogLine): SafeHtml {
+  // A report line keeps its line break inside, so hiding it leaves no blank line.
+  if (line.report) {
+    return html`<span class="line line-${line.stream} line-report" data-seq="${line.seq}">${ansiToHtml(line.text)}\n</span>`;
+  }
   return html`<span class="line line-${line.stream}" data-seq="${line.seq}">${ansiToHtml(line.text)}</span>${line.partial ? '' : '\n'}`;
 }
 

@@ -2,6 +2,8 @@
 // status, steps, log lines and artifacts appear as they happen. Log lines arrive with an
 // `html` field the server rendered and escaped (colours only); every other text is set with
 // textContent. Lines already on the page (the server's first render) are skipped by sequence.
+// Report events go to reports.js; report command lines in the logs are marked so the page can
+// hide or dim them.
 
 (() => {
   const root = document.getElementById('execution');
@@ -118,7 +120,13 @@
     // Server-rendered: ansi-to-html with escapeXML, colour spans only.
     span.innerHTML = html;
     log.pre.appendChild(span);
-    if (!line.partial) log.pre.appendChild(document.createTextNode('\n'));
+    if (line.report) {
+      // Its line break inside, so hiding the line leaves no blank line behind.
+      span.classList.add('line-report');
+      span.appendChild(document.createTextNode('\n'));
+    } else if (!line.partial) {
+      log.pre.appendChild(document.createTextNode('\n'));
+    }
   });
   on('artifact', ({ artifact }) => {
     const item = document.createElement('li');
@@ -130,6 +138,9 @@
     document.getElementById('artifacts').appendChild(item);
     const none = document.getElementById('no-artifacts');
     if (none) none.remove();
+  });
+  on('report', ({ step, seq, report }) => {
+    if (window.gbcmsReports) window.gbcmsReports.receive(step, seq, report);
   });
   on('notice', ({ message }) => {
     const notices = document.getElementById('notices');

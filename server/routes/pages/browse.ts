@@ -1,4 +1,4 @@
-// The read-only pages: projects, a project's executions, an execution.
+// The read-only pages: projects, a project's executions, an execution (with its reports).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.ts';
 import { executionPage } from '../../pages/execution-page.ts';
@@ -9,8 +9,10 @@ import { readExecution, readProject } from '../access.ts';
 import { executionDir } from '../api/execution-files.ts';
 import { links } from '../links.ts';
 import { readLogTails } from './log-tail.ts';
+import { readReportsOverview } from './report-overview.ts';
 
 const PAGE_SIZE = 25;
+const REPORTS_API = '/api/executions/:id/reports';
 const HTML = 'text/html; charset=utf-8';
 
 const idParams = {
@@ -23,6 +25,8 @@ const htmlResponse = { 200: { type: 'string' } } as const;
 const browseRoutes: FastifyPluginAsync = async (app) => {
   // Relative on purpose: the page talks to the origin it was served from.
   const urls = links('');
+  // The reports API may be absent (a server without it): the page then follows the event stream alone.
+  const hasReportsApi = () => app.hasRoute({ method: 'GET', url: REPORTS_API });
   const origin = (request: FastifyRequest) =>
     app.settings.publicUrl || `${request.protocol}://${request.host}`;
 
@@ -79,9 +83,11 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     { config: { html: true }, schema: { hide: true, params: idParams, response: htmlResponse } },
     async (request, reply) => {
       const { execution, access } = await readExecution(request, request.params.id);
-      const [steps, artifacts] = await Promise.all([
+      const [steps, artifacts, reports, session] = await Promise.all([
         app.store.steps.list(execution.id),
         app.store.artifacts.list(execution.id),
+        readReportsOverview(app.store.reports, execution.id),
+        execution.session_id === null ? undefined : app.store.sessions.get(execution.session_id),
       ]);
       const logs = await readLogTails(executionDir(app.store.dataDir, execution), steps);
       const body = executionPage({
@@ -91,9 +97,12 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         steps,
         logs,
         artifacts,
+        reports,
+        ...(session ? { session: { id: session.id, label: session.name } } : {}),
         canWrite: access.write,
         urls: {
           events: urls.executionEvents(execution.id),
+          reports: hasReportsApi() ? `${urls.execution(execution.id)}/reports` : undefined,
           logs: urls.executionLogs(execution.id),
           stepLogs: (step) => urls.stepLogs(execution.id, step),
           artifact: (path) => urls.artifact(execution.id, path),

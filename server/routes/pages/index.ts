@@ -1,12 +1,15 @@
-// The HTML pages: server-rendered, no build step. Static files (CSS, the live-log script)
-// come from server/pages/assets/. Pages read the visitor's API token from the `gbcms_token`
-// cookie that /login sets; their forms post back here with that cookie (same-origin only).
+// The HTML pages: server-rendered, no build step. Static files (CSS, the live scripts) come
+// from server/pages/assets/, uPlot from node_modules (vendor.ts). Pages read the visitor's API
+// token from the `gbcms_token` cookie that /login sets; their forms post back here with that
+// cookie (same-origin only).
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import actionRoutes from './actions.ts';
 import browseRoutes from './browse.ts';
 import sessionRoutes from './session.ts';
+import sessionPageRoutes from './sessions.ts';
+import vendorRoutes from './vendor.ts';
 
 const ASSETS = fileURLToPath(new URL('../../pages/assets/', import.meta.url));
 
@@ -44,8 +47,10 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
     return payload;
   });
 
+  await app.register(vendorRoutes);
   await app.register(browseRoutes);
   await app.register(sessionRoutes);
+  await app.register(sessionPageRoutes);
   await app.register(actionRoutes);
 };
 
