@@ -63,7 +63,7 @@ const WHOLE = /^\d+$/;
 
 type Fields = Map<string, string>;
 
-/** Splits `key=value` fields; undefined (with the reason in `error`) when they are malformed. */
+/** Splits `key=value` fields from `start` on: the fields, or why they are malformed. */
 function parseFields(
   text: string,
   start: number,
@@ -141,11 +141,6 @@ function clip(text: string): string {
 function unknownKeys(fields: Fields, known: readonly string[]): string | undefined {
   for (const key of fields.keys()) if (!known.includes(key)) return `unknown field ${key}`;
   return undefined;
-}
-
-/** Whether a stdout line is meant as a report command at all (valid or not). */
-export function isReportCommand(text: string): boolean {
-  return text.startsWith(REPORT_PREFIX);
 }
 
 /**
