@@ -53,7 +53,7 @@ export function executionPage(input: ExecutionPageInput): SafeHtml {
   const id = encodeURIComponent(execution.id);
   const finished = isFinished(execution.status);
   const body = html`<section id="execution" data-id="${execution.id}" data-status="${execution.status}" data-events="${urls.events}">
-<h1><a href="/projects/${encodeURIComponent(project.id)}">${project.name}</a> #${execution.number}
+<h1><a href="/projects/${encodeURIComponent(project.id)}">${project.name}</a> #${execution.number}${execution.name ? html` <span class="execution-name">${execution.name}</span>` : ''}
 <span id="status" class="status status-${execution.status}">${execution.status}</span></h1>
 <dl class="meta">
 <dt>Trigger</dt><dd>${execution.trigger_event}</dd>

@@ -1,10 +1,11 @@
 // An in-memory ExecutionControl for route tests: executions are real store rows, events are
 // kept per execution for replay, and the test drives what happens (begin, steps, log lines,
-// artifacts, finish). Log lines are also written to the step's log file, as the engine does,
-// so the logs endpoint and the pages read real files.
+// artifacts, reports, finish). Log lines are also written to the step's log file, as the engine
+// does, and reports to the store, so the logs and reports endpoints and the pages read real data.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { LogLine, LogStream } from '../../../engine/logs/log-line.ts';
+import type { Report } from '../../../engine/reports/types.ts';
 import type { StepRecord } from '../../../engine/run-record.ts';
 import type { RunStatus, StepStatus } from '../../../engine/status.ts';
 import { isFinished } from '../../../engine/status.ts';
@@ -116,6 +117,7 @@ export class FakeExecutions implements ExecutionControl {
     text: string,
     stream: LogStream = 'stdout',
     partial = false,
+    report = false,
   ): Promise<LogLine> {
     const feed = this.feed(executionId);
     const record = feed.steps.get(step);
@@ -128,6 +130,7 @@ export class FakeExecutions implements ExecutionControl {
       stream,
       text,
       ...(partial ? { partial: true as const } : {}),
+      ...(report ? { report: true as const } : {}),
     };
     const file = join(await this.dir(executionId), record.log);
     await mkdir(dirname(file), { recursive: true });
@@ -146,6 +149,13 @@ export class FakeExecutions implements ExecutionControl {
     const sha256 = createHash('sha256').update(content).digest('hex');
     await this.store.artifacts.add(executionId, [{ step, path, size, sha256 }]);
     this.emit(executionId, { type: 'artifact', artifact: { step, path, size, sha256 } });
+  }
+
+  /** Stores a step's reports, as the manager does with what the engine keeps, and streams them. */
+  async reports(executionId: string, step: string, reports: readonly Report[]): Promise<void> {
+    for (const { seq, report } of await this.store.reports.addBatch(executionId, step, reports)) {
+      this.emit(executionId, { type: 'report', step, seq, report });
+    }
   }
 
   notice(executionId: string, message: string): void {

@@ -1,0 +1,307 @@
+// Reports on the pages in real Chromium: a metric chart grows while the step reports, the
+// progress bar advances, test results appear when they arrive, reported text never becomes
+// markup, and a session page overlays its executions' curves.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { Report } from '../../engine/reports/types.ts';
+import { browserTestOptions, launchBrowser } from './helpers/browser.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const POINTS = 200;
+const RUN_MS = 10_000;
+const REPORTS_API = '/api/executions/:id/reports';
+
+interface ChartWindow {
+  gbcmsCharts: Record<string, { data: (number | null)[][]; series: { label?: string }[] }>;
+  __xss?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Points drawn in chart `key`'s first series; 0 before the chart exists. */
+function pointsDrawn(page: Page, key: string): Promise<number> {
+  return page.evaluate((name) => {
+    const chart = (window as unknown as ChartWindow).gbcmsCharts[name];
+    return chart ? (chart.data[1]?.filter((v) => v !== null).length ?? 0) : 0;
+  }, key);
+}
+
+function progressOf(page: Page, step: string): Promise<number> {
+  return page.locator(`#progress .progress-row[data-step="${step}"] progress`).evaluate((bar) => {
+    return (bar as HTMLProgressElement).value;
+  });
+}
+
+describe('reports on the pages in Chromium', await browserTestOptions(), () => {
+  let server: TestServer;
+  let base: string;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  before(async () => {
+    server = await startTestServer();
+    base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  function watch(page: Page): string[] {
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    return problems;
+  }
+
+  test('a running step reports 200 points over 10 s: the chart grows and the progress advances', async () => {
+    const fake = server.executions;
+    const { id } = await fake.start({
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    });
+    await fake.begin(id);
+    await fake.step(id, 'train', 'running');
+
+    const page = await browser.context.newPage();
+    const problems = watch(page);
+    await page.goto(`${base}/executions/${id}`);
+
+    const run = (async () => {
+      const t0 = Date.now();
+      for (let i = 0; i < POINTS; i++) {
+        await sleep(Math.max(0, t0 + (i * RUN_MS) / POINTS - Date.now()));
+        const time = new Date().toISOString();
+        const reports: Report[] = [
+          { type: 'metric', time, name: 'loss/train', value: 2 * Math.exp(-i / 50), step: i },
+          { type: 'progress', time, done: i + 1, total: POINTS, message: `batch ${i + 1}` },
+        ];
+        if (i % 5 === 0)
+          reports.push({ type: 'metric', time, name: 'loss/val', value: 2.2 * Math.exp(-i / 60), step: i });
+        await fake.reports(id, 'train', reports);
+        if (i === 10)
+          await fake.log(
+            id,
+            'train',
+            '::gbcms metric name=loss/train value=1 step=10',
+            'stdout',
+            false,
+            true,
+          );
+      }
+      await fake.step(id, 'train', 'success');
+      await fake.step(id, 'test', 'running');
+      await sleep(300);
+      await fake.reports(id, 'test', [
+        {
+          type: 'tests',
+          time: new Date().toISOString(),
+          tests: 12,
+          failures: 1,
+          errors: 0,
+          skipped: 2,
+          duration_ms: 800,
+          failed: [
+            {
+              suite: 'math',
+              name: 'adds',
+              classname: 'MathTest',
+              message: 'expected 3, got 4',
+              output: 'at add (math.js:3)',
+            },
+          ],
+        },
+        {
+          type: 'annotation',
+          time: new Date().toISOString(),
+          level: 'warning',
+          file: 'src/math.js',
+          line: 3,
+          title: 'Flaky',
+        },
+      ]);
+      await fake.step(id, 'test', 'failure');
+      await fake.finish(id, 'success');
+    })();
+
+    // Two samples while the step still runs.
+    await page.waitForFunction(
+      () => ((window as unknown as ChartWindow).gbcmsCharts.loss?.data[1]?.length ?? 0) >= 20,
+      null,
+      {
+        timeout: 8000,
+      },
+    );
+    const first = await pointsDrawn(page, 'loss');
+    const firstProgress = await progressOf(page, 'train');
+    await sleep(2500);
+    const second = await pointsDrawn(page, 'loss');
+    const secondProgress = await progressOf(page, 'train');
+    assert.equal(
+      (await server.store.executions.get(id))?.status,
+      'running',
+      'both samples taken during the run',
+    );
+    assert.ok(second > first, `the chart grew: ${first} then ${second} points`);
+    assert.ok(first > 0 && second < POINTS, `${first} and ${second} are partial`);
+    assert.ok(secondProgress > firstProgress, `progress advanced: ${firstProgress} then ${secondProgress}`);
+    assert.match(
+      (await page.locator('#progress .progress-row[data-step="train"] .progress-count').textContent()) ?? '',
+      /^\d+\/200$/,
+    );
+
+    // The test step's results arrive as a table.
+    const tests = page.locator('#tests .tests[data-step="test"]');
+    await tests.waitFor({ timeout: 8000 });
+    assert.equal(await tests.locator('.count-tests').textContent(), '12');
+    assert.equal(await tests.locator('.count-passed').textContent(), '9');
+    assert.equal(await tests.locator('.count-failures').textContent(), '1');
+    assert.equal(await tests.locator('.failed-test .test-name').textContent(), 'adds');
+    assert.equal(await tests.locator('.failed-test .test-message').textContent(), 'expected 3, got 4');
+    assert.equal(await tests.locator('.test-output').isVisible(), false, 'output collapsed');
+    await tests.locator('details summary').click();
+    assert.equal(await tests.locator('.test-output').textContent(), 'at add (math.js:3)');
+    assert.equal(await page.locator('#annotations .annotation .place').textContent(), 'src/math.js:3');
+
+    await page.locator('#status.status-success').waitFor({ timeout: 8000 });
+    await run;
+    await page.waitForFunction(
+      (n) => (window as unknown as ChartWindow).gbcmsCharts.loss?.data[1]?.length === n,
+      POINTS,
+      {
+        timeout: 3000,
+      },
+    );
+    const labels = await page.evaluate(() =>
+      (window as unknown as ChartWindow).gbcmsCharts.loss?.series.map((series) => series.label),
+    );
+    assert.deepEqual(labels, ['step', 'loss/train', 'loss/val']);
+    assert.equal(
+      await page.locator('#progress .progress-row[data-step="train"] .progress-count').textContent(),
+      '200/200',
+    );
+    assert.equal(
+      await page.locator('#progress .progress-row[data-step="train"] .progress-message').textContent(),
+      'batch 200',
+    );
+
+    // The report line is in the log but hidden until asked for.
+    const reportLine = page.locator('.step-log[data-step="train"] .line-report');
+    assert.equal(await reportLine.count(), 1);
+    assert.equal(await reportLine.isVisible(), false);
+    await page.locator('#show-report-lines').check();
+    assert.equal(await reportLine.isVisible(), true);
+    assert.deepEqual(problems, []);
+    await page.close();
+
+    // Opened after the end, the page draws every point it stored.
+    const later = await browser.context.newPage();
+    const laterProblems = watch(later);
+    await later.goto(`${base}/executions/${id}`);
+    await later.waitForFunction(
+      (n) => (window as unknown as ChartWindow).gbcmsCharts.loss?.data[1]?.length === n,
+      POINTS,
+      {
+        timeout: 5000,
+      },
+    );
+    assert.equal(await later.locator('#tests .tests[data-step="test"] .count-tests').textContent(), '12');
+    assert.deepEqual(laterProblems, []);
+    await later.close();
+  });
+
+  test('reported names and texts stay text', async () => {
+    const fake = server.executions;
+    const { id } = await fake.start({
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    });
+    await fake.begin(id);
+    await fake.step(id, 'evil', 'running');
+    const page = await browser.context.newPage();
+    const problems = watch(page);
+    await page.goto(`${base}/executions/${id}`);
+    const hostile = '<img src=x onerror="window.__xss=1">';
+    const time = new Date().toISOString();
+    await fake.reports(id, 'evil', [
+      { type: 'metric', time, name: hostile, value: 1, step: 1 },
+      { type: 'metric', time, name: hostile, value: 2, step: 2 },
+      { type: 'progress', time, done: 1, total: 2, message: hostile },
+      { type: 'annotation', time, level: 'error', file: hostile, line: 1, title: hostile, message: hostile },
+      {
+        type: 'tests',
+        time,
+        tests: 1,
+        failures: 1,
+        errors: 0,
+        skipped: 0,
+        duration_ms: 1,
+        failed: [{ suite: hostile, name: hostile, classname: hostile, message: hostile, output: hostile }],
+      },
+    ]);
+    await page.locator('#charts figure.chart figcaption').getByText(hostile).waitFor({ timeout: 5000 });
+    await page.locator('#tests .failed-test').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('#reports img').count(), 0);
+    assert.equal(await page.locator('.u-legend img').count(), 0);
+    assert.equal(await page.locator('#progress .progress-message').textContent(), hostile);
+    assert.equal(await page.locator('#annotations .annotation-title').textContent(), hostile);
+    assert.equal(await page.locator('#tests .test-name').textContent(), hostile);
+    assert.equal(await page.evaluate(() => (window as unknown as ChartWindow).__xss), undefined);
+    await fake.finish(id, 'success');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('a session page overlays its executions, one curve each', async (t) => {
+    if (!server.app.hasRoute({ method: 'GET', url: REPORTS_API })) {
+      t.skip('this server has no reports API yet');
+      return;
+    }
+    const session = await server.store.sessions.create(server.publicProject.id, 'lr sweep');
+    const time = new Date().toISOString();
+    for (const [name, rate] of [
+      ['lr=0.1', 0.1],
+      ['lr=0.01', 0.01],
+    ] as const) {
+      const execution = await server.store.executions.create({
+        project_id: server.publicProject.id,
+        trigger: { event: 'api' },
+        external: { session_id: session.id, name, heartbeat_timeout_s: 60 },
+      });
+      const points: Report[] = [];
+      for (let i = 0; i < 50; i++) {
+        points.push({ type: 'metric', time, name: 'loss', value: Math.exp(-i * rate * 3), step: i });
+        points.push({ type: 'metric', time, name: 'acc', value: 1 - Math.exp(-i * rate * 3), step: i });
+      }
+      await server.store.reports.addBatch(execution.id, 'external', points);
+      await server.store.executions.setEnded(execution.id, 'success', null);
+    }
+    const page = await browser.context.newPage();
+    const problems = watch(page);
+    await page.goto(`${base}/sessions/${session.id}`);
+    await page.waitForFunction(
+      () => (window as unknown as ChartWindow).gbcmsCharts.loss?.series.length === 3,
+      null,
+      {
+        timeout: 5000,
+      },
+    );
+    const loss = await page.evaluate(() => {
+      const chart = (window as unknown as ChartWindow).gbcmsCharts.loss;
+      return { labels: chart?.series.map((s) => s.label), points: chart?.data.slice(1).map((d) => d.length) };
+    });
+    assert.deepEqual(
+      loss.labels?.slice(1).map((label) => label?.replace(/^#\d+ /, '')),
+      ['lr=0.1', 'lr=0.01'],
+    );
+    assert.deepEqual(loss.points, [50, 50]);
+    assert.equal(await page.locator('#session-executions tbody tr').count(), 2);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
