@@ -129,22 +129,21 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       signal,
       skipStep,
       runStep: async (step) => {
+        // Report lines are parsed once masked; valid ones are flagged in the file and for observers.
+        let reports: StepReports | undefined;
         const log = new StepLog({
           file: join(dir, steps.get(step.name)!.log),
           secrets: step.secrets.map((name) => run.secrets[name] ?? '').filter((v) => v !== ''),
           maxBytes: options.maxLogBytes,
+          classify: (line) => reports?.inspectLine(line) ?? false,
         });
         const slug = slugs.get(step.name)!;
-        const reports = new StepReports({
+        reports = new StepReports({
           file: join(dir, 'reports', `${slug}.jsonl`),
           log,
           emit: (report) => emit({ type: 'report', step: step.name, report }),
         });
-        // Report lines are parsed here, once masked; valid ones reach observers flagged.
-        const unsubscribe = log.subscribe((line) => {
-          const report = reports.inspectLine(line);
-          emit({ type: 'log', step: step.name, line: report ? { ...line, report } : line });
-        });
+        const unsubscribe = log.subscribe((line) => emit({ type: 'log', step: step.name, line }));
         try {
           const outcome = await runStep(step, {
             backend: options.backend,

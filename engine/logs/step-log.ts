@@ -27,6 +27,8 @@ export interface StepLogOptions {
   now?: () => Date;
   /** Silence after which a line without newline is shown anyway. */
   partialFlushMs?: number;
+  /** Tells report lines (`::gbcms ...`) apart, so the file and observers carry them flagged. */
+  classify?: (line: LogLine) => boolean;
 }
 
 interface StreamState {
@@ -39,6 +41,7 @@ export class StepLog {
   readonly #masker: Masker;
   readonly #maxBytes: number;
   readonly #now: () => Date;
+  readonly #classify: ((line: LogLine) => boolean) | undefined;
   readonly #flushMs: number;
   readonly #out: WriteStream;
   readonly #streams: Record<'stdout' | 'stderr', StreamState>;
@@ -60,6 +63,7 @@ export class StepLog {
     this.#masker = createMasker(options.secrets);
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_LOG_BYTES;
     this.#now = options.now ?? (() => new Date());
+    this.#classify = options.classify;
     this.#flushMs = options.partialFlushMs ?? DEFAULT_PARTIAL_FLUSH_MS;
     const safeCut = this.#masker.safeCut;
     const stream = (): StreamState => ({
@@ -193,9 +197,10 @@ export class StepLog {
       return;
     }
     this.#stored += size;
-    const line: LogLine = partial
-      ? { seq: ++this.#seq, time, stream, text, partial }
-      : { seq: ++this.#seq, time, stream, text };
+    const line: LogLine = partial ? { seq: 0, time, stream, text, partial } : { seq: 0, time, stream, text };
+    // Classified before it is numbered: a notice the classifier logs comes first, in order.
+    if (this.#classify?.(line)) line.report = true;
+    line.seq = ++this.#seq;
     this.#store(line);
   }
 
@@ -262,6 +267,6 @@ export class StepLog {
 
 /** JSON.stringify(line) with the fixed keys written by hand: the log path spends most of its time here. */
 function toJson(line: LogLine): string {
-  const flags = `${line.partial ? ',"partial":true' : ''}${line.truncated ? ',"truncated":true' : ''}`;
+  const flags = `${line.partial ? ',"partial":true' : ''}${line.truncated ? ',"truncated":true' : ''}${line.report ? ',"report":true' : ''}`;
   return `{"seq":${line.seq},"time":${JSON.stringify(line.time)},"stream":"${line.stream}","text":${JSON.stringify(line.text)}${flags}}`;
 }

@@ -187,9 +187,7 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     assert.ok(texts.includes("JUnit report 'out/junit.xml': 2 tests, 1 failed, 0 errors, 0 skipped"));
   });
 
-  test('report lines are flagged in the log file itself', {
-    todo: 'needs StepLog (engine/logs/step-log.ts) to store the report flag',
-  }, async () => {
+  test('report lines are flagged in the log file itself', async () => {
     const log = await readLogFile(join(train.dir, 'logs', 'train.log'));
     const line = log.find((l) => l.text === '::gbcms metric name=loss value=0.5 step=1');
     assert.equal(line?.report, true);
