@@ -1,6 +1,6 @@
 // Reports on the pages in real Chromium: a metric chart grows while the step reports, the
 // progress bar advances, test results appear when they arrive, reported text never becomes
-// markup, and a session page overlays its executions' curves.
+// markup, a series' points stay bounded, and a session page overlays its executions' curves.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -253,6 +253,24 @@ describe('reports on the pages in Chromium', await browserTestOptions(), () => {
     assert.equal(await page.locator('#tests .test-name').textContent(), hostile);
     assert.equal(await page.evaluate(() => (window as unknown as ChartWindow).__xss), undefined);
     await fake.finish(id, 'success');
+
+    // A series keeps at most 20,000 points: when full, every other one goes, first and newest kept.
+    // A string, not a function: tsx would wrap the callbacks in a helper the page does not have.
+    const capped: { length: number; first: number; last: number } = await page.evaluate(`(() => {
+      const board = window.gbcmsChartBoard(document.getElementById('charts'), {
+        title: (key) => key,
+        label: (series) => series.name,
+      });
+      for (let i = 0; i < 50000; i++) {
+        board.add({ chart: 'cap', series: 'cap', name: 'cap', group: 's', time: i, step: i, value: i });
+      }
+      board.flush();
+      const xs = window.gbcmsCharts.cap.data[0];
+      return { length: xs.length, first: xs[0], last: xs[xs.length - 1] };
+    })()`);
+    assert.ok(capped.length > 10_000 && capped.length <= 20_000, `${capped.length} points kept`);
+    assert.equal(capped.first, 0);
+    assert.equal(capped.last, 49_999);
     assert.deepEqual(problems, []);
     await page.close();
   });

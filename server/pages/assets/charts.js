@@ -70,14 +70,15 @@
     }
   }
 
-  function increasing(xs) {
-    for (let i = 1; i < xs.length; i++) if (!(xs[i] > xs[i - 1])) return false;
+  /** uPlot takes equal x values in a row (points read from a reports file at the same moment). */
+  function ascending(xs) {
+    for (let i = 1; i < xs.length; i++) if (!(xs[i] >= xs[i - 1])) return false;
     return true;
   }
 
   /** uPlot wants one x array shared by all series: the union of their x values, gaps as null. */
   function aligned(list, mode) {
-    if (list.length === 1 && increasing(list[0].xs(mode))) {
+    if (list.length === 1 && ascending(list[0].xs(mode))) {
       return [list[0].xs(mode).slice(), list[0].value.slice()];
     }
     const seen = new Set();
