@@ -2,11 +2,11 @@
 // would not. Reads and compiles only; nothing is pulled, built or run.
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { compilePlan } from '../compile/compiler.ts';
 import { formatDiagnostic, hasErrors, sortDiagnostics } from '../diagnostics.ts';
 import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
 import type { Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
+import { commandArgs } from './args.ts';
 import type { CliIO } from './io.ts';
 import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigger.ts';
 
@@ -27,19 +27,16 @@ options:
 exit: 0 planned, 1 invalid pipeline file, 2 usage error or unreadable file
 `;
 
+const PLAN_OPTIONS = {
+  ...TRIGGER_OPTIONS,
+  file: { type: 'string', short: 'f' },
+  json: { type: 'boolean' },
+} as const;
+
 export async function planCommand(argv: string[], io: CliIO): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parse(argv));
-  } catch (error) {
-    io.stderr.write(`gbcms plan: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(HELP);
-    return 0;
-  }
+  const args = commandArgs('plan', argv, PLAN_OPTIONS, HELP, io);
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
   if (positionals.length > 1 || (positionals.length === 1 && values.file !== undefined)) {
     io.stderr.write(`gbcms plan: expected one pipeline file or directory\n\n${HELP}`);
     return 2;
@@ -169,17 +166,4 @@ function workspaceRelative(plan: Plan): (path: string) => string {
 
 function isOutside(relativePath: string): boolean {
   return relativePath === '..' || relativePath.startsWith('../') || isAbsolute(relativePath);
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...TRIGGER_OPTIONS,
-      file: { type: 'string', short: 'f' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }

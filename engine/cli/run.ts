@@ -1,7 +1,6 @@
 // `gbcms run`: validate, plan and run a pipeline here, showing progress as it goes.
 import { stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type BackendChoice, selectBackend } from '../backends/registry.ts';
 import { BackendError } from '../backends/types.ts';
 import { compilePlan } from '../compile/compiler.ts';
@@ -10,6 +9,7 @@ import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipelin
 import { selectSteps, UnknownStepError } from '../plan-select.ts';
 import { runPipeline } from '../run.ts';
 import type { RunRecord } from '../run-record.ts';
+import { commandArgs } from './args.ts';
 import type { CliIO } from './io.ts';
 import { painter, runSummary } from './reporters/format.ts';
 import { liveReporter } from './reporters/live.ts';
@@ -37,21 +37,21 @@ options:
 exit: 0 success, 1 failure, 2 error or invalid file, 130 terminated
 `;
 
+const RUN_OPTIONS = {
+  ...TRIGGER_OPTIONS,
+  file: { type: 'string', short: 'f' },
+  backend: { type: 'string' },
+  step: { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 const EXIT = { success: 0, failure: 1, error: 2, killed: 130 } as const;
 
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parse(argv));
-  } catch (error) {
-    io.stderr.write(`gbcms run: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(HELP);
-    return 0;
-  }
+  const args = commandArgs('run', argv, RUN_OPTIONS, HELP, io);
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
   if (positionals.length > 1) {
     io.stderr.write(`gbcms run: expected at most one directory, got ${positionals.length}\n`);
     return 2;
@@ -183,20 +183,4 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
 
 function relativeToCwd(cwd: string, path: string): string {
   return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
-}
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...TRIGGER_OPTIONS,
-      file: { type: 'string', short: 'f' },
-      backend: { type: 'string' },
-      step: { type: 'string', multiple: true },
-      concurrency: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
 }

@@ -2,10 +2,10 @@
 // form editors and terminals turn into links. Reads only; nothing runs.
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Diagnostic } from '../diagnostics.ts';
 import { formatDiagnostic, hasErrors } from '../diagnostics.ts';
 import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
+import { commandArgs } from './args.ts';
 import type { CliIO } from './io.ts';
 
 const HELP = `usage: gbcms validate [FILE|DIR ...] [--json]
@@ -27,28 +27,10 @@ export interface ValidatedFile {
 }
 
 export async function validateCommand(argv: string[], io: CliIO): Promise<number> {
-  let json: boolean;
-  let targets: string[];
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (values.help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    json = values.json;
-    targets = positionals.length > 0 ? positionals : ['.'];
-  } catch (error) {
-    io.stderr.write(`gbcms validate: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
-    return 2;
-  }
+  const args = commandArgs('validate', argv, { json: { type: 'boolean' } }, HELP, io);
+  if (typeof args === 'number') return args;
+  const json = args.values.json === true;
+  const targets = args.positionals.length > 0 ? args.positionals : ['.'];
 
   const results: ValidatedFile[] = [];
   let unreadable = 0;
