@@ -24,3 +24,11 @@ export class SourceError extends Error {
     this.name = 'SourceError';
   }
 }
+
+/** Reports, heartbeats and finish are for external executions only: a pipeline run answers 409. */
+export class NotExternalError extends HttpError {
+  constructor() {
+    super('GBCMS_ERR_NOT_EXTERNAL', 409, 'the execution is not external: gbcms runs it and reports for it');
+    this.name = 'NotExternalError';
+  }
+}

@@ -35,6 +35,7 @@ export function stepEvent(step: Omit<StepRecord, 'log'>): EventBody {
 export function logEvent(step: string, line: LogLine): Omit<LogEvent, 'id'> {
   const shown: LogEvent['line'] = { seq: line.seq, time: line.time, stream: line.stream, text: line.text };
   if (line.partial) shown.partial = true;
+  if (line.report) shown.report = true;
   return { type: 'log', step, line: shown };
 }
 

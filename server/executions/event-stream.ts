@@ -1,7 +1,9 @@
 // The live event stream of one execution: numbers events 1, 2, 3..., keeps the latest ones in
 // memory, and serves each subscriber what it has not seen before following it live. Events that
-// fell out of the memory window are read back (log text from the step's log file) with their
-// original ids, so a reconnect with Last-Event-ID resumes exactly, however far behind it is.
+// fell out of the memory window are read back (log text from the step's log file, reports from
+// the store) with their original ids, so a reconnect with Last-Event-ID resumes exactly, however
+// far behind it is.
+import type { StoredReport } from '../store/index.ts';
 import { type EventBody, logEvent, numbered } from './event-shapes.ts';
 import { EvictedEvents } from './evicted-events.ts';
 import { LogCursor } from './log-cursor.ts';
@@ -20,6 +22,11 @@ export interface EventStreamOptions {
   logFile(step: string): string | undefined;
   /** A listener threw and was dropped. */
   onListenerError(error: unknown): void;
+  /**
+   * The execution's stored reports with from <= seq <= to. With it, report events (which are
+   * published only once stored) leave memory like log lines; without it they stay whole.
+   */
+  readReports?(from: number, to: number): Promise<StoredReport[]>;
 }
 
 interface Subscriber {
@@ -35,7 +42,7 @@ interface Subscriber {
 export class EventStream {
   readonly #options: EventStreamOptions;
   readonly #ring: (ExecutionEvent | undefined)[];
-  readonly #evicted = new EvictedEvents();
+  readonly #evicted: EvictedEvents;
   readonly #subscribers = new Set<Subscriber>();
   #nextId = 1;
   #end: ExecutionEvent | undefined;
@@ -47,6 +54,19 @@ export class EventStream {
       throw new RangeError(`maxBuffered must be a whole number of at least 1, not ${capacity}`);
     }
     this.#ring = new Array<ExecutionEvent | undefined>(capacity);
+    this.#evicted = new EvictedEvents({ storedReports: options.readReports !== undefined });
+  }
+
+  /**
+   * For an execution taken up again after a restart, on a new stream: event 1 is `first` (its
+   * status), events 2..reports+1 are its stored reports 1..reports, read back from the store
+   * when a subscriber gets to them. Live events follow.
+   */
+  resumeStored(first: EventBody, reports: number): void {
+    if (this.lastId !== 0) throw new Error('resumeStored() is for a stream without events');
+    this.#evicted.add(numbered(1, first));
+    for (let seq = 1; seq <= reports; seq++) this.#evicted.addStoredReport(seq);
+    this.#nextId = reports + 2;
   }
 
   /** Id of the latest event, 0 before the first. */
@@ -124,12 +144,21 @@ export class EventStream {
     }
   }
 
-  /** Events from..to, all evicted, rebuilt and delivered. Lines no longer on disk are skipped. */
+  /**
+   * Events from..to, all evicted, rebuilt and delivered. Lines no longer on disk and reports no
+   * longer stored are skipped.
+   */
   async #catchUp(subscriber: Subscriber, from: number, to: number): Promise<void> {
+    const reports = await this.#storedReports(from, to);
+    if (subscriber.closed) return;
     const events: ExecutionEvent[] = [];
     for (let id = from; id <= to; id++) {
       const entry = this.#evicted.entry(id);
       if (entry.kind === 'event') events.push(entry.event);
+      if (entry.kind === 'report') {
+        const stored = reports.get(entry.seq);
+        if (stored) events.push(numbered(id, { type: 'report', ...stored }));
+      }
       if (entry.kind !== 'log') continue;
       let cursor = subscriber.cursors.get(entry.step);
       if (!cursor) {
@@ -145,6 +174,23 @@ export class EventStream {
       this.#deliver(subscriber, event);
     }
     if (!subscriber.closed) subscriber.lastId = Math.max(subscriber.lastId, to);
+  }
+
+  /** The stored reports behind the evicted events from..to, by seq. */
+  async #storedReports(from: number, to: number): Promise<Map<number, StoredReport>> {
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    for (let id = from; id <= to; id++) {
+      const entry = this.#evicted.entry(id);
+      if (entry.kind !== 'report') continue;
+      first = Math.min(first, entry.seq);
+      last = Math.max(last, entry.seq);
+    }
+    const read = this.#options.readReports;
+    if (last === 0 || !read) return new Map();
+    // Reports are published in seq order, so the ones among these events are one range of seqs.
+    const rows = await read(first, last);
+    return new Map(rows.map((row) => [row.seq, row]));
   }
 
   #deliver(subscriber: Subscriber, event: ExecutionEvent): void {

@@ -3,6 +3,9 @@
 // streams and can be terminated. At startup recover() settles what a previous process left
 // behind; at shutdown drain() lets running work finish for a while, then stops it.
 //
+// External executions (code gbcms did not start, reporting to the server) are followed by
+// `manager.external` (external.ts): they hold no slot and have no steps, only reports.
+//
 // Metrics and other observers listen on `manager.events`:
 //   manager.events.on('status', (execution) => ...)     queued (pending), running, or ended
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
@@ -12,12 +15,14 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Backend } from '../../engine/backends/types.ts';
 import type { Trigger } from '../../engine/plan.ts';
+import type { ReportLimits } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
 import { isFinished } from '../../engine/status.ts';
 import { type Execution, NotFoundError, type Store, triggerOf } from '../store/index.ts';
 import { ShuttingDownError } from './errors.ts';
 import { EventStream } from './event-stream.ts';
 import { execute, type Outcome, WORKSPACES_DIR } from './execute.ts';
+import { ExternalExecutions } from './external.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { RunRecorder } from './recorder.ts';
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
@@ -49,6 +54,14 @@ export interface ExecutionManagerOptions {
   endedStreamMs?: number;
   /** For removing a crashed run's containers; default: a client from DOCKER_HOST or the local socket. */
   docker?: Docker;
+  /** How long reports wait to be stored together; default 250 ms. */
+  reportFlushMs?: number;
+  /** Smallest heartbeat timeout of an external execution, seconds; default 10 (tests go lower). */
+  minHeartbeatTimeoutS?: number;
+  /** How often silent external executions are looked for; default 5 s. */
+  heartbeatSweepMs?: number;
+  /** The engine's report limits for external executions (tests lower them). */
+  reportLimits?: Partial<ReportLimits>;
 }
 
 export interface StepEnded {
@@ -90,6 +103,7 @@ const MAX_ENDED_STREAMS = 32;
 
 export class ExecutionManager implements ExecutionControl {
   readonly events = new EventEmitter<ManagerEvents>();
+  readonly external: ExternalExecutions;
   readonly #options: ExecutionManagerOptions;
   readonly #now: () => Date;
   readonly #queue: SlotQueue<Job>;
@@ -107,6 +121,24 @@ export class ExecutionManager implements ExecutionControl {
     this.#now = options.now ?? (() => new Date());
     this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
     this.#clean = runCleaner(options.backend, options.logger, options.docker);
+    this.external = new ExternalExecutions({
+      store: options.store,
+      logger: options.logger,
+      now: this.#now,
+      minHeartbeatTimeoutS: options.minHeartbeatTimeoutS,
+      sweepIntervalMs: options.heartbeatSweepMs,
+      reportFlushMs: options.reportFlushMs,
+      limits: options.reportLimits,
+      openStream: (execution) => {
+        const stream = this.#newStream(execution.id, () => undefined);
+        this.#streams.set(execution.id, stream);
+        return stream;
+      },
+      retireStream: (id) => this.#retireStream(id),
+      emitStatus: (execution) => this.#emitStatus(execution),
+      draining: () => this.#draining,
+    });
+    this.external.startSweeper();
   }
 
   async start(request: StartExecutionRequest): Promise<Execution> {
@@ -173,8 +205,15 @@ export class ExecutionManager implements ExecutionControl {
   async recover(): Promise<RecoveryReport> {
     const { store, dataDir, logger } = this.#options;
     const report: RecoveryReport = { failed: [], requeued: [] };
+    const adopted: string[] = [];
     for (const row of await store.executions.listByStatus(['running'])) {
       if (this.#jobs.has(row.id)) continue;
+      if (row.external === 1) {
+        // Its reporter runs elsewhere and may still be reporting: follow it again.
+        await this.external.adopt(row);
+        adopted.push(row.id);
+        continue;
+      }
       this.#emitStatus(await failAbandoned(store, row, this.#stamp(), this.#clean));
       report.failed.push(row.id);
     }
@@ -196,8 +235,10 @@ export class ExecutionManager implements ExecutionControl {
       report.requeued.push(row.id);
     }
     await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#queue.isRunning(id), logger);
-    if (report.failed.length + report.requeued.length > 0) {
-      logger.info({ ...report }, 'recovered executions left by the previous process');
+    // Those whose reporter went silent while no server was listening end now.
+    const silent = await this.external.sweep();
+    if (report.failed.length + report.requeued.length + adopted.length > 0) {
+      logger.info({ ...report, adopted, silent }, 'recovered executions left by the previous process');
     }
     return report;
   }
@@ -209,6 +250,8 @@ export class ExecutionManager implements ExecutionControl {
    */
   async drain(graceMs: number): Promise<void> {
     this.#draining = true;
+    // External executions stay running (their reporters do): the next start follows them again.
+    await this.external.stop();
     const running = () => this.#queue.runningItems();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => {
@@ -242,12 +285,7 @@ export class ExecutionManager implements ExecutionControl {
       execution,
       request,
       controller: new AbortController(),
-      stream: new EventStream({
-        maxBuffered: this.#options.maxBufferedEvents,
-        logFile: (step) => job.recorder?.logFile(step),
-        onListenerError: (error) =>
-          this.#options.logger.warn({ err: error, execution: execution.id }, 'an event subscriber failed'),
-      }),
+      stream: this.#newStream(execution.id, (step) => job.recorder?.logFile(step)),
     };
     this.#jobs.set(job.id, job);
     this.#streams.set(job.id, job.stream);
@@ -255,6 +293,17 @@ export class ExecutionManager implements ExecutionControl {
     this.#emitStatus(execution);
     this.#queue.enqueue(job);
     this.#dispatch();
+  }
+
+  #newStream(executionId: string, logFile: (step: string) => string | undefined): EventStream {
+    const { store, logger, maxBufferedEvents } = this.#options;
+    return new EventStream({
+      maxBuffered: maxBufferedEvents,
+      logFile,
+      onListenerError: (error) =>
+        logger.warn({ err: error, execution: executionId }, 'an event subscriber failed'),
+      readReports: (from, to) => store.reports.range(executionId, from, to),
+    });
   }
 
   #dispatch(): void {
@@ -296,6 +345,7 @@ export class ExecutionManager implements ExecutionControl {
             environmentType: backend.name === 'docker' ? 'docker' : 'local',
             logger,
             publish: (body) => job.stream.publish(body),
+            reportFlushMs: this.#options.reportFlushMs,
             onStarted: (execution) => {
               job.execution = execution;
               this.#emitStatus(execution);
@@ -361,6 +411,7 @@ export class ExecutionManager implements ExecutionControl {
     const row = await store.executions.get(id);
     if (!row) throw new NotFoundError('execution', id);
     if (isFinished(row.status)) return undefined;
+    if (row.external === 1) return this.external.terminate(id, reason);
     const at = this.#stamp();
     if (!(await store.executions.setEnded(id, 'killed', reason, at))) return undefined;
     if (row.status === 'running') await this.#clean(id);

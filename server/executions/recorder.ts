@@ -1,6 +1,7 @@
 // Turns what a run reports into stored rows and stream events. Events go to subscribers at
 // once; step records, artifacts and environments go to the store one write at a time, in the
-// order they happened, so a late write never overwrites a newer state.
+// order they happened, so a late write never overwrites a newer state. Reports go to the store
+// in batches and to subscribers once stored (report-sink.ts).
 import { join } from 'node:path';
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import type { RunEvent, RunObserver } from '../../engine/events.ts';
@@ -10,6 +11,7 @@ import { isFinished } from '../../engine/status.ts';
 import type { EnvironmentType, Execution, Store } from '../store/index.ts';
 import { artifactEvent, type EventBody, logEvent, stepEvent } from './event-shapes.ts';
 import type { ExecutionLogger } from './logger.ts';
+import { ReportSink } from './report-sink.ts';
 
 export interface RecorderOptions {
   store: Store;
@@ -23,6 +25,8 @@ export interface RecorderOptions {
   /** The run has started: `execution` is the row as it now is. */
   onStarted(execution: Execution): void;
   onStepEnded(step: StepRecord): void;
+  /** How long reports wait to be stored together; default 250 ms. */
+  reportFlushMs?: number;
 }
 
 export class RunRecorder {
@@ -37,9 +41,19 @@ export class RunRecorder {
   #writes: Promise<void> = Promise.resolve();
   #started = false;
   #artifacts: ArtifactRecord[] = [];
+  readonly #reports: ReportSink;
 
   constructor(options: RecorderOptions) {
     this.#options = options;
+    const { store, execution, logger } = options;
+    this.#reports = new ReportSink({
+      store,
+      executionId: execution.id,
+      publish: options.publish,
+      flushMs: options.reportFlushMs,
+      onError: (error) =>
+        logger.error({ err: error, execution: execution.id }, "could not store the execution's reports"),
+    });
     this.#positions = new Map(options.plan.steps.map((step, index) => [step.name, index]));
     this.#images = new Map(options.plan.steps.map((step) => [step.name, step.environment.image ?? null]));
   }
@@ -69,13 +83,16 @@ export class RunRecorder {
         publish(artifactEvent(event.artifact));
         this.#artifactCollected(event.artifact);
         return;
+      case 'report':
+        this.#reports.add(event.step, event.report);
+        return;
     }
   };
 
-  /** Marks the run's shared environment destroyed and waits for every write. */
+  /** Stores the last reports, marks the run's shared environment destroyed and waits for every write. */
   async finish(): Promise<void> {
     this.#write(() => this.#destroyEnvironment(''));
-    await this.#writes;
+    await Promise.all([this.#reports.close(), this.#writes]);
   }
 
   #runStarted(startedAt: string, steps: readonly StepRecord[]): void {
@@ -100,6 +117,8 @@ export class RunRecorder {
       this.#write(() => this.#recordEnvironment(step.name, this.#images.get(step.name) ?? null));
     }
     if (isFinished(step.status)) {
+      // Its last reports reach viewers now rather than at the next tick of the batch timer.
+      void this.#reports.flush();
       this.runningSteps.delete(step.name);
       this.#write(() => this.#destroyEnvironment(step.name));
       this.#options.onStepEnded(step);

@@ -1,7 +1,10 @@
 // The events of an execution that is no longer live (it ended, possibly before a restart),
 // rebuilt from the store and the step log files in a fixed order: status, steps, each step's
-// log lines in step order, artifacts, end. The same stored execution always gives the same
-// events with the same ids, so Last-Event-ID works across reconnects.
+// log lines followed by that step's reports (in the order they were stored, which is the order
+// they arrived), in step order, then the reports of steps without a step row (an external
+// execution's), artifacts, end. A report thus comes after the log lines of its step, not
+// interleaved with them by time; each report carries its own time. The same stored execution
+// always gives the same events with the same ids, so Last-Event-ID works across reconnects.
 //
 // Stored ids start at REPLAY_FIRST_ID, far above any live stream's, so an id a client got from
 // the live stream (before the server restarted or forgot the stream) is never mistaken for a
@@ -15,8 +18,11 @@ import type { EventListener } from './event-stream.ts';
 
 export const REPLAY_FIRST_ID = 2 ** 40 + 1;
 
+/** Stored reports read per query while replaying. */
+const REPORTS_PAGE = 1000;
+
 export async function* storedEvents(
-  store: Pick<Store, 'steps' | 'artifacts'>,
+  store: Pick<Store, 'steps' | 'artifacts' | 'reports'>,
   dataDir: string,
   execution: Execution,
 ): AsyncGenerator<EventBody> {
@@ -36,9 +42,28 @@ export async function* storedEvents(
       if (next.done) break;
       yield logEvent(step.name, next.value);
     }
+    yield* storedReports(store, execution.id, step.name);
+  }
+  const known = new Set(steps.map((step) => step.name));
+  for (const step of await store.reports.steps(execution.id)) {
+    if (!known.has(step)) yield* storedReports(store, execution.id, step);
   }
   for (const artifact of await store.artifacts.list(execution.id)) yield artifactEvent(artifact);
   if (isFinished(execution.status)) yield { type: 'end', execution };
+}
+
+async function* storedReports(
+  store: Pick<Store, 'reports'>,
+  executionId: string,
+  step: string,
+): AsyncGenerator<EventBody> {
+  let after = 0;
+  for (;;) {
+    const page = await store.reports.list({ executionId, step, after, limit: REPORTS_PAGE });
+    for (const { seq, report } of page.items) yield { type: 'report', step, seq, report };
+    if (page.next === null) return;
+    after = page.next;
+  }
 }
 
 /**

@@ -2,6 +2,7 @@
 // terminate executions through this, never by touching the engine or the store's rows directly.
 import type { Trigger } from '../../engine/plan.ts';
 import type { Report } from '../../engine/reports/types.ts';
+import type { RunStatus } from '../../engine/status.ts';
 import type { Execution, Project } from '../store/index.ts';
 
 /** Where an execution's source comes from. */
@@ -49,12 +50,18 @@ export type ExecutionEvent = { id: number } & (
         stream: 'stdout' | 'stderr' | 'system';
         text: string;
         partial?: true;
+        /** A valid `::gbcms` report command: its report follows as a `report` event; viewers may dim it. */
+        report?: true;
       };
     }
   | { type: 'notice'; step?: string; message: string }
   | { type: 'artifact'; artifact: { step: string; path: string; size: number; sha256: string } }
-  /** A metric, progress, annotation or test-results report of a step (or of an external reporter). */
-  | { type: 'report'; step: string; report: Report }
+  /**
+   * A metric, progress, annotation or test-results report of a step (or of an external
+   * reporter, whose step is EXTERNAL_STEP), once stored: `seq` is its number in
+   * GET /api/executions/:id/reports, so a page can load the history there and follow here.
+   */
+  | { type: 'report'; step: string; seq: number; report: Report }
   /** The execution has ended and no more events will come. */
   | { type: 'end'; execution: Execution }
 );
@@ -91,4 +98,60 @@ export interface ExecutionControl {
     afterId?: number,
   ): Promise<() => void>;
   stats(): ManagerStats;
+  /** External executions (code gbcms does not start reports to it); absent when not offered. */
+  readonly external?: ExternalControl;
 }
+
+/** The step name an external execution's reports are stored and streamed under. */
+export const EXTERNAL_STEP = 'external';
+
+export interface StartExternalRequest {
+  project: Project;
+  /** Session name: the session is created on first use. */
+  session?: string;
+  name?: string;
+  /** Seconds without a heartbeat or reports before the execution ends `error`. */
+  heartbeatTimeoutS?: number;
+  /** User id of who asked, for the record. */
+  requestedBy?: string;
+}
+
+export interface RefusedReport {
+  /** Position in what was sent (the array, or 0 for a single object). */
+  index: number;
+  error: string;
+}
+
+/** What became of reports an external reporter sent. */
+export interface ReportIntake {
+  /** Valid reports, including points downsampling left out of the store. */
+  accepted: number;
+  refused: number;
+  /** Why items were refused, the first MAX_REFUSALS_LISTED of them. */
+  errors: RefusedReport[];
+  /** Limits these reports reached (a metric thinned out), said once per execution. */
+  notices: string[];
+}
+
+export interface ExternalControl {
+  /** Smallest heartbeat timeout accepted, in seconds: 10, unless a test lowered it. */
+  readonly minHeartbeatTimeoutS: number;
+  /** Creates the execution, running, and its session when it is new. */
+  start(request: StartExternalRequest): Promise<Execution>;
+  /**
+   * Validates and stores `items` (report objects as JSON gave them). Each valid item counts as
+   * a sign of life. Throws a 409 HttpError when the execution is not external or has ended.
+   */
+  report(executionId: string, items: readonly unknown[]): Promise<ReportIntake>;
+  /** A sign of life. Throws like report(). */
+  heartbeat(executionId: string): Promise<Execution>;
+  /** Ends the execution with the reporter's verdict; `message` becomes the reason. Throws like report(). */
+  finish(executionId: string, status: ExternalVerdict, message?: string): Promise<Execution>;
+  /**
+   * Calls `onEnd` once when the execution ends (at once when it already has). Returns the
+   * function that stops listening. For report sockets, so they close when the execution ends.
+   */
+  onEnd(executionId: string, onEnd: (execution: Execution) => void): () => void;
+}
+
+export type ExternalVerdict = Extract<RunStatus, 'success' | 'failure'>;

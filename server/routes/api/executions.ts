@@ -6,6 +6,13 @@ import { errorResponses } from '../../plugins/schemas.ts';
 import { readExecution, requireActor, writeExecution, writeProject } from '../access.ts';
 import { links } from '../links.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
+import {
+  type ExternalStartBody,
+  externalOnlyFields,
+  externalStartProperties,
+  minHeartbeatTimeout,
+  startExternal,
+} from './external.ts';
 import { artifactView, executionView, stepView } from './views.ts';
 
 const idParams = {
@@ -17,11 +24,11 @@ const idParams = {
 const executionsRoutes: FastifyPluginAsync = async (app) => {
   const urls = links(app.settings.publicUrl);
 
-  app.post<{ Body: { project_id: string; ref?: string; commit?: string } }>(
+  app.post<{ Body: ExternalStartBody }>(
     '/api/executions',
     {
       schema: {
-        summary: 'Start an execution of a project',
+        summary: 'Start an execution of a project, or create an external one (external: true)',
         tags: ['executions'],
         body: {
           type: 'object',
@@ -36,12 +43,17 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
               description: 'branch, refs/heads/X or refs/tags/X',
             },
             commit: { type: 'string', pattern: '^(?:[0-9a-f]{40}|[0-9a-f]{64})$' },
+            ...externalStartProperties(minHeartbeatTimeout(app)),
           },
         },
         response: { 201: { $ref: 'Execution#' }, ...errorResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
+      if (request.body.external === true) return startExternal(request, reply);
+      const externalOnly = externalOnlyFields(request.body);
+      if (externalOnly.length > 0)
+        throw errors.validation(`${externalOnly.join(', ')}: only with external: true`);
       const actor = requireActor(request);
       const { project } = await writeProject(request, request.body.project_id);
       const plan = manualStart(project, request.body);

@@ -4,7 +4,8 @@ import type { ArtifactRecord } from '../../../engine/backends/types.ts';
 import type { Execution, Project, StoredStep } from '../../store/index.ts';
 import type { Links } from '../links.ts';
 
-export type ExecutionView = Omit<Execution, 'logs_dir'> & {
+export type ExecutionView = Omit<Execution, 'logs_dir' | 'external'> & {
+  external: boolean;
   duration_ms: number | null;
   logs: string;
   events: string;
@@ -15,6 +16,7 @@ export function executionView(execution: Execution, urls: Links): ExecutionView 
   const { logs_dir: _, ...fields } = execution;
   return {
     ...fields,
+    external: execution.external === 1,
     duration_ms: durationMs(execution.started_at, execution.ended_at),
     logs: urls.executionLogs(execution.id),
     events: urls.executionEvents(execution.id),

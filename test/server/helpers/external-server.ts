@@ -1,0 +1,152 @@
+// A real gbcms server for external-execution tests: a fresh store, the real ExecutionManager on
+// the fake backend, the app listening on 127.0.0.1 (a free port), users with tokens (an admin,
+// a developer who owns the projects, a member, a stranger) and a public and a private project.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { FakeBackend } from '../../../engine/backends/fake.ts';
+import { buildApp } from '../../../server/app.ts';
+import { ExecutionManager, type ExecutionManagerOptions } from '../../../server/executions/manager.ts';
+import { openStore, type Project, type Store, type User } from '../../../server/store/index.ts';
+
+export type Who = 'anonymous' | 'admin' | 'owner' | 'member' | 'stranger';
+
+export interface ApiAnswer<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface ExternalServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  manager: ExecutionManager;
+  dataDir: string;
+  users: Record<Exclude<Who, 'anonymous'>, User>;
+  tokens: Record<Exclude<Who, 'anonymous'>, string>;
+  publicProject: Project;
+  privateProject: Project;
+  warnings: string[];
+  /** A request as `who`, over real HTTP; the body is JSON when given. */
+  api<T = Record<string, unknown>>(
+    who: Who,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<ApiAnswer<T>>;
+  /** A second manager on the same store and folder, as after a restart. */
+  newManager(options?: Partial<ExecutionManagerOptions>): ExecutionManager;
+  close(): Promise<void>;
+}
+
+export async function startExternalServer(
+  options: Partial<ExecutionManagerOptions> = {},
+): Promise<ExternalServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gbcms-external-'));
+  const store = await openStore(dataDir);
+  const warnings: string[] = [];
+  const logger = {
+    info: () => undefined,
+    warn: (_: object, message: string) => warnings.push(message),
+    error: (_: object, message: string) => warnings.push(message),
+  };
+  const managers: ExecutionManager[] = [];
+  const newManager = (more: Partial<ExecutionManagerOptions> = {}) => {
+    const manager = new ExecutionManager({
+      store,
+      backend: new FakeBackend(),
+      dataDir,
+      logger,
+      ...options,
+      ...more,
+    });
+    managers.push(manager);
+    return manager;
+  };
+  const manager = newManager();
+  const users = {
+    admin: await store.users.create({ username: 'admin', role: 'admin' }),
+    owner: await store.users.create({ username: 'owner', role: 'developer' }),
+    member: await store.users.create({ username: 'member', role: 'developer' }),
+    stranger: await store.users.create({ username: 'stranger', role: 'developer' }),
+  };
+  const tokens = {
+    admin: (await store.tokens.create(users.admin.id, 'test')).token,
+    owner: (await store.tokens.create(users.owner.id, 'test')).token,
+    member: (await store.tokens.create(users.member.id, 'test')).token,
+    stranger: (await store.tokens.create(users.stranger.id, 'test')).token,
+  };
+  const publicProject = await store.projects.create({
+    name: 'public-notebooks',
+    repo: 'https://git.example.com/org/notebooks.git',
+    visibility: 'public',
+    owner_id: users.owner.id,
+  });
+  const privateProject = await store.projects.create({
+    name: 'private-notebooks',
+    repo: '/srv/git/private.git',
+    visibility: 'private',
+    owner_id: users.owner.id,
+  });
+  await store.projects.addMember(privateProject.id, users.member.id);
+
+  const app = await buildApp({
+    store,
+    executions: manager,
+    rateLimit: { max: 100_000, timeWindowMs: 60_000 },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
+  const url = `http://127.0.0.1:${address.port}`;
+
+  return {
+    url,
+    app,
+    store,
+    manager,
+    dataDir,
+    users,
+    tokens,
+    publicProject,
+    privateProject,
+    warnings,
+    async api<T>(who: Who, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+      const headers: Record<string, string> = {};
+      if (who !== 'anonymous') headers.authorization = `Bearer ${tokens[who]}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not JSON (CSV, text): the text as it came.
+      }
+      return { status: response.status, body: parsed as T, headers: response.headers };
+    },
+    newManager,
+    async close() {
+      await app.close();
+      for (const m of managers) await m.drain(0);
+      await store.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it holds, or fails after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
