@@ -40,6 +40,7 @@ export interface ExecutionPageInput {
     events: string;
     /** GET ?limit=&after= -> {items: [{seq, step, report}], next}; undefined on servers without it. */
     reports: string | undefined;
+    metricsCsv?: string | undefined;
     logs: string;
     stepLogs: (step: string) => string;
     artifact: (path: string) => string;
@@ -79,7 +80,7 @@ ${
 <thead><tr><th>Status</th><th>Step</th><th>Duration</th><th>Attempts</th><th>Detail</th></tr></thead>
 <tbody>${steps.map(stepRow)}</tbody>
 </table>
-${reportsSection(reports, urls.reports)}
+${reportsSection(reports, { reports: urls.reports, metricsCsv: urls.metricsCsv })}
 <h2>Logs <a class="small" href="${urls.logs}">plain text</a>
 <label class="small toggle"><input type="checkbox" id="show-report-lines"> show report lines</label></h2>
 <div id="logs">${steps.map((step) => stepLog(step, logs.get(step.name), urls.stepLogs(step.name)))}</div>

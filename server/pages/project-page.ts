@@ -1,5 +1,5 @@
-// `/projects/:id`: recent executions, the badge to embed, a Run button for those allowed.
-import type { Execution, Project, User } from '../store/index.ts';
+// `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed.
+import type { Execution, Project, SessionSummary, User } from '../store/index.ts';
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
@@ -9,6 +9,8 @@ export interface ProjectPageInput {
   project: Project;
   executions: readonly Execution[];
   nextCursor: string | null;
+  /** Newest first. */
+  sessions?: readonly SessionSummary[];
   canWrite: boolean;
   /** Absolute origin the badge markdown points at. */
   origin: string;
@@ -22,7 +24,7 @@ export function badgeMarkdown(origin: string, project: Pick<Project, 'id' | 'def
 }
 
 export function projectPage(input: ProjectPageInput): SafeHtml {
-  const { actor, project, executions, nextCursor, canWrite, origin, now } = input;
+  const { actor, project, executions, nextCursor, sessions = [], canWrite, origin, now } = input;
   const id = encodeURIComponent(project.id);
   const rows = executions.map(
     (execution) => html`<tr>
@@ -57,6 +59,22 @@ ${
 <tbody>${rows}</tbody>
 </table>`
 }
-${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}`;
+${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
+${sessions.length > 0 ? sessionsTable(sessions, now) : ''}`;
   return layout({ title: project.name, actor, body });
+}
+
+function sessionsTable(sessions: readonly SessionSummary[], now: Date): SafeHtml {
+  return html`<h2>Sessions</h2>
+<table class="list" id="sessions">
+<thead><tr><th>Session</th><th>Executions</th><th>Latest</th><th>Created</th></tr></thead>
+<tbody>${sessions.map(
+    (session) => html`<tr>
+<td><a href="/sessions/${encodeURIComponent(session.id)}">${session.name}</a></td>
+<td>${session.executions}</td>
+<td>${timeElement(session.last_execution_at, now)}</td>
+<td>${timeElement(session.created_at, now)}</td>
+</tr>`,
+  )}</tbody>
+</table>`;
 }

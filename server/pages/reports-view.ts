@@ -91,8 +91,14 @@ export function annotationPlace(report: Pick<AnnotationReport, 'file' | 'line'>)
   return report.line === undefined ? report.file : `${report.file}:${report.line}`;
 }
 
-/** `reportsUrl`: the reports API the browser loads the stored reports from, if the server has it. */
-export function reportsSection(overview: ReportsOverview, reportsUrl: string | undefined): SafeHtml {
+export interface ReportsUrls {
+  /** The reports API the browser loads the stored reports from, if the server has it. */
+  reports?: string | undefined;
+  /** The metric points as CSV, if the server offers them. */
+  metricsCsv?: string | undefined;
+}
+
+export function reportsSection(overview: ReportsOverview, urls: ReportsUrls): SafeHtml {
   const groups = new Map<string, Set<string>>();
   for (const { name } of overview.metrics) {
     const key = chartKey(name);
@@ -101,13 +107,13 @@ export function reportsSection(overview: ReportsOverview, reportsUrl: string | u
     groups.set(key, names);
   }
   const tests = testsByStep(overview.tests);
-  return html`<section id="reports"${reportsUrl ? html` data-reports="${reportsUrl}"` : ''}>
+  return html`<section id="reports"${urls.reports ? html` data-reports="${urls.reports}"` : ''}>
 <div id="progress-block" class="report-block"${overview.progress.length === 0 ? html` hidden` : ''}>
 <h2>Progress</h2>
 <div id="progress">${overview.progress.map(progressRow)}</div>
 </div>
 <div id="charts-block" class="report-block"${groups.size === 0 ? html` hidden` : ''}>
-<h2>Metrics</h2>
+<h2>Metrics${urls.metricsCsv ? html` <a class="small" href="${urls.metricsCsv}" download>CSV</a>` : ''}</h2>
 <div id="charts" class="chart-grid">${[...groups].map(([key, names]) => chartFrame(key, names))}</div>
 </div>
 <div id="tests-block" class="report-block"${tests.length === 0 ? html` hidden` : ''}>

@@ -66,13 +66,13 @@ describe('report view parts', () => {
   });
 
   test('an empty overview renders hidden blocks and no reports URL when the server has no API', () => {
-    const out = reportsSection(NO_REPORTS, undefined).value;
+    const out = reportsSection(NO_REPORTS, {}).value;
     assert.ok(out.startsWith('<section id="reports">'));
     for (const block of ['progress', 'charts', 'tests', 'annotations']) {
       assert.match(out, new RegExp(`id="${block}-block" class="report-block" hidden`));
     }
     assert.ok(
-      reportsSection(NO_REPORTS, '/api/executions/x/reports').value.includes(
+      reportsSection(NO_REPORTS, { reports: '/api/executions/x/reports' }).value.includes(
         'data-reports="/api/executions/x/reports"',
       ),
     );
@@ -88,7 +88,7 @@ describe('report view parts', () => {
           { step: 's', name: ATTR_XSS },
         ],
       },
-      undefined,
+      {},
     )}`.value;
     assertNoRawXss(out);
     assert.ok(out.includes('data-chart="&lt;script&gt;alert(1)&lt;/script&gt;"'));
@@ -282,11 +282,15 @@ describe('execution page reports', () => {
     assert.ok(body.includes('<span class="line line-stdout" data-seq="1">epoch 1</span>\n'));
   });
 
-  test('the reports API URL is given only when the server has that API', async () => {
+  test('the reports API and the CSV are linked only when the server has them', async () => {
     const { body } = await page(`/executions/${runningId}`);
-    const url = `/api/executions/${runningId}/reports`;
-    const hasApi = server.app.hasRoute({ method: 'GET', url: '/api/executions/:id/reports' });
-    assert.equal(body.includes(`data-reports="${url}"`), hasApi);
+    const api = `/api/executions/${runningId}`;
+    const has = (url: string) => server.app.hasRoute({ method: 'GET', url });
+    assert.equal(body.includes(`data-reports="${api}/reports"`), has('/api/executions/:id/reports'));
+    assert.equal(
+      body.includes(`<a class="small" href="${api}/metrics.csv" download>CSV</a>`),
+      has('/api/executions/:id/metrics.csv'),
+    );
   });
 
   test('an ended execution with reports loads the report scripts but not the live one', async () => {
@@ -336,6 +340,20 @@ describe('session page', () => {
     assert.deepEqual(frames, ['acc &lt;script&gt;alert(1)&lt;/script&gt;', 'loss']);
     assert.match(body, /id="no-metrics" hidden/);
     assert.ok(body.includes('<script src="/assets/session.js" defer></script>'));
+  });
+
+  test('the project page lists its sessions', async () => {
+    const { body } = await page(`/projects/${server.publicProject.id}`);
+    assertNoRawXss(body);
+    assert.match(
+      body,
+      new RegExp(
+        `<td><a href="/sessions/${session.id}">sweep &lt;script&gt;alert\\(1\\)&lt;/script&gt;</a></td>\\s*<td>2</td>`,
+      ),
+    );
+    const other = await page(`/projects/${server.privateProject.id}`, 'member');
+    assert.ok(other.body.includes(`href="/sessions/${privateSession.id}"`));
+    assert.ok(!other.body.includes(session.id));
   });
 
   test('a session of a private project is a 404 to strangers, shown to members; unknown is a 404', async () => {

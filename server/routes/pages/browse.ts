@@ -13,6 +13,7 @@ import { readReportsOverview } from './report-overview.ts';
 
 const PAGE_SIZE = 25;
 const REPORTS_API = '/api/executions/:id/reports';
+const METRICS_CSV = '/api/executions/:id/metrics.csv';
 const HTML = 'text/html; charset=utf-8';
 
 const idParams = {
@@ -25,8 +26,9 @@ const htmlResponse = { 200: { type: 'string' } } as const;
 const browseRoutes: FastifyPluginAsync = async (app) => {
   // Relative on purpose: the page talks to the origin it was served from.
   const urls = links('');
-  // The reports API may be absent (a server without it): the page then follows the event stream alone.
-  const hasReportsApi = () => app.hasRoute({ method: 'GET', url: REPORTS_API });
+  // The reports API may be absent (a server without it): the page then follows the event stream
+  // alone, and offers no CSV.
+  const has = (url: string) => app.hasRoute({ method: 'GET', url });
   const origin = (request: FastifyRequest) =>
     app.settings.publicUrl || `${request.protocol}://${request.host}`;
 
@@ -65,11 +67,13 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         if (error instanceof InvalidCursorError) throw errors.invalidCursor();
         throw error;
       }
+      const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
       const body = projectPage({
         actor: request.actor,
         project: access.project,
         executions: page.items,
         nextCursor: page.next_cursor,
+        sessions,
         canWrite: access.write,
         origin: origin(request),
         now: new Date(),
@@ -102,7 +106,8 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         canWrite: access.write,
         urls: {
           events: urls.executionEvents(execution.id),
-          reports: hasReportsApi() ? `${urls.execution(execution.id)}/reports` : undefined,
+          reports: has(REPORTS_API) ? `${urls.execution(execution.id)}/reports` : undefined,
+          metricsCsv: has(METRICS_CSV) ? `${urls.execution(execution.id)}/metrics.csv` : undefined,
           logs: urls.executionLogs(execution.id),
           stepLogs: (step) => urls.stepLogs(execution.id, step),
           artifact: (path) => urls.artifact(execution.id, path),
