@@ -193,7 +193,8 @@ describe('DockerBackend', await dockerTestOptions(), () => {
         'touch /workspace/w && echo empty-workspace-writable',
         'echo "home=$HOME"',
         'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "',
-        'if wget -q -T 2 -O /dev/null http://1.1.1.1/ 2>/dev/null; then echo NET; else echo no-net; fi',
+        // busybox's static wget crashes, which would pass for the wrong reason: nc says why it fails.
+        'if nc -w 2 1.1.1.1 80 </dev/null; then echo NET; else echo no-net; fi',
       ],
     });
     const run = makeRun(workspaceDir({}), [step]);
@@ -206,7 +207,8 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.match(result.stdout, /^empty-workspace-writable$/m);
     assert.match(result.stdout, /^home=\/home\/gbcms$/m);
     assert.match(result.stdout, /^no-net$/m);
-    const interfaces = result.stdout.split('\n+ if wget')[0]?.split('| tr -d " "\n')[1]?.trim();
+    assert.match(result.stderr, /Network is unreachable/);
+    const interfaces = result.stdout.split('\n+ if nc')[0]?.split('| tr -d " "\n')[1]?.trim();
     assert.equal(interfaces, 'lo');
     const containers = await docker.listContainers({
       all: true,
