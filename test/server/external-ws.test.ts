@@ -154,6 +154,9 @@ describe('report WebSocket', () => {
     assert.match(await refusal(wsUrl(ended, `?token=${s.tokens.owner}`)), /HTTP 409/);
     assert.match(await refusal(wsUrl('no-such-execution', `?token=${s.tokens.owner}`)), /HTTP 404/);
     assert.equal(await refusal(wsUrl(hidden, `?token=${s.tokens.member}`)), 'opened');
+    const logged = s.logLines.join('\n');
+    assert.match(logged, /reports\/ws\?token=\[redacted\]/, 'the access log has the URL');
+    for (const token of Object.values(s.tokens)) assert.equal(logged.includes(token), false, 'but no token');
   });
 
   test('messages are signs of life; when they stop the execution ends as error and the socket closes', async () => {

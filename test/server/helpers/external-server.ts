@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { FakeBackend } from '../../../engine/backends/fake.ts';
 import { buildApp } from '../../../server/app.ts';
 import { ExecutionManager, type ExecutionManagerOptions } from '../../../server/executions/manager.ts';
@@ -30,6 +31,8 @@ export interface ExternalServer {
   publicProject: Project;
   privateProject: Project;
   warnings: string[];
+  /** The app's log, one JSON line each (access log included). */
+  logLines: string[];
   /** A request as `who`, over real HTTP; the body is JSON when given. */
   api<T = Record<string, unknown>>(
     who: Who,
@@ -93,10 +96,12 @@ export async function startExternalServer(
   });
   await store.projects.addMember(privateProject.id, users.member.id);
 
+  const logLines: string[] = [];
   const app = await buildApp({
     store,
     executions: manager,
     rateLimit: { max: 100_000, timeWindowMs: 60_000 },
+    logger: pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -114,6 +119,7 @@ export async function startExternalServer(
     publicProject,
     privateProject,
     warnings,
+    logLines,
     async api<T>(who: Who, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
       const headers: Record<string, string> = {};
       if (who !== 'anonymous') headers.authorization = `Bearer ${tokens[who]}`;
