@@ -255,6 +255,17 @@ describe('external executions over HTTP', () => {
     assert.match(byIndex.get(11) ?? '', /tests must be a whole number/);
     await waitFor(async () => (await s.store.reports.lastSeq(id)) === 2);
 
+    const single = await s.api('owner', 'POST', `/api/executions/${id}/reports`, {
+      type: 'metric',
+      name: 'ok',
+      value: 5,
+    });
+    assert.equal(single.status, 202);
+    assert.deepEqual(single.body, { accepted: 1, refused: 0, errors: [], notices: [] });
+    await waitFor(async () => (await s.store.reports.lastSeq(id)) === 3);
+    const number = await s.api('owner', 'POST', `/api/executions/${id}/reports`, '42');
+    assert.equal(number.status, 202, 'a lone value is an item like any other');
+    assert.deepEqual(number.body.errors, [{ index: 0, error: 'not a JSON object' }]);
     const tooMany = await s.api('owner', 'POST', `/api/executions/${id}/reports`, Array(10_001).fill({}));
     assert.equal(tooMany.status, 400);
     const notJson = await s.api('owner', 'POST', `/api/executions/${id}/reports`, '[{"type":');

@@ -144,7 +144,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
   // Registered here, not on the app, so only these routes go through its upgrade handling.
   await app.register(websocket, { options: { maxPayload: app.settings.webhookBodyLimit } });
 
-  app.post<{ Params: { id: string }; Body: unknown[] }>(
+  app.post<{ Params: { id: string }; Body: unknown[] | Record<string, unknown> }>(
     '/api/executions/:id/reports',
     {
       schema: {
@@ -153,17 +153,20 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
         tags: ['executions', 'reports'],
         params: idParams,
         body: {
-          type: 'array',
-          maxItems: MAX_REPORTS_PER_REQUEST,
-          items: {},
-          description: `at most ${MAX_REPORTS_PER_REQUEST} reports`,
+          // Items are checked one by one in the handler, so one bad item does not sink the rest.
+          anyOf: [
+            { type: 'array', maxItems: MAX_REPORTS_PER_REQUEST, items: {} },
+            { type: 'object', description: 'a single report' },
+          ],
+          description: `an array of at most ${MAX_REPORTS_PER_REQUEST} reports, or one report`,
         },
         response: { 202: intakeSchema, ...errorResponses(400, 401, 403, 404, 409, 413) },
       },
     },
     async (request, reply) => {
       const { execution } = await writeExecution(request, request.params.id);
-      const intake = await externalControl(app).report(execution.id, request.body);
+      const { body } = request;
+      const intake = await externalControl(app).report(execution.id, Array.isArray(body) ? body : [body]);
       return reply.code(202).send(intake);
     },
   );
