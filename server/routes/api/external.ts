@@ -5,8 +5,13 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError, errors, HttpError } from '../../errors.ts';
-import { DEFAULT_HEARTBEAT_TIMEOUT_S, MAX_HEARTBEAT_TIMEOUT_S } from '../../executions/external.ts';
-import type { ExternalControl, ExternalVerdict } from '../../executions/types.ts';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT_S,
+  type ExternalControl,
+  type ExternalVerdict,
+  MAX_HEARTBEAT_TIMEOUT_S,
+  MIN_HEARTBEAT_TIMEOUT_S,
+} from '../../executions/index.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { requireActor, writeExecution, writeProject } from '../access.ts';
 import { links } from '../links.ts';
@@ -64,7 +69,7 @@ export function externalControl(app: FastifyInstance): ExternalControl {
 
 /** The minimum heartbeat timeout the schemas allow: the manager's (10 s unless a test lowered it). */
 export function minHeartbeatTimeout(app: FastifyInstance): number {
-  return app.executions.external?.minHeartbeatTimeoutS ?? 10;
+  return app.executions.external?.minHeartbeatTimeoutS ?? MIN_HEARTBEAT_TIMEOUT_S;
 }
 
 /** POST /api/executions with `external: true`: 201 and the execution, running. */
