@@ -20,6 +20,14 @@ import { formatReportJson, formatReportLine } from '../reports/format.ts';
 import type { AnnotationLevel, ReportInput } from '../reports/types.ts';
 
 export type { AnnotationLevel } from '../reports/types.ts';
+// Outside a step, the same reports go to a gbcms server over HTTP.
+export {
+  createHttpReporter,
+  type HttpReporter,
+  type HttpReporterOptions,
+  ReporterError,
+  type StartOptions,
+} from './http.ts';
 
 export interface AnnotationInput {
   level: AnnotationLevel;

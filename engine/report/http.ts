@@ -19,8 +19,9 @@
 //
 // Call finish() (or at least flush()) before the process ends: buffered reports are not sent
 // on exit, and the timers do not keep the process alive.
-import type { AnnotationLevel, ReportInput } from '../reports/types.ts';
+import type { ReportInput } from '../reports/types.ts';
 import { reportProblem } from '../reports/validate.ts';
+import type { AnnotationInput } from './client.ts';
 
 export interface HttpReporterOptions {
   /** The server's base URL, like `https://ci.example.com`. */
@@ -55,15 +56,6 @@ export interface StartOptions {
   name?: string;
   /** Seconds without heartbeats or reports before the server ends it as `error`: 10..86400, default 300. */
   heartbeatTimeout?: number;
-}
-
-export interface AnnotationInput {
-  level: AnnotationLevel;
-  file?: string;
-  line?: number;
-  /** At least one of title and message. */
-  title?: string;
-  message?: string;
 }
 
 /** The execution as the server answers it (the fields a reporter cares about; there are more). */

@@ -16,6 +16,8 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
+const MIGRATIONS = ['001-initial', '002-reports'];
+
 const TABLES = [
   'api_tokens',
   'artifacts',
@@ -23,6 +25,8 @@ const TABLES = [
   'executions',
   'project_members',
   'projects',
+  'reports',
+  'sessions',
   'steps',
   'users',
   'webhook_deliveries',
@@ -33,7 +37,7 @@ describe('store migrations', () => {
     const dataDir = join(await tempDir(), 'nested', 'data');
     const store = await openStore(dataDir);
     try {
-      assert.deepEqual(store.migrated, ['001-initial']);
+      assert.deepEqual(store.migrated, MIGRATIONS);
       assert.equal(store.dataDir, dataDir);
       assert.ok((await readdir(dataDir)).includes(DATABASE_FILE));
       const tables = (await store.db.introspection.getTables()).map((t) => t.name).sort();
@@ -66,7 +70,7 @@ describe('store migrations', () => {
         .execute();
       assert.deepEqual(
         applied.map((r) => r.name),
-        ['001-initial'],
+        MIGRATIONS,
       );
     } finally {
       await second.close();
