@@ -166,7 +166,9 @@ describe('HTTP reporter', () => {
 
 describe('README examples', () => {
   async function snippet(language: string): Promise<string> {
-    const text = await readFile(new URL('../fixtures/README-reports-snippets.md', import.meta.url), 'utf8');
+    // The examples as the README shows them, from its section on external executions.
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const text = readme.slice(readme.indexOf('### From outside gbcms'));
     const match = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(text);
     assert.ok(match?.[1], `a ${language} block`);
     return match[1];
