@@ -93,6 +93,18 @@ describe('JUnit reports from real tools', () => {
     assert.match(tests.failed[0]?.output ?? '', /new Promise \(<anonymous>\)/);
   });
 
+  test('jest-junit, real output of jest 30 with jest-junit', () => {
+    const tests = fixture('jest-junit-real.xml');
+    assert.equal(tests.tests, 4);
+    assert.equal(tests.failures, 1);
+    assert.equal(tests.skipped, 1);
+    assert.deepEqual(
+      tests.failed.map((f) => [f.suite, f.name, f.message]),
+      [['math', 'math divides', 'Error: expect(received).toBe(expected) // Object.is equality']],
+    );
+    assert.match(tests.failed[0]?.output ?? '', /Expected: 0.25\nReceived: 0.5/);
+  });
+
   test("Node's --test-reporter=junit (nested suites, cases at the top, skip and todo)", () => {
     const tests = fixture('node-test.xml');
     assert.deepEqual(counts(tests), { tests: 6, failures: 2, errors: 0, skipped: 2, duration_ms: 3 });
