@@ -114,6 +114,9 @@
     const log = stepLog(step);
     if (line.seq <= log.lastSeq) return;
     log.lastSeq = line.seq;
+    // A reader at the end of the log follows it; one who scrolled up stays where they are.
+    const pre = log.pre;
+    const following = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
     const span = document.createElement('span');
     span.className = `line line-${STATUS.test(line.stream) ? line.stream : 'stdout'}`;
     span.dataset.seq = String(line.seq);
@@ -127,6 +130,7 @@
     } else if (!line.partial) {
       log.pre.appendChild(document.createTextNode('\n'));
     }
+    if (following) pre.scrollTop = pre.scrollHeight;
   });
   on('artifact', ({ artifact }) => {
     const item = document.createElement('li');
