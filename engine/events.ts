@@ -10,6 +10,8 @@ export type RunEvent =
   | { type: 'log'; step: string; line: LogLine }
   | { type: 'notice'; step?: string; message: string }
   | { type: 'artifact'; artifact: ArtifactRecord }
+  /** A container was created for an attempt of the step (Docker backend): for bookkeeping, not display. */
+  | { type: 'environment'; step: string; container_id: string; image: string }
   /** A step's metric point, progress, annotation or test results, as it was kept (downsampled). */
   | { type: 'report'; step: string; report: Report };
 

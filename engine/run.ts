@@ -80,6 +80,8 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     secrets: options.secrets ?? {},
     env: { CI: 'true', GBCMS: 'true', GBCMS_RUN_ID: id, ...runTriggerEnv(plan), ...options.env },
     notice: (message, step) => emit({ type: 'notice', message, step }),
+    environment: (step, { containerId, image }) =>
+      emit({ type: 'environment', step, container_id: containerId, image }),
   };
   await saveRecord(dir, record);
   emit({ type: 'run', run: structuredClone(record) });

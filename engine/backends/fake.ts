@@ -9,6 +9,7 @@
 //   STEP_REPORTS_JSONL         content of the step's $GBCMS_REPORTS file, as readStepFile sees it
 //   STEP_JUNIT_XML             content of the step's reports.junit file
 //   FAKE_SETUP_ERROR           (on any step) setupRun throws a BackendError with this message
+// Each started attempt reports a pretend container, `fake-<step>-<attempt>`, to run.environment.
 
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -55,8 +56,12 @@ export class FakeBackend implements Backend {
     this.calls.push(`start ${step.name}`);
     const env = stepEnvironment(step, run);
     if (env.STEP_START_ERROR) throw new BackendError('GBCMS_ERR_FAKE_START', env.STEP_START_ERROR);
-    const previous = this.steps.get(key(step, run));
-    this.steps.set(key(step, run), { attempt: (previous?.attempt ?? 0) + 1, env, startedAt: Date.now() });
+    const attempt = (this.steps.get(key(step, run))?.attempt ?? 0) + 1;
+    this.steps.set(key(step, run), { attempt, env, startedAt: Date.now() });
+    run.environment?.(step.name, {
+      containerId: `fake-${step.name}-${attempt}`,
+      image: step.environment.image ?? 'fake',
+    });
     this.running += 1;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.running);
   }

@@ -18,6 +18,17 @@ export interface RunContext {
   env: Record<string, string>;
   /** Engine messages meant for the user ("pulling busybox:stable"), not step output. */
   notice(message: string, step?: string): void;
+  /**
+   * A backend that isolates steps in containers calls this right after it creates one, for
+   * each attempt, so the server can find (and remove) it after a crash. `image` is the id of
+   * the image the container runs, which pins what ran even if a tag moves later.
+   */
+  environment?(step: string, info: StepEnvironment): void;
+}
+
+export interface StepEnvironment {
+  containerId: string;
+  image: string;
 }
 
 export interface OutputChunk {

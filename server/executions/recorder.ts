@@ -38,6 +38,8 @@ export class RunRecorder {
   readonly #logFiles = new Map<string, string>();
   /** Environment row id by step name; '' is the run's own (workspace). */
   readonly #environments = new Map<string, string>();
+  /** Steps whose current environment row already names a container. */
+  readonly #withContainer = new Set<string>();
   #writes: Promise<void> = Promise.resolve();
   #started = false;
   #artifacts: ArtifactRecord[] = [];
@@ -85,6 +87,10 @@ export class RunRecorder {
         return;
       case 'report':
         this.#reports.add(event.step, event.report);
+        return;
+      case 'environment':
+        // Bookkeeping for cleanup after a crash; viewers have nothing to do with a container id.
+        this.#write(() => this.#containerCreated(event.step, event.container_id, event.image));
         return;
     }
   };
@@ -136,15 +142,38 @@ export class RunRecorder {
     });
   }
 
-  async #recordEnvironment(step: string, image: string | null): Promise<void> {
+  async #recordEnvironment(
+    step: string,
+    image: string | null,
+    containerId: string | null = null,
+  ): Promise<void> {
     const { store, execution, environmentType } = this.#options;
     const row = await store.environments.record({
       execution_id: execution.id,
       step: step === '' ? null : step,
       type: environmentType,
+      container_id: containerId,
       image,
     });
     this.#environments.set(step, row.id);
+    if (containerId !== null) this.#withContainer.add(step);
+  }
+
+  /**
+   * The first container of a step fills in the row its start recorded. A retry's container is
+   * another environment: the previous one was removed before it, so that row closes and a new
+   * one opens, one row per container.
+   */
+  async #containerCreated(step: string, containerId: string, image: string): Promise<void> {
+    const { store } = this.#options;
+    const id = this.#environments.get(step);
+    if (id !== undefined && !this.#withContainer.has(step)) {
+      await store.environments.setContainer(id, containerId, image);
+      this.#withContainer.add(step);
+      return;
+    }
+    if (id !== undefined) await store.environments.markDestroyed(id);
+    await this.#recordEnvironment(step, image, containerId);
   }
 
   async #destroyEnvironment(step: string): Promise<void> {

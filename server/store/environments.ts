@@ -15,6 +15,8 @@ export interface NewEnvironment {
 
 export interface EnvironmentRepo {
   record(input: NewEnvironment): Promise<Environment>;
+  /** Fills in the container an environment turned out to be, once it exists; true when the row exists. */
+  setContainer(id: string, containerId: string, image: string): Promise<boolean>;
   /** Stamps destroyed_at (default now) once; true when it was not destroyed yet. */
   markDestroyed(id: string, at?: string): Promise<boolean>;
   listByExecution(executionId: string): Promise<Environment[]>;
@@ -37,6 +39,15 @@ export function environmentRepo({ db, now }: RepoContext): EnvironmentRepo {
       };
       await db.insertInto('environments').values(environment).execute();
       return environment;
+    },
+
+    async setContainer(id, containerId, image) {
+      const result = await db
+        .updateTable('environments')
+        .set({ container_id: containerId, image })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
     },
 
     async markDestroyed(id, at = now()) {

@@ -4,8 +4,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type Docker from 'dockerode';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
-import { LABEL_MANAGED, LABEL_RUN } from '../../engine/backends/docker/labels.ts';
+import { LABEL_MANAGED, LABEL_RUN, LABEL_STEP } from '../../engine/backends/docker/labels.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { ExecutionManager } from '../../server/executions/manager.ts';
 import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
@@ -147,11 +148,58 @@ describe('execution manager on Docker', await dockerTestOptions(), () => {
       [['build', 'build/dist/result.txt', 6]],
     );
     const environments = await store.environments.listByExecution(execution.id);
-    assert.ok(
-      environments.some((e) => e.step === 'build' && e.type === 'docker' && e.image === BUSYBOX_IMAGE),
-    );
     assert.ok(environments.every((e) => e.destroyed_at !== null));
     assert.deepEqual(await containersOf(execution.id), []);
+    // Each step that ran names its container and pins the image by id; the container is gone now.
+    const busyboxId = (await docker.getImage(BUSYBOX_IMAGE).inspect()).Id;
+    const stepRows = environments.filter((e) => e.step !== null);
+    assert.deepEqual(stepRows.map((e) => e.step).sort(), ['build', 'test']);
+    for (const row of stepRows) {
+      assert.equal(row.type, 'docker');
+      assert.match(row.container_id ?? '', /^[0-9a-f]{64}$/);
+      assert.equal(row.image, busyboxId);
+      await assert.rejects(docker.getContainer(row.container_id ?? '').inspect(), { statusCode: 404 });
+    }
+    assert.notEqual(stepRows[0]?.container_id, stepRows[1]?.container_id);
+    const shared = environments.filter((e) => e.step === null);
+    assert.deepEqual(
+      shared.map((e) => e.container_id),
+      [null],
+    );
+  });
+
+  test("the container id in a step's environment row is the container Docker ran the step in", async () => {
+    const execution = await manager.start({
+      project,
+      trigger: { event: 'push', branch: 'slow' },
+      source: { kind: 'project' },
+    });
+    let seen: Docker.ContainerInfo[] = [];
+    await new Promise<void>((resolve, reject) => {
+      manager
+        .subscribe(execution.id, (event) => {
+          if (event.type === 'log' && event.step === 'wait' && event.line.text === 'sleeping') {
+            containersOf(execution.id).then((found) => {
+              seen = found;
+              resolve();
+            }, reject);
+          }
+          if (event.type === 'end')
+            reject(new Error(`ended before the wait step slept: ${event.execution.reason}`));
+        })
+        .catch(reject);
+    });
+    const rows = await store.environments.listByExecution(execution.id);
+    const wait = rows.find((e) => e.step === 'wait');
+    assert.equal(wait?.destroyed_at, null);
+    assert.deepEqual(
+      seen.map((c) => [c.Id, c.ImageID, c.Labels[LABEL_STEP]]),
+      [[wait?.container_id, wait?.image, 'wait']],
+    );
+    await manager.terminate(execution.id);
+    await assert.rejects(docker.getContainer(wait?.container_id ?? '').inspect(), { statusCode: 404 });
+    const ended = await store.environments.listByExecution(execution.id);
+    assert.ok(ended.every((e) => e.destroyed_at !== null));
   });
 
   test('terminate stops the running container and resolves once it is removed', async () => {

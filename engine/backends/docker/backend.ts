@@ -129,10 +129,11 @@ export class DockerBackend implements Backend {
     const key = stepKey(step, run);
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
+    const image = this.imageFor(step, state.images);
     const options = stepContainerOptions({
       step,
       run,
-      image: this.imageFor(step, state.images),
+      image,
       volume: state.volume,
       attempt,
       ...(runtime === undefined ? {} : { runtime }),
@@ -144,6 +145,7 @@ export class DockerBackend implements Backend {
     } catch (error) {
       throw dockerFailure('GBCMS_ERR_START', `could not create the container of step '${step.name}'`, error);
     }
+    run.environment?.(step.name, { containerId: container.id, image });
     let output: NodeJS.ReadableStream;
     try {
       output = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
