@@ -5,6 +5,8 @@
 //
 // External executions (code gbcms did not start, reporting to the server) are followed by
 // `manager.external` (external.ts): they hold no slot and have no steps, only reports.
+// How one execution runs once it holds a slot, and how it ends, is job.ts; where subscribers
+// find live event streams is stream-registry.ts.
 //
 // Metrics and other observers listen on `manager.events`:
 //   manager.events.on('status', (execution) => ...)     queued (pending), running, or ended
@@ -12,23 +14,19 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
-import type { Backend } from '../../engine/backends/types.ts';
 import type { Trigger } from '../../engine/plan.ts';
-import type { ReportLimits } from '../../engine/reports/types.ts';
-import type { StepRecord } from '../../engine/run-record.ts';
 import { isFinished } from '../../engine/status.ts';
-import { type Execution, NotFoundError, type Store, triggerOf } from '../store/index.ts';
+import { type Execution, NotFoundError, triggerOf } from '../store/index.ts';
 import { ShuttingDownError } from './errors.ts';
-import { EventStream } from './event-stream.ts';
-import { execute, type Outcome, WORKSPACES_DIR } from './execute.ts';
+import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
-import type { ExecutionLogger } from './logger.ts';
-import { RunRecorder } from './recorder.ts';
+import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
+import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
 import { everyInterval, removeOldExecutions } from './retention.ts';
-import { SlotQueue, type SlotRequest } from './slots.ts';
+import { SlotQueue } from './slots.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
+import { StreamRegistry } from './stream-registry.ts';
 import type {
   ExecutionControl,
   ExecutionEvent,
@@ -37,69 +35,9 @@ import type {
   TerminateResult,
 } from './types.ts';
 
-export interface ExecutionManagerOptions {
-  store: Store;
-  backend: Backend;
-  /** The store's data directory: executions/<id>/ and workspaces/<id>/ go below it. */
-  dataDir: string;
-  logger: ExecutionLogger;
-  /** Between SIGTERM and SIGKILL when a step is stopped. */
-  graceMs?: number;
-  now?: () => Date;
-  /** Executions running at once over all projects; default: the number of cores. */
-  maxRunning?: number;
-  /** Events of one execution kept in memory; older ones are read back from the log files. */
-  maxBufferedEvents?: number;
-  /** How long an ended execution's live stream stays, for clients that reconnect right after the end. */
-  endedStreamMs?: number;
-  /** For removing a crashed run's containers; default: a client from DOCKER_HOST or the local socket. */
-  docker?: Docker;
-  /** How long reports wait to be stored together; default 250 ms. */
-  reportFlushMs?: number;
-  /** Smallest heartbeat timeout of an external execution, seconds; default 10 (tests go lower). */
-  minHeartbeatTimeoutS?: number;
-  /** How often silent external executions are looked for; default 5 s. */
-  heartbeatSweepMs?: number;
-  /** The engine's report limits for external executions (tests lower them). */
-  reportLimits?: Partial<ReportLimits>;
-}
-
-export interface StepEnded {
-  execution: Execution;
-  step: StepRecord;
-}
-
-export interface ManagerEvents {
-  /** An execution was queued (pending), started running, or ended (a finished status). */
-  status: [execution: Execution];
-  /** A step reached a finished status; `duration_ms` is null for a step that never started. */
-  'step-ended': [ended: StepEnded];
-}
-
-export interface RecoveryReport {
-  /** Executions that were running: now `error`, their containers removed. */
-  failed: string[];
-  /** Pending executions queued again. */
-  requeued: string[];
-}
-
-interface Job extends SlotRequest {
-  execution: Execution;
-  request: StartExecutionRequest;
-  stream: EventStream;
-  controller: AbortController;
-  /** Why it is being stopped, once terminate() or drain() asked. */
-  stopReason?: string;
-  /** Settles once the execution has ended and its `end` event is out. */
-  done?: Promise<void>;
-  recorder?: RunRecorder;
-}
-
-export const TERMINATED_BY_USER = 'terminated by user';
+export { TERMINATED_BY_USER } from './job.ts';
+export type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 export const SHUT_DOWN = 'terminated: the server shut down';
-const DEFAULT_ENDED_STREAM_MS = 60_000;
-/** Ended streams kept at most, whatever endedStreamMs says: each may hold many events. */
-const MAX_ENDED_STREAMS = 32;
 
 export class ExecutionManager implements ExecutionControl {
   readonly events = new EventEmitter<ManagerEvents>();
@@ -109,9 +47,8 @@ export class ExecutionManager implements ExecutionControl {
   readonly #queue: SlotQueue<Job>;
   /** Waiting and running executions. */
   readonly #jobs = new Map<string, Job>();
-  /** Streams of waiting, running and recently ended executions. */
-  readonly #streams = new Map<string, EventStream>();
-  readonly #endedStreams = new Map<string, NodeJS.Timeout>();
+  readonly #streams: StreamRegistry;
+  readonly #jobContext: JobContext;
   /** Removes a run's backend resources by label. */
   readonly #clean: RunCleaner;
   #draining = false;
@@ -121,6 +58,14 @@ export class ExecutionManager implements ExecutionControl {
     this.#now = options.now ?? (() => new Date());
     this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
     this.#clean = runCleaner(options.backend, options.logger, options.docker);
+    this.#streams = new StreamRegistry(options);
+    this.#jobContext = {
+      options,
+      stamp: () => this.#stamp(),
+      emitStatus: (execution) => this.#emitStatus(execution),
+      emitStepEnded: (ended) => this.#emitStepEnded(ended),
+      retireStream: (id) => this.#streams.retire(id),
+    };
     this.external = new ExternalExecutions({
       store: options.store,
       logger: options.logger,
@@ -129,12 +74,8 @@ export class ExecutionManager implements ExecutionControl {
       sweepIntervalMs: options.heartbeatSweepMs,
       reportFlushMs: options.reportFlushMs,
       limits: options.reportLimits,
-      openStream: (execution) => {
-        const stream = this.#newStream(execution.id, () => undefined);
-        this.#streams.set(execution.id, stream);
-        return stream;
-      },
-      retireStream: (id) => this.#retireStream(id),
+      openStream: (execution) => this.#streams.open(execution.id, () => undefined),
+      retireStream: (id) => this.#streams.retire(id),
       emitStatus: (execution) => this.#emitStatus(execution),
       draining: () => this.#draining,
     });
@@ -164,7 +105,9 @@ export class ExecutionManager implements ExecutionControl {
     if (!job) return this.#terminateUnmanaged(executionId, reason);
     if (this.#queue.remove(executionId)) {
       job.stopReason = reason;
-      job.done = this.#end(job, { status: 'killed', reason }).finally(() => this.#jobs.delete(executionId));
+      job.done = endJob(job, { status: 'killed', reason }, this.#jobContext).finally(() =>
+        this.#jobs.delete(executionId),
+      );
     } else {
       job.stopReason ??= reason;
       job.controller.abort();
@@ -285,124 +228,24 @@ export class ExecutionManager implements ExecutionControl {
       execution,
       request,
       controller: new AbortController(),
-      stream: this.#newStream(execution.id, (step) => job.recorder?.logFile(step)),
+      stream: this.#streams.open(execution.id, (step) => job.recorder?.logFile(step)),
     };
     this.#jobs.set(job.id, job);
-    this.#streams.set(job.id, job.stream);
     job.stream.publish({ type: 'status', execution });
     this.#emitStatus(execution);
     this.#queue.enqueue(job);
     this.#dispatch();
   }
 
-  #newStream(executionId: string, logFile: (step: string) => string | undefined): EventStream {
-    const { store, logger, maxBufferedEvents } = this.#options;
-    return new EventStream({
-      maxBuffered: maxBufferedEvents,
-      logFile,
-      onListenerError: (error) =>
-        logger.warn({ err: error, execution: executionId }, 'an event subscriber failed'),
-      readReports: (from, to) => store.reports.range(executionId, from, to),
-    });
-  }
-
   #dispatch(): void {
     if (this.#draining) return;
     for (const job of this.#queue.take()) {
-      job.done = this.#run(job).finally(() => {
+      job.done = runJob(job, this.#jobContext).finally(() => {
         this.#queue.release(job.id);
         this.#jobs.delete(job.id);
         this.#dispatch();
       });
     }
-  }
-
-  async #run(job: Job): Promise<void> {
-    const { store, backend, dataDir, logger, graceMs } = this.#options;
-    let outcome: Outcome;
-    try {
-      outcome = await execute({
-        execution: job.execution,
-        request: job.request,
-        signal: job.controller.signal,
-        store,
-        backend,
-        dataDir,
-        graceMs,
-        logger,
-        publish: (body) => job.stream.publish(body),
-        onChanged: (execution) => {
-          job.execution = execution;
-          job.stream.publish({ type: 'status', execution });
-        },
-        recorder: (plan) => {
-          job.recorder = new RunRecorder({
-            store,
-            execution: job.execution,
-            plan,
-            runDir: join(dataDir, job.execution.logs_dir),
-            // The fake backend (tests) stands in for a local one.
-            environmentType: backend.name === 'docker' ? 'docker' : 'local',
-            logger,
-            publish: (body) => job.stream.publish(body),
-            reportFlushMs: this.#options.reportFlushMs,
-            onStarted: (execution) => {
-              job.execution = execution;
-              this.#emitStatus(execution);
-            },
-            onStepEnded: (step) => this.#emitStepEnded({ execution: job.execution, step }),
-          });
-          return job.recorder;
-        },
-      });
-    } catch (error) {
-      logger.error({ err: error, execution: job.id }, 'execution failed');
-      outcome = { status: 'error', reason: 'internal error; the server log has the details' };
-    }
-    await job.recorder?.finish();
-    if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
-    await this.#end(job, outcome);
-  }
-
-  /** Records the end, tells subscribers and observers, and keeps the stream a little longer. */
-  async #end(job: Job, outcome: Outcome): Promise<void> {
-    const { store, logger } = this.#options;
-    const status = isFinished(outcome.status) ? outcome.status : 'error';
-    const reason = outcome.reason ?? (status === 'killed' ? TERMINATED_BY_USER : null);
-    const at = this.#stamp();
-    let execution: Execution = { ...job.execution, status, reason, ended_at: at };
-    try {
-      if (!(await store.executions.setEnded(job.id, status, reason, at))) {
-        logger.warn({ execution: job.id, status }, 'the execution had already ended');
-      }
-      execution = (await store.executions.get(job.id)) ?? execution;
-    } catch (error) {
-      logger.error({ err: error, execution: job.id }, 'could not record the end of the execution');
-    }
-    job.execution = execution;
-    this.#emitStatus(execution);
-    job.stream.publish({ type: 'end', execution });
-    this.#retireStream(job.id);
-    logger.info({ execution: job.id, status: execution.status, reason: execution.reason }, 'execution ended');
-  }
-
-  #retireStream(id: string): void {
-    const timer = setTimeout(
-      () => this.#dropStream(id),
-      this.#options.endedStreamMs ?? DEFAULT_ENDED_STREAM_MS,
-    );
-    timer.unref();
-    this.#endedStreams.set(id, timer);
-    for (const oldest of this.#endedStreams.keys()) {
-      if (this.#endedStreams.size <= MAX_ENDED_STREAMS) break;
-      this.#dropStream(oldest);
-    }
-  }
-
-  #dropStream(id: string): void {
-    clearTimeout(this.#endedStreams.get(id));
-    this.#endedStreams.delete(id);
-    this.#streams.delete(id);
   }
 
   /** An execution active in the store that this manager does not run (left before recover()). */

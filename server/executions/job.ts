@@ -1,0 +1,106 @@
+// One execution the manager runs itself: what it holds while it waits and runs, how it runs
+// once it has a slot (execute.ts, with a RunRecorder as the run's observer), and how its end
+// is recorded and told to subscribers and observers.
+import { join } from 'node:path';
+import { isFinished } from '../../engine/status.ts';
+import type { Execution } from '../store/index.ts';
+import type { EventStream } from './event-stream.ts';
+import { execute, type Outcome } from './execute.ts';
+import type { ExecutionManagerOptions, StepEnded } from './manager-types.ts';
+import { RunRecorder } from './recorder.ts';
+import type { SlotRequest } from './slots.ts';
+import type { StartExecutionRequest } from './types.ts';
+
+export const TERMINATED_BY_USER = 'terminated by user';
+
+export interface Job extends SlotRequest {
+  execution: Execution;
+  request: StartExecutionRequest;
+  stream: EventStream;
+  controller: AbortController;
+  /** Why it is being stopped, once terminate() or drain() asked. */
+  stopReason?: string;
+  /** Settles once the execution has ended and its `end` event is out. */
+  done?: Promise<void>;
+  recorder?: RunRecorder;
+}
+
+export interface JobContext {
+  options: ExecutionManagerOptions;
+  /** Now, as stored. */
+  stamp(): string;
+  emitStatus(execution: Execution): void;
+  emitStepEnded(ended: StepEnded): void;
+  /** The execution's `end` is published: its stream may go after a while. */
+  retireStream(executionId: string): void;
+}
+
+/** Runs the job once it holds a slot, through to its recorded end. */
+export async function runJob(job: Job, ctx: JobContext): Promise<void> {
+  const { store, backend, dataDir, logger, graceMs, reportFlushMs } = ctx.options;
+  let outcome: Outcome;
+  try {
+    outcome = await execute({
+      execution: job.execution,
+      request: job.request,
+      signal: job.controller.signal,
+      store,
+      backend,
+      dataDir,
+      graceMs,
+      logger,
+      publish: (body) => job.stream.publish(body),
+      onChanged: (execution) => {
+        job.execution = execution;
+        job.stream.publish({ type: 'status', execution });
+      },
+      recorder: (plan) => {
+        job.recorder = new RunRecorder({
+          store,
+          execution: job.execution,
+          plan,
+          runDir: join(dataDir, job.execution.logs_dir),
+          // The fake backend (tests) stands in for a local one.
+          environmentType: backend.name === 'docker' ? 'docker' : 'local',
+          logger,
+          publish: (body) => job.stream.publish(body),
+          reportFlushMs,
+          onStarted: (execution) => {
+            job.execution = execution;
+            ctx.emitStatus(execution);
+          },
+          onStepEnded: (step) => ctx.emitStepEnded({ execution: job.execution, step }),
+        });
+        return job.recorder;
+      },
+    });
+  } catch (error) {
+    logger.error({ err: error, execution: job.id }, 'execution failed');
+    outcome = { status: 'error', reason: 'internal error; the server log has the details' };
+  }
+  await job.recorder?.finish();
+  if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
+  await endJob(job, outcome, ctx);
+}
+
+/** Records the end, tells subscribers and observers, and keeps the stream a little longer. */
+export async function endJob(job: Job, outcome: Outcome, ctx: JobContext): Promise<void> {
+  const { store, logger } = ctx.options;
+  const status = isFinished(outcome.status) ? outcome.status : 'error';
+  const reason = outcome.reason ?? (status === 'killed' ? TERMINATED_BY_USER : null);
+  const at = ctx.stamp();
+  let execution: Execution = { ...job.execution, status, reason, ended_at: at };
+  try {
+    if (!(await store.executions.setEnded(job.id, status, reason, at))) {
+      logger.warn({ execution: job.id, status }, 'the execution had already ended');
+    }
+    execution = (await store.executions.get(job.id)) ?? execution;
+  } catch (error) {
+    logger.error({ err: error, execution: job.id }, 'could not record the end of the execution');
+  }
+  job.execution = execution;
+  ctx.emitStatus(execution);
+  job.stream.publish({ type: 'end', execution });
+  ctx.retireStream(job.id);
+  logger.info({ execution: job.id, status: execution.status, reason: execution.reason }, 'execution ended');
+}

@@ -1,0 +1,53 @@
+// What the execution manager is given and what it tells its observers.
+import type Docker from 'dockerode';
+import type { Backend } from '../../engine/backends/types.ts';
+import type { ReportLimits } from '../../engine/reports/types.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import type { Execution, Store } from '../store/index.ts';
+import type { ExecutionLogger } from './logger.ts';
+
+export interface ExecutionManagerOptions {
+  store: Store;
+  backend: Backend;
+  /** The store's data directory: executions/<id>/ and workspaces/<id>/ go below it. */
+  dataDir: string;
+  logger: ExecutionLogger;
+  /** Between SIGTERM and SIGKILL when a step is stopped. */
+  graceMs?: number;
+  now?: () => Date;
+  /** Executions running at once over all projects; default: the number of cores. */
+  maxRunning?: number;
+  /** Events of one execution kept in memory; older ones are read back from the log files. */
+  maxBufferedEvents?: number;
+  /** How long an ended execution's live stream stays, for clients that reconnect right after the end. */
+  endedStreamMs?: number;
+  /** For removing a crashed run's containers; default: a client from DOCKER_HOST or the local socket. */
+  docker?: Docker;
+  /** How long reports wait to be stored together; default 250 ms. */
+  reportFlushMs?: number;
+  /** Smallest heartbeat timeout of an external execution, seconds; default 10 (tests go lower). */
+  minHeartbeatTimeoutS?: number;
+  /** How often silent external executions are looked for; default 5 s. */
+  heartbeatSweepMs?: number;
+  /** The engine's report limits for external executions (tests lower them). */
+  reportLimits?: Partial<ReportLimits>;
+}
+
+export interface StepEnded {
+  execution: Execution;
+  step: StepRecord;
+}
+
+export interface ManagerEvents {
+  /** An execution was queued (pending), started running, or ended (a finished status). */
+  status: [execution: Execution];
+  /** A step reached a finished status; `duration_ms` is null for a step that never started. */
+  'step-ended': [ended: StepEnded];
+}
+
+export interface RecoveryReport {
+  /** Executions that were running: now `error`, their containers removed. */
+  failed: string[];
+  /** Pending executions queued again. */
+  requeued: string[];
+}

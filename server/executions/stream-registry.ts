@@ -1,0 +1,65 @@
+// Where subscribers find an execution's live event stream: one per waiting, running or
+// recently ended execution. An ended one stays a little while, for clients that reconnect
+// right after the end, and only the newest few stay, since each may hold many events.
+import type { Store } from '../store/index.ts';
+import { EventStream } from './event-stream.ts';
+import type { ExecutionLogger } from './logger.ts';
+
+export interface StreamRegistryOptions {
+  store: Store;
+  logger: ExecutionLogger;
+  maxBufferedEvents?: number;
+  endedStreamMs?: number;
+}
+
+const DEFAULT_ENDED_STREAM_MS = 60_000;
+/** Ended streams kept at most, whatever endedStreamMs says: each may hold many events. */
+const MAX_ENDED_STREAMS = 32;
+
+export class StreamRegistry {
+  readonly #options: StreamRegistryOptions;
+  readonly #streams = new Map<string, EventStream>();
+  readonly #ended = new Map<string, NodeJS.Timeout>();
+
+  constructor(options: StreamRegistryOptions) {
+    this.#options = options;
+  }
+
+  /** A new stream for the execution, found by get() from now on. */
+  open(executionId: string, logFile: (step: string) => string | undefined): EventStream {
+    const { store, logger, maxBufferedEvents } = this.#options;
+    const stream = new EventStream({
+      maxBuffered: maxBufferedEvents,
+      logFile,
+      onListenerError: (error) =>
+        logger.warn({ err: error, execution: executionId }, 'an event subscriber failed'),
+      readReports: (from, to) => store.reports.range(executionId, from, to),
+    });
+    this.#streams.set(executionId, stream);
+    return stream;
+  }
+
+  get(executionId: string): EventStream | undefined {
+    return this.#streams.get(executionId);
+  }
+
+  /** The execution ended and its `end` is published: its stream goes after a while. */
+  retire(executionId: string): void {
+    const timer = setTimeout(
+      () => this.#drop(executionId),
+      this.#options.endedStreamMs ?? DEFAULT_ENDED_STREAM_MS,
+    );
+    timer.unref();
+    this.#ended.set(executionId, timer);
+    for (const oldest of this.#ended.keys()) {
+      if (this.#ended.size <= MAX_ENDED_STREAMS) break;
+      this.#drop(oldest);
+    }
+  }
+
+  #drop(executionId: string): void {
+    clearTimeout(this.#ended.get(executionId));
+    this.#ended.delete(executionId);
+    this.#streams.delete(executionId);
+  }
+}
