@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { planCommand } from '../../engine/cli/plan.ts';
 import type { Plan } from '../../engine/plan.ts';
+import { gitSkip } from '../helpers/git.ts';
 
 const PIPELINE = `version: 1
 name: demo
@@ -137,7 +138,7 @@ describe('gbcms plan', () => {
     assert.equal(parsed.steps.find((s) => s.name === 'deploy')?.skip, undefined);
   });
 
-  test('the branch defaults to the checkout’s branch', async () => {
+  test('the branch defaults to the checkout’s branch', gitSkip, async () => {
     const repo = join(root, 'repo');
     await mkdir(repo);
     await writeFile(join(repo, '.gbcms.yml'), PIPELINE);

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import tarStream from 'tar-stream';
 import { listWorkspaceFiles, packWorkspace } from '../../engine/workspace.ts';
+import { gitSkip } from '../helpers/git.ts';
 
 const roots: string[] = [];
 
@@ -85,7 +86,7 @@ describe('listWorkspaceFiles', () => {
     assert.deepEqual(await listWorkspaceFiles(root), ['etc-link', 'link', 'real/f.txt']);
   });
 
-  test('in git: tracked and untracked-not-ignored, deleted files left out', async () => {
+  test('in git: tracked and untracked-not-ignored, deleted files left out', gitSkip, async () => {
     const root = tree({
       '.gitignore': 'node_modules/\n*.log\n',
       'src/index.ts': 'x',
@@ -102,7 +103,7 @@ describe('listWorkspaceFiles', () => {
     assert.deepEqual(await listWorkspaceFiles(root), ['.gitignore', 'src/index.ts', 'untracked.md']);
   });
 
-  test('in a subdirectory of a git work tree: paths relative to that directory', async () => {
+  test('in a subdirectory of a git work tree: paths relative to that directory', gitSkip, async () => {
     const root = tree({ 'app/main.ts': 'm', 'app/lib/util.ts': 'u', 'other/x.ts': 'x' });
     git(root, 'init', '-q');
     assert.deepEqual(await listWorkspaceFiles(join(root, 'app')), ['lib/util.ts', 'main.ts']);
