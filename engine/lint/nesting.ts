@@ -192,6 +192,9 @@ function plainKeyEnd(text: string, from: number, end: number): number {
 
 function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): void {
   const { text } = s;
+  // The last token was a quoted scalar or a closed collection: a JSON-like key, after which a
+  // value may follow `:` with no blank. A quote inside a plain scalar (`-':"#`) is not one.
+  let jsonLike = false;
   for (let pos = from; pos < end; pos++) {
     const c = text[pos];
     if (c === '[' || c === '{') {
@@ -201,19 +204,21 @@ function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): v
         return;
       }
       tokenStart = true;
+      jsonLike = false;
     } else if (c === ']' || c === '}') {
       s.flow = Math.max(0, s.flow - 1);
       tokenStart = false;
+      jsonLike = true;
       // What follows a closed flow node on its line (a comment, `: value`) cannot nest
       // deeper than a new line would; ignoring it can only over-count later lines.
       if (s.flow === 0) return;
     } else if (c === ',') {
       tokenStart = true;
+      jsonLike = false;
     } else if (c === ':') {
       // `a:b` is one plain scalar; a value starts after `: ` or right after a JSON-like key.
-      const before = text[pos - 1];
-      tokenStart =
-        separates(text[pos + 1]) || before === '"' || before === "'" || before === ']' || before === '}';
+      tokenStart = separates(text[pos + 1]) || jsonLike;
+      jsonLike = false;
     } else if ((c === '"' || c === "'") && tokenStart) {
       const after = closeQuote(text, pos + 1, end, c);
       if (after === -1) {
@@ -222,10 +227,12 @@ function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): v
       }
       pos = after - 1;
       tokenStart = false;
+      jsonLike = true;
     } else if (c === '#' && (pos === s.lineStart || isBlank(text[pos - 1]))) {
       return;
     } else if (!isBlank(c)) {
       tokenStart = false;
+      jsonLike = false;
     }
   }
 }

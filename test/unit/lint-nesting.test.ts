@@ -64,6 +64,12 @@ describe('findExcessNesting', () => {
     );
   });
 
+  test('a quote inside a plain scalar does not open a string (found by the property above)', () => {
+    const text = '[ [ { " ": [ { " ": { -\':"#: null } }, [ "a: b", [] ] ] }, null ] ]\n';
+    assert.equal(findExcessNesting(text, 6), undefined);
+    assert.notEqual(findExcessNesting(text, 5), undefined);
+  });
+
   test('reports the offset of the first level past the limit', () => {
     assert.equal(findExcessNesting('[[[x]]]', 2), 2);
     assert.equal(findExcessNesting('[[[x]]]', 3), undefined);
