@@ -8,6 +8,7 @@ import { type Backend, BackendError, type RunContext } from './backends/types.ts
 import type { RunObserver } from './events.ts';
 import { StepLog } from './logs/step-log.ts';
 import type { Plan, PlannedStep } from './plan.ts';
+import { claimRun, releaseRun } from './recovery.ts';
 import { ReportCollector } from './reports/collector.ts';
 import { StepReports } from './reports/step-reports.ts';
 import { newRunId } from './run-id.ts';
@@ -39,6 +40,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   const dir = join(options.runsDir, id);
   await mkdir(join(dir, 'logs'), { recursive: true });
   await mkdir(join(dir, 'artifacts'), { recursive: true });
+  await claimRun(dir);
   const emit: RunObserver = options.observer ?? (() => undefined);
   const signal = options.signal ?? new AbortController().signal;
 
@@ -86,10 +88,19 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   await saveRecord(dir, record);
   emit({ type: 'run', run: structuredClone(record) });
 
+  // run.json follows step changes (not log lines), so a crash leaves an honest record behind;
+  // writes go one after another so an older state never lands last.
+  let saving = Promise.resolve();
+  const saveProgress = () => {
+    const snapshot: RunRecord = { ...record, steps: [...steps.values()].map((step) => ({ ...step })) };
+    saving = saving.then(() => saveRecord(dir, snapshot)).catch(() => undefined);
+  };
   const updateStep = (name: string, patch: Partial<StepRecord>) => {
     const step = steps.get(name)!;
+    const statusChanged = patch.status !== undefined && patch.status !== step.status;
     Object.assign(step, patch);
     emit({ type: 'step', step: { ...step } });
+    if (statusChanged) saveProgress();
   };
   const finishStep = (step: PlannedStep, outcome: StepOutcome): StepOutcome => {
     const current = steps.get(step.name)!;
@@ -213,7 +224,9 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   record.ended_at = ended.toISOString();
   record.duration_ms = ended.getTime() - Date.parse(record.started_at);
   record.steps = [...steps.values()];
+  await saving;
   await saveRecord(dir, record);
+  await releaseRun(dir);
   emit({ type: 'run', run: structuredClone(record) });
   return record;
 }

@@ -103,4 +103,10 @@ export interface Backend {
   destroyStep(step: PlannedStep, run: RunContext): Promise<void>;
   /** Removes everything the run created, found by label too. Idempotent. */
   destroyRun(run: RunContext): Promise<void>;
+  /**
+   * Removes what is left of a run known only by its id, after the process that ran it
+   * crashed (no RunContext survives a crash). Idempotent; optional for backends with nothing
+   * that outlives their process.
+   */
+  removeRun?(runId: string): Promise<void>;
 }

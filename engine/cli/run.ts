@@ -7,6 +7,7 @@ import { compilePlan } from '../compile/compiler.ts';
 import { formatDiagnostic, hasErrors, sortDiagnostics } from '../diagnostics.ts';
 import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
 import { selectSteps, UnknownStepError } from '../plan-select.ts';
+import { recoverCrashedRuns } from '../recovery.ts';
 import { runPipeline } from '../run.ts';
 import type { RunRecord } from '../run-record.ts';
 import { commandArgs } from './args.ts';
@@ -155,8 +156,13 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
 
-  const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   const runsDir = join(workspace, '.gbcms', 'runs');
+  for (const crashed of await recoverCrashedRuns(runsDir, backend)) {
+    progress.write(
+      `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its containers removed`)}\n`,
+    );
+  }
+  const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   progress.write(
     `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
   );

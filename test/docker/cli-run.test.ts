@@ -2,7 +2,7 @@
 // summary, timeouts, memory limits, and Ctrl-C cleaning up after itself.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureBusyboxImage } from '../helpers/build-images.ts';
@@ -192,6 +192,51 @@ describe('gbcms run on Docker', await dockerTestOptions(), () => {
     );
     assert.equal(await leftovers(summary.id), 0);
     assert.ok(existsSync(join(summary.dir, 'run.json')));
+  });
+
+  test('after gbcms itself is killed (-9), the next run marks the old one error and removes its containers', async () => {
+    const dir = pipeline(
+      'version: 1\nsteps:\n  wait:\n    image: busybox:stable\n    commands: ["sleep 300"]\n',
+    );
+    const child = spawn(process.execPath, [join(repo, 'bin', 'gbcms.js'), 'run', '--backend', 'docker'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (output.includes('wait: running')) resolve();
+      });
+    });
+    const runId = readdirSync(join(dir, '.gbcms', 'runs'))[0]!;
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    // The crash left the container behind, and run.json says running.
+    assert.ok((await leftovers(runId)) > 0);
+    const crashed = JSON.parse(
+      readFileSync(join(dir, '.gbcms', 'runs', runId, 'run.json'), 'utf8'),
+    ) as Summary;
+    assert.equal(crashed.status, 'running');
+
+    writeFileSync(
+      join(dir, '.gbcms.yml'),
+      'version: 1\nsteps:\n  quick:\n    image: busybox:stable\n    commands: ["true"]\n',
+    );
+    const { code, stdout, stderr } = await gbcms(['run', dir, '--backend', 'docker'], { cwd: dir });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, new RegExp(`note: run ${runId} was left running by a gbcms process that ended`));
+    assert.equal(await leftovers(runId), 0);
+    const recovered = JSON.parse(
+      readFileSync(join(dir, '.gbcms', 'runs', runId, 'run.json'), 'utf8'),
+    ) as Summary;
+    assert.equal(recovered.status, 'error');
+    assert.deepEqual(
+      recovered.steps.map((s) => s.status),
+      ['error'],
+    );
+    assert.match(recovered.steps[0]?.reason ?? '', /engine restarted/);
   });
 
   after(async () => {

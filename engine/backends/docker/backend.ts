@@ -234,6 +234,10 @@ export class DockerBackend implements Backend {
     await removeRunResources(this.docker, run.id);
   }
 
+  async removeRun(runId: string): Promise<void> {
+    await removeRunResources(this.docker, runId);
+  }
+
   private async removeStep(container: Docker.Container): Promise<void> {
     try {
       await container.remove({ force: true });

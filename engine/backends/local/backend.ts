@@ -3,7 +3,7 @@
 // step gets its own namespaces, a read-only host and no network.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, realpath, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, open, readdir, realpath, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import tar from 'tar-fs';
@@ -43,7 +43,7 @@ export class LocalBackend implements Backend {
 
   async setupRun(run: RunContext): Promise<void> {
     const sandboxed = this.options.sandbox !== false && (await bwrapAvailable());
-    const root = await mkdtemp(join(tmpdir(), `gbcms-${run.id.slice(0, 12)}-`));
+    const root = await mkdtemp(join(tmpdir(), scratchPrefix(run.id)));
     const workspace = join(root, 'workspace');
     await mkdir(join(root, 'home'), { recursive: true });
     for (const file of await listWorkspaceFiles(run.plan.workspace)) {
@@ -171,6 +171,14 @@ export class LocalBackend implements Backend {
     if (local) await rm(local.root, { recursive: true, force: true });
   }
 
+  /** A crashed run's scratch copy, found by the name setupRun gave it. */
+  async removeRun(runId: string): Promise<void> {
+    const prefix = scratchPrefix(runId);
+    for (const entry of await readdir(tmpdir())) {
+      if (entry.startsWith(prefix)) await rm(join(tmpdir(), entry), { recursive: true, force: true });
+    }
+  }
+
   private localRun(run: RunContext): LocalRun {
     const local = this.runs.get(run.id);
     if (!local) throw new Error(`local backend: run ${run.id} was not set up`);
@@ -182,6 +190,10 @@ export class LocalBackend implements Backend {
     if (!local) throw new Error(`local backend: step '${step.name}' was not started`);
     return local;
   }
+}
+
+function scratchPrefix(runId: string): string {
+  return `gbcms-${runId.slice(0, 12)}-`;
 }
 
 function stepKey(step: PlannedStep, run: RunContext): string {

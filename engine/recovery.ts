@@ -1,0 +1,86 @@
+// After a crash of the process running it, a run is left `running` in its run.json with its
+// containers still on the engine. The next `gbcms run` in that project finds such runs by
+// their owner file (pid and host of the process that ran them), marks them `error` and has
+// the backend remove what is left, by label.
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Backend } from './backends/types.ts';
+import type { RunRecord } from './run-record.ts';
+import { isFinished } from './status.ts';
+
+export const OWNER_FILE = 'owner.json';
+
+interface Owner {
+  pid: number;
+  host: string;
+}
+
+/** Marks the run directory as owned by this process until `releaseRun`. */
+export async function claimRun(runDir: string): Promise<void> {
+  const owner: Owner = { pid: process.pid, host: hostname() };
+  await writeFile(join(runDir, OWNER_FILE), `${JSON.stringify(owner)}\n`);
+}
+
+export async function releaseRun(runDir: string): Promise<void> {
+  await rm(join(runDir, OWNER_FILE), { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RecoveredRun {
+  id: string;
+  pid: number;
+}
+
+/**
+ * Runs under `runsDir` whose owning process on this host is gone: recorded as `error`
+ * ("engine restarted"), their unfinished steps too, and their leftovers removed.
+ */
+export async function recoverCrashedRuns(runsDir: string, backend: Backend): Promise<RecoveredRun[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(runsDir);
+  } catch {
+    return [];
+  }
+  const recovered: RecoveredRun[] = [];
+  for (const id of entries) {
+    const dir = join(runsDir, id);
+    const owner = await readJson<Owner>(join(dir, OWNER_FILE));
+    if (!owner || owner.host !== hostname() || alive(owner.pid)) continue;
+    const record = await readJson<RunRecord>(join(dir, 'run.json'));
+    if (record && !isFinished(record.status)) {
+      const now = new Date().toISOString();
+      const reason = `engine restarted: the gbcms process that ran it (pid ${owner.pid}) ended without finishing`;
+      for (const step of record.steps) {
+        if (step.status === 'running') Object.assign(step, { status: 'error', reason, ended_at: now });
+        else if (step.status === 'pending')
+          Object.assign(step, { status: 'skipped', reason: 'run was interrupted' });
+      }
+      Object.assign(record, { status: 'error', reason, ended_at: now });
+      record.duration_ms = Date.parse(now) - Date.parse(record.started_at);
+      await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+    }
+    await backend.removeRun?.(id);
+    await releaseRun(dir);
+    recovered.push({ id, pid: owner.pid });
+  }
+  return recovered;
+}
