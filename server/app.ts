@@ -22,9 +22,12 @@ import eventsRoutes from './routes/api/execution-events.ts';
 import logsRoutes from './routes/api/execution-logs.ts';
 import executionsRoutes from './routes/api/executions.ts';
 import externalRoutes from './routes/api/external.ts';
+import membersRoutes from './routes/api/members.ts';
 import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
 import sessionsRoutes from './routes/api/sessions.ts';
+import tokensRoutes from './routes/api/tokens.ts';
+import usersRoutes from './routes/api/users.ts';
 import badgeRoutes from './routes/badges.ts';
 import healthRoutes from './routes/health.ts';
 import gitHookRoutes from './routes/hooks/git.ts';
@@ -112,7 +115,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Routes.
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
+  await app.register(usersRoutes);
+  await app.register(tokensRoutes);
   await app.register(projectsRoutes);
+  await app.register(membersRoutes);
   await app.register(executionsRoutes);
   await app.register(logsRoutes);
   await app.register(eventsRoutes);

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { STEP_STATUSES } from '../../engine/status.ts';
-import { VISIBILITIES } from '../store/index.ts';
+import { ROLES, VISIBILITIES } from '../store/index.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableInteger = { type: ['integer', 'null'] } as const;
@@ -135,6 +135,37 @@ export const ProjectSchema = {
   },
 } as const;
 
+export const UserSchema = {
+  $id: 'User',
+  type: 'object',
+  required: ['id', 'username', 'email', 'role', 'created_at'],
+  properties: {
+    id: { type: 'string' },
+    username: { type: 'string' },
+    email: nullableString,
+    role: { type: 'string', enum: [...ROLES] },
+    created_at: timestamp,
+  },
+} as const;
+
+export const ApiTokenSchema = {
+  $id: 'ApiToken',
+  type: 'object',
+  required: ['prefix', 'name', 'user', 'role', 'created_at', 'last_used_at', 'revoked_at'],
+  properties: {
+    prefix: {
+      type: 'string',
+      description: 'the start of the token (`gbcms_` and 8 characters); never the token itself',
+    },
+    name: { type: 'string', description: 'a label' },
+    user: { type: 'string', description: "the owner's username" },
+    role: { type: 'string', enum: [...ROLES] },
+    created_at: timestamp,
+    last_used_at: nullableTimestamp,
+    revoked_at: nullableTimestamp,
+  },
+} as const;
+
 export const SHARED_SCHEMAS = [
   ErrorSchema,
   ExecutionSchema,
@@ -142,6 +173,8 @@ export const SHARED_SCHEMAS = [
   ArtifactSchema,
   ExecutionDetailSchema,
   ProjectSchema,
+  UserSchema,
+  ApiTokenSchema,
 ] as const;
 
 /** The error answers a route can give, for its `response` schema. */

@@ -1,4 +1,4 @@
-// Projects: register (admins), list, look at, list executions.
+// Projects: register (admins), list, look at, change settings, list executions.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RunStatus } from '../../../engine/status.ts';
 import { STEP_STATUSES } from '../../../engine/status.ts';
@@ -6,9 +6,17 @@ import { errors } from '../../errors.ts';
 import { refNameProblem } from '../../git/ref-name.ts';
 import { checkRepoSource } from '../../git/url-policy.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import { InvalidCursorError, MAX_PAGE_SIZE, VISIBILITIES, type Visibility } from '../../store/index.ts';
+import {
+  InvalidCursorError,
+  MAX_PAGE_SIZE,
+  type ProjectPatch,
+  VISIBILITIES,
+  type Visibility,
+} from '../../store/index.ts';
 import { readProject, requireActor } from '../access.ts';
 import { links } from '../links.ts';
+import { manageProject } from './members.ts';
+import { usernameLookup } from './users.ts';
 import { executionView, projectView } from './views.ts';
 
 interface NewProjectBody {
@@ -18,6 +26,17 @@ interface NewProjectBody {
   default_branch?: string;
   visibility?: Visibility;
 }
+
+interface ProjectChangesBody {
+  owner?: string;
+  description?: string | null;
+  default_branch?: string;
+  visibility?: Visibility;
+  max_concurrent?: number;
+}
+
+/** Executions of one project running at once; more wait as pending. */
+const MAX_CONCURRENT_LIMIT = 100;
 
 const idParams = {
   type: 'object',
@@ -130,6 +149,54 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
     async (request) => {
       const { project } = await readProject(request, request.params.id);
       return projectView(project, { showSecret: isAdmin(request.actor?.role) }, urls);
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: ProjectChangesBody }>(
+    '/api/projects/:id',
+    {
+      schema: {
+        summary: "Change a project's settings (its owner or admins); only admins hand it to another owner",
+        tags: ['projects'],
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            owner: { ...usernameLookup, description: 'username of the new owner (admins only)' },
+            description: { type: ['string', 'null'], maxLength: 2000 },
+            default_branch: { type: 'string', minLength: 1, maxLength: 255 },
+            visibility: { type: 'string', enum: [...VISIBILITIES] },
+            max_concurrent: { type: 'integer', minimum: 1, maximum: MAX_CONCURRENT_LIMIT },
+          },
+        },
+        response: { 200: { $ref: 'Project#' }, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { project } = await manageProject(request, request.params.id);
+      const actor = requireActor(request);
+      const { owner, ...settings } = request.body;
+      if (settings.default_branch !== undefined) {
+        const problem = refNameProblem(settings.default_branch);
+        if (problem) throw errors.invalidRef(`default_branch ${problem}`);
+      }
+      const patch: ProjectPatch = { ...settings };
+      if (owner !== undefined) {
+        // An owner manages the project but may not give it away: that is an admin's decision.
+        if (!isAdmin(actor.role)) throw errors.forbidden("only admins change a project's owner");
+        const user = await app.store.users.byUsername(owner);
+        if (!user) throw errors.userNotFound(`no user '${owner}'`);
+        patch.owner_id = user.id;
+      }
+      const updated = await app.store.projects.update(project.id, patch);
+      if (!updated) throw errors.projectNotFound();
+      request.log.info(
+        { project: project.id, changed: Object.keys(request.body), by: actor.id },
+        'project changed',
+      );
+      return projectView(updated, { showSecret: isAdmin(actor.role) }, urls);
     },
   );
 
