@@ -11,6 +11,8 @@ export interface DeliveryRepo {
   claim(deliveryId: string, projectId: string, event: string): Promise<boolean>;
   /** Notes which execution the delivery started. */
   attach(deliveryId: string, executionId: string): Promise<void>;
+  /** Gives a claim back when nothing could be started, so the forge's redelivery is not ignored. */
+  release(deliveryId: string): Promise<void>;
   get(deliveryId: string): Promise<WebhookDelivery | undefined>;
   /** Forgets deliveries received before `before` (forges give up re-sending within hours). */
   deleteOlderThan(before: Date): Promise<number>;
@@ -38,6 +40,14 @@ export function deliveryRepo({ db, now }: RepoContext): DeliveryRepo {
         .updateTable('webhook_deliveries')
         .set({ execution_id: executionId })
         .where('delivery_id', '=', deliveryId)
+        .execute();
+    },
+
+    async release(deliveryId) {
+      await db
+        .deleteFrom('webhook_deliveries')
+        .where('delivery_id', '=', deliveryId)
+        .where('execution_id', 'is', null)
         .execute();
     },
 

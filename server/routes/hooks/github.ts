@@ -52,12 +52,19 @@ const githubHookRoutes: FastifyPluginAsync = async (app) => {
         request.log.info({ project: project.id, delivery, reason: decision.reason }, 'webhook ignored');
         return { ignored: true, reason: decision.reason };
       }
-      const started = await startFromWebhook(
-        request,
-        project,
-        decision.trigger,
-        githubSource(decision.trigger, payload),
-      );
+      let started: Awaited<ReturnType<typeof startFromWebhook>>;
+      try {
+        started = await startFromWebhook(
+          request,
+          project,
+          decision.trigger,
+          githubSource(decision.trigger, payload),
+        );
+      } catch (error) {
+        // Nothing started (refused source, shutting down): GitHub's redelivery must get a new chance.
+        await app.store.deliveries.release(delivery);
+        throw error;
+      }
       await app.store.deliveries.attach(delivery, started.execution_id);
       return reply.code(202).send(started);
     },
