@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import type { ExecutionEvent } from '../../server/executions/types.ts';
 import { type Execution, openStore, type Project, type Store } from '../../server/store/index.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
+import { ADA, commitAll, gitAs } from '../helpers/git.ts';
 
 const PIPELINE = `version: 1
 name: docker-demo
@@ -69,32 +69,13 @@ describe('execution manager on Docker', await dockerTestOptions(), () => {
     dataDir = join(root, 'data');
     const origin = join(root, 'origin.git');
     const work = join(root, 'work');
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync(
-        'git',
-        [
-          '-c',
-          'user.name=Ada Lovelace',
-          '-c',
-          'user.email=ada@example.com',
-          '-c',
-          'init.defaultBranch=main',
-          ...args,
-        ],
-        {
-          cwd,
-          encoding: 'utf8',
-          env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-        },
-      ).trim();
+    const git = gitAs(ADA);
     git(root, 'init', '-q', '--bare', origin);
     await mkdir(work);
     git(work, 'init', '-q');
     await writeFile(join(work, '.gbcms.yml'), PIPELINE);
     await writeFile(join(work, 'VERSION'), '1.2.3\n');
-    git(work, 'add', '-A');
-    git(work, 'commit', '-q', '-m', 'Build with busybox');
-    commit = git(work, 'rev-parse', 'HEAD');
+    commit = commitAll(git, work, 'Build with busybox');
     git(work, 'push', '-q', origin, 'HEAD:refs/heads/main', 'HEAD:refs/heads/slow');
 
     store = await openStore(dataDir);

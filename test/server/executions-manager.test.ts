@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +25,7 @@ import {
   type Project,
   type Store,
 } from '../../server/store/index.ts';
+import { GRACE, gitAs } from '../helpers/git.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -322,18 +322,13 @@ steps:
   test('a local git repository is fetched at the ref, and the commit lands on the row', async () => {
     const { manager, store } = await harness();
     const repo = await tempDir('gbcms-exec-git-');
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=Grace Hopper', '-c', 'user.email=grace@example.com', ...args], {
-        cwd: repo,
-        encoding: 'utf8',
-        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-      }).trim();
-    git('init', '-q', '-b', 'trunk');
+    const git = gitAs(GRACE);
+    git(repo, 'init', '-q', '-b', 'trunk');
     await writeFile(join(repo, '.gbcms.yml'), OK_PIPELINE);
     await writeFile(join(repo, 'notes.txt'), 'uncommitted files are not part of the commit\n');
-    git('add', '.gbcms.yml');
-    git('commit', '-q', '-m', 'Add the pipeline\n\nWith a body.');
-    const commit = git('rev-parse', 'HEAD');
+    git(repo, 'add', '.gbcms.yml');
+    git(repo, 'commit', '-q', '-m', 'Add the pipeline\n\nWith a body.');
+    const commit = git(repo, 'rev-parse', 'HEAD');
     const project = await store.projects.create({ name: 'git-project', repo, default_branch: 'trunk' });
 
     const execution = await manager.start({

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -15,37 +14,18 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchCommit, GitError } from '../../server/git/fetch.ts';
 import { hardenedEnv, runGit } from '../../server/git/run-git.ts';
+import { ADA, commitAll, gitAs } from '../helpers/git.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'gbcms-fetch-'));
 const origin = join(root, 'origin.git');
 const work = join(root, 'work');
 let destCount = 0;
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync(
-    'git',
-    [
-      '-c',
-      'user.name=Ada Lovelace',
-      '-c',
-      'user.email=ada@example.com',
-      '-c',
-      'init.defaultBranch=main',
-      ...args,
-    ],
-    {
-      cwd,
-      encoding: 'utf8',
-      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-    },
-  ).trim();
-}
+const git = gitAs(ADA);
 
 function commit(message: string, change: () => void): string {
   change();
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', message);
-  return git(work, 'rev-parse', 'HEAD');
+  return commitAll(git, work, message);
 }
 
 function freshDest(): string {
