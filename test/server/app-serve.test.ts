@@ -5,22 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { readSettings, retention, serveCommand } from '../../server/cli/serve.ts';
 import { openStore } from '../../server/store/index.ts';
+import { capture } from '../helpers/cli.ts';
 import { parseSse } from './helpers/sse.ts';
-
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString('utf8');
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
 
 const PIPELINE = `version: 1
 name: served

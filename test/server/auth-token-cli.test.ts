@@ -3,33 +3,17 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { CliIO } from '../../engine/cli/io.ts';
 import { tokenCommand } from '../../server/cli/token.ts';
 import { openStore } from '../../server/store/index.ts';
+import { type CliResult, runCommand } from '../helpers/cli.ts';
 
 const execFileAsync = promisify(execFile);
 
-function sink() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const out = sink();
-  const err = sink();
-  const io: CliIO = { stdout: out.stream, stderr: err.stream, env, cwd: dir };
-  const code = await tokenCommand(argv, io);
-  return { code, stdout: out.text(), stderr: err.text() };
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCommand(tokenCommand, argv, { cwd: dir, env });
 }
 
 async function authenticate(dataDir: string, token: string) {

@@ -4,38 +4,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { CliIO } from '../../engine/cli/io.ts';
 import { validateCommand } from '../../engine/cli/validate.ts';
 import { LINT_CODES } from '../../engine/lint/codes.ts';
 import { lintPipelineSource } from '../../engine/pipeline.ts';
+import { type CliResult, runCommand } from '../helpers/cli.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const invalidDir = join(repo, 'test/fixtures/invalid');
 const validDir = join(repo, 'test/fixtures/valid');
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function validate(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const io: CliIO = { stdout: stdout.stream, stderr: stderr.stream, env: {}, cwd };
-  const code = await validateCommand(args, io);
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+function validate(args: string[], cwd: string): Promise<CliResult> {
+  return runCommand(validateCommand, args, { cwd });
 }
 
 const ymlFiles = (dir: string) =>

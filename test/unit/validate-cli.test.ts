@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { CliIO } from '../../engine/cli/io.ts';
 import { main } from '../../engine/cli/main.ts';
 import { validateCommand } from '../../engine/cli/validate.ts';
 import { defaultPipelinePath, PipelineReadError, readPipeline } from '../../engine/pipeline.ts';
+import { type CliResult, capture, runCommand } from '../helpers/cli.ts';
 
 const VALID = 'version: 1\nsteps:\n  a:\n    image: alpine\n    commands: [echo hi]\n';
 const INVALID =
@@ -15,23 +14,8 @@ const INVALID =
 const WARNED =
   'version: 1\nenvironments:\n  e: {image: alpine, user: root}\nsteps:\n  a: {environment: e, commands: [x]}\n';
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
-async function run(cwd: string, ...args: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const io: CliIO = { stdout: stdout.stream, stderr: stderr.stream, env: {}, cwd };
-  const code = await validateCommand(args, io);
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+function run(cwd: string, ...args: string[]): Promise<CliResult> {
+  return runCommand(validateCommand, args, { cwd });
 }
 
 let root = '';
@@ -172,11 +156,11 @@ describe('gbcms validate', () => {
   });
 
   test('is reachable as `gbcms validate` through the command dispatcher', async () => {
-    const stdout = sink();
-    const stderr = sink();
+    const stdout = capture();
+    const stderr = capture();
     const code = await main(['validate', 'bad'], {
-      stdout: stdout.stream,
-      stderr: stderr.stream,
+      stdout,
+      stderr,
       env: {},
       cwd: root,
     });
