@@ -1,71 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hookCommand } from '../../server/cli/hook.ts';
 import { HookInstallError, installPostReceiveHook, renderHookScript } from '../../server/git/hook-install.ts';
+import { hookRepos, HOOK_SECRET as SECRET } from './helpers/hook-repos.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'gbcms-hook-install-'));
-const SECRET = 'correct horse battery staple';
-const GIT_ENV = {
-  ...process.env,
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_PUSHER: 'grace',
-};
-let counter = 0;
+const { root, git, bareRepo, memoryIO, remove } = hookRepos('gbcms-hook-install-');
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync(
-    'git',
-    [
-      '-c',
-      'user.name=Grace Hopper',
-      '-c',
-      'user.email=grace@example.com',
-      '-c',
-      'init.defaultBranch=main',
-      ...args,
-    ],
-    { cwd, encoding: 'utf8', env: GIT_ENV },
-  ).trim();
-}
-
-function bareRepo(): string {
-  counter += 1;
-  const dir = join(root, `repo-${counter}.git`);
-  git(root, 'init', '-q', '--bare', dir);
-  return dir;
-}
-
-function memoryIO(env: NodeJS.ProcessEnv = {}, stdin?: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        into.push(String(chunk));
-        done();
-      },
-    });
-  return {
-    io: {
-      stdout: sink(out),
-      stderr: sink(err),
-      env,
-      cwd: root,
-      ...(stdin === undefined ? {} : { stdin: Readable.from([stdin]) }),
-    },
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
-
-after(() => rmSync(root, { recursive: true, force: true }));
+after(remove);
 
 describe('installPostReceiveHook', () => {
   test('refuses a directory that is not a repository, and a non-bare one', async () => {

@@ -1,49 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hookCommand } from '../../server/cli/hook.ts';
 import { installPostReceiveHook } from '../../server/git/hook-install.ts';
 import { notifyPush, parseReceiveInput } from '../../server/git/hook-notify.ts';
 import { GBCMS_SIGNATURE_HEADER, verifySignature } from '../../server/webhooks/signature.ts';
+import { hookRepos, HOOK_SECRET as SECRET } from './helpers/hook-repos.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'gbcms-hook-notify-'));
-const SECRET = 'correct horse battery staple';
-const GIT_ENV = {
-  ...process.env,
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_PUSHER: 'grace',
-};
-let counter = 0;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync(
-    'git',
-    [
-      '-c',
-      'user.name=Grace Hopper',
-      '-c',
-      'user.email=grace@example.com',
-      '-c',
-      'init.defaultBranch=main',
-      ...args,
-    ],
-    { cwd, encoding: 'utf8', env: GIT_ENV },
-  ).trim();
-}
-
-function bareRepo(): string {
-  counter += 1;
-  const dir = join(root, `repo-${counter}.git`);
-  git(root, 'init', '-q', '--bare', dir);
-  return dir;
-}
+const { root, git, env: GIT_ENV, bareRepo, memoryIO, remove } = hookRepos('gbcms-hook-notify-');
 
 interface Recorded {
   url: string;
@@ -96,30 +64,7 @@ process.exitCode = await hookCommand(process.argv.slice(3), {
   return launcher;
 }
 
-function memoryIO(env: NodeJS.ProcessEnv = {}, stdin?: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        into.push(String(chunk));
-        done();
-      },
-    });
-  return {
-    io: {
-      stdout: sink(out),
-      stderr: sink(err),
-      env,
-      cwd: root,
-      ...(stdin === undefined ? {} : { stdin: Readable.from([stdin]) }),
-    },
-    stdout: () => out.join(''),
-    stderr: () => err.join(''),
-  };
-}
-
-after(() => rmSync(root, { recursive: true, force: true }));
+after(remove);
 
 describe('a real push through the installed hook', () => {
   let launcher: string;
@@ -134,7 +79,7 @@ describe('a real push through the installed hook', () => {
       { url, project: 'team/web', secret: SECRET },
       { command: [process.execPath, launcher] },
     );
-    const clone = join(root, `clone-${counter}`);
+    const clone = join(root, `clone-${basename(repo, '.git')}`);
     git(root, 'clone', '-q', repo, clone);
     writeFileSync(join(clone, 'a.txt'), 'a\n');
     git(clone, 'add', '.');
