@@ -9,11 +9,11 @@ import { LABEL_MANAGED, LABEL_RUN, LABEL_STEP } from '../../engine/backends/dock
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { ExecutionManager } from '../../server/executions/manager.ts';
 import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
-import type { ExecutionEvent } from '../../server/executions/types.ts';
 import { type Execution, openStore, type Project, type Store } from '../../server/store/index.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 import { ADA, commitAll, gitAs } from '../helpers/git.ts';
+import { collectEvents } from './helpers/collect-events.ts';
 
 const PIPELINE = `version: 1
 name: docker-demo
@@ -51,17 +51,7 @@ describe('execution manager on Docker', await dockerTestOptions(), () => {
   const containersOf = async (runId: string) =>
     docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
 
-  function collect(id: string): Promise<ExecutionEvent[]> {
-    return new Promise((resolve, reject) => {
-      const events: ExecutionEvent[] = [];
-      manager
-        .subscribe(id, (event) => {
-          events.push(event);
-          if (event.type === 'end') resolve(events);
-        })
-        .catch(reject);
-    });
-  }
+  const collect = (id: string) => collectEvents(manager, id);
 
   before(async () => {
     await ensureBusyboxImage();

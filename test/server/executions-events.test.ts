@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { FakeBackend } from '../../engine/backends/fake.ts';
-import { ExecutionManager, type ExecutionManagerOptions } from '../../server/executions/manager.ts';
+import { describe, test } from 'node:test';
+import type { ExecutionManager, ExecutionManagerOptions } from '../../server/executions/manager.ts';
 import { REPLAY_FIRST_ID } from '../../server/executions/stored-replay.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
-import { NotFoundError, openStore, type Project, type Store } from '../../server/store/index.ts';
+import { NotFoundError, type Project, type Store } from '../../server/store/index.ts';
+import { cleanUpAfterAll } from './helpers/cleanups.ts';
+import { collectEvents as collect } from './helpers/collect-events.ts';
+import { openFakeManagers, warningsLogger, writePipeline } from './helpers/fake-managers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { tempDir, onCleanup } = cleanUpAfterAll();
 
 interface Harness {
   store: Store;
@@ -29,38 +19,15 @@ interface Harness {
 
 async function harness(options: Partial<ExecutionManagerOptions> = {}): Promise<Harness> {
   const dataDir = await tempDir('gbcms-events-data-');
-  const store = await openStore(dataDir);
-  const warnings: string[] = [];
-  const logger = {
-    info: () => undefined,
-    warn: (_: object, message: string) => warnings.push(message),
-    error: (_: object, message: string) => warnings.push(message),
-  };
-  const managers: ExecutionManager[] = [];
-  const newManager = (more: Partial<ExecutionManagerOptions> = {}) => {
-    const manager = new ExecutionManager({
-      store,
-      backend: new FakeBackend(),
-      dataDir,
-      logger,
-      ...options,
-      ...more,
-    });
-    managers.push(manager);
-    return manager;
-  };
-  const manager = newManager();
-  cleanups.push(async () => {
-    for (const m of managers) await m.drain(0);
-    await store.close();
-  });
+  const { logger, warnings } = warningsLogger();
+  const { store, manager, newManager, close } = await openFakeManagers(dataDir, { logger, ...options });
+  onCleanup(close);
   return { store, manager, warnings, newManager };
 }
 
 let projects = 0;
 async function projectWith(store: Store, pipeline: string): Promise<Project> {
-  const dir = await tempDir('gbcms-events-src-');
-  await writeFile(join(dir, '.gbcms.yml'), pipeline);
+  const dir = await writePipeline(await tempDir('gbcms-events-src-'), pipeline);
   projects += 1;
   return store.projects.create({ name: `events-${projects}`, repo: dir });
 }
@@ -70,28 +37,6 @@ function start(manager: ExecutionManager, project: Project) {
     project,
     trigger: { event: 'manual', branch: 'main' },
     source: { kind: 'project' },
-  });
-}
-
-function collect(
-  manager: ExecutionManager,
-  id: string,
-  afterId?: number,
-  onEvent: (event: ExecutionEvent) => void = () => undefined,
-): Promise<ExecutionEvent[]> {
-  return new Promise((resolve, reject) => {
-    const events: ExecutionEvent[] = [];
-    manager
-      .subscribe(
-        id,
-        (event) => {
-          events.push(event);
-          onEvent(event);
-          if (event.type === 'end') resolve(events);
-        },
-        afterId,
-      )
-      .catch(reject);
   });
 }
 

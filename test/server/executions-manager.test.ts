@@ -1,42 +1,27 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { FakeBackend } from '../../engine/backends/fake.ts';
+import { describe, test } from 'node:test';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { describeError } from '../../server/errors.ts';
 import { ShuttingDownError } from '../../server/executions/errors.ts';
 import {
-  ExecutionManager,
+  type ExecutionManager,
   type ExecutionManagerOptions,
   SHUT_DOWN,
   type StepEnded,
   TERMINATED_BY_USER,
 } from '../../server/executions/manager.ts';
 import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
-import type { ExecutionEvent } from '../../server/executions/types.ts';
 import type { StepEvents } from '../../server/plugins/metrics.ts';
-import {
-  type Execution,
-  NotFoundError,
-  openStore,
-  type Project,
-  type Store,
-} from '../../server/store/index.ts';
+import { type Execution, NotFoundError, type Project, type Store } from '../../server/store/index.ts';
 import { GRACE, gitAs } from '../helpers/git.ts';
+import { cleanUpAfterAll } from './helpers/cleanups.ts';
+import { collectEvents as collect } from './helpers/collect-events.ts';
+import { openFakeManagers, writePipeline } from './helpers/fake-managers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { tempDir, onCleanup } = cleanUpAfterAll();
 
 interface Harness {
   dataDir: string;
@@ -48,39 +33,22 @@ interface Harness {
 
 async function harness(options: Partial<ExecutionManagerOptions> = {}): Promise<Harness> {
   const dataDir = await tempDir('gbcms-exec-data-');
-  const store = await openStore(dataDir);
   const logged: Harness['logged'] = [];
   const log = (level: string) => (details: object, message: string) =>
     logged.push({ level, message, details });
   const logger = { info: log('info'), warn: log('warn'), error: log('error') };
-  const managers: ExecutionManager[] = [];
-  const newManager = (more: Partial<ExecutionManagerOptions> = {}) => {
-    const manager = new ExecutionManager({
-      store,
-      backend: new FakeBackend(),
-      dataDir,
-      logger,
-      maxRunning: 4,
-      ...options,
-      ...more,
-    });
-    managers.push(manager);
-    return manager;
-  };
-  const manager = newManager();
-  cleanups.push(async () => {
-    for (const m of managers) await m.drain(0);
-    await store.close();
+  const { store, manager, newManager, close } = await openFakeManagers(dataDir, {
+    logger,
+    maxRunning: 4,
+    ...options,
   });
+  onCleanup(close);
   return { dataDir, store, manager, logged, newManager };
 }
 
 /** A plain directory (not a git repository) holding a pipeline file. */
 async function sourceDir(pipeline: string, files: Record<string, string> = {}): Promise<string> {
-  const dir = await tempDir('gbcms-exec-src-');
-  await writeFile(join(dir, '.gbcms.yml'), pipeline);
-  for (const [path, content] of Object.entries(files)) await writeFile(join(dir, path), content);
-  return dir;
+  return writePipeline(await tempDir('gbcms-exec-src-'), pipeline, files);
 }
 
 let projects = 0;
@@ -95,23 +63,6 @@ function startManual(manager: ExecutionManager, project: Project, message?: stri
     trigger: { event: 'manual', branch: 'main' },
     source: { kind: 'project' },
     message,
-  });
-}
-
-/** Every event up to and including `end`. */
-function collect(manager: ExecutionManager, id: string, afterId?: number): Promise<ExecutionEvent[]> {
-  return new Promise((resolve, reject) => {
-    const events: ExecutionEvent[] = [];
-    manager
-      .subscribe(
-        id,
-        (event) => {
-          events.push(event);
-          if (event.type === 'end') resolve(events);
-        },
-        afterId,
-      )
-      .catch(reject);
   });
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { REPORTER_SILENT } from '../../server/executions/external.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
+import { collectEvents } from './helpers/collect-events.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
 const servers: ExternalServer[] = [];
@@ -36,15 +37,7 @@ async function createExternal(
 }
 
 function events(s: ExternalServer, id: string): Promise<ExecutionEvent[]> {
-  return new Promise((resolve, reject) => {
-    const seen: ExecutionEvent[] = [];
-    s.manager
-      .subscribe(id, (event) => {
-        seen.push(event);
-        if (event.type === 'end') resolve(seen);
-      })
-      .catch(reject);
-  });
+  return collectEvents(s.manager, id);
 }
 
 describe('external executions over HTTP', () => {

@@ -1,62 +1,30 @@
 // Reports of a pipeline run (the fake backend prints `::gbcms` lines and fills $GBCMS_REPORTS)
 // are stored, streamed with their seq, read back for late subscribers and replayed once ended.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { FakeBackend } from '../../engine/backends/fake.ts';
-import { ExecutionManager, type ExecutionManagerOptions } from '../../server/executions/manager.ts';
+import { describe, test } from 'node:test';
+import type { ExecutionManagerOptions } from '../../server/executions/manager.ts';
 import { REPLAY_FIRST_ID } from '../../server/executions/stored-replay.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
-import { openStore, type Project, type Store } from '../../server/store/index.ts';
+import type { Project, Store } from '../../server/store/index.ts';
+import { cleanUpAfterAll } from './helpers/cleanups.ts';
+import { collectEvents as collect } from './helpers/collect-events.ts';
+import { openFakeManagers, warningsLogger, writePipeline } from './helpers/fake-managers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { tempDir, onCleanup } = cleanUpAfterAll();
 
 async function harness(options: Partial<ExecutionManagerOptions> = {}) {
   const dataDir = await tempDir('gbcms-reports-run-');
-  const store = await openStore(dataDir);
-  const problems: string[] = [];
-  const logger = {
-    info: () => undefined,
-    warn: (_: object, message: string) => problems.push(message),
-    error: (_: object, message: string) => problems.push(message),
-  };
-  const manager = new ExecutionManager({ store, backend: new FakeBackend(), dataDir, logger, ...options });
-  cleanups.push(async () => {
-    await manager.drain(0);
-    await store.close();
-  });
+  const { logger, warnings: problems } = warningsLogger();
+  const { store, manager, close } = await openFakeManagers(dataDir, { logger, ...options });
+  onCleanup(close);
   return { store, manager, problems };
 }
 
 let projects = 0;
 async function projectWith(store: Store, pipeline: string): Promise<Project> {
-  const dir = await tempDir('gbcms-reports-src-');
-  await writeFile(join(dir, '.gbcms.yml'), pipeline);
+  const dir = await writePipeline(await tempDir('gbcms-reports-src-'), pipeline);
   projects += 1;
   return store.projects.create({ name: `reports-${projects}`, repo: dir });
-}
-
-function collect(manager: ExecutionManager, id: string): Promise<ExecutionEvent[]> {
-  return new Promise((resolve, reject) => {
-    const events: ExecutionEvent[] = [];
-    manager
-      .subscribe(id, (event) => {
-        events.push(event);
-        if (event.type === 'end') resolve(events);
-      })
-      .catch(reject);
-  });
 }
 
 const REPORTING = `version: 1

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { FakeBackend } from '../../../engine/backends/fake.ts';
 import { buildApp } from '../../../server/app.ts';
-import { ExecutionManager, type ExecutionManagerOptions } from '../../../server/executions/manager.ts';
-import { openStore, type Project, type Store, type User } from '../../../server/store/index.ts';
+import type { ExecutionManager, ExecutionManagerOptions } from '../../../server/executions/manager.ts';
+import type { Project, Store } from '../../../server/store/index.ts';
+import { openFakeManagers, warningsLogger } from './fake-managers.ts';
+import { type Callers, createCallers, type Who } from './users.ts';
 
-export type Who = 'anonymous' | 'admin' | 'owner' | 'member' | 'stranger';
+export type { Who };
 
 export interface ApiAnswer<T> {
   status: number;
@@ -19,15 +20,13 @@ export interface ApiAnswer<T> {
   headers: Headers;
 }
 
-export interface ExternalServer {
+export interface ExternalServer extends Callers {
   /** `http://127.0.0.1:PORT` */
   url: string;
   app: FastifyInstance;
   store: Store;
   manager: ExecutionManager;
   dataDir: string;
-  users: Record<Exclude<Who, 'anonymous'>, User>;
-  tokens: Record<Exclude<Who, 'anonymous'>, string>;
   publicProject: Project;
   privateProject: Project;
   warnings: string[];
@@ -49,39 +48,10 @@ export async function startExternalServer(
   options: Partial<ExecutionManagerOptions> = {},
 ): Promise<ExternalServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gbcms-external-'));
-  const store = await openStore(dataDir);
-  const warnings: string[] = [];
-  const logger = {
-    info: () => undefined,
-    warn: (_: object, message: string) => warnings.push(message),
-    error: (_: object, message: string) => warnings.push(message),
-  };
-  const managers: ExecutionManager[] = [];
-  const newManager = (more: Partial<ExecutionManagerOptions> = {}) => {
-    const manager = new ExecutionManager({
-      store,
-      backend: new FakeBackend(),
-      dataDir,
-      logger,
-      ...options,
-      ...more,
-    });
-    managers.push(manager);
-    return manager;
-  };
-  const manager = newManager();
-  const users = {
-    admin: await store.users.create({ username: 'admin', role: 'admin' }),
-    owner: await store.users.create({ username: 'owner', role: 'developer' }),
-    member: await store.users.create({ username: 'member', role: 'developer' }),
-    stranger: await store.users.create({ username: 'stranger', role: 'developer' }),
-  };
-  const tokens = {
-    admin: (await store.tokens.create(users.admin.id, 'test')).token,
-    owner: (await store.tokens.create(users.owner.id, 'test')).token,
-    member: (await store.tokens.create(users.member.id, 'test')).token,
-    stranger: (await store.tokens.create(users.stranger.id, 'test')).token,
-  };
+  const { logger, warnings } = warningsLogger();
+  const managers = await openFakeManagers(dataDir, { logger, ...options });
+  const { store, manager, newManager } = managers;
+  const { users, tokens } = await createCallers(store);
   const publicProject = await store.projects.create({
     name: 'public-notebooks',
     repo: 'https://git.example.com/org/notebooks.git',
@@ -141,8 +111,7 @@ export async function startExternalServer(
     newManager,
     async close() {
       await app.close();
-      for (const m of managers) await m.drain(0);
-      await store.close();
+      await managers.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -6,18 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AppOptions, buildApp } from '../../../server/app.ts';
-import { openStore, type Project, type Store, type User } from '../../../server/store/index.ts';
+import { openStore, type Project, type Store } from '../../../server/store/index.ts';
 import { FakeExecutions } from './fake-executions.ts';
+import { type Callers, createCallers, type Who } from './users.ts';
 
-export type Who = 'anonymous' | 'admin' | 'owner' | 'member' | 'stranger';
+export type { Who };
 
-export interface TestServer {
+export interface TestServer extends Callers {
   app: FastifyInstance;
   store: Store;
   executions: FakeExecutions;
   dir: string;
-  users: Record<Exclude<Who, 'anonymous'>, User>;
-  tokens: Record<Exclude<Who, 'anonymous'>, string>;
   publicProject: Project;
   privateProject: Project;
   /** app.inject as `who`. */
@@ -31,18 +30,7 @@ export async function startTestServer(
   const dir = await mkdtemp(join(tmpdir(), 'gbcms-app-'));
   const store = await openStore(dir);
   const executions = new FakeExecutions(store);
-  const users = {
-    admin: await store.users.create({ username: 'admin', role: 'admin' }),
-    owner: await store.users.create({ username: 'owner', role: 'developer' }),
-    member: await store.users.create({ username: 'member', role: 'developer' }),
-    stranger: await store.users.create({ username: 'stranger', role: 'developer' }),
-  };
-  const tokens = {
-    admin: (await store.tokens.create(users.admin.id, 'test')).token,
-    owner: (await store.tokens.create(users.owner.id, 'test')).token,
-    member: (await store.tokens.create(users.member.id, 'test')).token,
-    stranger: (await store.tokens.create(users.stranger.id, 'test')).token,
-  };
+  const { users, tokens } = await createCallers(store);
   const publicProject = await store.projects.create({
     name: 'public-app',
     repo: 'https://git.example.com/org/public-app.git',
