@@ -48,3 +48,11 @@ export async function writeProject(request: FastifyRequest, projectId: string): 
   requireWrite(access);
   return access;
 }
+
+/** For settings and members: a token (401), then visibility (404), then the right to manage (403). */
+export async function manageProject(request: FastifyRequest, projectId: string): Promise<ProjectAccess> {
+  requireActor(request);
+  const access = await readProject(request, projectId);
+  if (!access.manage) throw errors.forbidden('only the project owner and admins may do this');
+  return access;
+}

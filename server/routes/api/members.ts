@@ -1,20 +1,14 @@
 // Who works on a project besides its owner. Members start, re-run and terminate executions;
 // the owner and admins grant and withdraw that (see server/auth/permissions.ts).
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { ProjectAccess } from '../../auth/access.ts';
+import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { ROLES, type User } from '../../store/index.ts';
-import { readProject, requireActor } from '../access.ts';
+import { manageProject, readProject } from '../access.ts';
 import { usernameLookup } from './users.ts';
 
-/** For settings and members: a token (401), then visibility (404), then the right to manage (403). */
-export async function manageProject(request: FastifyRequest, projectId: string): Promise<ProjectAccess> {
-  requireActor(request);
-  const access = await readProject(request, projectId);
-  if (!access.manage) throw errors.forbidden('only the project owner and admins may do this');
-  return access;
-}
+// Until server/routes/api/projects.ts imports it from ../access.ts.
+export { manageProject };
 
 // Anyone who may read the project sees this list (anonymous callers too, on a public one):
 // names and roles, no emails.
