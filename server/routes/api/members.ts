@@ -7,9 +7,6 @@ import { ROLES, type User } from '../../store/index.ts';
 import { manageProject, readProject } from '../access.ts';
 import { usernameLookup } from './users.ts';
 
-// Until server/routes/api/projects.ts imports it from ../access.ts.
-export { manageProject };
-
 // Anyone who may read the project sees this list (anonymous callers too, on a public one):
 // names and roles, no emails.
 const memberSchema = {

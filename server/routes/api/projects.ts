@@ -13,9 +13,8 @@ import {
   VISIBILITIES,
   type Visibility,
 } from '../../store/index.ts';
-import { readProject, requireActor } from '../access.ts';
+import { manageProject, readProject, requireActor } from '../access.ts';
 import { links } from '../links.ts';
-import { manageProject } from './members.ts';
 import { usernameLookup } from './users.ts';
 import { executionView, projectView } from './views.ts';
 
