@@ -34,6 +34,13 @@ export interface ArtifactSpec {
   dest: string;
 }
 
+export interface CacheSpec {
+  /** Folder kept between runs: relative to the workspace (normalised) or absolute. */
+  path: string;
+  /** Files relative to the workspace whose contents key the cache; empty: the path alone. */
+  keyFiles: string[];
+}
+
 export interface PlannedStep {
   /** Unique name, including the matrix combination: `test (node=20, os=x)`. */
   name: string;
@@ -51,6 +58,8 @@ export interface PlannedStep {
   reports: { junit?: string };
   /** Names of secrets to inject as environment variables and mask in logs. */
   secrets: string[];
+  /** Folders kept between runs; absent when the step keeps none. */
+  cache?: CacheSpec[];
   /** Set when the step will not run for this trigger, with the reason. */
   skip?: string;
 }

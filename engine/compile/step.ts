@@ -4,6 +4,7 @@ import type { PipelineFile, Step } from '../config/pipeline-file.generated.ts';
 import { parseDuration } from '../config/units.ts';
 import { DEFAULT_TIMEOUT_MS, type PlannedStep, type ResolvedEnvironment } from '../plan.ts';
 import { normaliseArtifact } from './artifacts.ts';
+import { planCache } from './cache.ts';
 import { anonymousEnvironmentName, resolveEnvironment, stringifyValues } from './environments.ts';
 import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from './matrix.ts';
 
@@ -45,6 +46,7 @@ export function planStepBody(
     secrets: [...(step.secrets ?? [])],
   };
   if (combination) body.matrix = { ...combination };
+  if (step.cache !== undefined && step.cache.length > 0) body.cache = step.cache.map(planCache);
   return body;
 }
 

@@ -127,7 +127,12 @@ export interface Step {
     [k: string]: [string | number | boolean, ...(string | number | boolean)[]];
   };
   services?: never;
-  cache?: never;
+  /**
+   * Folders kept between runs, keyed by the contents of lock files.
+   *
+   * @maxItems 8
+   */
+  cache?: Array<{path: string; key?: string[]}>;
 }
 /**
  * Run the step only when every listed condition matches.

@@ -28,8 +28,6 @@ const SIZE_HINT = 'a size like 512m, 1g or 1.5GiB';
 // instead of running without them.
 const UNSUPPORTED: Record<string, string> = {
   services: 'service containers are not supported yet in gbcms v1 (planned for a later version)',
-  cache:
-    'caches are not supported yet in gbcms v1 (planned for a later version); use artifacts to pass files on',
 };
 
 export function schemaMessage(issue: SchemaIssue): SchemaFinding {
@@ -82,6 +80,8 @@ export function schemaMessage(issue: SchemaIssue): SchemaFinding {
       );
     case 'maxLength':
       return at('GBCMS_SCHEMA_RANGE', `is longer than ${String(params.limit)} characters`);
+    case 'maxItems':
+      return at('GBCMS_SCHEMA_RANGE', `has more than ${String(params.limit)} items`);
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':

@@ -6,6 +6,7 @@ import type { Mapping } from './data.ts';
 import { asList, asMapping, has, mappingEntries } from './data.ts';
 import type { Reporter } from './report.ts';
 import { checkArtifacts } from './rules-artifacts.ts';
+import { checkCaches } from './rules-cache.ts';
 import { checkDependencies } from './rules-dag.ts';
 import { checkMatrixStep, matrixReferences } from './rules-matrix.ts';
 import { SuggestionBudget } from './suggest.ts';
@@ -27,6 +28,7 @@ export function checkRules(data: unknown, reporter: Reporter): void {
     checkSecrets(name, step, reporter);
     checkMatrixStep(name, step, { environments: environmentNames, fileHasEnvironments, hints }, reporter);
     checkArtifacts(name, step, reporter);
+    checkCaches(name, step, reporter);
   }
   checkDependencies(steps, reporter, hints);
 }

@@ -30,6 +30,8 @@ let compiled: ValidateFunction<PipelineFile> | undefined;
 function validator(): ValidateFunction<PipelineFile> {
   if (!compiled) {
     const ajv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, logger: false });
+    // Read by json-schema-to-typescript only (a readable type instead of a tuple per length).
+    ajv.addKeyword({ keyword: 'tsType', schemaType: 'string' });
     ajv.addFormat('duration', { type: 'string', validate: (text) => parseDuration(text) !== undefined });
     ajv.addFormat('size', { type: 'string', validate: (text) => parseSize(text) !== undefined });
     compiled = ajv.compile<PipelineFile>(ROOT_SCHEMA);

@@ -51,7 +51,7 @@ describe('schema diagnostics: positions', () => {
       lint('{version: 1, steps: {a: {image: x, commands: [x], retries: 99, pull: always}}}\n'),
       [
         '1:60 GBCMS_SCHEMA_RANGE steps.a.retries: 99 is out of range: must be at most 10',
-        "1:64 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.pull: unknown key 'pull' (allowed: environment, image, commands, depends_on, env, when, timeout, retries, allow_failure, artifacts, reports, secrets, matrix)",
+        "1:64 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.pull: unknown key 'pull' (allowed: environment, image, commands, depends_on, env, when, timeout, retries, allow_failure, artifacts, reports, secrets, matrix, cache)",
       ],
     );
   });
@@ -143,10 +143,20 @@ describe('schema diagnostics: messages', () => {
     ]);
   });
 
-  test('services and cache are refused on purpose, as planned features', () => {
-    assert.deepEqual(lint(step('    services: {db: {image: postgres}}\n    cache: {paths: [x]}')), [
+  test('services are refused on purpose, as a planned feature', () => {
+    assert.deepEqual(lint(step('    services: {db: {image: postgres}}')), [
       '6:5 GBCMS_SCHEMA_UNSUPPORTED steps.a.services: service containers are not supported yet in gbcms v1 (planned for a later version)',
-      '7:5 GBCMS_SCHEMA_UNSUPPORTED steps.a.cache: caches are not supported yet in gbcms v1 (planned for a later version); use artifacts to pass files on',
+    ]);
+  });
+
+  test('cache: a list of {path, key}, with the GitLab spelling refused by key', () => {
+    assert.deepEqual(lint(step('    cache: [{path: node_modules, key: [package-lock.json]}]')), []);
+    assert.deepEqual(lint(step('    cache: {paths: [x]}')), [
+      '6:12 GBCMS_SCHEMA_TYPE steps.a.cache: expected a list of mappings, got a mapping',
+    ]);
+    assert.deepEqual(lint(step('    cache: [{paths: [x]}]')), [
+      "6:13 GBCMS_SCHEMA_REQUIRED steps.a.cache.0: missing required key 'path'",
+      "6:14 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.cache.0.paths: unknown key 'paths'; did you mean 'path'?",
     ]);
   });
 

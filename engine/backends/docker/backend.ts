@@ -3,12 +3,14 @@
 // with the log driver off. Every resource is labelled with the run, so destroyRun (and crash
 // recovery) find them by label rather than by what this process remembers.
 import Docker from 'dockerode';
+import { resolveStepCaches } from '../../cache.ts';
 import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
 import { workspaceRelative } from '../../reports/paths.ts';
 import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
 import { collectContainerArtifacts } from './artifacts.ts';
+import { ensureCacheVolume } from './cache-volumes.ts';
 import { removeRunResources } from './cleanup.ts';
-import { parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
+import { type CacheMount, parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
 import { demux } from './demux.ts';
 import { dockerFailure, dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
 import { ImageResolver } from './images.ts';
@@ -34,6 +36,8 @@ interface DockerRun {
   /** Image id by environment key. */
   images: Map<string, string>;
   volume: string;
+  /** Cache volumes by step name. */
+  caches: Map<string, CacheMount[]>;
 }
 
 interface DockerStep {
@@ -102,7 +106,7 @@ export class DockerBackend implements Backend {
     );
     const first = steps[0];
     if (!first) {
-      this.runs.set(run.id, { images, volume: '' });
+      this.runs.set(run.id, { images, volume: '', caches: new Map() });
       return;
     }
     const owner = parseOwner(first.environment.user);
@@ -117,7 +121,33 @@ export class DockerBackend implements Backend {
       image: this.imageFor(first, images),
       owner,
     });
-    this.runs.set(run.id, { images, volume });
+    const caches = await this.prepareCaches(run, steps, images);
+    this.runs.set(run.id, { images, volume, caches });
+  }
+
+  /** One after another: matrix steps share their caches, and a volume is prepared once. */
+  private async prepareCaches(
+    run: RunContext,
+    steps: PlannedStep[],
+    images: Map<string, string>,
+  ): Promise<Map<string, CacheMount[]>> {
+    const caches = new Map<string, CacheMount[]>();
+    for (const step of steps) {
+      if (step.cache === undefined) continue;
+      const mounts: CacheMount[] = [];
+      const notice = (message: string) => run.notice(message, step.name);
+      for (const cache of await resolveStepCaches(run.plan, step, notice)) {
+        const volume = await ensureCacheVolume(this.docker, {
+          runId: run.id,
+          key: cache.key,
+          image: this.imageFor(step, images),
+          owner: parseOwner(step.environment.user),
+        });
+        mounts.push({ volume, path: cache.path });
+      }
+      caches.set(step.name, mounts);
+    }
+    return caches;
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -136,6 +166,7 @@ export class DockerBackend implements Backend {
       image,
       volume: state.volume,
       attempt,
+      caches: state.caches.get(step.name) ?? [],
       ...(runtime === undefined ? {} : { runtime }),
     });
     options.Env = withReportsEnv(options.Env, run.plan, step.name);

@@ -1,9 +1,9 @@
 // Removal by label: what a run created is found again by its gbcms.run label, so cleanup works
 // after a crash, twice, or from two places at once. Containers go first because a volume in
-// use cannot be removed. Built images are a cache and are kept.
+// use cannot be removed. Built images and cache volumes (gbcms.cache) are kept.
 import type Docker from 'dockerode';
 import { isGoneOrGoing, statusCode } from './errors.ts';
-import { LABEL_MANAGED, LABEL_RUN, labelFilter } from './labels.ts';
+import { LABEL_CACHE, LABEL_MANAGED, LABEL_RUN, labelFilter } from './labels.ts';
 
 async function ignoringGone(work: Promise<unknown>): Promise<boolean> {
   try {
@@ -35,7 +35,9 @@ async function removeByFilter(docker: Docker, filters: { label: string[] }): Pro
     containers.map((c) => ignoringGone(docker.getContainer(c.Id).remove({ force: true, v: false }))),
   );
   const { Volumes: volumes } = await docker.listVolumes({ filters });
-  const removedVolumes = await Promise.all((volumes ?? []).map((v) => removeVolume(docker, v.Name)));
+  // Caches outlive runs by design; only the run-scoped volumes go.
+  const runScoped = (volumes ?? []).filter((v) => v.Labels?.[LABEL_CACHE] !== 'true');
+  const removedVolumes = await Promise.all(runScoped.map((v) => removeVolume(docker, v.Name)));
   const networks = await docker.listNetworks({ filters });
   const removedNetworks = await Promise.all(
     networks.map((n) => ignoringGone(docker.getNetwork(n.Id).remove())),

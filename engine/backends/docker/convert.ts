@@ -6,11 +6,13 @@ import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
 import { BackendError, type RunContext } from '../types.ts';
-import { runLabels, stepLabels } from './labels.ts';
+import { cacheLabels, runLabels, stepLabels } from './labels.ts';
 
 export const WORKSPACE_PATH = '/workspace';
 export const HOME_PATH = '/home/gbcms';
 export const GVISOR_RUNTIME = 'runsc';
+/** Where the cache-seeding container mounts a fresh cache volume to hand its root to the step user. */
+export const CACHE_SEED_PATH = '/cache';
 
 /** Owner of the workspace and of the home tmpfs, when the environment's user is not numeric. */
 export const FALLBACK_OWNER = { uid: 1000, gid: 1000 } as const;
@@ -64,6 +66,26 @@ export function seedContainerName(runId: string): string {
   return `gbcms-${nameSafe(runId).slice(0, 12)}-seed-${shortHash(runId)}`;
 }
 
+/** One volume per cache key; 24 hex digits (96 bits) keep names short and collisions out of reach. */
+export function cacheVolumeName(key: string): string {
+  return `gbcms-cache-${key.slice(0, 24)}`;
+}
+
+/** Relative cache paths live in the workspace; absolute ones (`/home/gbcms/.npm`) stay as given. */
+export function cacheMountTarget(path: string): string {
+  return path.startsWith('/') ? path : `${WORKSPACE_PATH}/${path}`;
+}
+
+/** A step's cache, resolved: the volume that holds it and the folder it is mounted at. */
+export interface CacheMount {
+  volume: string;
+  path: string;
+}
+
+export function cacheVolumeOptions(key: string): Docker.VolumeCreateOptions {
+  return { Name: cacheVolumeName(key), Labels: cacheLabels() };
+}
+
 /** Docker's runtime name for the environment, or a clear error when the engine lacks it. */
 export function requireRuntime(
   environment: ResolvedEnvironment,
@@ -89,11 +111,11 @@ function envList(env: Record<string, string>): string[] {
  * made, root-owned) /workspace into it, taking its owner and mode, and the step user would
  * lose write access to the workspace root.
  */
-function workspaceMount(volume: string): Docker.MountSettings {
+function workspaceMount(volume: string, target = WORKSPACE_PATH): Docker.MountSettings {
   return {
     Type: 'volume',
     Source: volume,
-    Target: WORKSPACE_PATH,
+    Target: target,
     ReadOnly: false,
     // Zero values, which Docker reads as absent; the dockerode types require the keys.
     VolumeOptions: { NoCopy: true, Labels: {}, DriverConfig: { Name: '', Options: {} } },
@@ -109,10 +131,12 @@ export interface StepContainerInput {
   attempt: number;
   /** Docker runtime name, from requireRuntime. */
   runtime?: string;
+  /** Cache volumes, mounted over their folders after the workspace (Docker orders by depth). */
+  caches?: CacheMount[];
 }
 
 export function stepContainerOptions(input: StepContainerInput): Docker.ContainerCreateOptions {
-  const { step, run, image, volume, attempt, runtime } = input;
+  const { step, run, image, volume, attempt, runtime, caches = [] } = input;
   const environment = step.environment;
   const owner = parseOwner(environment.user);
   const memory = environment.resources.memoryBytes;
@@ -145,7 +169,10 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
         '/tmp': `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=1777,size=${memory}`,
         [HOME_PATH]: `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=0700`,
       },
-      Mounts: [workspaceMount(volume)],
+      Mounts: [
+        workspaceMount(volume),
+        ...caches.map((cache) => workspaceMount(cache.volume, cacheMountTarget(cache.path))),
+      ],
       NetworkMode: environment.network === 'bridge' ? 'bridge' : 'none',
       Memory: memory,
       MemorySwap: memory,
@@ -181,6 +208,34 @@ export function seedContainerOptions(
       NetworkMode: 'none',
       Privileged: false,
       Mounts: [workspaceMount(volume)],
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+    },
+  };
+}
+
+/**
+ * The container that hands a fresh cache volume's root to the step user (a tar entry for the
+ * mount point itself, see workspace-volume.ts): created, written, removed, never started.
+ */
+export function cacheSeedContainerOptions(
+  runId: string,
+  image: string,
+  volume: string,
+): Docker.ContainerCreateOptions {
+  return {
+    Image: image,
+    Entrypoint: [],
+    Cmd: ['/bin/true'],
+    // The run's label, not the cache's: a crash mid-seed leaves a container destroyRun finds.
+    Labels: runLabels(runId, 'seed'),
+    NetworkDisabled: true,
+    HostConfig: {
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      NetworkMode: 'none',
+      Privileged: false,
+      Mounts: [workspaceMount(volume, CACHE_SEED_PATH)],
       LogConfig: { Type: 'none', Config: {} },
       AutoRemove: false,
     },

@@ -5,6 +5,7 @@ export const LABEL_RUN = 'gbcms.run';
 export const LABEL_STEP = 'gbcms.step';
 export const LABEL_ROLE = 'gbcms.role';
 export const LABEL_BUILD_HASH = 'gbcms.build-hash';
+export const LABEL_CACHE = 'gbcms.cache';
 
 export type ResourceRole = 'step' | 'workspace' | 'seed';
 
@@ -14,6 +15,14 @@ export function runLabels(runId: string, role: ResourceRole): Record<string, str
 
 export function stepLabels(runId: string, stepName: string): Record<string, string> {
   return { ...runLabels(runId, 'step'), [LABEL_STEP]: stepName };
+}
+
+/**
+ * A cache volume outlives its run: no run label, so removal by run never finds it, and the
+ * cache label keeps it out of the all-gbcms recovery sweep too.
+ */
+export function cacheLabels(): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_CACHE]: 'true' };
 }
 
 /** A `filters` value for Docker's list endpoints. */

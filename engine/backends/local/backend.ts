@@ -8,12 +8,14 @@ import { constants, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import tar from 'tar-fs';
 import { extractArchive } from '../../artifacts/extract.ts';
+import { resolveStepCaches } from '../../cache.ts';
 import type { PlannedStep } from '../../plan.ts';
 import { REPORTS_DIR, reportsFileFor, workspaceRelative } from '../../reports/paths.ts';
 import { listWorkspaceFiles } from '../../workspace.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
 import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
+import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
 import { mergeOutput } from './output.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
 
@@ -23,6 +25,13 @@ interface LocalRun {
   root: string;
   workspace: string;
   sandboxed: boolean;
+  /** Cache folders by step name: where each is kept, and where the step sees it. */
+  caches: Map<string, LocalCache[]>;
+}
+
+interface LocalCache {
+  dir: string;
+  target: string;
 }
 
 interface LocalStep {
@@ -35,7 +44,8 @@ export class LocalBackend implements Backend {
   private readonly runs = new Map<string, LocalRun>();
   private readonly steps = new Map<string, LocalStep>();
 
-  constructor(private readonly options: { sandbox?: boolean } = {}) {}
+  /** @param options.cacheRoot where caches are kept; defaults to $XDG_CACHE_HOME/gbcms */
+  constructor(private readonly options: { sandbox?: boolean; cacheRoot?: string } = {}) {}
 
   async isAvailable(): Promise<boolean> {
     return true;
@@ -51,7 +61,8 @@ export class LocalBackend implements Backend {
       await copyFile(join(run.plan.workspace, file), join(workspace, file));
     }
     await mkdir(join(workspace, REPORTS_DIR), { recursive: true });
-    this.runs.set(run.id, { root, workspace, sandboxed });
+    const caches = await this.resolveCaches(run, { workspace, home: join(root, 'home') });
+    this.runs.set(run.id, { root, workspace, sandboxed, caches });
     run.notice(
       sandboxed
         ? 'local backend: steps run as host processes in a bubblewrap sandbox (read-only host, no network); this is not container isolation and images are ignored'
@@ -59,8 +70,32 @@ export class LocalBackend implements Backend {
     );
   }
 
+  private async resolveCaches(
+    run: RunContext,
+    dirs: { workspace: string; home: string },
+  ): Promise<Map<string, LocalCache[]>> {
+    const root = this.options.cacheRoot ?? localCacheRoot();
+    const caches = new Map<string, LocalCache[]>();
+    for (const step of run.plan.steps) {
+      if (step.skip !== undefined || step.cache === undefined) continue;
+      const notice = (message: string) => run.notice(message, step.name);
+      const entries: LocalCache[] = [];
+      for (const cache of await resolveStepCaches(run.plan, step, notice)) {
+        const target = localCacheTarget(cache.path, dirs);
+        if (target === undefined) {
+          notice(`local backend: cache '${cache.path}' is outside the workspace and home; it is not kept`);
+          continue;
+        }
+        entries.push({ dir: join(root, cache.key), target });
+      }
+      caches.set(step.name, entries);
+    }
+    return caches;
+  }
+
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
     const local = this.localRun(run);
+    for (const cache of local.caches.get(step.name) ?? []) await restoreCache(cache.dir, cache.target);
     const home = join(local.root, 'home');
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -106,11 +141,18 @@ export class LocalBackend implements Backend {
     };
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
+    let exitCode: number;
     try {
-      return { exitCode: await exit, oomKilled: false };
+      exitCode = await exit;
     } finally {
       signal.removeEventListener('abort', stop);
     }
+    if (exitCode === 0) {
+      for (const cache of this.runs.get(run.id)?.caches.get(step.name) ?? []) {
+        await saveCache(cache.target, cache.dir);
+      }
+    }
+    return { exitCode, oomKilled: false };
   }
 
   async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {

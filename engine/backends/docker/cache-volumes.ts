@@ -1,0 +1,56 @@
+// Cache volumes: one named volume per cache key, kept between runs. A fresh volume's root is
+// owned by root, so the first run that creates it hands it to the step user the way the
+// workspace is seeded: a tar whose root entry is the mount point, put into a container that is
+// created and never started.
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import tarStream from 'tar-stream';
+import {
+  CACHE_SEED_PATH,
+  cacheSeedContainerOptions,
+  cacheVolumeName,
+  cacheVolumeOptions,
+} from './convert.ts';
+import { dockerFailure, isNotFound } from './errors.ts';
+
+export interface CacheVolumeSeed {
+  runId: string;
+  key: string;
+  /** Image id to create the seeding container from: one the run already has. */
+  image: string;
+  owner: { uid: number; gid: number };
+}
+
+function rootEntryArchive(owner: { uid: number; gid: number }): Readable {
+  const pack = tarStream.pack();
+  pack.entry({ name: `${CACHE_SEED_PATH.slice(1)}/`, type: 'directory', mode: 0o755, ...owner });
+  pack.finalize();
+  return Readable.from(pack, { objectMode: false });
+}
+
+async function volumeExists(docker: Docker, name: string): Promise<boolean> {
+  try {
+    await docker.getVolume(name).inspect();
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw dockerFailure('GBCMS_ERR_DOCKER', `could not inspect the cache volume ${name}`, error);
+  }
+}
+
+/** The cache volume's name, after creating it (owned by the step user) when it did not exist. */
+export async function ensureCacheVolume(docker: Docker, seed: CacheVolumeSeed): Promise<string> {
+  const name = cacheVolumeName(seed.key);
+  if (await volumeExists(docker, name)) return name;
+  let container: Docker.Container | undefined;
+  try {
+    await docker.createVolume(cacheVolumeOptions(seed.key));
+    container = await docker.createContainer(cacheSeedContainerOptions(seed.runId, seed.image, name));
+    await container.putArchive(rootEntryArchive(seed.owner), { path: '/' });
+  } catch (error) {
+    throw dockerFailure('GBCMS_ERR_DOCKER', `could not prepare the cache volume ${name}`, error);
+  } finally {
+    if (container) await container.remove({ force: true }).catch(() => undefined);
+  }
+  return name;
+}
