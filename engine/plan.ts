@@ -41,6 +41,19 @@ export interface CacheSpec {
   keyFiles: string[];
 }
 
+export interface PlannedService {
+  /** The host name the step reaches it by: a DNS label. */
+  name: string;
+  /** Image or build, resources and env; `user` is used only when `userSet`. */
+  environment: ResolvedEnvironment;
+  /** True when the environment names a user; otherwise the image's own user runs the service. */
+  userSet: boolean;
+  /** Run as a shell script like a step's; absent: the image's own command. */
+  commands?: string[];
+  /** The environment's env, then the service's own. */
+  env: Record<string, string>;
+}
+
 export interface PlannedStep {
   /** Unique name, including the matrix combination: `test (node=20, os=x)`. */
   name: string;
@@ -60,6 +73,8 @@ export interface PlannedStep {
   secrets: string[];
   /** Folders kept between runs; absent when the step keeps none. */
   cache?: CacheSpec[];
+  /** Sidecar containers the step reaches by name; absent when it has none. */
+  services?: PlannedService[];
   /** Set when the step will not run for this trigger, with the reason. */
   skip?: string;
 }

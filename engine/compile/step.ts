@@ -7,6 +7,7 @@ import { normaliseArtifact } from './artifacts.ts';
 import { planCache } from './cache.ts';
 import { anonymousEnvironmentName, resolveEnvironment, stringifyValues } from './environments.ts';
 import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from './matrix.ts';
+import { planServices } from './services.ts';
 
 export type StepBody = Omit<PlannedStep, 'dependsOn' | 'skip'>;
 
@@ -47,6 +48,9 @@ export function planStepBody(
   };
   if (combination) body.matrix = { ...combination };
   if (step.cache !== undefined && step.cache.length > 0) body.cache = step.cache.map(planCache);
+  if (step.services !== undefined && Object.keys(step.services).length > 0) {
+    body.services = planServices(baseName, step.services, substitute, source);
+  }
   return body;
 }
 

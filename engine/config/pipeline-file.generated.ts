@@ -126,7 +126,12 @@ export interface Step {
      */
     [k: string]: [string | number | boolean, ...(string | number | boolean)[]];
   };
-  services?: never;
+  /**
+   * Sidecar containers for the step, reachable by name (Docker backend only).
+   */
+  services?: {
+    [k: string]: Service;
+  };
   /**
    * Folders kept between runs, keyed by the contents of lock files.
    *
@@ -142,4 +147,21 @@ export interface When {
   tag?: StringOrList;
   event?: Event | [Event, ...Event[]];
   path?: StringOrList;
+}
+/**
+ * A sidecar container the step reaches by the service's name.
+ */
+export interface Service {
+  image?: StepImage;
+  /**
+   * An environment of the file: its image or build, resources, env and user.
+   */
+  environment?: string;
+  /**
+   * Run as a shell script like a step's; without them the image's own command runs.
+   *
+   * @minItems 1
+   */
+  commands?: [string, ...string[]];
+  env?: EnvMap1;
 }

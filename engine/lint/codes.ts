@@ -34,7 +34,7 @@ export const LINT_CODES = {
   GBCMS_SCHEMA_EMPTY: 'an empty string, list or mapping where content is needed',
   GBCMS_SCHEMA_RANGE: 'a number or length outside its limits',
   GBCMS_SCHEMA_DUPLICATE: 'the same item twice in a list that must be unique',
-  GBCMS_SCHEMA_UNSUPPORTED: 'a feature gbcms v1 rejects on purpose (services): planned',
+  GBCMS_SCHEMA_UNSUPPORTED: 'a feature gbcms v1 rejects on purpose: planned (none today)',
   GBCMS_SCHEMA_INVALID: 'any other schema violation',
   // Meaning (checked after the shape).
   GBCMS_STEP_ENVIRONMENT_AND_IMAGE: 'a step names both an environment and an image',
@@ -52,6 +52,8 @@ export const LINT_CODES = {
   GBCMS_ARTIFACT_DUPLICATE: 'two artifacts of a step land in the same destination',
   GBCMS_CACHE_UNSAFE_PATH: 'a cache path or key file that contains .., or a key file that is absolute',
   GBCMS_CACHE_DUPLICATE: 'two caches of a step keep the same folder',
+  GBCMS_SERVICE_IMAGE: 'a service names both an environment and an image, or neither',
+  GBCMS_SERVICE_UNKNOWN_ENVIRONMENT: 'a service uses an environment the file does not define',
   GBCMS_REPORT_UNSAFE_PATH: 'a report path that is absolute or contains ..',
   GBCMS_MATRIX_TOO_LARGE: 'a matrix expanding to more than 256 combinations',
   GBCMS_MATRIX_DUPLICATE_VALUE:

@@ -26,9 +26,8 @@ const SIZE_HINT = 'a size like 512m, 1g or 1.5GiB';
 
 // Sections gbcms v1 rejects on purpose, so a file written for a later version fails loudly
 // instead of running without them.
-const UNSUPPORTED: Record<string, string> = {
-  services: 'service containers are not supported yet in gbcms v1 (planned for a later version)',
-};
+// None today; the map stays so the next planned section gets a message, not a bare refusal.
+const UNSUPPORTED: Record<string, string> = {};
 
 export function schemaMessage(issue: SchemaIssue): SchemaFinding {
   const { path, params, data } = issue;
@@ -82,6 +81,8 @@ export function schemaMessage(issue: SchemaIssue): SchemaFinding {
       return at('GBCMS_SCHEMA_RANGE', `is longer than ${String(params.limit)} characters`);
     case 'maxItems':
       return at('GBCMS_SCHEMA_RANGE', `has more than ${String(params.limit)} items`);
+    case 'maxProperties':
+      return at('GBCMS_SCHEMA_RANGE', `has more than ${String(params.limit)} entries`);
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
@@ -118,6 +119,8 @@ function quoteHint(issue: SchemaIssue): string {
 const NAME_RULES: Record<string, string> = {
   name: "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 63 characters",
   envName: "letters, digits and '_', not starting with a digit",
+  serviceName:
+    "lower-case letters, digits and '-' (a DNS label), not starting or ending with '-', at most 63 characters",
 };
 
 function patternMessage(issue: SchemaIssue): SchemaFinding {
@@ -126,7 +129,7 @@ function patternMessage(issue: SchemaIssue): SchemaFinding {
   const defs = resolveSchema(ROOT_SCHEMA.$defs) ?? {};
   const ruleOf = (def: string) =>
     resolveSchema(defs[def])?.pattern === pattern ? NAME_RULES[def] : undefined;
-  const rule = ruleOf('name') ?? ruleOf('envName');
+  const rule = ruleOf('name') ?? ruleOf('envName') ?? ruleOf('serviceName');
   if (issue.propertyName !== undefined) {
     const noun = nameNoun(path[path.length - 1]);
     const message = `${showValue(issue.propertyName)} is not a valid ${noun}${rule ? `: use ${rule}` : ''}`;
@@ -171,6 +174,8 @@ function nameNoun(container: PathSegment | undefined): string {
       return 'environment name';
     case 'matrix':
       return 'matrix axis name';
+    case 'services':
+      return 'service name';
     case 'env':
     case 'args':
       return 'variable name';

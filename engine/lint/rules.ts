@@ -9,6 +9,7 @@ import { checkArtifacts } from './rules-artifacts.ts';
 import { checkCaches } from './rules-cache.ts';
 import { checkDependencies } from './rules-dag.ts';
 import { checkMatrixStep, matrixReferences } from './rules-matrix.ts';
+import { checkServices } from './rules-services.ts';
 import { SuggestionBudget } from './suggest.ts';
 
 export const MIN_SECRET_NAME_LENGTH = 4;
@@ -29,6 +30,7 @@ export function checkRules(data: unknown, reporter: Reporter): void {
     checkMatrixStep(name, step, { environments: environmentNames, fileHasEnvironments, hints }, reporter);
     checkArtifacts(name, step, reporter);
     checkCaches(name, step, reporter);
+    checkServices(name, step, { environments: environmentNames, fileHasEnvironments, hints }, reporter);
   }
   checkDependencies(steps, reporter, hints);
 }

@@ -51,7 +51,7 @@ describe('schema diagnostics: positions', () => {
       lint('{version: 1, steps: {a: {image: x, commands: [x], retries: 99, pull: always}}}\n'),
       [
         '1:60 GBCMS_SCHEMA_RANGE steps.a.retries: 99 is out of range: must be at most 10',
-        "1:64 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.pull: unknown key 'pull' (allowed: environment, image, commands, depends_on, env, when, timeout, retries, allow_failure, artifacts, reports, secrets, matrix, cache)",
+        "1:64 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.pull: unknown key 'pull' (allowed: environment, image, commands, depends_on, env, when, timeout, retries, allow_failure, artifacts, reports, secrets, matrix, services, cache)",
       ],
     );
   });
@@ -143,9 +143,10 @@ describe('schema diagnostics: messages', () => {
     ]);
   });
 
-  test('services are refused on purpose, as a planned feature', () => {
-    assert.deepEqual(lint(step('    services: {db: {image: postgres}}')), [
-      '6:5 GBCMS_SCHEMA_UNSUPPORTED steps.a.services: service containers are not supported yet in gbcms v1 (planned for a later version)',
+  test('services: a mapping of name to {image|environment, commands, env}', () => {
+    assert.deepEqual(lint(step('    services: {db: {image: postgres}}')), []);
+    assert.deepEqual(lint(step('    services: [{image: postgres}]')), [
+      '6:15 GBCMS_SCHEMA_TYPE steps.a.services: expected a mapping, got a list',
     ]);
   });
 

@@ -14,6 +14,7 @@ import { type CacheMount, parseOwner, requireRuntime, stepContainerOptions } fro
 import { demux } from './demux.ts';
 import { dockerFailure, dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
 import { ImageResolver } from './images.ts';
+import { removeServices, type StartedServices, startServices } from './services.ts';
 import { readContainerFile, withReportsEnv } from './step-files.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
 
@@ -66,6 +67,8 @@ export class DockerBackend implements Backend {
   private readonly artifactMaxBytes: number;
   private readonly runs = new Map<string, DockerRun>();
   private readonly steps = new Map<string, DockerStep>();
+  /** Services of started steps, by step key, kept apart so a failed start still cleans them. */
+  private readonly services = new Map<string, StartedServices>();
   /** Starts per step, never reset, so a retry gets a fresh container name. */
   private readonly attempts = new Map<string, number>();
 
@@ -97,7 +100,11 @@ export class DockerBackend implements Backend {
   async setupRun(run: RunContext): Promise<void> {
     const steps = run.plan.steps.filter((s) => s.skip === undefined);
     const environments = new Map<string, ResolvedEnvironment>();
-    for (const step of steps) environments.set(environmentKey(step.environment), step.environment);
+    for (const step of steps) {
+      environments.set(environmentKey(step.environment), step.environment);
+      for (const service of step.services ?? [])
+        environments.set(environmentKey(service.environment), service.environment);
+    }
     const images = new Map<string, string>();
     await Promise.all(
       [...environments].map(async ([key, environment]) => {
@@ -160,6 +167,7 @@ export class DockerBackend implements Backend {
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
     const image = this.imageFor(step, state.images);
+    const services = await this.startStepServices(step, run, key, attempt, state.images);
     const options = stepContainerOptions({
       step,
       run,
@@ -168,11 +176,15 @@ export class DockerBackend implements Backend {
       attempt,
       caches: state.caches.get(step.name) ?? [],
       ...(runtime === undefined ? {} : { runtime }),
+      ...(services === undefined ? {} : { serviceNetwork: services.networkName }),
     });
     options.Env = withReportsEnv(options.Env, run.plan, step.name);
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);
+      // A bridge step was created on bridge; it reaches its services through a second network.
+      if (services !== undefined && step.environment.network === 'bridge')
+        await services.network.connect({ Container: container.id });
     } catch (error) {
       throw dockerFailure('GBCMS_ERR_START', `could not create the container of step '${step.name}'`, error);
     }
@@ -190,6 +202,34 @@ export class DockerBackend implements Backend {
     } catch (error) {
       throw dockerFailure('GBCMS_ERR_START', `could not start step '${step.name}'`, error);
     }
+  }
+
+  private async startStepServices(
+    step: PlannedStep,
+    run: RunContext,
+    key: string,
+    attempt: number,
+    images: Map<string, string>,
+  ): Promise<StartedServices | undefined> {
+    if (step.services === undefined || step.services.length === 0) return undefined;
+    // A previous attempt's services go before this attempt's start.
+    await this.destroyServices(key);
+    const started = await startServices(this.docker, {
+      runId: run.id,
+      stepName: step.name,
+      attempt,
+      services: step.services,
+      imageOf: (service) => this.imageOf(service.environment, images, `service '${service.name}'`),
+    });
+    this.services.set(key, started);
+    return started;
+  }
+
+  private async destroyServices(key: string): Promise<void> {
+    const started = this.services.get(key);
+    if (!started) return;
+    this.services.delete(key);
+    await removeServices(started);
   }
 
   async *tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk> {
@@ -252,14 +292,15 @@ export class DockerBackend implements Backend {
   async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
     const key = stepKey(step, run);
     const state = this.steps.get(key);
-    if (!state) return;
     this.steps.delete(key);
-    await this.removeStep(state.container);
+    if (state) await this.removeStep(state.container);
+    await this.destroyServices(key);
   }
 
   async destroyRun(run: RunContext): Promise<void> {
     const ofRun = (key: string) => key.startsWith(`${run.id}\0`);
     for (const key of this.steps.keys()) if (ofRun(key)) this.steps.delete(key);
+    for (const key of this.services.keys()) if (ofRun(key)) this.services.delete(key);
     for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
     this.runs.delete(run.id);
     await removeRunResources(this.docker, run.id);
@@ -287,8 +328,12 @@ export class DockerBackend implements Backend {
   }
 
   private imageFor(step: PlannedStep, images: Map<string, string>): string {
-    const image = images.get(environmentKey(step.environment));
-    if (image === undefined) throw new Error(`docker backend: no image resolved for step '${step.name}'`);
+    return this.imageOf(step.environment, images, `step '${step.name}'`);
+  }
+
+  private imageOf(environment: ResolvedEnvironment, images: Map<string, string>, what: string): string {
+    const image = images.get(environmentKey(environment));
+    if (image === undefined) throw new Error(`docker backend: no image resolved for ${what}`);
     return image;
   }
 

@@ -102,7 +102,7 @@ export function requireRuntime(
   return GVISOR_RUNTIME;
 }
 
-function envList(env: Record<string, string>): string[] {
+export function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
@@ -133,10 +133,20 @@ export interface StepContainerInput {
   runtime?: string;
   /** Cache volumes, mounted over their folders after the workspace (Docker orders by depth). */
   caches?: CacheMount[];
+  /**
+   * The step's internal services network. A step without network joins only it; a step on
+   * `bridge` keeps bridge and is connected to it before start (Docker creates with one network).
+   */
+  serviceNetwork?: string;
+}
+
+function stepNetwork(network: 'none' | 'bridge', serviceNetwork: string | undefined): string {
+  if (network === 'bridge') return 'bridge';
+  return serviceNetwork ?? 'none';
 }
 
 export function stepContainerOptions(input: StepContainerInput): Docker.ContainerCreateOptions {
-  const { step, run, image, volume, attempt, runtime, caches = [] } = input;
+  const { step, run, image, volume, attempt, runtime, caches = [], serviceNetwork } = input;
   const environment = step.environment;
   const owner = parseOwner(environment.user);
   const memory = environment.resources.memoryBytes;
@@ -155,7 +165,7 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
     AttachStdin: false,
     AttachStdout: true,
     AttachStderr: true,
-    NetworkDisabled: environment.network === 'none',
+    NetworkDisabled: stepNetwork(environment.network, serviceNetwork) === 'none',
     HostConfig: {
       Init: true,
       Privileged: false,
@@ -173,7 +183,7 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
         workspaceMount(volume),
         ...caches.map((cache) => workspaceMount(cache.volume, cacheMountTarget(cache.path))),
       ],
-      NetworkMode: environment.network === 'bridge' ? 'bridge' : 'none',
+      NetworkMode: stepNetwork(environment.network, serviceNetwork),
       Memory: memory,
       MemorySwap: memory,
       NanoCpus: environment.resources.nanoCpus,

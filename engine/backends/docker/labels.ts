@@ -6,8 +6,9 @@ export const LABEL_STEP = 'gbcms.step';
 export const LABEL_ROLE = 'gbcms.role';
 export const LABEL_BUILD_HASH = 'gbcms.build-hash';
 export const LABEL_CACHE = 'gbcms.cache';
+export const LABEL_SERVICE = 'gbcms.service';
 
-export type ResourceRole = 'step' | 'workspace' | 'seed';
+export type ResourceRole = 'step' | 'workspace' | 'seed' | 'service' | 'network';
 
 export function runLabels(runId: string, role: ResourceRole): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_RUN]: runId, [LABEL_ROLE]: role };
@@ -15,6 +16,15 @@ export function runLabels(runId: string, role: ResourceRole): Record<string, str
 
 export function stepLabels(runId: string, stepName: string): Record<string, string> {
   return { ...runLabels(runId, 'step'), [LABEL_STEP]: stepName };
+}
+
+/** A step's services and their network: found by run (cleanup) and by step. */
+export function stepResourceLabels(
+  runId: string,
+  stepName: string,
+  role: ResourceRole,
+): Record<string, string> {
+  return { ...runLabels(runId, role), [LABEL_STEP]: stepName };
 }
 
 /**

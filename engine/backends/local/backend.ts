@@ -14,7 +14,14 @@ import { REPORTS_DIR, reportsFileFor, workspaceRelative } from '../../reports/pa
 import { listWorkspaceFiles } from '../../workspace.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
-import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
+import {
+  type ArtifactRecord,
+  type Backend,
+  BackendError,
+  type OutputChunk,
+  type RunContext,
+  type StepExit,
+} from '../types.ts';
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
 import { mergeOutput } from './output.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
@@ -94,6 +101,14 @@ export class LocalBackend implements Backend {
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
+    if (step.services !== undefined && step.services.length > 0) {
+      // A host process has no network of its own to put sidecars on; running them on the host
+      // would publish their ports to everything there.
+      throw new BackendError(
+        'GBCMS_ERR_SERVICES',
+        `step '${step.name}' has services: services need the docker backend (run with --backend docker)`,
+      );
+    }
     const local = this.localRun(run);
     for (const cache of local.caches.get(step.name) ?? []) await restoreCache(cache.dir, cache.target);
     const home = join(local.root, 'home');
