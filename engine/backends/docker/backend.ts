@@ -255,6 +255,8 @@ export class DockerBackend implements Backend {
     else signal.addEventListener('abort', stop, { once: true });
     try {
       const result = (await container.wait()) as { StatusCode?: number };
+      // A clean exit cannot be an out-of-memory kill: spare the inspect round trip.
+      if (result.StatusCode === 0) return { exitCode: 0, oomKilled: false };
       const info = await container.inspect();
       return {
         exitCode: result.StatusCode ?? info.State.ExitCode,
