@@ -267,6 +267,10 @@ export class StepLog {
 
 /** JSON.stringify(line) with the fixed keys written by hand: the log path spends most of its time here. */
 function toJson(line: LogLine): string {
-  const flags = `${line.partial ? ',"partial":true' : ''}${line.truncated ? ',"truncated":true' : ''}${line.report ? ',"report":true' : ''}`;
-  return `{"seq":${line.seq},"time":${JSON.stringify(line.time)},"stream":"${line.stream}","text":${JSON.stringify(line.text)}${flags}}`;
+  const flags =
+    line.partial || line.truncated || line.report
+      ? `${line.partial ? ',"partial":true' : ''}${line.truncated ? ',"truncated":true' : ''}${line.report ? ',"report":true' : ''}`
+      : '';
+  // An ISO timestamp needs no escaping: one JSON.stringify per line (the text) is enough.
+  return `{"seq":${line.seq},"time":"${line.time}","stream":"${line.stream}","text":${JSON.stringify(line.text)}${flags}}`;
 }
