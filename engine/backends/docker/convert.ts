@@ -205,23 +205,7 @@ export function seedContainerOptions(
   image: string,
   volume: string,
 ): Docker.ContainerCreateOptions {
-  return {
-    name: seedContainerName(runId),
-    Image: image,
-    Entrypoint: [],
-    Cmd: ['/bin/true'],
-    Labels: runLabels(runId, 'seed'),
-    NetworkDisabled: true,
-    HostConfig: {
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      NetworkMode: 'none',
-      Privileged: false,
-      Mounts: [workspaceMount(volume)],
-      LogConfig: { Type: 'none', Config: {} },
-      AutoRemove: false,
-    },
-  };
+  return { name: seedContainerName(runId), ...neverStartedOptions(runId, image, workspaceMount(volume)) };
 }
 
 /**
@@ -233,11 +217,20 @@ export function cacheSeedContainerOptions(
   image: string,
   volume: string,
 ): Docker.ContainerCreateOptions {
+  // The run's label, not the cache's: a crash mid-seed leaves a container destroyRun finds.
+  return neverStartedOptions(runId, image, workspaceMount(volume, CACHE_SEED_PATH));
+}
+
+/** A container that only receives an archive: no process, no network, no capabilities. */
+function neverStartedOptions(
+  runId: string,
+  image: string,
+  mount: ReturnType<typeof workspaceMount>,
+): Docker.ContainerCreateOptions {
   return {
     Image: image,
     Entrypoint: [],
     Cmd: ['/bin/true'],
-    // The run's label, not the cache's: a crash mid-seed leaves a container destroyRun finds.
     Labels: runLabels(runId, 'seed'),
     NetworkDisabled: true,
     HostConfig: {
@@ -245,7 +238,7 @@ export function cacheSeedContainerOptions(
       SecurityOpt: ['no-new-privileges'],
       NetworkMode: 'none',
       Privileged: false,
-      Mounts: [workspaceMount(volume, CACHE_SEED_PATH)],
+      Mounts: [mount],
       LogConfig: { Type: 'none', Config: {} },
       AutoRemove: false,
     },
