@@ -1,5 +1,6 @@
-// Replaces secret values in log text. Pure: no I/O, no clock. Built once per step log so the
-// hot path is one RegExp replace per line.
+// Replaces secret values in log text. Pure: no I/O, no clock. Built once per step log. Most
+// text holds no secret, so a multi-pattern search that skips ahead (Wu-Manber) tells that
+// first, several times faster than the RegExp; only text with a hit goes through the replace.
 
 /** Shorter values are refused by the engine before a run starts; masking them would shred logs. */
 export const MIN_SECRET_LENGTH = 4;
@@ -83,12 +84,16 @@ export function createMasker(secrets: readonly string[]): Masker {
   // Longest first, so a secret that contains another is masked whole.
   const matcher = new RegExp(patterns.map(escapeRegExp).join('|'), 'g');
   const longest = patterns[0]?.length ?? 0;
+  // Every form contains a minimal one, so finding none of those proves the text is clean.
+  const finder = new PatternFinder(
+    patterns.filter((p) => !patterns.some((q) => q.length < p.length && p.includes(q))),
+  );
 
   const startsSecret = (tail: string) => patterns.some((p) => p.length > tail.length && p.startsWith(tail));
 
   return {
     active: true,
-    mask: (text) => text.replace(matcher, MASK),
+    mask: (text) => (finder.find(text) === -1 ? text : text.replace(matcher, MASK)),
     safeCut(text) {
       let cut = text.length;
       for (let i = Math.max(0, text.length - longest + 1); i < text.length; i++) {
@@ -105,6 +110,65 @@ export function createMasker(secrets: readonly string[]): Masker {
       return cut;
     },
   };
+}
+
+/** Hash of two adjacent characters; other planes share buckets, which only shortens skips. */
+function pairHash(a: number, b: number): number {
+  return ((a & 0xff) << 8) | (b & 0xff);
+}
+
+/**
+ * Wu-Manber search for several literal strings: looks at the last two characters of a window as
+ * long as the shortest pattern and skips as far as no pattern could end inside it. Plain text
+ * (no secret's characters in a row) is crossed a window at a time.
+ */
+export class PatternFinder {
+  readonly #window: number;
+  readonly #shift = new Uint8Array(0x10000);
+  readonly #candidates = new Map<number, string[]>();
+
+  constructor(patterns: readonly string[]) {
+    const shortest = Math.min(...patterns.map((p) => p.length));
+    if (patterns.length === 0 || shortest < 2)
+      throw new Error('PatternFinder needs patterns of 2 characters or more');
+    // Skips are stored in a byte; a longer window would gain nothing measurable.
+    const window = Math.min(shortest, 255);
+    this.#window = window;
+    this.#shift.fill(window - 1);
+    for (const pattern of patterns) {
+      for (let end = 1; end < window; end++) {
+        const hash = pairHash(pattern.charCodeAt(end - 1), pattern.charCodeAt(end));
+        const shift = window - 1 - end;
+        if (shift < (this.#shift[hash] ?? 0)) this.#shift[hash] = shift;
+        if (shift === 0) {
+          const bucket = this.#candidates.get(hash);
+          if (bucket) bucket.push(pattern);
+          else this.#candidates.set(hash, [pattern]);
+        }
+      }
+    }
+  }
+
+  /** Where the first pattern occurrence found starts, or -1 when the text holds none. */
+  find(text: string): number {
+    const window = this.#window;
+    const shifts = this.#shift;
+    const last = text.length;
+    let end = window - 1;
+    while (end < last) {
+      const hash = pairHash(text.charCodeAt(end - 1), text.charCodeAt(end));
+      const shift = shifts[hash] as number;
+      if (shift > 0) {
+        end += shift;
+        continue;
+      }
+      const start = end - window + 1;
+      for (const pattern of this.#candidates.get(hash) ?? [])
+        if (text.startsWith(pattern, start)) return start;
+      end += 1;
+    }
+    return -1;
+  }
 }
 
 /** One-off masking; a log should build its masker once with createMasker. */

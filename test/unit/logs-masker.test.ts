@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { createMasker, maskSecrets, secretForms } from '../../engine/logs/masker.ts';
+import fc from 'fast-check';
+import { createMasker, maskSecrets, PatternFinder, secretForms } from '../../engine/logs/masker.ts';
 
 describe('maskSecrets', () => {
   test('replaces every occurrence of every secret', () => {
@@ -100,5 +101,63 @@ describe('Masker.safeCut', () => {
   test('without secrets everything can go', () => {
     assert.equal(createMasker([]).safeCut('anything'), 8);
     assert.equal(createMasker([]).active, false);
+  });
+});
+
+describe('PatternFinder', () => {
+  const naiveFirst = (text: string, patterns: string[]) => {
+    const found = patterns.map((p) => text.indexOf(p)).filter((i) => i !== -1);
+    return found.length === 0 ? -1 : Math.min(...found);
+  };
+
+  test('finds an occurrence exactly when one exists (property, small alphabet to force overlaps)', () => {
+    const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '€'), minLength: 2, maxLength: 8 });
+    fc.assert(
+      fc.property(
+        fc.array(word, { minLength: 1, maxLength: 5 }),
+        fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', '€'), maxLength: 200 }),
+        (patterns, text) => {
+          const found = new PatternFinder(patterns).find(text);
+          const first = naiveFirst(text, patterns);
+          assert.equal(found === -1, first === -1);
+          if (found !== -1) assert.ok(patterns.some((p) => text.startsWith(p, found)));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('patterns at the very start and end, characters beyond one byte', () => {
+    const finder = new PatternFinder(['token', 'ключ-42']);
+    assert.equal(finder.find('token and more'), 0);
+    assert.equal(finder.find('ends with token'), 10);
+    assert.equal(finder.find('unicode ключ-42!'), 8);
+    assert.equal(finder.find('tokeN ключ-4'), -1);
+    assert.equal(finder.find(''), -1);
+  });
+
+  test('masking with the prefilter equals a plain RegExp replace (property)', () => {
+    const secretsArb = fc.array(
+      fc.string({ unit: fc.constantFrom('p', 'q', '=', '+', '/', 'Z'), minLength: 4, maxLength: 9 }),
+      {
+        minLength: 1,
+        maxLength: 3,
+      },
+    );
+    fc.assert(
+      fc.property(secretsArb, fc.array(fc.string({ maxLength: 12 }), { maxLength: 8 }), (list, filler) => {
+        const forms = [...new Set(list.flatMap(secretForms))].sort((a, b) => b.length - a.length);
+        const text = filler.map((f, i) => f + (forms[i % Math.max(forms.length, 1)] ?? '')).join(' ');
+        const plain =
+          forms.length === 0
+            ? text
+            : text.replace(
+                new RegExp(forms.map((f) => f.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), 'g'),
+                '***',
+              );
+        assert.equal(createMasker(list).mask(text), plain);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
