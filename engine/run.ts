@@ -10,6 +10,7 @@ import { StepLog } from './logs/step-log.ts';
 import type { Plan, PlannedStep } from './plan.ts';
 import { claimRun, releaseRun } from './recovery.ts';
 import { ReportCollector } from './reports/collector.ts';
+import { REPORT_PREFIX } from './reports/protocol.ts';
 import { StepReports } from './reports/step-reports.ts';
 import { newRunId } from './run-id.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
@@ -148,7 +149,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
           file: join(dir, steps.get(step.name)!.log),
           secrets: step.secrets.map((name) => run.secrets[name] ?? '').filter((v) => v !== ''),
           maxBytes: options.maxLogBytes,
-          classify: (line) => reports?.inspectLine(line) ?? false,
+          reports: { prefix: REPORT_PREFIX, classify: (line) => reports?.inspectLine(line) ?? false },
         });
         const slug = slugs.get(step.name)!;
         reports = new StepReports({

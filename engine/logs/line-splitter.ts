@@ -6,9 +6,15 @@ import { StringDecoder } from 'node:string_decoder';
 export const MAX_LINE_CHARS = 1024 * 1024;
 
 export interface SplitLine {
+  /** One line; with `several`, whole lines joined by `\n`. */
   text: string;
   /** Emitted before its newline arrived; what follows starts a new line. */
   partial: boolean;
+  /**
+   * The text is a run of complete lines joined by `\n`, none with a `\r` in it. A chunk of
+   * plain output comes out as one such run: the hot path splits, masks and stores it in one go.
+   */
+  several?: true;
 }
 
 /** How much of a line may be shown now; the rest is held back (see Masker.safeCut). */
@@ -52,8 +58,8 @@ export class LineSplitter {
   push(data: Buffer, out: SplitLine[]): void {
     const text = this.#decoder.write(data);
     if (text.length === 0) return;
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+    let start = this.#plainRun(text, out);
+    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
       const piece = text.slice(start, nl);
       const raw = this.#pending.length > 0 ? this.#pending + piece : piece;
       this.#pending = '';
@@ -75,6 +81,23 @@ export class LineSplitter {
       this.#pending = this.#pending.slice(piece.length);
       this.#continuation = true;
     }
+  }
+
+  /**
+   * The common case, plain lines: everything up to the chunk's last newline as one run, when it
+   * needs none of the per-line handling (`\r`, a partly delivered line, an overlong line).
+   * Returns where the per-line loop goes on: 0 when there was no run.
+   */
+  #plainRun(text: string, out: SplitLine[]): number {
+    const lastNewline = text.lastIndexOf('\n');
+    if (lastNewline <= 0 || this.#continuation) return 0;
+    const pending = this.#pending;
+    if (pending.length + lastNewline > this.#maxLineChars) return 0;
+    const head = text.slice(0, lastNewline);
+    if (head.includes('\r') || pending.includes('\r')) return 0;
+    this.#pending = '';
+    out.push({ text: pending.length > 0 ? pending + head : head, partial: false, several: true });
+    return lastNewline + 1;
   }
 
   /** Delivers the held line as a partial one, minus any tail that may start a secret. */

@@ -1,5 +1,7 @@
-// The stored form of a step's log: one JSON LogLine per line of the file. Read by the CLI
-// and the server; written by StepLog.
+// The stored form of a step's log: JSON records, one per line of the file. A record is one
+// LogLine, or a run of plain lines stored together: its text holds them joined by `\n` (a line
+// never contains one) and its seq is the first line's. Read by the CLI and the server; written
+// by StepLog, which stores each chunk of plain output as one record.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -35,14 +37,21 @@ function isLogLine(value: unknown): value is LogLine {
   );
 }
 
-/** Parses one stored line; undefined for a torn or foreign line (a crash mid-write leaves one). */
-export function parseLogLine(json: string): LogLine | undefined {
+/**
+ * The lines of one stored record; empty for a torn or foreign record (a crash mid-write leaves
+ * one). A record with several lines carries no flags: flagged lines are stored alone.
+ */
+export function parseLogRecord(json: string): LogLine[] {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(json);
-    return isLogLine(value) ? value : undefined;
+    value = JSON.parse(json);
   } catch {
-    return undefined;
+    return [];
   }
+  if (!isLogLine(value)) return [];
+  if (!value.text.includes('\n')) return [value];
+  const { seq, time, stream } = value;
+  return value.text.split('\n').map((text, i) => ({ seq: seq + i, time, stream, text }));
 }
 
 /** Streams a log file's lines without holding the whole file. */
@@ -53,8 +62,7 @@ export async function* readLogLines(file: string): AsyncGenerator<LogLine> {
   try {
     for await (const record of records) {
       if (record.length === 0) continue;
-      const line = parseLogLine(record);
-      if (line) yield line;
+      yield* parseLogRecord(record);
     }
   } finally {
     records.close();

@@ -1,5 +1,7 @@
 // One step attempt's log: splits both output streams into lines, masks secrets, caps the size,
-// appends JSON lines to the step's log file and fans lines out to live listeners.
+// appends JSON records to the step's log file and fans lines out to live listeners. A chunk of
+// plain output is masked, sized and stored as one run (one regex pass, one JSON record): the
+// per-line work is what limits how fast a chatty step can print.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { OutputChunk } from '../backends/types.ts';
@@ -27,8 +29,15 @@ export interface StepLogOptions {
   now?: () => Date;
   /** Silence after which a line without newline is shown anyway. */
   partialFlushMs?: number;
-  /** Tells report lines (`::gbcms ...`) apart, so the file and observers carry them flagged. */
-  classify?: (line: LogLine) => boolean;
+  /** Tells report lines apart, so the file and observers carry them flagged. */
+  reports?: ReportLines;
+}
+
+export interface ReportLines {
+  /** Only lines that start with this (`::gbcms `) are offered to `classify`. */
+  prefix: string;
+  /** Whether the line is a report; it may log a notice, which is then stored before the line. */
+  classify(line: LogLine): boolean;
 }
 
 interface StreamState {
@@ -41,7 +50,7 @@ export class StepLog {
   readonly #masker: Masker;
   readonly #maxBytes: number;
   readonly #now: () => Date;
-  readonly #classify: ((line: LogLine) => boolean) | undefined;
+  readonly #reports: ReportLines | undefined;
   readonly #flushMs: number;
   readonly #out: WriteStream;
   readonly #streams: Record<'stdout' | 'stderr', StreamState>;
@@ -63,7 +72,7 @@ export class StepLog {
     this.#masker = createMasker(options.secrets);
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_LOG_BYTES;
     this.#now = options.now ?? (() => new Date());
-    this.#classify = options.classify;
+    this.#reports = options.reports;
     this.#flushMs = options.partialFlushMs ?? DEFAULT_PARTIAL_FLUSH_MS;
     const safeCut = this.#masker.safeCut;
     const stream = (): StreamState => ({
@@ -183,13 +192,42 @@ export class StepLog {
     const time = this.#now().toISOString();
     for (const line of out) {
       if (this.#truncated) break;
-      this.#emit(stream, line.text, line.partial, time);
+      if (line.several) this.#emitRun(stream, this.#masker.mask(line.text), time);
+      else this.#emit(stream, this.#masker.mask(line.text), line.partial, time);
     }
     out.length = 0;
   }
 
-  #emit(stream: 'stdout' | 'stderr', raw: string, partial: boolean, time: string): void {
-    const text = this.#masker.mask(raw);
+  /** Whole masked lines joined by `\n`: sized at once and stored as runs, report lines apart. */
+  #emitRun(stream: 'stdout' | 'stderr', text: string, time: string): void {
+    const lines = text.split('\n');
+    const size = Buffer.byteLength(text) + 1;
+    if (this.#stored + size > this.#maxBytes) {
+      // Near the cap, line by line: the cut falls exactly where the cap does.
+      for (const line of lines) if (!this.#truncated) this.#emit(stream, line, false, time);
+      return;
+    }
+    this.#bytes += size;
+    this.#stored += size;
+    const prefix = this.#reports?.prefix;
+    if (prefix === undefined || !text.includes(prefix)) {
+      this.#storeRun(stream, time, lines, text);
+      return;
+    }
+    let from = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const candidate = lines[i] as string;
+      if (!candidate.startsWith(prefix)) continue;
+      // The lines before go first: a notice the classifier logs must follow them.
+      if (from < i) this.#storeRun(stream, time, lines.slice(from, i));
+      this.#storeLine(stream, candidate, false, time);
+      from = i + 1;
+    }
+    if (from < lines.length) this.#storeRun(stream, time, from === 0 ? lines : lines.slice(from));
+  }
+
+  /** One masked line, kept if it fits under the cap. */
+  #emit(stream: 'stdout' | 'stderr', text: string, partial: boolean, time: string): void {
     const size = Buffer.byteLength(text) + 1;
     this.#bytes += size;
     if (this.#stored + size > this.#maxBytes) {
@@ -197,11 +235,32 @@ export class StepLog {
       return;
     }
     this.#stored += size;
+    this.#storeLine(stream, text, partial, time);
+  }
+
+  #storeLine(stream: 'stdout' | 'stderr', text: string, partial: boolean, time: string): void {
     const line: LogLine = partial ? { seq: 0, time, stream, text, partial } : { seq: 0, time, stream, text };
+    const reports = this.#reports;
     // Classified before it is numbered: a notice the classifier logs comes first, in order.
-    if (this.#classify?.(line)) line.report = true;
+    if (reports !== undefined && text.startsWith(reports.prefix) && reports.classify(line))
+      line.report = true;
     line.seq = ++this.#seq;
     this.#store(line);
+  }
+
+  /** Lines stored as one record (see log-line.ts); listeners still get them one by one. */
+  #storeRun(
+    stream: 'stdout' | 'stderr',
+    time: string,
+    lines: readonly string[],
+    text = lines.join('\n'),
+  ): void {
+    const first = this.#seq + 1;
+    this.#seq += lines.length;
+    this.#append(`{"seq":${first},"time":"${time}","stream":"${stream}","text":${JSON.stringify(text)}}`);
+    if (this.#listeners.size === 0) return;
+    for (let i = 0; i < lines.length; i++)
+      this.#tell({ seq: first + i, time, stream, text: lines[i] as string });
   }
 
   #truncate(time: string): void {
@@ -215,7 +274,11 @@ export class StepLog {
   }
 
   #store(line: LogLine): void {
-    const json = toJson(line);
+    this.#append(toJson(line));
+    this.#tell(line);
+  }
+
+  #append(json: string): void {
     this.#batch.push(json);
     this.#batchChars += json.length + 1;
     if (this.#batchChars >= BATCH_CHARS) this.#flushBatch();
@@ -223,6 +286,9 @@ export class StepLog {
       this.#flushQueued = true;
       setImmediate(() => this.#flushBatch());
     }
+  }
+
+  #tell(line: LogLine): void {
     for (const listener of this.#listeners) {
       try {
         listener(line);

@@ -7,7 +7,12 @@ function split(chunks: (string | Buffer)[], options: { maxLineChars?: number; sa
   const out: SplitLine[] = [];
   for (const chunk of chunks) splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, out);
   splitter.end(out);
-  return out;
+  return lines(out);
+}
+
+/** Runs of plain lines (`several`) as the lines they hold, as a log stores them. */
+function lines(out: SplitLine[]): SplitLine[] {
+  return out.flatMap((l) => (l.several ? l.text.split('\n').map((text) => ({ text, partial: false })) : [l]));
 }
 
 const texts = (lines: SplitLine[]) => lines.map((l) => l.text);
@@ -129,6 +134,32 @@ describe('LineSplitter', () => {
     assert.equal(out.length, 1, 'a fully held tail is not emitted');
     splitter.push(Buffer.from('ret!\n'), out);
     assert.deepEqual(out[1], { text: 'secret!', partial: false });
+  });
+
+  test('a chunk of plain lines comes out as one run; \r, held text and overlong lines do not', () => {
+    const splitter = new LineSplitter({ maxLineChars: 20 });
+    const out: SplitLine[] = [];
+    splitter.push(Buffer.from('one\ntwo\n\nthree\nhalf'), out);
+    assert.deepEqual(out, [{ text: 'one\ntwo\n\nthree', partial: false, several: true }]);
+    out.length = 0;
+    splitter.push(Buffer.from(' done\nnext\n'), out);
+    assert.deepEqual(
+      out,
+      [{ text: 'half done\nnext', partial: false, several: true }],
+      'the held start joins the run',
+    );
+    out.length = 0;
+    splitter.push(Buffer.from('10%\r20%\nok\n'), out);
+    assert.deepEqual(out, [
+      { text: '20%', partial: false },
+      { text: 'ok', partial: false },
+    ]);
+    out.length = 0;
+    splitter.push(Buffer.from(`${'x'.repeat(25)}\n`), out);
+    assert.deepEqual(lines(out), [
+      { text: 'x'.repeat(20), partial: true },
+      { text: 'x'.repeat(5), partial: false },
+    ]);
   });
 
   test('end() delivers an unterminated last line', () => {

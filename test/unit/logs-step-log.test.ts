@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -216,6 +216,72 @@ describe('StepLog masking', () => {
   });
 });
 
+describe('StepLog runs of plain lines', () => {
+  test('a chunk of plain lines is one record in the file and reads back line by line', async () => {
+    const { file, log } = open({ secrets });
+    const seen: LogLine[] = [];
+    log.subscribe((line) => seen.push(line));
+    log.write(out(`one\n\nhunter2-secret here\nfour\nhalf`));
+    log.write(err('oops\n'));
+    log.write(out(' and more\n'));
+    const lines = await written(log, file);
+    const records = readFileSync(file, 'utf8').trimEnd().split('\n');
+    assert.equal(records.length, 3, 'one record per chunk');
+    assert.deepEqual(
+      lines.map((l) => [l.seq, l.stream, l.text]),
+      [
+        [1, 'stdout', 'one'],
+        [2, 'stdout', ''],
+        [3, 'stdout', '*** here'],
+        [4, 'stdout', 'four'],
+        [5, 'stderr', 'oops'],
+        [6, 'stdout', 'half and more'],
+      ],
+    );
+    assert.deepEqual(seen, lines, 'listeners get the same lines, one by one');
+    assert.equal(log.bytes, 'one\n\n*** here\nfour\noops\nhalf and more\n'.length);
+  });
+
+  test('report lines inside a run are stored alone and flagged; a notice follows the lines before it', async () => {
+    const { file, log } = open({
+      reports: {
+        prefix: '::r ',
+        classify(line) {
+          if (line.text === '::r ok') return true;
+          log.system(`notice: bad report line ${line.text}`);
+          return false;
+        },
+      },
+    });
+    log.write(out('a\n::r ok\nb\n::r bad\nc\n::rx not offered\n'));
+    const lines = await written(log, file);
+    assert.deepEqual(
+      lines.map((l) => [l.seq, l.stream, l.text, l.report ?? false]),
+      [
+        [1, 'stdout', 'a', false],
+        [2, 'stdout', '::r ok', true],
+        [3, 'stdout', 'b', false],
+        [4, 'system', 'notice: bad report line ::r bad', false],
+        [5, 'stdout', '::r bad', false],
+        [6, 'stdout', 'c', false],
+        [7, 'stdout', '::rx not offered', false],
+      ],
+    );
+  });
+
+  test('the cap falls on the exact line inside a run', async () => {
+    const { file, log } = open({ maxBytes: 250 });
+    log.write(out(`${'y'.repeat(49)}\n`.repeat(10)));
+    const lines = await written(log, file);
+    assert.deepEqual(
+      lines.map((l) => l.stream),
+      ['stdout', 'stdout', 'stdout', 'stdout', 'stdout', 'system'],
+      '5 lines of 50 bytes fit in 250, the 6th does not',
+    );
+    assert.equal(lines.at(-1)?.truncated, true);
+  });
+});
+
 describe('StepLog cap', () => {
   test('stops storing at maxBytes, writes one marker, keeps counting, memory stays flat', async () => {
     const cap = 1024 * 1024;
@@ -309,6 +375,7 @@ describe('StepLog subscribers and file', () => {
     await log.close();
     const seconds = (performance.now() - start) / 1000;
     console.log(`StepLog throughput: ${(total / 1e6 / seconds).toFixed(0)} MB/s (${log.lines} lines)`);
+    assert.equal(log.lines, Math.ceil(total / chunk.length) * 700);
     assert.ok(statSync(file).size > total);
   });
 });
