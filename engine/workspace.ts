@@ -8,6 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import tar from 'tar-fs';
+import type { Pack } from 'tar-stream';
 
 const run = promisify(execFile);
 
@@ -95,13 +96,27 @@ function toPosix(path: string): string {
 export function packWorkspace(
   dir: string,
   files: string[],
-  options: { uid: number; gid: number; prefix: string },
+  options: {
+    uid: number;
+    gid: number;
+    prefix: string;
+    /** Adds entries after the files, so one archive (one API round) carries everything. */
+    append?: (pack: Pack) => void;
+  },
 ): NodeJS.ReadableStream {
   const keep = new Set<string>([...files, ...parentDirectories(files)]);
   const prefix = options.prefix.replace(/\/+$/, '');
   // `sort` makes the archive reproducible; @types/tar-fs does not know it yet.
+  const { append } = options;
   const packOptions: tar.PackOptions & { sort: boolean } = {
     sort: true,
+    ...(append && {
+      finalize: false,
+      finish: (pack) => {
+        append(pack);
+        pack.finalize();
+      },
+    }),
     // tar-fs walks directories itself; this prunes the walk to the listed paths.
     ignore: (abs) => !keep.has(toPosix(relative(dir, abs))),
     map: (header) => {

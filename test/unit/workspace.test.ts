@@ -142,6 +142,23 @@ describe('packWorkspace', () => {
     );
   });
 
+  test('append adds entries after the files, in the same archive', async () => {
+    const root = tree({ 'a.txt': 'a' });
+    const entries = await readTar(
+      packWorkspace(root, ['a.txt'], {
+        uid: 7,
+        gid: 7,
+        prefix: 'w',
+        append: (pack) => pack.entry({ name: 'w/.extra/', type: 'directory', mode: 0o1777 }),
+      }),
+    );
+    assert.deepEqual(
+      entries.map((e) => `${e.type} ${e.name}`),
+      ['directory w', 'file w/a.txt', 'directory w/.extra/'],
+    );
+    assert.equal((entries.at(-1)?.mode ?? 0) & 0o7777, 0o1777);
+  });
+
   test('symlinks stay links', async () => {
     const root = tree({});
     symlinkSync('/etc/passwd', join(root, 'pw'));

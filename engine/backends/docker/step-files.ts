@@ -3,7 +3,6 @@
 // archive API cannot reach a tmpfs; the volume gets a `.gbcms/reports/` folder the step users
 // can write to when it is seeded.
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
 import type { Plan } from '../../plan.ts';
@@ -22,19 +21,20 @@ export function withReportsEnv(env: readonly string[] | undefined, plan: Plan, s
 }
 
 /**
- * A tar that adds `<prefix>/.gbcms/reports/` to the seeded workspace. The reports folder is
- * world-writable with the sticky bit (like /tmp): steps of a run may run as different users,
- * and each must be able to create its own file but not remove another's.
+ * Adds `<prefix>/.gbcms/reports/` to the archive that seeds the workspace. The reports folder
+ * is world-writable with the sticky bit (like /tmp): steps of a run may run as different
+ * users, and each must be able to create its own file but not remove another's.
  */
-export function reportsFolderArchive(prefix: string, owner: { uid: number; gid: number }): Readable {
-  const pack = tarStream.pack();
+export function addReportsFolder(
+  pack: tarStream.Pack,
+  prefix: string,
+  owner: { uid: number; gid: number },
+): void {
   const dir = (name: string, mode: number) =>
     pack.entry({ name: `${prefix}/${name}/`, type: 'directory', mode, uid: owner.uid, gid: owner.gid });
   const [top] = REPORTS_DIR.split('/');
   dir(top ?? REPORTS_DIR, 0o755);
   dir(REPORTS_DIR, 0o1777);
-  pack.finalize();
-  return Readable.from(pack, { objectMode: false });
 }
 
 /**
