@@ -99,7 +99,10 @@ export interface Backend {
     fromOffset: number,
     maxBytes?: number,
   ): Promise<Buffer | undefined>;
-  /** Removes the step's resources. Idempotent and safe to call concurrently. */
+  /**
+   * Removes the step's resources, or starts to: a backend may finish the removal in the
+   * background, and destroyRun then waits for it. Idempotent and safe to call concurrently.
+   */
   destroyStep(step: PlannedStep, run: RunContext): Promise<void>;
   /** Removes everything the run created, found by label too. Idempotent. */
   destroyRun(run: RunContext): Promise<void>;

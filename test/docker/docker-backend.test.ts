@@ -9,7 +9,7 @@ import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { contextHash, listContextFiles } from '../../engine/backends/docker/build-context.ts';
 import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import { buildTag } from '../../engine/backends/docker/images.ts';
-import { LABEL_RUN } from '../../engine/backends/docker/labels.ts';
+import { LABEL_ROLE, LABEL_RUN } from '../../engine/backends/docker/labels.ts';
 import { type Backend, BackendError, type RunContext, type StepExit } from '../../engine/backends/types.ts';
 import type { PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
@@ -212,7 +212,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.equal(interfaces, 'lo');
     const containers = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABEL_RUN}=${run.id}`] },
+      filters: { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] },
     });
     const inspect = await docker.getContainer(containers[0]?.Id ?? '').inspect();
     assert.equal(inspect.HostConfig.LogConfig?.Type, 'none');
@@ -328,6 +328,20 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     await backend.destroyRun(run);
   });
 
+  test('destroyStep leaves the container removal in the background; destroyRun waits for it', async () => {
+    const steps = [makeStep({ name: 'a', commands: ['true'] }), makeStep({ name: 'b', commands: ['true'] })];
+    const run = makeRun(workspaceDir({}), steps);
+    await backend.setupRun(run);
+    for (const step of steps) {
+      await runStep(backend, step, run);
+      await backend.destroyStep(step, run);
+    }
+    await backend.destroyRun(run);
+    const filters = { label: [`${LABEL_RUN}=${run.id}`] };
+    assert.deepEqual(await docker.listContainers({ all: true, filters }), []);
+    assert.deepEqual((await docker.listVolumes({ filters })).Volumes ?? [], []);
+  });
+
   test('destroyRun removes every container and the volume, idempotently and concurrently', async () => {
     const steps = [
       makeStep({ name: 'a', commands: ['sleep 600'] }),
@@ -337,7 +351,8 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     await backend.setupRun(run);
     for (const step of steps) await backend.startStep(step, run);
     const filters = { label: [`${LABEL_RUN}=${run.id}`] };
-    assert.equal((await docker.listContainers({ all: true, filters })).length, 2);
+    const stepFilters = { label: [...filters.label, `${LABEL_ROLE}=step`] };
+    assert.equal((await docker.listContainers({ all: true, filters: stepFilters })).length, 2);
     assert.equal((await docker.listVolumes({ filters })).Volumes?.length, 1);
     await Promise.all([backend.destroyRun(run), backend.destroyRun(run)]);
     await backend.destroyRun(run);
@@ -462,7 +477,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     assert.match(result.stdout, /Starting gVisor/);
     const [container] = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABEL_RUN}=${run.id}`] },
+      filters: { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] },
     });
     assert.equal((await docker.getContainer(container?.Id ?? '').inspect()).HostConfig.Runtime, 'runsc');
     await backend.destroyRun(run);
@@ -479,7 +494,8 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       assert.match(error.message, /gVisor \(runsc\) is not installed/);
       return true;
     });
-    const filters = { label: [`${LABEL_RUN}=${run.id}`] };
+    // The workspace's seed container may still be on its way out; no step container was made.
+    const filters = { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] };
     assert.equal((await docker.listContainers({ all: true, filters })).length, 0);
     await withoutRunsc.destroyRun(run);
   });

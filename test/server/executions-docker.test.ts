@@ -50,6 +50,9 @@ describe('execution manager on Docker', await dockerTestOptions(), () => {
 
   const containersOf = async (runId: string) =>
     docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
+  // While a run goes on, the workspace's seed container may still be on its way out.
+  const stepContainersOf = async (runId: string) =>
+    docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`, 'gbcms.role=step'] } });
 
   const collect = (id: string) => collectEvents(manager, id);
 
@@ -150,7 +153,7 @@ describe('execution manager on Docker', await dockerTestOptions(), () => {
       manager
         .subscribe(execution.id, (event) => {
           if (event.type === 'log' && event.step === 'wait' && event.line.text === 'sleeping') {
-            containersOf(execution.id).then((found) => {
+            stepContainersOf(execution.id).then((found) => {
               seen = found;
               resolve();
             }, reject);
@@ -188,7 +191,7 @@ describe('execution manager on Docker', await dockerTestOptions(), () => {
         })
         .catch(reject);
     });
-    assert.equal((await containersOf(execution.id)).length, 1);
+    assert.equal((await stepContainersOf(execution.id)).length, 1);
     const began = Date.now();
     const result = await manager.terminate(execution.id);
     assert.ok(Date.now() - began < 15_000);

@@ -37,6 +37,8 @@ interface DockerRun {
   /** Image id by environment key. */
   images: Map<string, string>;
   volume: string;
+  /** Removals left running in the background (seed and step containers), awaited by destroyRun. */
+  removals: Set<Promise<void>>;
   /** Cache volumes by step name. */
   caches: Map<string, CacheMount[]>;
 }
@@ -113,7 +115,7 @@ export class DockerBackend implements Backend {
     );
     const first = steps[0];
     if (!first) {
-      this.runs.set(run.id, { images, volume: '', caches: new Map() });
+      this.runs.set(run.id, { images, volume: '', removals: new Set(), caches: new Map() });
       return;
     }
     const owner = parseOwner(first.environment.user);
@@ -122,14 +124,21 @@ export class DockerBackend implements Backend {
         `user '${first.environment.user}' is a name, not uid:gid: the workspace is owned by ${owner.uid}:${owner.gid}`,
       );
     }
-    const volume = await createWorkspaceVolume(this.docker, {
+    const workspace = await createWorkspaceVolume(this.docker, {
       runId: run.id,
       source: run.plan.workspace,
       image: this.imageFor(first, images),
       owner,
     });
-    const caches = await this.prepareCaches(run, steps, images);
-    this.runs.set(run.id, { images, volume, caches });
+    const state: DockerRun = {
+      images,
+      volume: workspace.name,
+      removals: new Set(),
+      caches: new Map(),
+    };
+    this.runs.set(run.id, state);
+    this.inBackground(state, workspace.seedRemoved);
+    state.caches = await this.prepareCaches(run, steps, images);
   }
 
   /** One after another: matrix steps share their caches, and a volume is prepared once. */
@@ -291,12 +300,35 @@ export class DockerBackend implements Backend {
     return readContainerFile(state.container, path, fromOffset, maxBytes);
   }
 
+  /**
+   * A step's result is known once it exited and its artifacts are out: the removal of its
+   * container (about as long as its start) goes on in the background while the next step
+   * starts, and destroyRun waits for it. A failed removal is told as a notice.
+   */
   async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
     const key = stepKey(step, run);
     const state = this.steps.get(key);
     this.steps.delete(key);
-    if (state) await this.removeStep(state.container);
-    await this.destroyServices(key);
+    const removal = (async () => {
+      if (state) await this.removeStep(state.container);
+      await this.destroyServices(key);
+    })();
+    const runState = this.runs.get(run.id);
+    if (!runState) return removal;
+    this.inBackground(
+      runState,
+      removal.catch((error: unknown) =>
+        run.notice(
+          `could not remove step resources: ${error instanceof Error ? error.message : String(error)}`,
+          step.name,
+        ),
+      ),
+    );
+  }
+
+  private inBackground(state: DockerRun, work: Promise<void>): void {
+    state.removals.add(work);
+    void work.finally(() => state.removals.delete(work));
   }
 
   async destroyRun(run: RunContext): Promise<void> {
@@ -304,7 +336,9 @@ export class DockerBackend implements Backend {
     for (const key of this.steps.keys()) if (ofRun(key)) this.steps.delete(key);
     for (const key of this.services.keys()) if (ofRun(key)) this.services.delete(key);
     for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
+    const removals = [...(this.runs.get(run.id)?.removals ?? [])];
     this.runs.delete(run.id);
+    await Promise.all(removals);
     await removeRunResources(this.docker, run.id);
   }
 

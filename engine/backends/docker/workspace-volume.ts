@@ -3,11 +3,12 @@
 // is what hands the volume's root to that user; putArchive into `/` needs a writable rootfs,
 // hence this separate, unhardened-but-never-run container.
 import type Docker from 'dockerode';
+import type { Pack } from 'tar-stream';
 import { listWorkspaceFiles, packWorkspace } from '../../workspace.ts';
 import { seedContainerOptions, WORKSPACE_PATH, workspaceVolumeName } from './convert.ts';
 import { dockerFailure } from './errors.ts';
 import { runLabels } from './labels.ts';
-import { reportsFolderArchive } from './step-files.ts';
+import { addReportsFolder } from './step-files.ts';
 
 export interface WorkspaceSeed {
   runId: string;
@@ -18,7 +19,16 @@ export interface WorkspaceSeed {
   owner: { uid: number; gid: number };
 }
 
-export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed): Promise<string> {
+export interface WorkspaceVolume {
+  name: string;
+  /**
+   * The seeding container's removal, left to finish while the first step starts (it takes as
+   * long as a step's own remove); destroyRun awaits it before it removes the run by label.
+   */
+  seedRemoved: Promise<void>;
+}
+
+export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed): Promise<WorkspaceVolume> {
   const name = workspaceVolumeName(seed.runId);
   try {
     await docker.createVolume({ Name: name, Labels: runLabels(seed.runId, 'workspace') });
@@ -27,16 +37,23 @@ export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed)
   }
   const files = await listWorkspaceFiles(seed.source);
   let container: Docker.Container | undefined;
+  let seedRemoved = Promise.resolve();
   try {
     container = await docker.createContainer(seedContainerOptions(seed.runId, seed.image, name));
     const prefix = WORKSPACE_PATH.slice(1);
-    await container.putArchive(packWorkspace(seed.source, files, { ...seed.owner, prefix }), { path: '/' });
-    await container.putArchive(reportsFolderArchive(prefix, seed.owner), { path: '/' });
+    const append = (pack: Pack) => addReportsFolder(pack, prefix, seed.owner);
+    await container.putArchive(packWorkspace(seed.source, files, { ...seed.owner, prefix, append }), {
+      path: '/',
+    });
   } catch (error) {
     throw dockerFailure('GBCMS_ERR_WORKSPACE', `could not copy the workspace into Docker`, error);
   } finally {
     // A failed remove is not the run's problem: destroyRun finds the container by label.
-    if (container) await container.remove({ force: true }).catch(() => undefined);
+    if (container)
+      seedRemoved = container.remove({ force: true }).then(
+        () => undefined,
+        () => undefined,
+      );
   }
-  return name;
+  return { name, seedRemoved };
 }
