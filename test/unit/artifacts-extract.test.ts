@@ -293,6 +293,24 @@ describe('extractArchive writes good archives', () => {
     assertSentinelUntouched();
   });
 
+  test('a file that arrives in many small chunks is written whole, batch after batch', async () => {
+    const big = randomBytes(5 * 1024 * 1024 + 123);
+    const archive = await tarOf([file('out/big.bin', big)]);
+    // Network-sized pieces of uneven length, as Docker's archive stream delivers them.
+    const pieces: Buffer[] = [];
+    for (let offset = 0, n = 0; offset < archive.length; n++) {
+      const size = 1000 + ((n * 7919) % 65_000);
+      pieces.push(archive.subarray(offset, offset + size));
+      offset += size;
+    }
+    const files = await extractArchive(Readable.from(pieces), box.dest, {
+      maxBytes: 6 * 1024 * 1024,
+      stripPrefix: 'out',
+    });
+    assert.deepEqual(files, [{ path: 'big.bin', size: big.length, sha256: sha256(big) }]);
+    assert.deepEqual(readFileSync(join(box.dest, 'big.bin')), big);
+  });
+
   test('a single file lands at destDir itself, as Docker names it after the requested path', async () => {
     const archive = await tarOf([file('junit.xml', '<testsuites/>')]);
     const target = join(box.dest, 'reports', 'junit.xml');
