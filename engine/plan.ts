@@ -57,6 +57,11 @@ export interface PlannedService {
 export interface PlannedStep {
   /** Unique name, including the matrix combination: `test (node=20, os=x)`. */
   name: string;
+  /**
+   * File-system-safe name, unique in the plan (engine/compile/slugs.ts): the step's log,
+   * reports file, artifact folder and containers are named by it.
+   */
+  slug: string;
   /** The key in the file before matrix expansion. */
   baseName: string;
   matrix?: Record<string, string>;
@@ -95,3 +100,26 @@ export interface Plan {
 export const DEFAULT_RESOURCES = { nanoCpus: 2e9, memoryBytes: 2 * 1024 ** 3, pids: 1024 } as const;
 export const DEFAULT_USER = '1000:1000';
 export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** Workspace-relative folder of the steps' reports files; the workspace seeding creates it writable. */
+export const REPORTS_DIR = '.gbcms/reports';
+
+/** `.gbcms/reports/<slug>.jsonl`: where a step's $GBCMS_REPORTS points, inside its workspace. */
+export function reportsFileOf(step: Pick<PlannedStep, 'slug'>): string {
+  return `${REPORTS_DIR}/${step.slug}.jsonl`;
+}
+
+/**
+ * `path` as a clean workspace-relative posix path, or undefined when it would leave the
+ * workspace (absolute, `..`) or name the workspace itself.
+ */
+export function workspaceRelative(path: string): string | undefined {
+  if (path.includes('\0') || path.startsWith('/') || path.includes('\\')) return undefined;
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') return undefined;
+    parts.push(part);
+  }
+  return parts.length === 0 ? undefined : parts.join('/');
+}

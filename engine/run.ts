@@ -16,7 +16,7 @@ import { newRunId } from './run-id.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
 import { schedule } from './scheduler.ts';
 import { deriveRunStatus } from './status.ts';
-import { runStep, type StepOutcome, uniqueStepSlugs } from './step-runner.ts';
+import { runStep, type StepOutcome } from './step-runner.ts';
 
 export interface RunOptions {
   backend: Backend;
@@ -45,7 +45,6 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   const emit: RunObserver = options.observer ?? (() => undefined);
   const signal = options.signal ?? new AbortController().signal;
 
-  const slugs = uniqueStepSlugs(plan.steps);
   const steps = new Map<string, StepRecord>(
     plan.steps.map((s) => [
       s.name,
@@ -58,7 +57,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
         ended_at: null,
         duration_ms: null,
         attempts: 0,
-        log: `logs/${slugs.get(s.name)}.log`,
+        log: `logs/${s.slug}.log`,
       },
     ]),
   );
@@ -151,7 +150,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
           maxBytes: options.maxLogBytes,
           reports: { prefix: REPORT_PREFIX, classify: (line) => reports?.inspectLine(line) ?? false },
         });
-        const slug = slugs.get(step.name)!;
+        const { slug } = step;
         reports = new StepReports({
           file: join(dir, 'reports', `${slug}.jsonl`),
           log,

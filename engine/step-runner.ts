@@ -187,27 +187,3 @@ async function destroyQuietly(step: PlannedStep, ctx: StepRunContext): Promise<v
     );
   }
 }
-
-/** Slugs for the steps' files (logs, reports), made unique in plan order with -2, -3... */
-export function uniqueStepSlugs(steps: readonly PlannedStep[]): Map<string, string> {
-  const used = new Set<string>();
-  const slugs = new Map<string, string>();
-  for (const step of steps) {
-    const base = stepSlug(step.name);
-    let slug = base;
-    for (let n = 2; used.has(slug); n++) slug = `${base}-${n}`;
-    used.add(slug);
-    slugs.set(step.name, slug);
-  }
-  return slugs;
-}
-
-/** A file-system-safe name for a step: `test (node=20)` -> `test-node-20`. */
-export function stepSlug(name: string): string {
-  return (
-    name
-      .replace(/[^A-Za-z0-9_.-]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 100) || 'step'
-  );
-}

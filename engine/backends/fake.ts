@@ -14,8 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { PlannedStep } from '../plan.ts';
-import { REPORTS_DIR, workspaceRelative } from '../reports/paths.ts';
+import { type PlannedStep, REPORTS_DIR, workspaceRelative } from '../plan.ts';
 import { stepEnvironment } from './env.ts';
 import {
   type ArtifactRecord,

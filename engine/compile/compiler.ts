@@ -6,6 +6,7 @@ import { findCycle, type StepGraph, stepGraph, topologicalLayers } from '../conf
 import type { PipelineFile } from '../config/pipeline-file.generated.ts';
 import type { Plan, PlannedStep, Trigger } from '../plan.ts';
 import { matrixCombinations } from './matrix.ts';
+import { uniqueStepSlugs } from './slugs.ts';
 import { planStepBody, type StepBody, type StepSource } from './step.ts';
 import { whenSkipReason } from './when.ts';
 
@@ -50,6 +51,7 @@ export function compilePlan(config: PipelineFile, options: CompileOptions): Plan
   const cycle = findCycle(graph);
   if (cycle) throw new Error(`steps depend on each other: ${cycle.join(' -> ')}`);
   const layers = topologicalLayers(graph);
+  const slugs = uniqueStepSlugs(layers.flat());
 
   const steps: PlannedStep[] = [];
   const planned = new Map<string, PlannedStep>();
@@ -57,7 +59,7 @@ export function compilePlan(config: PipelineFile, options: CompileOptions): Plan
     const body = bodies.get(name);
     if (!body) throw new Error(`layer names unknown step '${name}'`);
     const dependsOn = [...(graph.get(name) ?? [])];
-    const step: PlannedStep = { ...body, dependsOn };
+    const step: PlannedStep = { ...body, slug: slugs.get(name)!, dependsOn };
     const skip = skipReason(config, step, options.trigger, planned);
     if (skip !== undefined) step.skip = skip;
     planned.set(name, step);

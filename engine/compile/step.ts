@@ -9,7 +9,7 @@ import { anonymousEnvironmentName, resolveEnvironment, stringifyValues } from '.
 import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from './matrix.ts';
 import { planServices } from './services.ts';
 
-export type StepBody = Omit<PlannedStep, 'dependsOn' | 'skip'>;
+export type StepBody = Omit<PlannedStep, 'dependsOn' | 'skip' | 'slug'>;
 
 export interface StepSource {
   config: PipelineFile;

@@ -2,11 +2,10 @@
 // and reads its JUnit file once the step has ended, both through Backend.readStepFile. Trouble
 // here becomes a line in the step's log, never a failed step.
 import type { Backend, RunContext } from '../backends/types.ts';
-import type { PlannedStep } from '../plan.ts';
+import { type PlannedStep, reportsFileOf } from '../plan.ts';
 import type { StepStatus } from '../status.ts';
 import { FileTail } from './file-tail.ts';
 import { parseJunit } from './junit.ts';
-import { reportsFileFor } from './paths.ts';
 import type { StepReports } from './step-reports.ts';
 import { REPORT_LIMITS, type ReportLimits } from './types.ts';
 
@@ -44,7 +43,7 @@ export class ReportCollector implements StepReporting {
     const { backend, step, run, reports, log } = options;
     const readStepFile = backend.readStepFile?.bind(backend);
     if (!readStepFile) return;
-    const path = reportsFileFor(run.plan, step.name);
+    const path = reportsFileOf(step);
     this.#tail = new FileTail({
       read: (offset, maxBytes) => readStepFile(step, run, path, offset, maxBytes),
       onLine: (line) => reports.acceptFileLine(line, this.#now().toISOString()),

@@ -7,7 +7,6 @@ export { Downsampler } from './downsample.ts';
 export { formatReportJson, formatReportLine, quoteValue } from './format.ts';
 export type { JunitResult, JunitTests } from './junit.ts';
 export { parseJunit } from './junit.ts';
-export { REPORTS_DIR, reportsFileFor } from './paths.ts';
 export type { ParseResult } from './protocol.ts';
 export { parseReportJson, parseReportLine, REPORT_PREFIX } from './protocol.ts';
 export { ReportsFileWriter, readReports, summarizeReportsFile } from './reports-file.ts';

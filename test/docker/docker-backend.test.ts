@@ -11,6 +11,7 @@ import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import { buildTag } from '../../engine/backends/docker/images.ts';
 import { LABEL_ROLE, LABEL_RUN } from '../../engine/backends/docker/labels.ts';
 import { type Backend, BackendError, type RunContext, type StepExit } from '../../engine/backends/types.ts';
+import { stepSlug } from '../../engine/compile/slugs.ts';
 import type { PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
@@ -52,6 +53,7 @@ function makeStep(
   const { environment, ...rest } = options;
   return {
     name: 'step',
+    slug: stepSlug(options.name ?? 'step'),
     baseName: options.name ?? 'step',
     environment: makeEnvironment(environment),
     commands: ['true'],

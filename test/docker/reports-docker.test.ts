@@ -11,7 +11,8 @@ import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { type LogLine, readLogFile } from '../../engine/logs/log-line.ts';
-import { reportsFileFor } from '../../engine/reports/paths.ts';
+
+import { reportsFileOf } from '../../engine/plan.ts';
 import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
@@ -183,7 +184,11 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     const texts = log.map((l) => l.text);
     for (const text of flagged) assert.ok(texts.includes(text), `${text} is in the log file`);
     assert.ok(texts.includes('::gbcms metric name=loss value=NaN'), 'an invalid report line stays as text');
-    assert.ok(texts.includes(`reports go to /workspace/${reportsFileFor(plan, 'train')}`));
+    assert.ok(
+      texts.includes(
+        `reports go to /workspace/${reportsFileOf(plan.steps.find((s) => s.name === 'train')!)}`,
+      ),
+    );
     assert.ok(texts.includes("JUnit report 'out/junit.xml': 2 tests, 1 failed, 0 errors, 0 skipped"));
   });
 

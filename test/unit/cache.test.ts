@@ -121,6 +121,7 @@ describe('cache: plan', () => {
 function plannedStep(cache: PlannedStep['cache'], baseName = 'install'): PlannedStep {
   return {
     name: baseName,
+    slug: baseName,
     baseName,
     environment: {
       name: 'image:busybox:stable',

@@ -17,6 +17,7 @@ describe('compilePlan steps', () => {
     assert.deepEqual(plan.steps, [
       {
         name: 'a',
+        slug: 'a',
         baseName: 'a',
         environment: plan.steps[0]?.environment,
         commands: ['true'],

@@ -9,10 +9,10 @@ import {
   seedContainerOptions,
   stepContainerName,
   stepContainerOptions,
-  stepSlug,
 } from '../../engine/backends/docker/convert.ts';
 import { FrameParser } from '../../engine/backends/docker/demux.ts';
 import { BackendError, type RunContext } from '../../engine/backends/types.ts';
+import { stepSlug, uniqueStepSlugs } from '../../engine/compile/slugs.ts';
 import type { Plan, PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
 
 function environment(overrides: Partial<ResolvedEnvironment> = {}): ResolvedEnvironment {
@@ -32,6 +32,7 @@ function environment(overrides: Partial<ResolvedEnvironment> = {}): ResolvedEnvi
 function step(overrides: Partial<PlannedStep> = {}): PlannedStep {
   return {
     name: 'test (node=20)',
+    slug: 'test-node-20',
     baseName: 'test',
     environment: environment(),
     commands: ['echo hi', "echo 'quoted' $HOME"],
@@ -202,21 +203,36 @@ describe('requireRuntime', () => {
 
 describe('names and owners', () => {
   test('container names are valid Docker names, distinct per attempt and per step', () => {
-    const a = stepContainerName('AbCdEf_-1234567890xyz', 'test (node=20)', 1);
+    const named = (name: string) => ({ name, slug: stepSlug(name) });
+    const a = stepContainerName('AbCdEf_-1234567890xyz', named('test (node=20)'), 1);
     assert.match(a, /^gbcms-AbCdEf_-1234-test-node-20-[0-9a-f]{6}-1$/);
-    assert.notEqual(a, stepContainerName('AbCdEf_-1234567890xyz', 'test (node=20)', 2));
-    assert.notEqual(a, stepContainerName('AbCdEf_-1234567890xyz', 'test [node=20]', 1));
+    assert.notEqual(a, stepContainerName('AbCdEf_-1234567890xyz', named('test (node=20)'), 2));
+    assert.notEqual(a, stepContainerName('AbCdEf_-1234567890xyz', named('test [node=20]'), 1));
     fc.assert(
       fc.property(fc.string(), fc.string({ minLength: 1 }), fc.nat(), (id, name, attempt) => {
-        assert.match(stepContainerName(id, name, attempt), /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+        assert.match(stepContainerName(id, named(name), attempt), /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
       }),
     );
   });
 
-  test('slugs are short and never empty', () => {
-    assert.equal(stepSlug('Build & Test!'), 'build-test');
+  test('a long step name keeps the container name short, and distinct by its hash', () => {
+    const long = 'x'.repeat(200);
+    const a = stepContainerName('run', { name: long, slug: stepSlug(long) }, 1);
+    const b = stepContainerName('run', { name: `${long}y`, slug: stepSlug(`${long}y`) }, 1);
+    assert.ok(a.length < 70);
+    assert.notEqual(a, b);
+  });
+
+  test('one slug rule: safe characters, never empty, never a dot name, unique in the plan', () => {
+    assert.equal(stepSlug('Build & Test!'), 'Build-Test');
     assert.equal(stepSlug('(((('), 'step');
-    assert.ok(stepSlug('x'.repeat(200)).length <= 40);
+    assert.equal(stepSlug('..'), 'step');
+    assert.equal(stepSlug('.hidden'), 'hidden');
+    assert.ok(stepSlug('x'.repeat(200)).length <= 100);
+    assert.deepEqual(
+      [...uniqueStepSlugs(['a b', 'a-b', 'a b c', 'a (b)']).values()],
+      ['a-b', 'a-b-2', 'a-b-c', 'a-b-3'],
+    );
   });
 
   test('parseOwner: numeric users as given, names fall back to 1000:1000', () => {

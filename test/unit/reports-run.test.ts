@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import { FakeBackend } from '../../engine/backends/fake.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
-import { reportsFileFor } from '../../engine/reports/paths.ts';
+
+import { reportsFileOf } from '../../engine/plan.ts';
 import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
@@ -190,7 +191,7 @@ describe('reports in a run', () => {
       test: { image, commands: ['x'], matrix: { node: ['18', '20'] } },
     });
     assert.deepEqual(
-      plan.steps.map((s) => reportsFileFor(plan, s.name)),
+      plan.steps.map((s) => reportsFileOf(s)),
       [
         '.gbcms/reports/build.x.jsonl',
         '.gbcms/reports/build_x.jsonl',

@@ -111,6 +111,7 @@ describe('services: compile', () => {
 });
 
 const RUN_ID = 'AbCdEf_-1234567890xyz';
+const STEP = { name: 'test (node=20)', slug: 'test-node-20' };
 
 function service(overrides: Partial<PlannedService> = {}): PlannedService {
   const plan = planOf({
@@ -123,8 +124,8 @@ function service(overrides: Partial<PlannedService> = {}): PlannedService {
 
 describe('services: docker options', () => {
   test('the network is internal and labelled with run and step', () => {
-    const options = serviceNetworkOptions(RUN_ID, 'test (node=20)', 2);
-    assert.equal(options.Name, serviceNetworkName(RUN_ID, 'test (node=20)', 2));
+    const options = serviceNetworkOptions(RUN_ID, STEP, 2);
+    assert.equal(options.Name, serviceNetworkName(RUN_ID, STEP, 2));
     assert.match(options.Name, /^gbcms-AbCdEf_-1234-test-node-20-[0-9a-f]{6}-2-net$/);
     assert.equal(options.Internal, true);
     assert.deepEqual(options.Labels, {
@@ -138,7 +139,7 @@ describe('services: docker options', () => {
   test('a service container: alias on the network, hardened but able to drop to its own user', () => {
     const options = serviceContainerOptions({
       runId: RUN_ID,
-      stepName: 'test',
+      step: { name: 'test', slug: 'test' },
       attempt: 1,
       service: service({ env: { A: '1' } }),
       image: 'sha256:abc',
@@ -171,7 +172,7 @@ describe('services: docker options', () => {
     const base = service();
     const options = serviceContainerOptions({
       runId: RUN_ID,
-      stepName: 'test',
+      step: { name: 'test', slug: 'test' },
       attempt: 1,
       service: {
         ...base,

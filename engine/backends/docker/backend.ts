@@ -4,8 +4,7 @@
 // recovery) find them by label rather than by what this process remembers.
 import Docker from 'dockerode';
 import { resolveStepCaches } from '../../cache.ts';
-import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
-import { workspaceRelative } from '../../reports/paths.ts';
+import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
 import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
 import { collectContainerArtifacts } from './artifacts.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
@@ -187,7 +186,7 @@ export class DockerBackend implements Backend {
       ...(runtime === undefined ? {} : { runtime }),
       ...(services === undefined ? {} : { serviceNetwork: services.networkName }),
     });
-    options.Env = withReportsEnv(options.Env, run.plan, step.name);
+    options.Env = withReportsEnv(options.Env, step);
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);
@@ -225,7 +224,7 @@ export class DockerBackend implements Backend {
     await this.destroyServices(key);
     const started = await startServices(this.docker, {
       runId: run.id,
-      stepName: step.name,
+      step,
       attempt,
       services: step.services,
       imageOf: (service) => this.imageOf(service.environment, images, `service '${service.name}'`),

@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import type { PlannedService } from '../../plan.ts';
 import { stepCommand } from '../script.ts';
-import { envList, stepContainerName } from './convert.ts';
+import { envList, type StepNames, stepContainerName } from './convert.ts';
 import { LABEL_SERVICE, stepResourceLabels } from './labels.ts';
 
 /**
@@ -14,37 +14,37 @@ import { LABEL_SERVICE, stepResourceLabels } from './labels.ts';
 export const SERVICE_CAPABILITIES = ['CHOWN', 'SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'] as const;
 
 /** Unique per step attempt, like the step container it belongs to. */
-export function serviceNetworkName(runId: string, stepName: string, attempt: number): string {
-  return `${stepContainerName(runId, stepName, attempt)}-net`;
+export function serviceNetworkName(runId: string, step: StepNames, attempt: number): string {
+  return `${stepContainerName(runId, step, attempt)}-net`;
 }
 
 export function serviceContainerName(
   runId: string,
-  stepName: string,
+  step: StepNames,
   attempt: number,
   service: string,
 ): string {
-  return `${stepContainerName(runId, stepName, attempt)}-svc-${service}`;
+  return `${stepContainerName(runId, step, attempt)}-svc-${service}`;
 }
 
 export function serviceNetworkOptions(
   runId: string,
-  stepName: string,
+  step: StepNames,
   attempt: number,
 ): Docker.NetworkCreateOptions {
   return {
-    Name: serviceNetworkName(runId, stepName, attempt),
+    Name: serviceNetworkName(runId, step, attempt),
     Driver: 'bridge',
     // No route out: services talk to the step and to each other, never to the internet.
     Internal: true,
     CheckDuplicate: true,
-    Labels: stepResourceLabels(runId, stepName, 'network'),
+    Labels: stepResourceLabels(runId, step.name, 'network'),
   };
 }
 
 export interface ServiceContainerInput {
   runId: string;
-  stepName: string;
+  step: StepNames;
   attempt: number;
   service: PlannedService;
   /** Resolved image id for the service's environment. */
@@ -53,19 +53,19 @@ export interface ServiceContainerInput {
 }
 
 export function serviceContainerOptions(input: ServiceContainerInput): Docker.ContainerCreateOptions {
-  const { runId, stepName, attempt, service, image, network } = input;
+  const { runId, step, attempt, service, image, network } = input;
   const { resources } = service.environment;
   // Without commands the image's entrypoint and command run, as the image's authors meant.
   const command: Docker.ContainerCreateOptions =
     service.commands === undefined ? {} : { Entrypoint: [], Cmd: stepCommand(service.commands) };
   return {
-    name: serviceContainerName(runId, stepName, attempt, service.name),
+    name: serviceContainerName(runId, step, attempt, service.name),
     Image: image,
     ...command,
     Env: envList(service.env),
     ...(service.userSet ? { User: service.environment.user } : {}),
     Hostname: service.name,
-    Labels: { ...stepResourceLabels(runId, stepName, 'service'), [LABEL_SERVICE]: service.name },
+    Labels: { ...stepResourceLabels(runId, step.name, 'service'), [LABEL_SERVICE]: service.name },
     Tty: false,
     OpenStdin: false,
     AttachStdin: false,

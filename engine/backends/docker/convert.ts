@@ -37,25 +37,19 @@ function nameSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]+/g, '-');
 }
 
-export function stepSlug(name: string): string {
-  const slug = name
-    .toLowerCase()
-    .replace(/[^a-z0-9_.-]+/g, '-')
-    .replace(/^[-_.]+|[-_.]+$/g, '')
-    .slice(0, 40);
-  return slug === '' ? 'step' : slug;
-}
-
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 6);
 }
 
+/** The names a step's Docker resources are derived from. */
+export type StepNames = Pick<PlannedStep, 'name' | 'slug'>;
+
 /**
- * Readable and unique per attempt: `test (node=20)` and `test [node=20]` share a slug, so a
- * hash of the exact step name keeps them apart.
+ * Readable and unique per attempt. The slug is unique in the plan, but only its first 40
+ * characters fit here, so a hash of the exact step name keeps long names apart.
  */
-export function stepContainerName(runId: string, stepName: string, attempt: number): string {
-  return `gbcms-${nameSafe(runId).slice(0, 12)}-${stepSlug(stepName)}-${shortHash(stepName)}-${attempt}`;
+export function stepContainerName(runId: string, step: StepNames, attempt: number): string {
+  return `gbcms-${nameSafe(runId).slice(0, 12)}-${step.slug.slice(0, 40)}-${shortHash(step.name)}-${attempt}`;
 }
 
 export function workspaceVolumeName(runId: string): string {
@@ -151,7 +145,7 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
   const owner = parseOwner(environment.user);
   const memory = environment.resources.memoryBytes;
   return {
-    name: stepContainerName(run.id, step.name, attempt),
+    name: stepContainerName(run.id, step, attempt),
     Image: image,
     // An image's entrypoint would wrap our script in someone else's; an empty one means none.
     Entrypoint: [],

@@ -3,6 +3,7 @@
 // and crash recovery find it regardless.
 import type Docker from 'dockerode';
 import type { PlannedService } from '../../plan.ts';
+import type { StepNames } from './convert.ts';
 import { serviceContainerOptions, serviceNetworkOptions } from './convert-services.ts';
 import { dockerFailure, isGoneOrGoing } from './errors.ts';
 
@@ -15,7 +16,7 @@ export interface StartedServices {
 
 export interface ServicesInput {
   runId: string;
-  stepName: string;
+  step: StepNames;
   attempt: number;
   services: PlannedService[];
   imageOf(service: PlannedService): string;
@@ -36,8 +37,9 @@ export async function removeServices(started: StartedServices): Promise<void> {
 }
 
 export async function startServices(docker: Docker, input: ServicesInput): Promise<StartedServices> {
-  const { runId, stepName, attempt } = input;
-  const networkOptions = serviceNetworkOptions(runId, stepName, attempt);
+  const { runId, step, attempt } = input;
+  const stepName = step.name;
+  const networkOptions = serviceNetworkOptions(runId, step, attempt);
   let network: Docker.Network;
   try {
     network = await docker.createNetwork(networkOptions);
@@ -54,7 +56,7 @@ export async function startServices(docker: Docker, input: ServicesInput): Promi
       const container = await docker.createContainer(
         serviceContainerOptions({
           runId,
-          stepName,
+          step,
           attempt,
           service,
           image: input.imageOf(service),

@@ -5,18 +5,17 @@
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
-import type { Plan } from '../../plan.ts';
-import { REPORTS_DIR, reportsFileFor } from '../../reports/paths.ts';
+import { type PlannedStep, REPORTS_DIR, reportsFileOf } from '../../plan.ts';
 import { WORKSPACE_PATH } from './convert.ts';
 import { isNotFound } from './errors.ts';
 
 const REPORTS_ENV = 'GBCMS_REPORTS';
 
 /** The step's container environment with $GBCMS_REPORTS set by the engine, whatever the step said. */
-export function withReportsEnv(env: readonly string[] | undefined, plan: Plan, stepName: string): string[] {
+export function withReportsEnv(env: readonly string[] | undefined, step: PlannedStep): string[] {
   return [
     ...(env ?? []).filter((entry) => !entry.startsWith(`${REPORTS_ENV}=`)),
-    `${REPORTS_ENV}=${posix.join(WORKSPACE_PATH, reportsFileFor(plan, stepName))}`,
+    `${REPORTS_ENV}=${posix.join(WORKSPACE_PATH, reportsFileOf(step))}`,
   ];
 }
 

@@ -9,8 +9,7 @@ import { dirname, join, sep } from 'node:path';
 import tar from 'tar-fs';
 import { extractArchive } from '../../artifacts/extract.ts';
 import { resolveStepCaches } from '../../cache.ts';
-import type { PlannedStep } from '../../plan.ts';
-import { REPORTS_DIR, reportsFileFor, workspaceRelative } from '../../reports/paths.ts';
+import { type PlannedStep, REPORTS_DIR, reportsFileOf, workspaceRelative } from '../../plan.ts';
 import { listWorkspaceFiles } from '../../workspace.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
@@ -117,7 +116,7 @@ export class LocalBackend implements Backend {
       HOME: home,
       ...stepEnvironment(step, run),
       GBCMS_WORKSPACE: local.workspace,
-      GBCMS_REPORTS: join(local.workspace, reportsFileFor(run.plan, step.name)),
+      GBCMS_REPORTS: join(local.workspace, reportsFileOf(step)),
     };
     const command = stepCommand(step.commands);
     const argv = local.sandboxed
