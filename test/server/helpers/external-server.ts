@@ -1,12 +1,13 @@
-// A real gbcms server for external-execution tests: a fresh store, the real ExecutionManager on
-// the fake backend, the app listening on 127.0.0.1 (a free port), users with tokens (an admin,
-// a developer who owns the projects, a member, a stranger) and a public and a private project.
+// A real gbcms server for tests that need the real ExecutionManager behind the routes (external
+// executions, event streams): a fresh store, the manager on the fake backend, the app listening
+// on 127.0.0.1 (a free port), users with tokens (an admin, a developer who owns the projects, a
+// member, a stranger) and a public and a private project.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../../../server/app.ts';
+import { type AppOptions, buildApp } from '../../../server/app.ts';
 import type { ExecutionManager, ExecutionManagerOptions } from '../../../server/executions/manager.ts';
 import type { Project, Store } from '../../../server/store/index.ts';
 import { openFakeManagers, warningsLogger } from './fake-managers.ts';
@@ -46,6 +47,7 @@ export interface ExternalServer extends Callers {
 
 export async function startExternalServer(
   options: Partial<ExecutionManagerOptions> = {},
+  appOptions: Pick<AppOptions, 'sseKeepAliveMs'> = {},
 ): Promise<ExternalServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gbcms-external-'));
   const { logger, warnings } = warningsLogger();
@@ -70,8 +72,10 @@ export async function startExternalServer(
   const app = await buildApp({
     store,
     executions: manager,
+    executionEvents: manager.events,
     rateLimit: { max: 100_000, timeWindowMs: 60_000 },
     logger: pino({ level: 'info' }, { write: (line: string) => logLines.push(line) }),
+    ...appOptions,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
