@@ -71,8 +71,9 @@ export class FakeExecutions implements ExecutionControl {
     return () => feed.listeners.delete(listener);
   }
 
+  /** Nothing here runs: no queue, no containers. */
   stats(): ManagerStats {
-    return { pending: 2, running: 1, runningSteps: 3 };
+    return { pending: 0, running: 0, runningSteps: 0 };
   }
 
   // What tests drive.
@@ -158,10 +159,6 @@ export class FakeExecutions implements ExecutionControl {
     }
   }
 
-  notice(executionId: string, message: string): void {
-    this.emit(executionId, { type: 'notice', message });
-  }
-
   async finish(executionId: string, status: RunStatus, reason: string | null = null): Promise<void> {
     await this.store.executions.setEnded(executionId, status, reason);
     await this.end(executionId);
@@ -181,10 +178,6 @@ export class FakeExecutions implements ExecutionControl {
     const status = script.status ?? 'success';
     await this.step(executionId, script.step, status);
     await this.finish(executionId, status);
-  }
-
-  listenerCount(executionId: string): number {
-    return this.feeds.get(executionId)?.listeners.size ?? 0;
   }
 
   private async end(executionId: string): Promise<void> {
