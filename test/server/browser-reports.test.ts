@@ -1,7 +1,7 @@
 // Reports on the pages in real Chromium: a metric chart grows while the step reports, the
 // progress bar advances, test results appear when they arrive, reported text never becomes
-// markup, a series' points stay bounded, and a session page overlays its executions' curves.
-// The test decides when each report is published and waits for the
+// markup, a series' points stay bounded, and a session page overlays its executions' curves
+// in the order it defines. The test decides when each report is published and waits for the
 // page to show it: nothing depends on how fast the page or the machine is.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -258,18 +258,26 @@ describe('reports on the pages in Chromium', () => {
     await page.close();
   });
 
-  test('a session page overlays its executions, one curve each', async () => {
-    const session = await server.store.sessions.create(server.publicProject.id, 'lr sweep');
+  test('a session page overlays its executions, one curve each, oldest first whichever loads first', async () => {
+    const project = await server.store.projects.create({
+      name: 'sweeps',
+      repo: 'https://git.example.com/org/sweeps.git',
+      visibility: 'public',
+      owner_id: server.users.owner.id,
+    });
+    const session = await server.store.sessions.create(project.id, 'lr sweep');
     const time = new Date().toISOString();
+    const ids: string[] = [];
     for (const [name, rate] of [
       ['lr=0.1', 0.1],
       ['lr=0.01', 0.01],
     ] as const) {
       const execution = await server.store.executions.create({
-        project_id: server.publicProject.id,
+        project_id: project.id,
         trigger: { event: 'api' },
         external: { session_id: session.id, name, heartbeat_timeout_s: 60 },
       });
+      ids.push(execution.id);
       const points: Report[] = [];
       for (let i = 0; i < 50; i++) {
         points.push({ type: 'metric', time, name: 'loss', value: Math.exp(-i * rate * 3), step: i });
@@ -280,20 +288,48 @@ describe('reports on the pages in Chromium', () => {
     }
     const page = await browser.context.newPage();
     const problems = watch(page);
+    // The oldest execution's points are held back until the newer one's are drawn, so they
+    // arrive last: the legend must still list the oldest first.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(
+      (url) => url.pathname === `/api/executions/${ids[0]}/reports`,
+      async (route) => {
+        await released;
+        await route.continue();
+      },
+    );
     await page.goto(`${base}/sessions/${session.id}`);
+    const labels = (chart: string) =>
+      page.evaluate(
+        (key) => (window as unknown as ChartWindow).gbcmsCharts[key]?.series.map((s) => s.label),
+        chart,
+      );
+    await page.waitForFunction(
+      () => (window as unknown as ChartWindow).gbcmsCharts.loss?.series.length === 2,
+    );
+    assert.deepEqual(await labels('loss'), ['step', '#2 lr=0.01']);
+    release();
     await page.waitForFunction(
       () => (window as unknown as ChartWindow).gbcmsCharts.loss?.series.length === 3,
     );
-    const loss = await page.evaluate(() => {
-      const chart = (window as unknown as ChartWindow).gbcmsCharts.loss;
-      return { labels: chart?.series.map((s) => s.label), points: chart?.data.slice(1).map((d) => d.length) };
-    });
+    await page.waitForFunction(() => (window as unknown as ChartWindow).gbcmsCharts.acc?.series.length === 3);
+
     assert.deepEqual(
-      loss.labels?.slice(1).map((label) => label?.replace(/^#\d+ /, '')),
-      ['lr=0.1', 'lr=0.01'],
+      await page
+        .locator('#session-executions tbody tr')
+        .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.label)),
+      ['#1 lr=0.1', '#2 lr=0.01'],
     );
-    assert.deepEqual(loss.points, [50, 50]);
-    assert.equal(await page.locator('#session-executions tbody tr').count(), 2);
+    for (const chart of ['loss', 'acc']) {
+      assert.deepEqual(await labels(chart), ['step', '#1 lr=0.1', '#2 lr=0.01'], chart);
+    }
+    const points = await page.evaluate(() =>
+      (window as unknown as ChartWindow).gbcmsCharts.loss?.data.slice(1).map((d) => d.length),
+    );
+    assert.deepEqual(points, [50, 50]);
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -30,11 +30,12 @@
   window.gbcmsCharts = charts;
 
   class Series {
-    constructor(key, name, group, colour) {
+    constructor(key, name, group, colour, rank) {
       this.key = key;
       this.name = name;
       this.group = group;
       this.colour = colour;
+      this.rank = rank;
       this.time = [];
       this.step = [];
       this.value = [];
@@ -126,6 +127,21 @@
   }
 
   /**
+   * A chart's series in legend order: by rank where add() gave one (lowest first), series
+   * without a rank after those, and equal ranks in the order their first point arrived. A page
+   * whose points come from answers that race (the session page asks for several executions at
+   * once) ranks its series, so the legend does not depend on which answer came first.
+   */
+  function ordered(chart) {
+    const rank = (series) => (series.rank === undefined ? Number.POSITIVE_INFINITY : series.rank);
+    // sort() is stable: equal ranks keep their arrival order.
+    return [...chart.series.values()].sort((a, b) => {
+      const [x, y] = [rank(a), rank(b)];
+      return x === y ? 0 : x < y ? -1 : 1;
+    });
+  }
+
+  /**
    * A grid of charts. options.title(key, series) and options.label(series, allSeries) name the
    * charts and their series; both may change as series join. options.elapsed: points without a
    * step number are drawn against the time since their series began, not the time of day.
@@ -169,7 +185,7 @@
     }
 
     function build(chart) {
-      const list = [...chart.series.values()];
+      const list = ordered(chart);
       const labels = list.map((series) => options.label(series, list));
       chart.caption.textContent = options.title(chart.key, list);
       if (chart.plot) chart.plot.destroy();
@@ -210,7 +226,7 @@
         if (!chart.dirty) continue;
         chart.dirty = false;
         if (chart.rebuild || !chart.plot) build(chart);
-        else chart.plot.setData(aligned([...chart.series.values()], chart.mode));
+        else chart.plot.setData(aligned(ordered(chart), chart.mode));
       }
     }
 
@@ -233,14 +249,14 @@
     return {
       /**
        * One point. chart/series are keys; name and group describe the series (a metric name and
-       * its step, or an execution); colour is optional; time in ms; step undefined when the
-       * point has none.
+       * its step, or an execution); colour and rank (its place in the legend) are optional, and
+       * taken from the series' first point; time in ms; step undefined when the point has none.
        */
-      add({ chart: key, series: seriesKey, name, group, colour, time, step, value }) {
+      add({ chart: key, series: seriesKey, name, group, colour, rank, time, step, value }) {
         const chart = chartFor(key);
         let series = chart.series.get(seriesKey);
         if (!series) {
-          series = new Series(seriesKey, name, group, colour);
+          series = new Series(seriesKey, name, group, colour, rank);
           chart.series.set(seriesKey, series);
           chart.rebuild = true;
         }

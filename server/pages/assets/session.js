@@ -1,6 +1,11 @@
 // A session page's charts: one per metric name, one curve per execution, from the reports API
 // (`?type=metric`, page by page). Executions still running are asked again every few seconds
 // for their new points and their status. Names are set with textContent only.
+//
+// Several executions are asked at once, so their answers arrive in any order: each curve is
+// ranked by its execution's row in the table (oldest first, as the server lists them), which
+// fixes its place in the legend whichever answer comes first; its colour follows the row too.
+// An execution's own curves (one per step that reported) follow the order of its stored reports.
 
 (() => {
   const root = document.getElementById('session');
@@ -27,6 +32,7 @@
     label: row.dataset.label,
     api: row.dataset.api,
     reports: row.dataset.reports,
+    rank: index,
     colour: colours[index % colours.length],
     finished: FINISHED.has(row.dataset.status),
     after: undefined,
@@ -63,6 +69,7 @@
           name: execution.label,
           group: step,
           colour: execution.colour,
+          rank: execution.rank,
           time: Date.parse(report.time),
           step: typeof report.step === 'number' ? report.step : undefined,
           value: report.value,
