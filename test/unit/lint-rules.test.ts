@@ -168,9 +168,7 @@ describe('rules: depends_on', () => {
     const count = 20_000;
     const steps = Array.from({ length: count }, (_, i) => `  s${i}: {image: x, commands: [x]}`);
     steps[0] = `  s0: {image: x, commands: [x], depends_on: [s${count - 1}]}`;
-    const start = performance.now();
     const found = lint(lines('version: 1', 'steps:', ...steps));
-    const ms = performance.now() - start;
     assert.equal(found.length, 2);
     assert.equal(
       found[0],
@@ -181,7 +179,7 @@ describe('rules: depends_on', () => {
       /^3:33 error GBCMS_DAG_CYCLE steps\.s0\.depends_on: steps wait for each other in a cycle: s0 -> s19999 -> s19998 -> .* -> \(19981 more\) -> .* -> s1 -> s0 \(s19999, .* \(19979 more\), .*, s1 have no depends_on and so wait for the step above\)$/,
     );
     assert.ok((found[1] ?? '').length < 1000, 'the message stays readable');
-    assert.ok(ms < 5000, `took ${ms} ms`);
+    // That the search stays linear on 20,000 steps is counted in dag-deep.test.ts, not timed here.
   });
 });
 
