@@ -15,6 +15,7 @@ import { stepSlug } from '../../engine/compile/slugs.ts';
 import type { PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
+import { beforeHang, HANG_MS } from '../helpers/hang.ts';
 
 const runIds: string[] = [];
 const dirs: string[] = [];
@@ -225,17 +226,18 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('pids limit holds against a fork loop', async () => {
     const step = makeStep({
       environment: { pids: 64 },
-      commands: ['i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done', 'echo spawned-all'],
+      commands: [
+        `i=0; while [ $i -lt 200 ]; do sleep ${(10 * HANG_MS) / 1000} & i=$((i+1)); done`,
+        'echo spawned-all',
+      ],
     });
     const run = makeRun(workspaceDir({}), [step]);
     await backend.setupRun(run);
-    const started = Date.now();
-    const result = await runStep(backend, step, run);
+    // The sleeps would outlast the hang limit ten times over: they must die with the container.
+    const result = await beforeHang(runStep(backend, step, run), 'the fork loop step');
     assert.notEqual(result.exit.exitCode, 0);
     assert.doesNotMatch(result.stdout, /^spawned-all$/m);
     assert.match(result.stderr, /can't fork|Resource temporarily unavailable/i);
-    // The sleeps died with the container instead of holding the step open for 30 s.
-    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
     await backend.destroyRun(run);
   });
 
@@ -253,15 +255,16 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   });
 
   test('abort stops a long step within the grace period', async () => {
-    const step = makeStep({ commands: ['sleep 600'] });
+    const step = makeStep({ commands: [`sleep ${(10 * HANG_MS) / 1000}`] });
     const run = makeRun(workspaceDir({}), [step]);
     await backend.setupRun(run);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
-    const started = Date.now();
-    const result = await runStep(backend, step, run, { signal: controller.signal, graceMs: 1000 });
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed < 5000, `took ${elapsed} ms`);
+    // Only stopping the step (SIGTERM, then SIGKILL after the grace period) ends it in time.
+    const result = await beforeHang(
+      runStep(backend, step, run, { signal: controller.signal, graceMs: 1000 }),
+      'the aborted step',
+    );
     assert.notEqual(result.exit.exitCode, 0);
     await backend.destroyRun(run);
   });

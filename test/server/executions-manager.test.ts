@@ -17,6 +17,7 @@ import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
 import type { StepEvents } from '../../server/plugins/metrics.ts';
 import { type Execution, NotFoundError, type Project, type Store } from '../../server/store/index.ts';
 import { GRACE, gitAs } from '../helpers/git.ts';
+import { beforeHang, HANG_MS, pollUntil } from '../helpers/hang.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { collectEvents as collect } from './helpers/collect-events.ts';
 import { openFakeManagers, writePipeline } from './helpers/fake-managers.ts';
@@ -100,6 +101,9 @@ steps:
     env:
       STEP_STDERR: "warning: slow\\n"
 `;
+
+/** Longer than any test waits: a step that sleeps this long runs until it is stopped. */
+const UNTIL_STOPPED = 10 * HANG_MS;
 
 const sleepingPipeline = (ms: number) => `version: 1
 steps:
@@ -297,8 +301,9 @@ steps:
 
   test('with max_concurrent 1 the second execution of a project waits until the first ends', async () => {
     const { manager, store } = await harness();
-    const project = await newProject(store, await sourceDir(sleepingPipeline(300)));
-    const other = await newProject(store, await sourceDir(sleepingPipeline(300)));
+    // Steps that run until terminated: the test, not a timer, decides when a slot frees up.
+    const project = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
+    const other = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const first = await startManual(manager, project);
     const second = await startManual(manager, project);
     const third = await startManual(manager, other);
@@ -307,44 +312,55 @@ steps:
     assert.equal((await store.executions.get(second.id))?.status, 'pending');
     assert.deepEqual(manager.stats(), { pending: 1, running: 2, runningSteps: 2 });
 
-    const firstEnd = await ended(manager, first.id);
-    const secondEnd = await ended(manager, second.id);
-    assert.equal(secondEnd.status, 'success');
+    await manager.terminate(first.id);
+    await stepRunning(manager, second.id, 'wait');
+    const firstEnd = await store.executions.get(first.id);
+    const secondNow = await store.executions.get(second.id);
+    assert.equal(secondNow?.status, 'running');
     assert.ok(
-      (secondEnd.started_at ?? '') >= (firstEnd.ended_at ?? 'z'),
-      `second started ${secondEnd.started_at}, first ended ${firstEnd.ended_at}`,
+      (secondNow?.started_at ?? '') >= (firstEnd?.ended_at ?? 'z'),
+      `second started ${secondNow?.started_at}, first ended ${firstEnd?.ended_at}`,
     );
+    assert.deepEqual(manager.stats(), { pending: 0, running: 2, runningSteps: 2 });
+    await manager.terminate(second.id);
+    await manager.terminate(third.id);
   });
 
   test('the global limit holds executions of different projects back', async () => {
     const { manager, store } = await harness({ maxRunning: 1 });
-    const a = await newProject(store, await sourceDir(sleepingPipeline(200)));
-    const b = await newProject(store, await sourceDir(sleepingPipeline(200)));
+    const a = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
+    const b = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const first = await startManual(manager, a);
     const second = await startManual(manager, b);
     await stepRunning(manager, first.id, 'wait');
+    assert.equal((await store.executions.get(second.id))?.status, 'pending');
     assert.deepEqual(manager.stats(), { pending: 1, running: 1, runningSteps: 1 });
-    const [firstEnd, secondEnd] = await Promise.all([ended(manager, first.id), ended(manager, second.id)]);
-    assert.ok((secondEnd.started_at ?? '') >= (firstEnd.ended_at ?? 'z'));
+    await manager.terminate(first.id);
+    await stepRunning(manager, second.id, 'wait');
+    const firstEnd = await store.executions.get(first.id);
+    const secondNow = await store.executions.get(second.id);
+    assert.ok((secondNow?.started_at ?? '') >= (firstEnd?.ended_at ?? 'z'));
+    assert.deepEqual(manager.stats(), { pending: 0, running: 1, runningSteps: 1 });
+    await manager.terminate(second.id);
   });
 });
 
 describe('terminating executions', () => {
   test('terminating a running execution stops its step and resolves once it is killed', async () => {
     const { manager, store } = await harness();
-    const project = await newProject(store, await sourceDir(sleepingPipeline(60_000)));
+    const project = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const execution = await startManual(manager, project);
     await stepRunning(manager, execution.id, 'wait');
 
-    const began = Date.now();
-    const result = await manager.terminate(execution.id);
-    assert.ok(Date.now() - began < 5000, 'terminate does not wait for the step to finish sleeping');
+    // The step would sleep ten times the hang limit: only stopping it lets terminate resolve.
+    const result = await beforeHang(manager.terminate(execution.id), 'terminate');
     const row = await store.executions.get(execution.id);
     assert.equal(row?.status, 'killed');
     assert.equal(row?.reason, TERMINATED_BY_USER);
     assert.deepEqual(result, { execution_id: execution.id, terminated_at: row?.ended_at });
     const [step] = await store.steps.list(execution.id);
     assert.equal(step?.status, 'killed');
+    assert.equal(step?.exit_code, 143, 'stopped, not slept to the end');
     const environments = await store.environments.listByExecution(execution.id);
     assert.ok(environments.length > 0 && environments.every((e) => e.destroyed_at !== null));
     assert.deepEqual(manager.stats(), { pending: 0, running: 0, runningSteps: 0 });
@@ -352,7 +368,7 @@ describe('terminating executions', () => {
 
   test('terminating a pending execution takes it out of the queue; it never runs', async () => {
     const { manager, store } = await harness();
-    const project = await newProject(store, await sourceDir(sleepingPipeline(60_000)));
+    const project = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const first = await startManual(manager, project);
     const second = await startManual(manager, project);
     const third = await startManual(manager, project);
@@ -380,7 +396,7 @@ describe('terminating executions', () => {
 
   test('two terminate calls at once both see the kill', async () => {
     const { manager, store } = await harness();
-    const project = await newProject(store, await sourceDir(sleepingPipeline(60_000)));
+    const project = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const execution = await startManual(manager, project);
     await stepRunning(manager, execution.id, 'wait');
     const [a, b] = await Promise.all([manager.terminate(execution.id), manager.terminate(execution.id)]);
@@ -447,7 +463,8 @@ describe('recovery, drain and retention', () => {
     const project = await newProject(store, await sourceDir(sleepingPipeline(200)));
     const execution = await startManual(manager, project);
     await stepRunning(manager, execution.id, 'wait');
-    await manager.drain(10_000);
+    // A grace period only a hang outlasts: the 200 ms step ends well within it.
+    await manager.drain(HANG_MS);
     assert.equal((await store.executions.get(execution.id))?.status, 'success');
     await assert.rejects(startManual(manager, project), (error: unknown) => {
       assert.ok(error instanceof ShuttingDownError);
@@ -463,16 +480,15 @@ describe('recovery, drain and retention', () => {
 
   test('drain terminates what is still running after the grace period; waiting ones stay pending', async () => {
     const { manager, store } = await harness();
-    const project = await newProject(store, await sourceDir(sleepingPipeline(60_000)));
+    const project = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const running = await startManual(manager, project);
     const waiting = await startManual(manager, project);
     await stepRunning(manager, running.id, 'wait');
-    const began = Date.now();
-    await manager.drain(100);
-    assert.ok(Date.now() - began < 5000);
+    await beforeHang(manager.drain(100), 'drain');
     const row = await store.executions.get(running.id);
     assert.equal(row?.status, 'killed');
     assert.equal(row?.reason, SHUT_DOWN);
+    assert.equal((await store.steps.list(running.id))[0]?.exit_code, 143, 'stopped, not slept to the end');
     assert.equal((await store.executions.get(waiting.id))?.status, 'pending');
     assert.deepEqual(manager.stats(), { pending: 1, running: 0, runningSteps: 0 });
   });
@@ -502,10 +518,10 @@ describe('recovery, drain and retention', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     const stop = manager.startRetentionTimer(0, 50);
     try {
-      await waitUntil(async () => (await store.executions.get(first.id)) === undefined);
+      await pollUntil(async () => (await store.executions.get(first.id)) === undefined, 'first swept');
       const second = await startManual(manager, project);
       await ended(manager, second.id);
-      await waitUntil(async () => !existsSync(join(dataDir, second.logs_dir)));
+      await pollUntil(async () => !existsSync(join(dataDir, second.logs_dir)), 'second swept');
       assert.equal(await store.executions.get(second.id), undefined);
     } finally {
       stop();
@@ -521,11 +537,3 @@ describe('recovery, drain and retention', () => {
     assert.equal(existsSync(leftover), false);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { fetchCommit, GitError } from '../../server/git/fetch.ts';
 import { hardenedEnv, runGit } from '../../server/git/run-git.ts';
 import { ADA, commitAll, gitAs } from '../helpers/git.ts';
+import { beforeHang } from '../helpers/hang.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'gbcms-fetch-'));
 const origin = join(root, 'origin.git');
@@ -179,14 +180,16 @@ describe('fetchCommit from a remote that hangs', () => {
     const server = createNetServer((socket) => sockets.add(socket)); // accepts, never answers
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const started = Date.now();
     try {
-      await rejectsWith(
-        fetchCommit(`git://127.0.0.1:${port}/repo.git`, { ref: 'main' }, freshDest(), { timeoutMs: 700 }),
-        'GBCMS_ERR_GIT_TIMEOUT',
-        /git fetch timed out/,
+      // The remote never answers: without the deadline git would wait for ever.
+      await beforeHang(
+        rejectsWith(
+          fetchCommit(`git://127.0.0.1:${port}/repo.git`, { ref: 'main' }, freshDest(), { timeoutMs: 700 }),
+          'GBCMS_ERR_GIT_TIMEOUT',
+          /git fetch timed out/,
+        ),
+        'the fetch from a silent remote',
       );
-      assert.ok(Date.now() - started < 5000);
     } finally {
       for (const socket of sockets) socket.destroy();
       server.close();

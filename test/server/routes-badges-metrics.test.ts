@@ -6,15 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import type { RunStatus, StepStatus } from '../../engine/status.ts';
 import type { StepEnded } from '../../server/executions/manager.ts';
 import type { Project } from '../../server/store/index.ts';
+import { beforeHang, HANG_MS } from '../helpers/hang.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { type ExternalServer, startExternalServer } from './helpers/external-server.ts';
 import { writePipeline } from './helpers/fake-managers.ts';
 import { parseSse, readSse } from './helpers/sse.ts';
 
 const { tempDir } = cleanUpAfterAll();
-
-/** Only a hang takes this long, even on a loaded machine. */
-const HANG_MS = 60_000;
 
 // badge-maker's fills for the colours gbcms picks.
 const FILLS: Record<string, string> = {
@@ -175,13 +173,6 @@ ${env}
     const controller = new AbortController();
     const response = await fetch(`${server.url}/api/executions/${id}/events`, { signal: controller.signal });
     assert.ok(response.body);
-    let timer: NodeJS.Timeout | undefined;
-    const hang = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the step of ${id} not running after ${HANG_MS} ms`)),
-        HANG_MS,
-      );
-    });
     const running = (async () => {
       for await (const event of readSse(response.body as ReadableStream<Uint8Array>)) {
         if (event.event === 'step' && JSON.parse(event.data).step.status === 'running') return;
@@ -189,9 +180,8 @@ ${env}
       throw new Error(`the stream of ${id} ended before its step ran`);
     })();
     try {
-      await Promise.race([running, hang]);
+      await beforeHang(running, `the step of ${id} running`);
     } finally {
-      clearTimeout(timer);
       controller.abort();
     }
   }

@@ -8,15 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPLAY_FIRST_ID } from '../../server/executions/stored-replay.ts';
 import type { Project } from '../../server/store/index.ts';
+import { beforeHang, HANG_MS, pollUntil } from '../helpers/hang.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
-import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
+import { type ExternalServer, startExternalServer } from './helpers/external-server.ts';
 import { writePipeline } from './helpers/fake-managers.ts';
 import { parseSse, readSse, type SseEvent } from './helpers/sse.ts';
 
 const { tempDir } = cleanUpAfterAll();
-
-/** Only a hang takes this long, even on a loaded machine. */
-const HANG_MS = 60_000;
 
 const RED = '\\e[31m<b>red</b>\\e[0m';
 
@@ -105,18 +103,6 @@ function describeEvent(event: SseEvent): string {
 const ESC = '\u001b';
 const RED_TEXT = `${ESC}[31m<b>red</b>${ESC}[0m`;
 
-async function within<T>(work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no end after ${HANG_MS} ms`)), HANG_MS);
-  });
-  try {
-    return await Promise.race([work, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 describe('GET /api/executions/:id/events (live, over a real socket)', () => {
   let server: ExternalServer;
   before(async () => {
@@ -135,7 +121,7 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
     const seen: SseEvent[] = [];
     // Up to the last line build prints: it now sleeps until terminated.
     while (seen.at(-1)?.data.includes('"text":"three"') !== true) {
-      const { value, done } = await within(reader.next(), 'the first events');
+      const { value, done } = await beforeHang(reader.next(), 'the first events');
       assert.equal(done, false, `the stream closed early after ${seen.map(describeEvent)}`);
       if (value) seen.push(value);
     }
@@ -150,7 +136,7 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
 
     // Nothing below exists yet: it can only reach this client live.
     await terminate(server, id);
-    const rest = await within(
+    const rest = await beforeHang(
       (async () => {
         const events: SseEvent[] = [];
         for await (const event of reader) events.push(event);
@@ -176,7 +162,7 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
     assert.ok(response.body);
     const decoder = new TextDecoder();
     let text = '';
-    await within(
+    await beforeHang(
       (async () => {
         for await (const chunk of response.body as ReadableStream<Uint8Array>) {
           text += decoder.decode(chunk, { stream: true });
@@ -201,13 +187,13 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
     const reader = readSse(first.body);
     const seen: SseEvent[] = [];
     for (let i = 0; i < 3; i++) {
-      const { value } = await within(reader.next(), 'the first events');
+      const { value } = await beforeHang(reader.next(), 'the first events');
       if (value) seen.push(value);
     }
     assert.deepEqual(seen.map(describeEvent), ['status pending', 'status running', 'step build running']);
     controller.abort();
     // The server notices the client left and closes its side of the stream.
-    await waitFor(() => closed() === closedBefore + 1, HANG_MS);
+    await pollUntil(() => closed() === closedBefore + 1, 'the server closing the stream');
 
     await terminate(server, id);
     const again = await injectEvents(server, id, { 'last-event-id': seen.at(-1)?.id ?? '' });
@@ -231,7 +217,7 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
       const response = await fetch(`${other.url}/api/executions/${id}/events`);
       assert.ok(response.body);
       const reader = readSse(response.body);
-      const firstEvent = await within(reader.next(), 'the first event');
+      const firstEvent = await beforeHang(reader.next(), 'the first event');
       assert.equal(firstEvent.value?.event, 'status');
       const rest = (async () => {
         const events: SseEvent[] = [];
@@ -240,7 +226,7 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
       })();
       await other.close();
       closed = true;
-      const events = await within(rest, 'the stream after the app closed');
+      const events = await beforeHang(rest, 'the stream after the app closed');
       assert.ok(!events.some((event) => event.event === 'end'), 'closed by the server, not ended');
     } finally {
       if (!closed) await other.close();
@@ -259,7 +245,7 @@ describe('GET /api/executions/:id/events (an ended execution, replayed from the 
   /** Runs TWO_STEPS to its end, and waits until its live stream is gone. */
   async function ended(visibility: 'public' | 'private' = 'public'): Promise<string> {
     const id = await startOn(server, await projectOn(server, TWO_STEPS, visibility));
-    const live = await within(
+    const live = await beforeHang(
       injectEvents(server, id, { authorization: `Bearer ${server.tokens.owner}` }),
       'the run',
     );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileTail, type FileTailOptions } from '../../engine/reports/file-tail.ts';
+import { pollUntil } from '../helpers/hang.ts';
 
 /** A file that grows as the test appends to it, read the way Backend.readStepFile reads. */
 function growingFile() {
@@ -74,7 +75,7 @@ describe('reports file tail', () => {
     const { tail: t, lines } = tail(file, { intervalMs: 10 });
     t.start();
     file.append('one\n');
-    for (let i = 0; i < 100 && lines.length === 0; i++) await sleep(10);
+    await pollUntil(() => lines.length > 0, 'the first poll');
     assert.deepEqual(lines, ['one']);
     file.append('two\n');
     await t.stop();

@@ -13,6 +13,7 @@ import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
+import { beforeHang, HANG_MS } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
 
 const image = 'busybox:stable';
@@ -139,17 +140,39 @@ describe('reports in a run', () => {
   });
 
   test('reports-file points arrive while the step is still running', async () => {
-    const { events } = await runFake({
-      slow: {
-        image,
-        commands: ['x'],
-        env: { STEP_SLEEP_MS: 2500, STEP_REPORTS_JSONL: '{"type":"metric","name":"loss","value":1}\n' },
-      },
-    });
-    const report = events.find(({ event }) => event.type === 'report');
-    const end = events.find(({ event }) => event.type === 'step' && event.step.status === 'success');
-    assert.ok(report && end);
-    assert.ok(end.at - report.at >= 1000, `the report came ${end.at - report.at} ms before the end`);
+    // The step runs until the run is terminated, and the run is terminated only once a report
+    // has arrived: the report cannot be the last read at the step's end.
+    const controller = new AbortController();
+    const events: RunEvent[] = [];
+    const run = await beforeHang(
+      runPipeline(
+        planOf({
+          slow: {
+            image,
+            commands: ['x'],
+            env: {
+              STEP_SLEEP_MS: 10 * HANG_MS,
+              STEP_REPORTS_JSONL: '{"type":"metric","name":"loss","value":1}\n',
+            },
+          },
+        }),
+        {
+          backend: new FakeBackend(),
+          runsDir: tempDir(),
+          signal: controller.signal,
+          observer: (event) => {
+            events.push(event);
+            if (event.type === 'report') controller.abort();
+          },
+        },
+      ),
+      'the run',
+    );
+    assert.equal(run.steps[0]?.status, 'killed');
+    const kinds = events.flatMap((event) =>
+      event.type === 'report' ? ['report'] : event.type === 'step' ? [`step ${event.step.status}`] : [],
+    );
+    assert.deepEqual(kinds, ['step running', 'report', 'step killed']);
   });
 
   test('a missing JUnit file is a log line, not a failure', async () => {

@@ -7,9 +7,12 @@ import type { RunEvent } from '../../engine/events.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
+import { beforeHang, HANG_MS } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
 
 const image = 'busybox:stable';
+/** Longer than any test waits: a step that sleeps this long runs until it is stopped. */
+const UNTIL_STOPPED = 10 * HANG_MS;
 
 function statuses(run: RunRecord): Record<string, string> {
   return Object.fromEntries(run.steps.map((s) => [s.name, s.status]));
@@ -45,15 +48,33 @@ describe('scheduler on the fake backend', () => {
   });
 
   test('independent steps run in parallel up to the concurrency limit', async () => {
+    // Steps that run until the run is terminated: three start, and no fourth while they run.
     const steps = Object.fromEntries(
       Array.from({ length: 6 }, (_, i) => [
         `s${i}`,
-        { image, commands: ['x'] as [string], depends_on: [], env: { STEP_SLEEP_MS: 40 } },
+        { image, commands: ['x'] as [string], depends_on: [], env: { STEP_SLEEP_MS: UNTIL_STOPPED } },
       ]),
     );
-    const { run, backend } = await runFake(steps, { concurrency: 3 });
-    assert.equal(run.status, 'success');
+    const controller = new AbortController();
+    const running = new Set<string>();
+    const { run, backend } = await beforeHang(
+      runFake(steps, {
+        concurrency: 3,
+        signal: controller.signal,
+        observer: (event) => {
+          if (event.type !== 'step' || event.step.status !== 'running') return;
+          running.add(event.step.name);
+          // Once three run, whatever could have started alongside them has had its chance.
+          if (running.size === 3) setImmediate(() => controller.abort());
+        },
+      }),
+      'the run',
+    );
     assert.equal(backend.maxConcurrent, 3);
+    assert.deepEqual(
+      run.steps.map((step) => step.status),
+      ['killed', 'killed', 'killed', 'skipped', 'skipped', 'skipped'],
+    );
   });
 
   test('a failure skips what depends on it, and the run fails', async () => {
@@ -104,11 +125,12 @@ describe('scheduler on the fake backend', () => {
 
   test('a step past its timeout is stopped and fails with the reason', async () => {
     const { run } = await runFake({
-      slow: { image, commands: ['x'], timeout: '1s', env: { STEP_SLEEP_MS: 60_000 } },
+      slow: { image, commands: ['x'], timeout: '1s', env: { STEP_SLEEP_MS: UNTIL_STOPPED } },
     });
     assert.equal(run.steps[0]?.status, 'failure');
     assert.equal(run.steps[0]?.reason, 'timed out after 1.0s');
-    assert.ok((run.steps[0]?.duration_ms ?? 0) < 5000);
+    // Stopped, not slept out: only a hang lasts this long.
+    assert.ok((run.steps[0]?.duration_ms ?? 0) < HANG_MS);
   });
 
   test('out of memory is a failure with that reason', async () => {
@@ -138,15 +160,23 @@ describe('scheduler on the fake backend', () => {
 
   test('terminating a run kills running steps, skips the rest, and cleans up', async () => {
     const controller = new AbortController();
-    const pending = runFake(
-      {
-        long: { image, commands: ['x'], env: { STEP_SLEEP_MS: 60_000 } },
-        next: { image, commands: ['x'] },
-      },
-      { signal: controller.signal },
+    const { run, backend } = await beforeHang(
+      runFake(
+        {
+          long: { image, commands: ['x'], env: { STEP_SLEEP_MS: UNTIL_STOPPED } },
+          next: { image, commands: ['x'] },
+        },
+        {
+          signal: controller.signal,
+          // Terminated once `long` runs, not after a delay it might not have started within.
+          observer: (event) => {
+            if (event.type === 'step' && event.step.name === 'long' && event.step.status === 'running')
+              controller.abort();
+          },
+        },
+      ),
+      'the terminated run',
     );
-    setTimeout(() => controller.abort(), 100);
-    const { run, backend } = await pending;
     assert.deepEqual(statuses(run), { long: 'killed', next: 'skipped' });
     assert.equal(run.status, 'killed');
     assert.ok(backend.calls.includes('destroy long'));

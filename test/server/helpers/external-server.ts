@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { type AppOptions, buildApp } from '../../../server/app.ts';
 import type { ExecutionManager, ExecutionManagerOptions } from '../../../server/executions/manager.ts';
 import type { Project, Store } from '../../../server/store/index.ts';
+import { HANG_MS } from '../../helpers/hang.ts';
 import { openFakeManagers, warningsLogger } from './fake-managers.ts';
 import { type Callers, createCallers, type Who } from './users.ts';
 
@@ -121,8 +122,8 @@ export async function startExternalServer(
   };
 }
 
-/** Polls `check` until it holds, or fails after `timeoutMs`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+/** Polls `check` until it holds, or fails after `timeoutMs` (by default, when only a hang takes that long). */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = HANG_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
