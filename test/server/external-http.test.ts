@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { REPORTER_SILENT } from '../../server/executions/external.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
+import { HANG_MS } from '../helpers/hang.ts';
 import { collectEvents } from './helpers/collect-events.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
@@ -308,29 +309,35 @@ describe('external executions over HTTP', () => {
   });
 
   test('an execution whose reporter stops heart-beating ends as error; heartbeats and reports keep it alive', async () => {
-    const s = await server({ minHeartbeatTimeoutS: 1, heartbeatSweepMs: 50 });
+    // The manager's clock moves only when the test says, and the test sweeps for silent
+    // executions itself: how long requests take on a loaded machine changes nothing.
+    let nowMs = Date.now();
+    const s = await server({
+      minHeartbeatTimeoutS: 1,
+      heartbeatSweepMs: 10 * HANG_MS,
+      now: () => new Date(nowMs),
+    });
     const id = String((await createExternal(s, { heartbeat_timeout: 1 })).id);
     const live = events(s, id);
-    const aliveUntil = Date.now() + 1600;
-    let useReports = false;
-    while (Date.now() < aliveUntil) {
-      const path = useReports ? 'reports' : 'heartbeat';
-      const body = useReports ? [{ type: 'metric', name: 'x', value: 1 }] : undefined;
+    const status = async () => (await s.store.executions.get(id))?.status;
+    // 2.4 s in all, never 1 s without a sign of life: a heartbeat, then a report, in turn.
+    for (const path of ['heartbeat', 'reports', 'heartbeat']) {
+      nowMs += 800;
+      assert.deepEqual(await s.manager.external.sweep(), [], `alive before the ${path}`);
+      const body = path === 'reports' ? [{ type: 'metric', name: 'x', value: 1 }] : undefined;
       const answer = await s.api('owner', 'POST', `/api/executions/${id}/${path}`, body);
       assert.ok(answer.status === 200 || answer.status === 202, `${path}: ${answer.status}`);
-      useReports = !useReports;
-      await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    assert.equal(
-      (await s.store.executions.get(id))?.status,
-      'running',
-      'alive past its timeout thanks to signs of life',
-    );
-    const silentSince = Date.now();
-    await waitFor(async () => (await s.store.executions.get(id))?.status === 'error', 4000);
-    const silentFor = Date.now() - silentSince;
-    assert.ok(silentFor >= 600, `ended after ${silentFor} ms of silence`);
+    assert.equal(await status(), 'running', 'alive past its timeout thanks to signs of life');
+
+    // Silent for exactly its timeout: still running; a millisecond more and it ends.
+    nowMs += 1000;
+    assert.deepEqual(await s.manager.external.sweep(), []);
+    assert.equal(await status(), 'running');
+    nowMs += 1;
+    assert.deepEqual(await s.manager.external.sweep(), [id]);
     const ended = await s.store.executions.get(id);
+    assert.equal(ended?.status, 'error');
     assert.equal(ended?.reason, REPORTER_SILENT);
     assert.equal(ended?.reason, 'reporter stopped responding');
     const end = (await live).at(-1);

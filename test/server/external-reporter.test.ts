@@ -6,13 +6,21 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createHttpReporter, type ReporterError } from '../../engine/report/http.ts';
+import { HANG_MS } from '../helpers/hang.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
 const run = promisify(execFile);
 
 let s: ExternalServer;
+/** The manager's clock: it moves only when a test moves it, and tests sweep for silence themselves. */
+let nowMs = Date.now();
 before(async () => {
-  s = await startExternalServer({ reportFlushMs: 20, minHeartbeatTimeoutS: 1, heartbeatSweepMs: 50 });
+  s = await startExternalServer({
+    reportFlushMs: 20,
+    minHeartbeatTimeoutS: 1,
+    heartbeatSweepMs: 10 * HANG_MS,
+    now: () => new Date(nowMs),
+  });
 });
 after(async () => {
   await s.close();
@@ -125,7 +133,14 @@ describe('HTTP reporter', () => {
     const { reporter } = reporterFor();
     await reporter.start({ heartbeatTimeout: 2 });
     const id = reporter.executionId ?? '';
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Three times: 1.5 s of the server's time pass, then the reporter beats on its own (the
+    // server stores each heartbeat with its time). Silent for 2 s it would end; in 4.5 s it never is.
+    for (let i = 1; i <= 3; i++) {
+      nowMs += 1500;
+      const at = new Date(nowMs).toISOString();
+      await waitFor(async () => (await s.store.executions.get(id))?.last_heartbeat_at === at);
+      assert.deepEqual(await s.manager.external.sweep(), [], `alive after heartbeat ${i}`);
+    }
     assert.equal((await s.store.executions.get(id))?.status, 'running', 'heartbeats every timeout / 3');
     // Another client ends it: the reporter's next request learns it.
     await s.api('owner', 'POST', `/api/executions/${id}/terminate`);

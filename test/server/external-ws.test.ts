@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
+import { HANG_MS } from '../helpers/hang.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
 // `ws` (the library behind @fastify/websocket) ships no types: this much of it is used.
@@ -62,8 +63,15 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<Con
 }
 
 let s: ExternalServer;
+/** The manager's clock: it moves only when a test moves it, and tests sweep for silence themselves. */
+let nowMs = Date.now();
 before(async () => {
-  s = await startExternalServer({ reportFlushMs: 20, minHeartbeatTimeoutS: 1, heartbeatSweepMs: 50 });
+  s = await startExternalServer({
+    reportFlushMs: 20,
+    minHeartbeatTimeoutS: 1,
+    heartbeatSweepMs: 10 * HANG_MS,
+    now: () => new Date(nowMs),
+  });
 });
 after(async () => {
   await s.close();
@@ -162,14 +170,17 @@ describe('report WebSocket', () => {
   test('messages are signs of life; when they stop the execution ends as error and the socket closes', async () => {
     const id = await createExternal(s.publicProject.id, 1);
     const { socket, next, closed } = await connect(wsUrl(id, `?token=${s.tokens.owner}`));
-    const until = Date.now() + 1600;
-    let step = 0;
-    while (Date.now() < until) {
+    // 2.4 s in all, a message every 0.8 s: never 1 s of silence.
+    for (let step = 0; step < 3; step++) {
+      nowMs += 800;
+      assert.deepEqual(await s.manager.external.sweep(), [], `alive before message ${step}`);
       socket.send(JSON.stringify({ type: 'metric', name: 'x', value: step, step }));
-      step += 1;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // Stored means taken in, and taking it in was the sign of life.
+      await waitFor(async () => (await s.store.reports.lastSeq(id)) === step + 1);
     }
     assert.equal((await s.store.executions.get(id))?.status, 'running');
+    nowMs += 1001;
+    assert.deepEqual(await s.manager.external.sweep(), [id]);
     const end = await next();
     assert.equal(end.type, 'end');
     const execution = end.execution as Record<string, unknown>;

@@ -152,7 +152,7 @@ describe('report sink', () => {
       reports: {
         async addEntries(_executionId: string, entries: readonly ReportEntry[]): Promise<StoredReport[]> {
           batches.push(entries.length);
-          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
           return entries.map((entry) => ({ ...entry, seq: ++last }));
         },
       },
@@ -180,8 +180,11 @@ describe('report sink', () => {
     );
   });
 
-  test('a few reports wait for the timer, then go together', async () => {
-    const { store, batches } = fakeStore();
+  test('a few reports wait for the timer, then go together', async (t) => {
+    // The test moves the timers: a slow machine cannot make the 40 ms pass early or late.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const settled = () => new Promise((resolve) => setImmediate(resolve));
+    const { store, batches } = fakeStore(0);
     const sink = new ReportSink({
       store,
       executionId: 'e',
@@ -190,9 +193,11 @@ describe('report sink', () => {
       flushMs: 40,
     });
     for (let i = 0; i < 5; i++) sink.add('s', report(i));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    t.mock.timers.tick(39);
+    await settled();
     assert.deepEqual(batches, []);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    t.mock.timers.tick(1);
+    await settled();
     assert.deepEqual(batches, [5]);
     sink.add('s', report(5));
     await sink.close();
