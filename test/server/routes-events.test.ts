@@ -75,7 +75,7 @@ async function terminate(server: ExternalServer, id: string): Promise<void> {
   assert.equal((await server.api('owner', 'POST', `/api/executions/${id}/terminate`)).status, 200);
 }
 
-/** The stream of an execution as `who`, through app.inject: resolves once the stream has closed. */
+/** The stream of an execution through app.inject, with `headers`: resolves once the stream has closed. */
 function injectEvents(server: ExternalServer, id: string, headers: Record<string, string> = {}, query = '') {
   return server.app.inject({ method: 'GET', url: `/api/executions/${id}/events${query}`, headers });
 }
