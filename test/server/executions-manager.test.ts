@@ -161,7 +161,8 @@ describe('execution manager on the fake backend', () => {
       [['build', 'build/dist/app.txt']],
     );
     assert.ok(existsSync(join(dataDir, execution.logs_dir, 'artifacts', 'build', 'dist', 'app.txt')));
-    assert.ok(existsSync(join(dataDir, execution.logs_dir, 'run.json')));
+    // The server keeps the record in its store; run.json is the CLI's.
+    assert.ok(!existsSync(join(dataDir, execution.logs_dir, 'run.json')));
 
     const environments = await store.environments.listByExecution(execution.id);
     assert.deepEqual(environments.map((e) => e.step).sort(), ['build', 'test', null].sort());
@@ -483,7 +484,7 @@ describe('recovery, drain and retention', () => {
     const old = await startManual(manager, project);
     await ended(manager, old.id);
     const pending = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
-    assert.ok(existsSync(join(dataDir, old.logs_dir, 'run.json')));
+    assert.ok(existsSync(join(dataDir, old.logs_dir, 'logs')));
 
     assert.equal(await manager.sweepRetention(new Date(Date.parse(old.created_at) - 1000)), 0);
     assert.equal(await manager.sweepRetention(new Date(Date.now() + 60_000)), 1);
