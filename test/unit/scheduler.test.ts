@@ -178,6 +178,25 @@ describe('scheduler on the fake backend', () => {
     assert.ok(!backend.calls.some((c) => c.startsWith('start')));
   });
 
+  test('a secret printed with colours or backspaces inside it reaches the log file masked', async () => {
+    const { run, dir } = await runFake(
+      {
+        deploy: {
+          image,
+          commands: ['x'],
+          secrets: ['DEPLOY_KEY'],
+          env: { STEP_OUTPUT: 'key hunt\u001b[1mer2-sec\u001b[0mret\nkey huX\bnter2-secret\n' },
+        },
+      },
+      { secrets: { DEPLOY_KEY: 'hunter2-secret' } },
+    );
+    const lines = await readLogFile(join(dir, run.steps[0]!.log));
+    assert.deepEqual(
+      lines.filter((l) => l.stream === 'stdout').map((l) => l.text),
+      ['key ***', 'key ***'],
+    );
+  });
+
   test('logs are kept per step with secrets masked, artifacts are listed, run.json is written by its observer', async () => {
     const runsDir = tempDir();
     const id = 'run-file-test';

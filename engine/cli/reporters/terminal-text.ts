@@ -3,18 +3,7 @@
 // writes the user's clipboard, OSC 0/2 the window title. Colours (SGR, `ESC [ ... m`) are kept;
 // every other control sequence and character is shown as a visible symbol instead. Log files
 // and output that is not a terminal keep the original bytes.
-
-/** SGR only: `ESC [` digits and `;` or `:` separators, then `m`. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal control bytes is the point
-const SGR = /^\x1b\[[0-9;:]*m/;
-
-/** `ESC [` then parameters, intermediates and one final byte: any CSI sequence. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal control bytes is the point
-const CSI = /^\x1b\[[0-?]*[ -/]*[@-~]?/;
-
-/** OSC, DCS, SOS, PM, APC: a string ended by BEL or ST (`ESC \`), or by the end of the text. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal control bytes is the point
-const STRING_SEQUENCE = /^\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?/;
+import { ESC, isSgr, sequenceLength } from '../../logs/control-sequences.ts';
 
 /** Everything a terminal acts on: C0 except tab, DEL, C1 (which some terminals read as ESC forms). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal control bytes is the point
@@ -40,18 +29,10 @@ export function terminalText(text: string): string {
   let i = 0;
   while (i < line.length) {
     const char = line[i] as string;
-    if (char === '\x1b') {
-      const rest = line.slice(i);
-      const sgr = SGR.exec(rest);
-      if (sgr) {
-        out += sgr[0];
-        i += sgr[0].length;
-        continue;
-      }
-      const sequence = CSI.exec(rest) ?? STRING_SEQUENCE.exec(rest);
-      const length = sequence ? sequence[0].length : 1;
-      out += symbolFor('\x1b') + neutralise(line.slice(i + 1, i + length));
-      i += length;
+    if (char === ESC) {
+      const sequence = line.slice(i, i + sequenceLength(line, i));
+      out += isSgr(sequence) ? sequence : symbolFor(ESC) + neutralise(sequence.slice(1));
+      i += sequence.length;
       continue;
     }
     out += CONTROL.test(char) ? symbolFor(char) : char;
