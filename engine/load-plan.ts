@@ -15,6 +15,12 @@ export interface PipelineSource {
   display: string;
   /** Absolute project directory: build contexts and key files are found from it. */
   workspace: string;
+  /**
+   * The pipeline's name when the file gives none (the server's project name); default: the
+   * workspace folder's name. It names caches and $GBCMS_PIPELINE, so it must stay the same
+   * from one run to the next.
+   */
+  defaultName?: string;
 }
 
 export interface PlanRequest {
@@ -45,6 +51,7 @@ export async function loadPlan(source: PipelineSource, request?: PlanRequest): P
   const trigger = typeof request.trigger === 'function' ? await request.trigger() : request.trigger;
   // Relative to the workspace, so the compiler finds build contexts beside the file.
   const file = relative(source.workspace, source.path);
-  const plan = compilePlan(loaded.config, { file, workspace: source.workspace, trigger });
+  const { workspace, defaultName } = source;
+  const plan = compilePlan(loaded.config, { file, workspace, trigger, defaultName });
   return { file: source.display, diagnostics, plan: selectSteps(plan, request.steps ?? []) };
 }

@@ -16,6 +16,8 @@ export interface CompileOptions {
   /** Absolute directory of the project. */
   workspace: string;
   trigger: Trigger;
+  /** The pipeline's name when the file gives none; default: the workspace folder's name. */
+  defaultName?: string;
 }
 
 export function compilePlan(config: PipelineFile, options: CompileOptions): Plan {
@@ -67,7 +69,7 @@ export function compilePlan(config: PipelineFile, options: CompileOptions): Plan
   }
 
   return {
-    name: config.name ?? basename(options.workspace),
+    name: config.name ?? options.defaultName ?? basename(options.workspace),
     file: options.file,
     workspace: options.workspace,
     trigger: options.trigger,

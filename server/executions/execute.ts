@@ -59,7 +59,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     const fetched = await prepareSource(ctx.request, workspace, signal);
     if (signal.aborted) return { status: 'killed', reason: null };
     const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
-    const loaded = await loadExecutionPlan(workspace, trigger);
+    const loaded = await loadExecutionPlan(workspace, trigger, ctx.request.project.name);
     if ('reason' in loaded) {
       ctx.publish({ type: 'notice', message: loaded.reason });
       return { status: 'error', reason: loaded.reason };
@@ -100,12 +100,14 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
 async function loadExecutionPlan(
   workspace: string,
   trigger: Trigger,
+  projectName: string,
 ): Promise<{ plan: Plan } | { reason: string }> {
   const path = defaultPipelinePath(workspace);
   const file = relative(workspace, path);
   let loaded: LoadedPlan;
   try {
-    loaded = await loadPlan({ path, display: file, workspace }, { trigger });
+    // The checkout's folder is named after the execution: the project's name is what lasts.
+    loaded = await loadPlan({ path, display: file, workspace, defaultName: projectName }, { trigger });
   } catch (error) {
     if (error instanceof PipelineReadError) return { reason: error.message };
     throw error;
