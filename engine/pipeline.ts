@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
-import { parseYaml } from './config/load.ts';
 import type { PipelineFile } from './config/pipeline-file.generated.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { hasErrors, sortDiagnostics } from './diagnostics.ts';
@@ -20,6 +19,7 @@ import {
   loneSurrogateOffset,
   positionAt,
 } from './lint/text-guards.ts';
+import { parseYaml } from './lint/yaml-parse.ts';
 import { readTree } from './lint/yaml-tree.ts';
 
 export const MAX_PIPELINE_BYTES = 1024 * 1024;

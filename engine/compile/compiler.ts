@@ -3,9 +3,9 @@
 // thrown here is a state the linter should have made impossible.
 import { basename, dirname, resolve } from 'node:path';
 import { findCycle, type StepGraph, stepGraph, topologicalLayers } from '../config/dag.ts';
+import { matrixCombinations } from '../config/matrix.ts';
 import type { PipelineFile } from '../config/pipeline-file.generated.ts';
 import type { Plan, PlannedStep, Trigger } from '../plan.ts';
-import { matrixCombinations } from './matrix.ts';
 import { uniqueStepSlugs } from './slugs.ts';
 import { planStepBody, type StepBody, type StepSource } from './step.ts';
 import { whenSkipReason } from './when.ts';
