@@ -3,7 +3,7 @@
 // Woodpecker's builder chains parse, lint and compile. Nothing after it reads the file again.
 import { relative } from 'node:path';
 import { compilePlan } from './compile/compiler.ts';
-import { type Diagnostic, hasErrors, sortDiagnostics } from './diagnostics.ts';
+import { type Diagnostic, hasErrors } from './diagnostics.ts';
 import { readPipeline } from './pipeline.ts';
 import type { Plan, Trigger } from './plan.ts';
 import { selectSteps } from './plan-select.ts';
@@ -46,7 +46,8 @@ export interface LoadedPlan {
  */
 export async function loadPlan(source: PipelineSource, request?: PlanRequest): Promise<LoadedPlan> {
   const loaded = await readPipeline(source.path, source.display);
-  const diagnostics = sortDiagnostics(loaded.diagnostics);
+  // Sorted by position, capped, each with a line and a column (lint/report.ts).
+  const { diagnostics } = loaded;
   if (!request || !loaded.config || hasErrors(diagnostics)) return { file: source.display, diagnostics };
   const trigger = typeof request.trigger === 'function' ? await request.trigger() : request.trigger;
   // Relative to the workspace, so the compiler finds build contexts beside the file.

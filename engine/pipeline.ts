@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
 import type { PipelineFile } from './config/pipeline-file.generated.ts';
 import type { Diagnostic } from './diagnostics.ts';
-import { hasErrors, sortDiagnostics } from './diagnostics.ts';
+import { hasErrors } from './diagnostics.ts';
 import { findExcessNesting, MAX_NESTING } from './lint/nesting.ts';
 import { Locator, Reporter } from './lint/report.ts';
 import { checkRules } from './lint/rules.ts';
@@ -47,7 +47,7 @@ export function lintPipelineSource(source: string | Uint8Array, file: string): L
   const reporter = new Reporter(file);
   const text = readText(source, reporter);
   const config = text === undefined ? undefined : lintText(text, reporter);
-  const diagnostics = sortDiagnostics(reporter.diagnostics);
+  const { diagnostics } = reporter;
   return config && !hasErrors(diagnostics) ? { file, config, diagnostics } : { file, diagnostics };
 }
 

@@ -41,7 +41,7 @@ describe('size', () => {
     const text = `version: 1\nname: ${'x'.repeat(MAX_PIPELINE_BYTES)}\n`;
     const d = only(rejected(text));
     assert.equal(d.code, 'GBCMS_FILE_TOO_LARGE');
-    assert.equal(d.line, undefined);
+    assert.equal(`${d.line}:${d.col}`, '1:1', 'a problem of the whole file points at its start');
     assert.match(d.message, /1048594 bytes; pipeline files are limited to 1048576 bytes/);
     assert.equal(only(rejected(new Uint8Array(MAX_PIPELINE_BYTES + 1))).code, 'GBCMS_FILE_TOO_LARGE');
   });
@@ -232,7 +232,7 @@ describe('shapes that are not a pipeline', () => {
     for (const text of ['', '   \n\n\t\n', '# nothing\n  # here\n', '---\n', new Uint8Array()]) {
       const d = only(rejected(text));
       assert.equal(d.code, 'GBCMS_FILE_EMPTY');
-      assert.equal(d.line, undefined);
+      assert.equal(`${d.line}:${d.col}`, '1:1');
     }
   });
 
@@ -272,7 +272,10 @@ describe('size-driven slowness', () => {
       (_, i) => `  s${i}: {image: x, commands: [x], depends_on: [q${i}, r${i}], environment: e${i}}`,
     );
     const result = rejected(lines('version: 1', 'environments: {e: {image: x}}', 'steps:', ...steps));
-    assert.equal(result.diagnostics.filter((d) => d.code === 'GBCMS_UNKNOWN_STEP').length, 1800);
+    // Four problems a step (two unknown steps, an unknown environment, image and environment both): 100 listed, the rest counted.
+    assert.equal(result.diagnostics.length, 101);
+    assert.equal(result.diagnostics.at(-1)?.code, 'GBCMS_TOO_MANY_DIAGNOSTICS');
+    assert.match(result.diagnostics.at(-1)?.message ?? '', /^and 3500 more problems, 3500 of them errors/);
   });
 });
 
