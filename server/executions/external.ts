@@ -325,13 +325,7 @@ export class ExternalExecutions implements ExternalControl {
   async #storeBeat(job: Job): Promise<void> {
     const at = new Date(job.lastBeat).toISOString();
     job.storedBeat = job.lastBeat;
-    // No repository method sets it; one UPDATE on a row this class owns while it runs.
-    await this.#options.store.db
-      .updateTable('executions')
-      .set({ last_heartbeat_at: at })
-      .where('id', '=', job.execution.id)
-      .where('status', '=', 'running')
-      .execute();
+    await this.#options.store.executions.setHeartbeat(job.execution.id, at);
     job.execution = { ...job.execution, last_heartbeat_at: at };
   }
 

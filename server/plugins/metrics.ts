@@ -41,13 +41,9 @@ const metricsPlugin: FastifyPluginAsync<{ stepEvents?: StepEvents }> = async (ap
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const rows = await app.store.db
-        .selectFrom('executions')
-        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
-        .groupBy('status')
-        .execute();
+      const counts = await app.store.executions.countByStatus();
       for (const status of STEP_STATUSES) this.set({ status }, 0);
-      for (const row of rows) this.set({ status: row.status }, Number(row.count));
+      for (const { status, count } of counts) this.set({ status }, count);
     },
   });
   new Gauge({

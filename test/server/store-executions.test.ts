@@ -257,6 +257,43 @@ describe('execution status', () => {
     assert.equal(await store.executions.updateStatus('missing', 'error'), false);
   });
 
+  test('setCommit fills in the commit; setHeartbeat stamps a running execution only', async () => {
+    const project = await newProject();
+    const e = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
+    await store.executions.setCommit(e.id, { commit_sha: 'c0ffee', author: 'ada', message: 'fix' });
+    assert.deepEqual(await store.executions.get(e.id), {
+      ...e,
+      commit_sha: 'c0ffee',
+      author: 'ada',
+      message: 'fix',
+    });
+    const at = '2030-01-01T00:00:00.000Z';
+    assert.equal(await store.executions.setHeartbeat(e.id, at), false, 'not running yet');
+    await store.executions.setStarted(e.id);
+    assert.equal(await store.executions.setHeartbeat(e.id, at), true);
+    assert.equal((await store.executions.get(e.id))?.last_heartbeat_at, at);
+    await store.executions.setEnded(e.id, 'success', null);
+    assert.equal(await store.executions.setHeartbeat(e.id, '2030-01-02T00:00:00.000Z'), false);
+    assert.equal((await store.executions.get(e.id))?.last_heartbeat_at, at);
+  });
+
+  test('countByStatus counts every execution once', () =>
+    withOwnStore(async (own) => {
+      assert.deepEqual(await own.executions.countByStatus(), []);
+      const project = await own.projects.create({ name: 'p', repo: '/src' });
+      const make = () => own.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
+      await make();
+      await own.executions.setStarted((await make()).id);
+      await own.executions.setEnded((await make()).id, 'failure', null);
+      await own.executions.setEnded((await make()).id, 'failure', null);
+      const counts = await own.executions.countByStatus();
+      assert.deepEqual(Object.fromEntries(counts.map(({ status, count }) => [status, count])), {
+        pending: 1,
+        running: 1,
+        failure: 2,
+      });
+    }));
+
   test('listByStatus finds active executions oldest first', async () => {
     const project = await newProject();
     const a = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
