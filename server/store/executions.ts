@@ -68,19 +68,9 @@ export interface ExecutionRepo {
    */
   create(input: NewExecution): Promise<Execution>;
   get(id: string): Promise<Execution | undefined>;
-  byNumber(projectId: string, number: number): Promise<Execution | undefined>;
   listByProject(projectId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
   /** Every execution in one of these statuses, oldest first (what to resume or fail after a restart). */
   listByStatus(statuses: readonly RunStatus[]): Promise<Execution[]>;
-  /**
-   * Sets status (and reason, when given). With `from`, only when the current status is one of
-   * those: the way to make a transition race-free. True when the row changed.
-   */
-  updateStatus(
-    id: string,
-    status: RunStatus,
-    options?: { reason?: string | null; from?: readonly RunStatus[] },
-  ): Promise<boolean>;
   /** Fills in the commit the execution's source turned out to be. */
   setCommit(id: string, commit: CommitColumns): Promise<void>;
   /**
@@ -154,14 +144,6 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
 
     get: (id) => db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst(),
 
-    byNumber: (projectId, number) =>
-      db
-        .selectFrom('executions')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('number', '=', number)
-        .executeTakeFirst(),
-
     async listByProject(projectId, options = {}) {
       const limit = clampLimit(options.limit);
       let query = db.selectFrom('executions').selectAll().where('project_id', '=', projectId);
@@ -198,17 +180,6 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
         .orderBy('created_at')
         .orderBy('number')
         .execute();
-    },
-
-    async updateStatus(id, status, options = {}) {
-      let query = db.updateTable('executions').set({ status }).where('id', '=', id);
-      if (options.reason !== undefined) query = query.set({ reason: options.reason });
-      if (options.from !== undefined) {
-        if (options.from.length === 0) return false;
-        query = query.where('status', 'in', options.from);
-      }
-      const result = await query.executeTakeFirst();
-      return result.numUpdatedRows === 1n;
     },
 
     async setCommit(id, commit) {
