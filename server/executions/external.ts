@@ -11,9 +11,8 @@
 
 import type { ReportLimits } from '../../engine/reports/types.ts';
 import { isFinished, type RunStatus } from '../../engine/status.ts';
-import { errors } from '../errors.ts';
 import { type Execution, NotFoundError, type Store } from '../store/index.ts';
-import { NotExternalError, ShuttingDownError } from './errors.ts';
+import { ExecutionEndedError, InvalidRequestError, NotExternalError, ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { MAX_REFUSALS_LISTED, parseReportItems } from './report-items.ts';
@@ -97,7 +96,7 @@ export class ExternalExecutions implements ExternalControl {
       timeout < this.minHeartbeatTimeoutS ||
       timeout > MAX_HEARTBEAT_TIMEOUT_S
     ) {
-      throw errors.validation(
+      throw new InvalidRequestError(
         `heartbeat_timeout must be a whole number of seconds from ${this.minHeartbeatTimeoutS} to ${MAX_HEARTBEAT_TIMEOUT_S}`,
       );
     }
@@ -251,20 +250,23 @@ export class ExternalExecutions implements ExternalControl {
     return silent.map((job) => job.execution.id);
   }
 
-  /** The live job of a running external execution; 404 and 409 errors otherwise. */
+  /**
+   * The live job of a running external execution. Throws NotFoundError, NotExternalError or
+   * ExecutionEndedError otherwise.
+   */
   async #job(executionId: string): Promise<Job> {
     const live = this.#jobs.get(executionId);
     if (live) {
-      if (live.ending) throw errors.executionEnded();
+      if (live.ending) throw new ExecutionEndedError();
       return live;
     }
     const row = await this.#options.store.executions.get(executionId);
     if (!row) throw new NotFoundError('execution', executionId);
     if (row.external !== 1) throw new NotExternalError();
-    if (isFinished(row.status)) throw errors.executionEnded();
+    if (isFinished(row.status)) throw new ExecutionEndedError();
     // Running, but not followed here: started before this process, and recover() was not run.
     const job = await this.#adopt(row);
-    if (job.ending) throw errors.executionEnded();
+    if (job.ending) throw new ExecutionEndedError();
     return job;
   }
 

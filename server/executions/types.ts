@@ -80,7 +80,10 @@ export interface ManagerStats {
 }
 
 export interface ExecutionControl {
-  /** Creates the execution (status pending) and queues it; resolves once it is recorded, not when it ends. */
+  /**
+   * Creates the execution (status pending) and queues it; resolves once it is recorded, not
+   * when it ends. Throws ShuttingDownError while the server drains.
+   */
   start(request: StartExecutionRequest): Promise<Execution>;
   /**
    * Stops a pending or running execution: its containers are removed before this resolves.
@@ -136,11 +139,15 @@ export interface ReportIntake {
 export interface ExternalControl {
   /** Smallest heartbeat timeout accepted, in seconds: 10, unless a test lowered it. */
   readonly minHeartbeatTimeoutS: number;
-  /** Creates the execution, running, and its session when it is new. */
+  /**
+   * Creates the execution, running, and its session when it is new. Throws ShuttingDownError
+   * while the server drains, InvalidRequestError for a heartbeat timeout out of range.
+   */
   start(request: StartExternalRequest): Promise<Execution>;
   /**
    * Validates and stores `items` (report objects as JSON gave them). Each valid item counts as
-   * a sign of life. Throws a 409 HttpError when the execution is not external or has ended.
+   * a sign of life. Throws NotExternalError or ExecutionEndedError (errors.ts) when the
+   * execution is not external or has ended.
    */
   report(executionId: string, items: readonly unknown[]): Promise<ReportIntake>;
   /** A sign of life. Throws like report(). */

@@ -170,7 +170,10 @@ describe('external executions over HTTP', () => {
     ] as const) {
       const late = await s.api('owner', 'POST', `/api/executions/${id}/${path}`, body);
       assert.equal(late.status, 409, path);
-      assert.equal(late.body.error, 'GBCMS_ERR_EXECUTION_ENDED');
+      assert.deepEqual(late.body, {
+        error: 'GBCMS_ERR_EXECUTION_ENDED',
+        message: 'the execution has already ended',
+      });
     }
   });
 
@@ -197,7 +200,10 @@ describe('external executions over HTTP', () => {
     ] as const) {
       const refused = await s.api('owner', 'POST', `/api/executions/${id}/${path}`, body);
       assert.equal(refused.status, 409, path);
-      assert.equal(refused.body.error, 'GBCMS_ERR_NOT_EXTERNAL');
+      assert.deepEqual(refused.body, {
+        error: 'GBCMS_ERR_NOT_EXTERNAL',
+        message: 'the execution is not external: gbcms runs it and reports for it',
+      });
     }
     await s.api('owner', 'POST', `/api/executions/${id}/terminate`);
     await rm(source, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import {
 } from '../../executions/index.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { requireActor, writeExecution, writeProject } from '../access.ts';
+import { executionHttpError, mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { executionView } from './views.ts';
 
@@ -84,13 +85,15 @@ export async function startExternal(
     throw errors.validation('an external execution has no ref or commit: gbcms does not run it');
   }
   const { project } = await writeProject(request, body.project_id);
-  const execution = await externalControl(app).start({
-    project,
-    requestedBy: actor.id,
-    ...(body.session !== undefined ? { session: body.session } : {}),
-    ...(body.name !== undefined ? { name: body.name } : {}),
-    ...(body.heartbeat_timeout !== undefined ? { heartbeatTimeoutS: body.heartbeat_timeout } : {}),
-  });
+  const execution = await mapExecutionErrors(
+    externalControl(app).start({
+      project,
+      requestedBy: actor.id,
+      ...(body.session !== undefined ? { session: body.session } : {}),
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.heartbeat_timeout !== undefined ? { heartbeatTimeoutS: body.heartbeat_timeout } : {}),
+    }),
+  );
   return reply.code(201).send(executionView(execution, links(app.settings.publicUrl)));
 }
 
@@ -171,7 +174,9 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const { execution } = await writeExecution(request, request.params.id);
       const { body } = request;
-      const intake = await externalControl(app).report(execution.id, Array.isArray(body) ? body : [body]);
+      const intake = await mapExecutionErrors(
+        externalControl(app).report(execution.id, Array.isArray(body) ? body : [body]),
+      );
       return reply.code(202).send(intake);
     },
   );
@@ -201,7 +206,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { execution } = await writeExecution(request, request.params.id);
-      const alive = await externalControl(app).heartbeat(execution.id);
+      const alive = await mapExecutionErrors(externalControl(app).heartbeat(execution.id));
       return {
         status: alive.status,
         heartbeat_timeout: alive.heartbeat_timeout_s ?? DEFAULT_HEARTBEAT_TIMEOUT_S,
@@ -237,7 +242,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     async (request) => {
       const { execution } = await writeExecution(request, request.params.id);
       const { status, message } = request.body;
-      const ended = await externalControl(app).finish(execution.id, status, message);
+      const ended = await mapExecutionErrors(externalControl(app).finish(execution.id, status, message));
       request.log.info(
         { execution: execution.id, status, by: request.actor?.id },
         'external execution finished',
@@ -273,7 +278,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
       // Checked before the upgrade, so a refusal is an ordinary HTTP answer (401, 403, 404, 409).
       preHandler: async (request) => {
         const { execution } = await writeExecution(request, request.params.id);
-        await externalControl(app).heartbeat(execution.id);
+        await mapExecutionErrors(externalControl(app).heartbeat(execution.id));
       },
     },
     (socket: ReportSocket, request) => {
@@ -324,7 +329,7 @@ async function receive(
     if (intake.refused === 0 && intake.notices.length === 0) return undefined;
     return { type: intake.refused > 0 ? 'refused' : 'notice', ...intake };
   } catch (error) {
-    const { body } = describeError(error);
+    const { body } = describeError(executionHttpError(error));
     return { type: 'error', ...body };
   }
 }
