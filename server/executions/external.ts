@@ -6,17 +6,16 @@
 // seconds. They survive a server restart: recover() takes running ones up again (adopt()),
 // and they time out from their last stored sign of life.
 //
-// Its reports go through the engine's limits (report-limits.ts) and a ReportSink, under the one
-// step name EXTERNAL_STEP.
+// Its reports go through the engine's limiter (the one a step's reports go through) and a
+// ReportSink, under the one step name EXTERNAL_STEP.
 
-import type { ReportLimits } from '../../engine/reports/types.ts';
+import { ReportLimiter, type ReportLimits } from '../../engine/reports/index.ts';
 import { isFinished, type RunStatus } from '../../engine/status.ts';
 import { type Execution, NotFoundError, type Store } from '../store/index.ts';
 import { ExecutionEndedError, InvalidRequestError, NotExternalError, ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { MAX_REFUSALS_LISTED, parseReportItems } from './report-items.ts';
-import { ReportLimiter } from './report-limits.ts';
 import { ReportSink } from './report-sink.ts';
 import {
   EXTERNAL_STEP,
@@ -126,21 +125,16 @@ export class ExternalExecutions implements ExternalControl {
     const job = await this.#job(executionId);
     const { reports, refused } = parseReportItems(items, this.#stamp());
     const intake: ReportIntake = { accepted: 0, refused: 0, errors: [], notices: [] };
-    for (const { index, report } of reports) {
-      const admission = job.limiter.admit(report);
-      if (admission.kind === 'refuse') {
-        refused.push({ index, error: admission.error });
-        continue;
-      }
+    for (const { report } of reports) {
+      // Valid, so accepted, even when the limits leave it out (downsampled, or past a cap).
       intake.accepted += 1;
-      if (admission.kind === 'drop') continue;
-      job.sink.add(EXTERNAL_STEP, report);
-      if (admission.notice !== undefined) {
+      const admission = job.limiter.admit(report);
+      if (admission.kind === 'keep') job.sink.add(EXTERNAL_STEP, report);
+      if (admission.kind !== 'drop' && admission.notice !== undefined) {
         intake.notices.push(admission.notice);
         job.stream.publish({ type: 'notice', step: EXTERNAL_STEP, message: `notice: ${admission.notice}` });
       }
     }
-    refused.sort((a, b) => a.index - b.index);
     intake.refused = refused.length;
     intake.errors = refused.slice(0, MAX_REFUSALS_LISTED);
     await this.#beat(job, false);

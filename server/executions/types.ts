@@ -127,12 +127,12 @@ export interface RefusedReport {
 
 /** What became of reports an external reporter sent. */
 export interface ReportIntake {
-  /** Valid reports, including points downsampling left out of the store. */
+  /** Valid reports, including those the limits left out (downsampled points, names or annotations past a cap). */
   accepted: number;
   refused: number;
   /** Why items were refused, the first MAX_REFUSALS_LISTED of them. */
   errors: RefusedReport[];
-  /** Limits these reports reached (a metric thinned out), said once per execution. */
+  /** Limits these reports reached (a metric thinned out, a cap on names or annotations), each said once per execution. */
   notices: string[];
 }
 

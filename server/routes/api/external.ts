@@ -115,13 +115,17 @@ const REPORT_SHAPES =
   '{"type":"annotation","level":"warning","file":"src/a.py","line":3,"title":"Slow","message":"..."}, ' +
   '{"type":"tests","tests":10,"failures":1,"errors":0,"skipped":2,"duration_ms":1234,"failed":[{"suite":"s","name":"n","classname":"c","message":"m","output":"..."}]}; ' +
   'any of them may carry "time" (ISO 8601), else the time it arrived is used. Invalid items are refused one by one (their index is in `errors`), the others are kept. ' +
-  'Past 100,000 points a metric is downsampled (a notice says so). The same reports can be sent as JSON messages over a WebSocket: GET /api/executions/{id}/reports/ws (token in the Authorization header or ?token=), one report or an array per message; errors come back as JSON messages.';
+  'The limits of a step apply: past 100,000 points a metric is downsampled, and past 1000 metric names or 1000 annotations later ones are ignored (a notice says so, once). The same reports can be sent as JSON messages over a WebSocket: GET /api/executions/{id}/reports/ws (token in the Authorization header or ?token=), one report or an array per message; errors come back as JSON messages.';
 
 const intakeSchema = {
   type: 'object',
   required: ['accepted', 'refused', 'errors', 'notices'],
   properties: {
-    accepted: { type: 'integer', description: 'valid reports, including points downsampling left out' },
+    accepted: {
+      type: 'integer',
+      description:
+        'valid reports, including those the limits left out (downsampled points, names or annotations past a cap)',
+    },
     refused: { type: 'integer' },
     errors: {
       type: 'array',
