@@ -12,6 +12,7 @@
 import { ReportLimiter, type ReportLimits } from '../../engine/reports/index.ts';
 import { isFinished, type RunStatus } from '../../engine/status.ts';
 import { type Execution, NotFoundError, type Store } from '../store/index.ts';
+import { endExecution } from './ending.ts';
 import { ExecutionEndedError, InvalidRequestError, NotExternalError, ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import type { ExecutionLogger } from './logger.ts';
@@ -328,26 +329,23 @@ export class ExternalExecutions implements ExternalControl {
   /** Stores its last reports, records the end, publishes `end`. Once per job. */
   #end(job: Job, status: RunStatus, reason: string | null): Promise<Execution> {
     job.ending ??= (async () => {
-      const { store, logger } = this.#options;
+      const { logger } = this.#options;
       const id = job.execution.id;
       for (const report of job.limiter.takeDroppedLast()) job.sink.add(EXTERNAL_STEP, report);
       await job.sink.close();
-      const at = this.#stamp();
-      let execution: Execution = { ...job.execution, status, reason, ended_at: at };
-      try {
-        await this.#storeBeat(job);
-        if (!(await store.executions.setEnded(id, status, reason, at))) {
-          logger.warn({ execution: id, status }, 'the external execution had already ended');
-        }
-        execution = (await store.executions.get(id)) ?? execution;
-      } catch (error) {
-        logger.error({ err: error, execution: id }, 'could not record the end of the external execution');
-      }
-      job.execution = execution;
-      this.#jobs.delete(id);
-      this.#options.emitStatus(execution);
-      job.stream.publish({ type: 'end', execution });
-      this.#options.retireStream(id);
+      const execution = await endExecution(this.#options, {
+        execution: job.execution,
+        stream: job.stream,
+        status,
+        reason,
+        at: this.#stamp(),
+        noun: 'external execution',
+        before: () => this.#storeBeat(job),
+        recorded: (ended) => {
+          job.execution = ended;
+          this.#jobs.delete(id);
+        },
+      });
       for (const listener of job.endListeners) {
         try {
           listener(execution);
@@ -355,10 +353,6 @@ export class ExternalExecutions implements ExternalControl {
           logger.warn({ err: error, execution: id }, 'an end listener failed');
         }
       }
-      logger.info(
-        { execution: id, status: execution.status, reason: execution.reason },
-        'external execution ended',
-      );
       return execution;
     })();
     return job.ending;
