@@ -2,6 +2,7 @@
 // terminate executions through this, never by touching the engine or the store's rows directly.
 import type { Trigger } from '../../engine/plan.ts';
 import type { Report } from '../../engine/reports/types.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { Execution, Project } from '../store/index.ts';
 
@@ -28,19 +29,8 @@ export interface StartExecutionRequest {
  */
 export type ExecutionEvent = { id: number } & (
   | { type: 'status'; execution: Execution }
-  | {
-      type: 'step';
-      step: {
-        name: string;
-        status: string;
-        exit_code: number | null;
-        reason: string | null;
-        started_at: string | null;
-        ended_at: string | null;
-        duration_ms: number | null;
-        attempts: number;
-      };
-    }
+  /** A step's record as it changed, without its log file (the log comes as `log` events). */
+  | { type: 'step'; step: Omit<StepRecord, 'log'> }
   | {
       type: 'log';
       step: string;
