@@ -134,8 +134,7 @@ async function recordCommit(ctx: ExecuteContext, fetched: FetchedCommit): Promis
     author: trigger.author ?? null,
     message: execution.message ?? (fetched.message || null),
   };
-  // No repository method sets these; one UPDATE on the row the manager owns.
-  await store.db.updateTable('executions').set(changes).where('id', '=', execution.id).execute();
+  await store.executions.setCommit(execution.id, changes);
   ctx.onChanged({ ...execution, ...changes });
   return trigger;
 }

@@ -15,6 +15,7 @@ import {
 } from '../../server/executions/manager.ts';
 import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
 import type { StepEvents } from '../../server/plugins/metrics.ts';
+import { executionHttpError } from '../../server/routes/execution-errors.ts';
 import { type Execution, NotFoundError, type Project, type Store } from '../../server/store/index.ts';
 import { GRACE, gitAs } from '../helpers/git.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
@@ -452,9 +453,8 @@ describe('recovery, drain and retention', () => {
     assert.equal((await store.executions.get(execution.id))?.status, 'success');
     await assert.rejects(startManual(manager, project), (error: unknown) => {
       assert.ok(error instanceof ShuttingDownError);
-      assert.equal(error.statusCode, 503);
-      assert.equal(error.code, 'GBCMS_ERR_UNAVAILABLE');
-      assert.deepEqual(describeError(error), {
+      assert.equal(error.code, 'SHUTTING_DOWN');
+      assert.deepEqual(describeError(executionHttpError(error)), {
         statusCode: 503,
         body: { error: 'GBCMS_ERR_UNAVAILABLE', message: 'the server is shutting down' },
       });

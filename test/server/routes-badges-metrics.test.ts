@@ -106,11 +106,7 @@ describe('GET /metrics', () => {
     assert.equal(response.statusCode, 200);
     assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     const text = response.body;
-    const rows = await server.store.db
-      .selectFrom('executions')
-      .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
-      .groupBy('status')
-      .execute();
+    const rows = await server.store.executions.countByStatus();
     for (const row of rows) {
       assert.match(
         text,
