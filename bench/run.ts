@@ -12,6 +12,7 @@ import { compilePlan } from '../engine/compile/compiler.ts';
 import type { PipelineFile } from '../engine/config/pipeline-file.generated.ts';
 import type { RunObserver } from '../engine/events.ts';
 import { runPipeline } from '../engine/run.ts';
+import { readRunInputs } from '../engine/run-inputs.ts';
 import { ensureBusyboxImage } from '../test/helpers/build-images.ts';
 import { rawAttachThroughput, rawContainer, rawFanOut, rawGetArchive } from './docker-floor.ts';
 
@@ -202,7 +203,7 @@ async function artifactThroughput() {
   };
   const step = p.steps[0]!;
   try {
-    await backend.setupRun(run);
+    await backend.setupRun(run, await readRunInputs(p, run.notice));
     await backend.startStep(step, run);
     for await (const _ of backend.tailStep(step, run));
     await backend.waitStep(step, run, new AbortController().signal, 1000);

@@ -13,6 +13,7 @@ import { ReportCollector } from './reports/collector.ts';
 import { REPORT_PREFIX } from './reports/protocol.ts';
 import { StepReports } from './reports/step-reports.ts';
 import { newRunId } from './run-id.ts';
+import { readRunInputs } from './run-inputs.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
 import { schedule } from './scheduler.ts';
 import { deriveRunStatus } from './status.ts';
@@ -136,7 +137,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     finishStep(step, { status: 'skipped', exitCode: null, reason, attempts: 0, artifacts: [] });
 
   try {
-    await options.backend.setupRun(run);
+    await options.backend.setupRun(run, await readRunInputs(plan, run.notice));
     await schedule(plan.steps, {
       concurrency: options.concurrency ?? availableParallelism(),
       signal,

@@ -53,6 +53,25 @@ export interface ArtifactRecord {
   sha256: string;
 }
 
+/** A cache a step keeps between runs, with the key the engine computed for it. */
+export interface StepCache {
+  /** As in the plan: relative to the workspace or absolute. */
+  path: string;
+  /** sha256, hex (engine/cache.ts). */
+  key: string;
+}
+
+/**
+ * What the engine reads from the project once per run, before setupRun, so that no backend
+ * reads the project or computes keys on its own.
+ */
+export interface RunInputs {
+  /** The files the run starts from: relative posix paths below `plan.workspace`, sorted. */
+  workspaceFiles: string[];
+  /** The caches of each step that runs and keeps some, by step name. */
+  caches: Map<string, StepCache[]>;
+}
+
 /** Thrown by a backend for the engine's own faults (image missing, engine unreachable): status `error`. */
 export class BackendError extends Error {
   constructor(
@@ -69,8 +88,8 @@ export interface Backend {
   readonly name: BackendName;
   /** Whether this backend can run here (a Docker engine answers, ...). Cheap and side-effect free. */
   isAvailable(): Promise<boolean>;
-  /** Prepares images and the shared workspace. Throws BackendError when it cannot. */
-  setupRun(run: RunContext): Promise<void>;
+  /** Prepares images and the shared workspace from `inputs`. Throws BackendError when it cannot. */
+  setupRun(run: RunContext, inputs: RunInputs): Promise<void>;
   /** Creates and starts the step; output produced from now on is never lost. */
   startStep(step: PlannedStep, run: RunContext): Promise<void>;
   /** The step's output as it is produced; ends when the step's process ends. */

@@ -13,6 +13,7 @@ import { LABEL_ROLE, LABEL_RUN } from '../../engine/backends/docker/labels.ts';
 import { type Backend, BackendError, type RunContext, type StepExit } from '../../engine/backends/types.ts';
 import { stepSlug } from '../../engine/compile/slugs.ts';
 import type { PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 
@@ -82,6 +83,11 @@ function makeRun(workspace: string, steps: PlannedStep[], notices: string[] = []
   };
 }
 
+/** What the engine reads from the project before setupRun. */
+function inputsOf(run: RunContext) {
+  return readRunInputs(run.plan, run.notice);
+}
+
 interface StepRun {
   stdout: string;
   stderr: string;
@@ -127,7 +133,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('output: stdout and stderr separated, each command echoed before it runs', async () => {
     const step = makeStep({ commands: ['echo hello', 'echo oops >&2', "echo 'it''s'"] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 0);
     assert.equal(result.stdout, "+ echo hello\nhello\n+ echo oops >&2\n+ echo 'it''s'\nits\n");
@@ -138,7 +144,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('large output arrives whole, in order, split across many frames', async () => {
     const step = makeStep({ commands: ['seq 1 200000', 'seq 1 1000 >&2'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     const expected = Array.from({ length: 200000 }, (_, i) => `${i + 1}\n`).join('');
     assert.equal(result.stdout, `+ seq 1 200000\n${expected}+ seq 1 1000 >&2\n`);
@@ -149,7 +155,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('sh -e: the first failing command ends the step with its exit code', async () => {
     const step = makeStep({ commands: ['echo one', 'exit 3', 'echo never'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 3);
     assert.doesNotMatch(result.stdout, /never\n/);
@@ -172,7 +178,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     });
     const read = makeStep({ name: 'read', commands: ['cat created.txt src/a.txt out/x'] });
     const run = makeRun(dir, [write, read]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const first = await runStep(backend, write, run);
     assert.equal(first.exit.exitCode, 0, first.stderr);
     assert.match(first.stdout, /^1000$/m);
@@ -200,7 +206,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       ],
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 0, result.stderr);
     assert.match(result.stdout, /^CapEff:\s+0000000000000000$/m);
@@ -228,7 +234,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       commands: ['i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done', 'echo spawned-all'],
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const started = Date.now();
     const result = await runStep(backend, step, run);
     assert.notEqual(result.exit.exitCode, 0);
@@ -245,7 +251,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       commands: ['head -c 200m /dev/zero | tail > /dev/null'],
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.notEqual(result.exit.exitCode, 0);
     assert.equal(result.exit.oomKilled, true);
@@ -255,7 +261,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('abort stops a long step within the grace period', async () => {
     const step = makeStep({ commands: ['sleep 600'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const started = Date.now();
@@ -280,7 +286,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     });
     const notices: string[] = [];
     const run = makeRun(workspaceDir({}), [step], notices);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const ran = await runStep(backend, step, run);
     assert.equal(ran.exit.exitCode, 0, ran.stdout + ran.stderr);
     const dest = workspaceDir({});
@@ -308,7 +314,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     });
     const big = { ...step, artifacts: [{ path: 'big.bin', dest: 'big.bin' }] };
     const run = makeRun(workspaceDir({}), [step]);
-    await small.setupRun(run);
+    await small.setupRun(run, await inputsOf(run));
     await runStep(small, step, run);
     const dest = workspaceDir({});
     await assert.rejects(small.collectArtifacts(step, run, dest), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
@@ -320,7 +326,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('a retry gets a fresh container after destroyStep', async () => {
     const step = makeStep({ commands: ['echo attempt'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     for (let i = 0; i < 2; i++) {
       const result = await runStep(backend, step, run);
       assert.equal(result.stdout, '+ echo attempt\nattempt\n');
@@ -333,7 +339,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('destroyStep leaves the container removal in the background; destroyRun waits for it', async () => {
     const steps = [makeStep({ name: 'a', commands: ['true'] }), makeStep({ name: 'b', commands: ['true'] })];
     const run = makeRun(workspaceDir({}), steps);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     for (const step of steps) {
       await runStep(backend, step, run);
       await backend.destroyStep(step, run);
@@ -350,7 +356,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       makeStep({ name: 'b', commands: ['true'] }),
     ];
     const run = makeRun(workspaceDir({ f: 'x' }), steps);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     for (const step of steps) await backend.startStep(step, run);
     const filters = { label: [`${LABEL_RUN}=${run.id}`] };
     const stepFilters = { label: [...filters.label, `${LABEL_ROLE}=step`] };
@@ -387,7 +393,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
   test('pull: never with a missing image fails naming the image', async () => {
     const step = makeStep({ environment: { image: 'gbcms-test/missing:1', pull: 'never' } });
     const run = makeRun(workspaceDir({}), [step]);
-    await assert.rejects(backend.setupRun(run), (error: unknown) => {
+    await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_MISSING');
       assert.match(error.message, /'gbcms-test\/missing:1'/);
@@ -402,7 +408,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     });
     const notices: string[] = [];
     const run = makeRun(workspaceDir({}), [step], notices);
-    await assert.rejects(backend.setupRun(run), (error: unknown) => {
+    await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_PULL');
       assert.match(
@@ -434,7 +440,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     });
     const firstNotices: string[] = [];
     const first = makeRun(workspaceDir({}), [step], firstNotices);
-    await backend.setupRun(first);
+    await backend.setupRun(first, await inputsOf(first));
     assert.deepEqual(firstNotices, [`building image for environment 'built' from ${context}`]);
     assert.ok((await docker.getImage(tag).inspect()).Id);
     const result = await runStep(backend, step, first);
@@ -443,7 +449,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
 
     const secondNotices: string[] = [];
     const second = makeRun(workspaceDir({}), [step], secondNotices);
-    await backend.setupRun(second);
+    await backend.setupRun(second, await inputsOf(second));
     assert.deepEqual(secondNotices, [], 'no second build');
     await backend.destroyRun(second);
   });
@@ -456,7 +462,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       environment: { image: undefined, build: { context, dockerfile: 'Dockerfile', args: {} } },
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await assert.rejects(backend.setupRun(run), (error: unknown) => {
+    await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_BUILD');
       assert.match(error.message, /non-zero code: 7/);
@@ -473,7 +479,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     }
     const step = makeStep({ environment: { runtime: 'gvisor' }, commands: ['dmesg | head -n 1', 'id -u'] });
     const run = makeRun(workspaceDir({ 'a.txt': 'sandboxed workspace\n' }), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 0, result.stderr);
     assert.match(result.stdout, /Starting gVisor/);
@@ -489,7 +495,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     const withoutRunsc = new DockerBackend({ docker, listRuntimes: async () => ['runc'] });
     const step = makeStep({ environment: { runtime: 'gvisor' } });
     const run = makeRun(workspaceDir({}), [step]);
-    await withoutRunsc.setupRun(run);
+    await withoutRunsc.setupRun(run, await inputsOf(run));
     await assert.rejects(withoutRunsc.startStep(step, run), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_RUNTIME');

@@ -16,6 +16,7 @@ import { reportsFileOf } from '../../engine/plan.ts';
 import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { gbcms } from '../helpers/cli.ts';
@@ -246,7 +247,7 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     };
     const step = plan.steps[0]!;
     try {
-      await backend.setupRun(run);
+      await backend.setupRun(run, await readRunInputs(plan, run.notice));
       await backend.startStep(step, run);
       const exit = await backend.waitStep(step, run, new AbortController().signal, 1000);
       assert.equal(exit.exitCode, 0);

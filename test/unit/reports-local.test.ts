@@ -8,6 +8,7 @@ import { bwrapAvailable } from '../../engine/backends/local/sandbox.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
 
 const image = 'ignored:latest';
@@ -66,7 +67,7 @@ describe('local readStepFile', () => {
     };
     const step = plan.steps[0]!;
     try {
-      await backend.setupRun(run);
+      await backend.setupRun(run, await readRunInputs(plan, run.notice));
       await backend.startStep(step, run);
       const exit = await backend.waitStep(step, run, new AbortController().signal, 1000);
       assert.equal(exit.exitCode, 0);

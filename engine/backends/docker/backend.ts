@@ -3,9 +3,8 @@
 // with the log driver off. Every resource is labelled with the run, so destroyRun (and crash
 // recovery) find them by label rather than by what this process remembers.
 import Docker from 'dockerode';
-import { resolveStepCaches } from '../../cache.ts';
 import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
-import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
+import type { ArtifactRecord, Backend, OutputChunk, RunContext, RunInputs, StepExit } from '../types.ts';
 import { collectContainerArtifacts } from './artifacts.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
 import { removeRunResources } from './cleanup.ts';
@@ -98,7 +97,7 @@ export class DockerBackend implements Backend {
     }
   }
 
-  async setupRun(run: RunContext): Promise<void> {
+  async setupRun(run: RunContext, inputs: RunInputs): Promise<void> {
     const steps = run.plan.steps.filter((s) => s.skip === undefined);
     const environments = new Map<string, ResolvedEnvironment>();
     for (const step of steps) {
@@ -126,6 +125,7 @@ export class DockerBackend implements Backend {
     const workspace = await createWorkspaceVolume(this.docker, {
       runId: run.id,
       source: run.plan.workspace,
+      files: inputs.workspaceFiles,
       image: this.imageFor(first, images),
       owner,
     });
@@ -137,21 +137,22 @@ export class DockerBackend implements Backend {
     };
     this.runs.set(run.id, state);
     this.inBackground(state, workspace.seedRemoved);
-    state.caches = await this.prepareCaches(run, steps, images);
+    state.caches = await this.prepareCaches(run, steps, inputs, images);
   }
 
   /** One after another: matrix steps share their caches, and a volume is prepared once. */
   private async prepareCaches(
     run: RunContext,
     steps: PlannedStep[],
+    inputs: RunInputs,
     images: Map<string, string>,
   ): Promise<Map<string, CacheMount[]>> {
     const caches = new Map<string, CacheMount[]>();
     for (const step of steps) {
-      if (step.cache === undefined) continue;
+      const stepCaches = inputs.caches.get(step.name);
+      if (stepCaches === undefined) continue;
       const mounts: CacheMount[] = [];
-      const notice = (message: string) => run.notice(message, step.name);
-      for (const cache of await resolveStepCaches(run.plan, step, notice)) {
+      for (const cache of stepCaches) {
         const volume = await ensureCacheVolume(this.docker, {
           runId: run.id,
           key: cache.key,

@@ -8,9 +8,7 @@ import { constants, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import tar from 'tar-fs';
 import { extractArchive } from '../../artifacts/extract.ts';
-import { resolveStepCaches } from '../../cache.ts';
 import { type PlannedStep, REPORTS_DIR, reportsFileOf, workspaceRelative } from '../../plan.ts';
-import { listWorkspaceFiles } from '../../workspace.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
 import {
@@ -19,6 +17,7 @@ import {
   BackendError,
   type OutputChunk,
   type RunContext,
+  type RunInputs,
   type StepExit,
 } from '../types.ts';
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
@@ -57,17 +56,17 @@ export class LocalBackend implements Backend {
     return true;
   }
 
-  async setupRun(run: RunContext): Promise<void> {
+  async setupRun(run: RunContext, inputs: RunInputs): Promise<void> {
     const sandboxed = this.options.sandbox !== false && (await bwrapAvailable());
     const root = await mkdtemp(join(tmpdir(), scratchPrefix(run.id)));
     const workspace = join(root, 'workspace');
     await mkdir(join(root, 'home'), { recursive: true });
-    for (const file of await listWorkspaceFiles(run.plan.workspace)) {
+    for (const file of inputs.workspaceFiles) {
       await mkdir(dirname(join(workspace, file)), { recursive: true });
       await copyFile(join(run.plan.workspace, file), join(workspace, file));
     }
     await mkdir(join(workspace, REPORTS_DIR), { recursive: true });
-    const caches = await this.resolveCaches(run, { workspace, home: join(root, 'home') });
+    const caches = this.resolveCaches(run, inputs, { workspace, home: join(root, 'home') });
     this.runs.set(run.id, { root, workspace, sandboxed, caches });
     run.notice(
       sandboxed
@@ -76,25 +75,27 @@ export class LocalBackend implements Backend {
     );
   }
 
-  private async resolveCaches(
+  private resolveCaches(
     run: RunContext,
+    inputs: RunInputs,
     dirs: { workspace: string; home: string },
-  ): Promise<Map<string, LocalCache[]>> {
+  ): Map<string, LocalCache[]> {
     const root = this.options.cacheRoot ?? localCacheRoot();
     const caches = new Map<string, LocalCache[]>();
-    for (const step of run.plan.steps) {
-      if (step.skip !== undefined || step.cache === undefined) continue;
-      const notice = (message: string) => run.notice(message, step.name);
+    for (const [step, stepCaches] of inputs.caches) {
       const entries: LocalCache[] = [];
-      for (const cache of await resolveStepCaches(run.plan, step, notice)) {
+      for (const cache of stepCaches) {
         const target = localCacheTarget(cache.path, dirs);
         if (target === undefined) {
-          notice(`local backend: cache '${cache.path}' is outside the workspace and home; it is not kept`);
+          run.notice(
+            `local backend: cache '${cache.path}' is outside the workspace and home; it is not kept`,
+            step,
+          );
           continue;
         }
         entries.push({ dir: join(root, cache.key), target });
       }
-      caches.set(step.name, entries);
+      caches.set(step, entries);
     }
     return caches;
   }
