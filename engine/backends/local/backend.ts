@@ -3,9 +3,9 @@
 // step gets its own namespaces, a read-only host and no network.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, readdir, realpath, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, realpath, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { join, sep } from 'node:path';
 import tar from 'tar-fs';
 import { extractArchive } from '../../artifacts/extract.ts';
 import { type PlannedStep, REPORTS_DIR, reportsFileOf, workspaceRelative } from '../../plan.ts';
@@ -23,6 +23,7 @@ import {
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
 import { mergeOutput } from './output.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
+import { copyWorkspace } from './scratch.ts';
 
 export const MAX_ARTIFACT_BYTES = 1024 ** 3;
 
@@ -61,10 +62,7 @@ export class LocalBackend implements Backend {
     const root = await mkdtemp(join(tmpdir(), scratchPrefix(run.id)));
     const workspace = join(root, 'workspace');
     await mkdir(join(root, 'home'), { recursive: true });
-    for (const file of inputs.workspaceFiles) {
-      await mkdir(dirname(join(workspace, file)), { recursive: true });
-      await copyFile(join(run.plan.workspace, file), join(workspace, file));
-    }
+    await copyWorkspace(run.plan.workspace, inputs.workspaceFiles, workspace);
     await mkdir(join(workspace, REPORTS_DIR), { recursive: true });
     const caches = this.resolveCaches(run, inputs, { workspace, home: join(root, 'home') });
     this.runs.set(run.id, { root, workspace, sandboxed, caches });
