@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { collectArtifacts } from '../engine/artifacts/collect.ts';
 import { DockerBackend } from '../engine/backends/docker/backend.ts';
 import { stepContainerOptions } from '../engine/backends/docker/convert.ts';
 import type { RunContext } from '../engine/backends/types.ts';
@@ -223,7 +224,12 @@ async function artifactThroughput() {
       floors.push(raw.bytes / 1024 / 1024 / (raw.ms / 1000));
       const dest = join(dir, `artifacts-${round}`);
       const started = performance.now();
-      const files = await backend.collectArtifacts(step, run, dest);
+      const files = await collectArtifacts(backend, step, run, {
+        destDir: dest,
+        missing: (path) => {
+          throw new Error(`the bench artifact '${path}' is missing`);
+        },
+      });
       const engineMs = performance.now() - started;
       engines.push(files.reduce((sum, f) => sum + f.size, 0) / 1024 / 1024 / (engineMs / 1000));
       await rm(dest, { recursive: true, force: true });

@@ -1,7 +1,9 @@
-// The one seam every executor implements (docker, local, fake). The scheduler drives a step
-// through setupRun -> startStep -> tailStep -> waitStep -> collectArtifacts -> destroyStep,
-// and always ends a run with destroyRun, whatever happened before. Every backend gives each
-// step $GBCMS_REPORTS (engine/reports/paths.ts), and readStepFile lets the engine read it.
+// The one seam every executor implements (docker, local, fake). The engine drives a step
+// through setupRun -> startStep -> tailStep -> waitStep -> destroyStep, and always ends a run
+// with destroyRun, whatever happened before. Files come out of a step's workspace one way,
+// fetchArchive: the engine extracts artifacts and reads the step's $GBCMS_REPORTS (plan.ts)
+// and JUnit files from it, with the same rules and budgets on every backend.
+import type { Readable } from 'node:stream';
 import type { Plan, PlannedStep } from '../plan.ts';
 
 export type BackendName = 'docker' | 'local' | 'fake';
@@ -42,12 +44,10 @@ export interface StepExit {
   oomKilled: boolean;
 }
 
+/** A collected artifact file, as the run records it. */
 export interface ArtifactRecord {
   step: string;
-  /**
-   * Path with forward slashes. Backends return it relative to the `destDir` they were given;
-   * the engine then makes it relative to the run's artifacts folder (`<step-slug>/...`).
-   */
+  /** Path with forward slashes, relative to the run's artifacts folder (`<step-slug>/...`). */
   path: string;
   size: number;
   sha256: string;
@@ -100,24 +100,16 @@ export interface Backend {
    */
   waitStep(step: PlannedStep, run: RunContext, signal: AbortSignal, graceMs: number): Promise<StepExit>;
   /**
-   * Copies the step's artifacts out, after it ended, into `destDir` (safe extraction only).
-   * Returns what was written; throws with a clear message on a hostile or oversized archive.
+   * A tar of the file or folder at `path` (workspace-relative) in the step's workspace, its
+   * entries named after the path's last segment (`build/dist` -> `dist`, `dist/app.js`), as
+   * Docker's archive API names them. Symlinks are archived as links, never followed, and other
+   * special files as what they are: the engine decides what to keep (engine/artifacts/).
+   * Undefined when there is nothing at `path`, `path` is not a clean relative one, or the step
+   * was not started; a backend may throw for a path that leads out of the workspace through a
+   * symlink above it. Works while the step runs and after it ended, until destroyStep. The
+   * caller reads the stream to its end or destroys it.
    */
-  collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]>;
-  /**
-   * Bytes of a file in the step's workspace (`relativePath`: relative, normalised, inside it),
-   * from `fromOffset` on and at most `maxBytes` of them (default: all). Works while the step
-   * runs and after it ended, until destroyStep. Undefined when there is no such regular file
-   * or no such step. How the engine reads $GBCMS_REPORTS and JUnit files; optional, a backend
-   * without it gets no file reports.
-   */
-  readStepFile?(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes?: number,
-  ): Promise<Buffer | undefined>;
+  fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined>;
   /**
    * Removes the step's resources, or starts to: a backend may finish the removal in the
    * background, and destroyRun then waits for it. Idempotent and safe to call concurrently.

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { collectArtifacts } from '../../engine/artifacts/collect.ts';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { contextHash, listContextFiles } from '../../engine/backends/docker/build-context.ts';
 import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
@@ -290,7 +291,10 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const ran = await runStep(backend, step, run);
     assert.equal(ran.exit.exitCode, 0, ran.stdout + ran.stderr);
     const dest = workspaceDir({});
-    const records = await backend.collectArtifacts(step, run, dest);
+    const records = await collectArtifacts(backend, step, run, {
+      destDir: dest,
+      missing: (path) => notices.push(`artifact '${path}' was not found in the workspace`),
+    });
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     assert.deepEqual(
       records.sort((a, b) => a.path.localeCompare(b.path)),
@@ -307,20 +311,21 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   });
 
   test('artifacts: a link out of the workspace or an oversized artifact is refused', async () => {
-    const small = new DockerBackend({ docker, artifactMaxBytes: 1000 });
     const step = makeStep({
       commands: ['mkdir out && ln -s /etc/passwd out/pw', 'head -c 5000 /dev/zero > big.bin'],
       artifacts: [{ path: 'out', dest: 'out' }],
     });
     const big = { ...step, artifacts: [{ path: 'big.bin', dest: 'big.bin' }] };
     const run = makeRun(workspaceDir({}), [step]);
-    await small.setupRun(run, await inputsOf(run));
-    await runStep(small, step, run);
+    await backend.setupRun(run, await inputsOf(run));
+    await runStep(backend, step, run);
     const dest = workspaceDir({});
-    await assert.rejects(small.collectArtifacts(step, run, dest), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
-    await assert.rejects(small.collectArtifacts(big, run, dest), { code: 'GBCMS_ERR_ARTIFACT_TOO_LARGE' });
+    const collect = (artifacts: PlannedStep) =>
+      collectArtifacts(backend, artifacts, run, { destDir: dest, maxBytes: 1000, missing: () => undefined });
+    await assert.rejects(collect(step), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
+    await assert.rejects(collect(big), { code: 'GBCMS_ERR_ARTIFACT_TOO_LARGE' });
     assert.deepEqual(readdirSync(dest), []);
-    await small.destroyRun(run);
+    await backend.destroyRun(run);
   });
 
   test('a retry gets a fresh container after destroyStep', async () => {

@@ -2,21 +2,27 @@
 // workspace volume. Output comes through attach, opened before start so nothing is lost,
 // with the log driver off. Every resource is labelled with the run, so destroyRun (and crash
 // recovery) find them by label rather than by what this process remembers.
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
-import type { ArtifactRecord, Backend, OutputChunk, RunContext, RunInputs, StepExit } from '../types.ts';
-import { collectContainerArtifacts } from './artifacts.ts';
+import type { Backend, OutputChunk, RunContext, RunInputs, StepExit } from '../types.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
 import { removeRunResources } from './cleanup.ts';
-import { type CacheMount, parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
+import {
+  type CacheMount,
+  parseOwner,
+  requireRuntime,
+  stepContainerOptions,
+  WORKSPACE_PATH,
+} from './convert.ts';
 import { demux } from './demux.ts';
-import { dockerFailure, dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
+import { dockerFailure, dockerReason, isGoneOrGoing, isNotFound, statusCode } from './errors.ts';
 import { ImageResolver } from './images.ts';
 import { removeServices, type StartedServices, startServices } from './services.ts';
-import { readContainerFile, withReportsEnv } from './step-files.ts';
+import { withReportsEnv } from './step-files.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
 
-export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
 const PING_TIMEOUT_MS = 3000;
 
 export interface DockerBackendLogger {
@@ -28,7 +34,6 @@ export interface DockerBackendOptions {
   logger?: DockerBackendLogger;
   /** Runtimes the engine has registered; defaults to `docker info`. Replaceable to test the gVisor checks. */
   listRuntimes?: () => Promise<string[]>;
-  artifactMaxBytes?: number;
 }
 
 interface DockerRun {
@@ -64,7 +69,6 @@ export class DockerBackend implements Backend {
   private readonly images: ImageResolver;
   private readonly listRuntimes: () => Promise<string[]>;
   private runtimes: Promise<string[]> | undefined;
-  private readonly artifactMaxBytes: number;
   private readonly runs = new Map<string, DockerRun>();
   private readonly steps = new Map<string, DockerStep>();
   /** Services of started steps, by step key, kept apart so a failed start still cleans them. */
@@ -78,7 +82,6 @@ export class DockerBackend implements Backend {
     this.images = new ImageResolver(this.docker);
     this.listRuntimes =
       options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {}));
-    this.artifactMaxBytes = options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES;
   }
 
   async isAvailable(): Promise<boolean> {
@@ -278,26 +281,17 @@ export class DockerBackend implements Backend {
     }
   }
 
-  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
-    if (step.artifacts.length === 0) return [];
-    return collectContainerArtifacts(this.stepState(step, run).container, step, {
-      destDir,
-      maxBytes: this.artifactMaxBytes,
-      missing: (path) => run.notice(`artifact '${path}' was not found in the workspace`, step.name),
-    });
-  }
-
-  async readStepFile(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<Buffer | undefined> {
+  async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
     const state = this.steps.get(stepKey(step, run));
-    const path = workspaceRelative(relativePath);
-    if (!state || path === undefined) return undefined;
-    return readContainerFile(state.container, path, fromOffset, maxBytes);
+    const relative = workspaceRelative(path);
+    if (!state || relative === undefined) return undefined;
+    try {
+      // dockerode hands over the HTTP response: a Node Readable.
+      return (await state.container.getArchive({ path: posix.join(WORKSPACE_PATH, relative) })) as Readable;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw dockerFailure('GBCMS_ERR_DOCKER', `could not read '${relative}' from step '${step.name}'`, error);
+    }
   }
 
   /**

@@ -2,17 +2,14 @@
 // Docker engine: it is not container isolation, and says so; with bubblewrap installed each
 // step gets its own namespaces, a read-only host and no network.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
-import tar from 'tar-fs';
-import { extractArchive } from '../../artifacts/extract.ts';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { type PlannedStep, REPORTS_DIR, reportsFileOf, workspaceRelative } from '../../plan.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
 import {
-  type ArtifactRecord,
   type Backend,
   BackendError,
   type OutputChunk,
@@ -20,12 +17,11 @@ import {
   type RunInputs,
   type StepExit,
 } from '../types.ts';
+import { packWorkspacePath } from './archive.ts';
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
 import { mergeOutput } from './output.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
 import { copyWorkspace } from './scratch.ts';
-
-export const MAX_ARTIFACT_BYTES = 1024 ** 3;
 
 interface LocalRun {
   root: string;
@@ -168,43 +164,11 @@ export class LocalBackend implements Backend {
     return { exitCode, oomKilled: false };
   }
 
-  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
-    const { workspace } = this.localRun(run);
-    const records: ArtifactRecord[] = [];
-    for (const artifact of step.artifacts) {
-      try {
-        await lstat(join(workspace, artifact.path));
-      } catch {
-        run.notice(`artifact '${artifact.path}' was not found in the workspace`, step.name);
-        continue;
-      }
-      const files = await extractArchive(
-        tar.pack(workspace, { entries: [artifact.path] }),
-        join(destDir, artifact.dest),
-        {
-          maxBytes: MAX_ARTIFACT_BYTES,
-          stripPrefix: artifact.path,
-        },
-      );
-      for (const file of files) {
-        const path = file.path === '' ? artifact.dest : `${artifact.dest}/${file.path}`;
-        records.push({ step: step.name, path, size: file.size, sha256: file.sha256 });
-      }
-    }
-    return records;
-  }
-
-  async readStepFile(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<Buffer | undefined> {
+  async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
     const local = this.runs.get(run.id);
-    const path = workspaceRelative(relativePath);
-    if (!local || path === undefined || !this.steps.has(stepKey(step, run))) return undefined;
-    return readWorkspaceFile(local.workspace, path, fromOffset, maxBytes);
+    const relative = workspaceRelative(path);
+    if (!local || relative === undefined || !this.steps.has(stepKey(step, run))) return undefined;
+    return packWorkspacePath(local.workspace, relative);
   }
 
   async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -253,36 +217,6 @@ function scratchPrefix(runId: string): string {
 
 function stepKey(step: PlannedStep, run: RunContext): string {
   return `${run.id}/${step.name}`;
-}
-
-/**
- * A regular file inside the workspace, never through a symlink that leads out of it: the step
- * could point its reports file at the host's secrets, and the engine reads with the user's rights.
- */
-async function readWorkspaceFile(
-  workspace: string,
-  path: string,
-  fromOffset: number,
-  maxBytes: number,
-): Promise<Buffer | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    const [root, real] = await Promise.all([realpath(workspace), realpath(join(workspace, path))]);
-    if (!real.startsWith(`${root}${sep}`)) return undefined;
-    handle = await open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) return undefined;
-    const length = Math.max(0, Math.min(stats.size - fromOffset, maxBytes));
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, fromOffset);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
