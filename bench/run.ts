@@ -242,7 +242,7 @@ async function artifactThroughput() {
       `${(median(ratios) * 100).toFixed(0)}%`,
     );
   } finally {
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 // After a crash of the process running it, a run is left `running` in its run.json with its
-// containers still on the engine. The next `gbcms run` in that project finds such runs by
-// their owner file (pid and host of the process that ran them), marks them `error` and has
-// the backend remove what is left, by label.
+// containers (or scratch folders) still there. The next `gbcms run` in that project finds such
+// runs by their owner file (pid and host of the process that ran them), marks them `error` and
+// has the backend remove what is left, from the run id alone (Backend.destroyRun).
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,7 @@ export async function recoverCrashedRuns(runsDir: string, backend: Backend): Pro
       record.duration_ms = Date.parse(now) - Date.parse(record.started_at);
       await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
     }
-    await backend.removeRun?.(id);
+    await backend.destroyRun(id);
     await releaseRun(dir);
     recovered.push({ id, pid: owner.pid });
   }

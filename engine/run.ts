@@ -205,7 +205,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     }
   } finally {
     try {
-      await options.backend.destroyRun(run);
+      await options.backend.destroyRun(run.id);
     } catch (error) {
       emit({ type: 'notice', message: `could not remove the run's resources: ${errorText(error)}` });
     }

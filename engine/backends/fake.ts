@@ -104,8 +104,9 @@ export class FakeBackend implements Backend {
     this.calls.push(`destroy ${step.name}`);
   }
 
-  async destroyRun(): Promise<void> {
+  async destroyRun(runId: string): Promise<void> {
     this.calls.push('destroyRun');
+    for (const name of this.steps.keys()) if (name.startsWith(`${runId}/`)) this.steps.delete(name);
   }
 
   private state(step: PlannedStep, run: RunContext): FakeStepState {

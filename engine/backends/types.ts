@@ -115,12 +115,11 @@ export interface Backend {
    * background, and destroyRun then waits for it. Idempotent and safe to call concurrently.
    */
   destroyStep(step: PlannedStep, run: RunContext): Promise<void>;
-  /** Removes everything the run created, found by label too. Idempotent. */
-  destroyRun(run: RunContext): Promise<void>;
   /**
-   * Removes what is left of a run known only by its id, after the process that ran it
-   * crashed (no RunContext survives a crash). Idempotent; optional for backends with nothing
-   * that outlives their process.
+   * Removes everything the run created, found from its id alone (labels, folder names), so it
+   * works the same at the end of a run, twice, concurrently, and in a new process after the one
+   * that ran it crashed. In the process that ran it, waits for removals destroyStep left in
+   * the background.
    */
-  removeRun?(runId: string): Promise<void>;
+  destroyRun(runId: string): Promise<void>;
 }

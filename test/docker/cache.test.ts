@@ -131,8 +131,8 @@ describe('docker backend: cache', await dockerTestOptions(), () => {
     };
     await backend.setupRun(context, await readRunInputs(plan, context.notice));
     for (const name of names) assert.ok(await volumeLabels(name), `${name} exists after setupRun`);
-    // What the server does for a run a crash left behind.
-    await backend.removeRun(id);
+    // What the server does for a run a crash left behind: a new backend knows only the id.
+    await new DockerBackend({ docker }).destroyRun(id);
     const { Volumes: left } = await docker.listVolumes({ filters: labelFilter(LABEL_RUN, id) });
     assert.deepEqual(left ?? [], []);
     for (const name of names) assert.ok(await volumeLabels(name), `${name} survives recovery`);

@@ -139,7 +139,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.equal(result.exit.exitCode, 0);
     assert.equal(result.stdout, "+ echo hello\nhello\n+ echo oops >&2\n+ echo 'it''s'\nits\n");
     assert.equal(result.stderr, 'oops\n');
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('large output arrives whole, in order, split across many frames', async () => {
@@ -150,7 +150,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const expected = Array.from({ length: 200000 }, (_, i) => `${i + 1}\n`).join('');
     assert.equal(result.stdout, `+ seq 1 200000\n${expected}+ seq 1 1000 >&2\n`);
     assert.equal(result.stderr, Array.from({ length: 1000 }, (_, i) => `${i + 1}\n`).join(''));
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('sh -e: the first failing command ends the step with its exit code', async () => {
@@ -160,7 +160,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 3);
     assert.doesNotMatch(result.stdout, /never\n/);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('workspace: files present, owned by and writable for uid 1000, shared between steps', async () => {
@@ -189,7 +189,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.match(first.stdout, /^1000:1000 src\/a.txt$/m);
     const second = await runStep(backend, read, run);
     assert.equal(second.stdout, '+ cat created.txt src/a.txt out/x\nnew\namore\nbuilt\n');
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('hardening: no capabilities, read-only root, writable /tmp and home, no network', async () => {
@@ -226,7 +226,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const inspect = await docker.getContainer(containers[0]?.Id ?? '').inspect();
     assert.equal(inspect.HostConfig.LogConfig?.Type, 'none');
     assert.deepEqual(inspect.HostConfig.CapDrop, ['ALL']);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('pids limit holds against a fork loop', async () => {
@@ -243,7 +243,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.match(result.stderr, /can't fork|Resource temporarily unavailable/i);
     // The sleeps died with the container instead of holding the step open for 30 s.
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('memory limit: a step that allocates past memory: 32m is OOM-killed', async () => {
@@ -256,7 +256,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const result = await runStep(backend, step, run);
     assert.notEqual(result.exit.exitCode, 0);
     assert.equal(result.exit.oomKilled, true);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('abort stops a long step within the grace period', async () => {
@@ -270,7 +270,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 5000, `took ${elapsed} ms`);
     assert.notEqual(result.exit.exitCode, 0);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('artifacts: a folder and a renamed file land under destDir, a missing one is a notice', async () => {
@@ -307,7 +307,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.equal(readFileSync(join(dest, 'dist/sub/x.txt'), 'utf8'), 'deep\n');
     assert.equal(readFileSync(join(dest, 'reports/result.txt'), 'utf8'), 'report\n');
     assert.deepEqual(notices, ["artifact 'never-made' was not found in the workspace"]);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('artifacts: a link out of the workspace or an oversized artifact is refused', async () => {
@@ -325,7 +325,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     await assert.rejects(collect(step), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
     await assert.rejects(collect(big), { code: 'GBCMS_ERR_ARTIFACT_TOO_LARGE' });
     assert.deepEqual(readdirSync(dest), []);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('a retry gets a fresh container after destroyStep', async () => {
@@ -338,7 +338,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       await backend.destroyStep(step, run);
       await backend.destroyStep(step, run);
     }
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('destroyStep leaves the container removal in the background; destroyRun waits for it', async () => {
@@ -349,7 +349,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       await runStep(backend, step, run);
       await backend.destroyStep(step, run);
     }
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
     const filters = { label: [`${LABEL_RUN}=${run.id}`] };
     assert.deepEqual(await docker.listContainers({ all: true, filters }), []);
     assert.deepEqual((await docker.listVolumes({ filters })).Volumes ?? [], []);
@@ -367,8 +367,8 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const stepFilters = { label: [...filters.label, `${LABEL_ROLE}=step`] };
     assert.equal((await docker.listContainers({ all: true, filters: stepFilters })).length, 2);
     assert.equal((await docker.listVolumes({ filters })).Volumes?.length, 1);
-    await Promise.all([backend.destroyRun(run), backend.destroyRun(run)]);
-    await backend.destroyRun(run);
+    await Promise.all([backend.destroyRun(run.id), backend.destroyRun(run.id)]);
+    await backend.destroyRun(run.id);
     assert.equal((await docker.listContainers({ all: true, filters })).length, 0);
     assert.equal((await docker.listVolumes({ filters })).Volumes?.length ?? 0, 0);
   });
@@ -404,7 +404,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       assert.match(error.message, /'gbcms-test\/missing:1'/);
       return true;
     });
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('a failed pull says which image and why', async () => {
@@ -423,7 +423,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       return true;
     });
     assert.deepEqual(notices, ['pulling image registry.invalid/gbcms/none:1']);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('build: FROM busybox, .dockerignore respected, entrypoint ignored, cached the second time', async () => {
@@ -450,13 +450,13 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     assert.ok((await docker.getImage(tag).inspect()).Id);
     const result = await runStep(backend, step, first);
     assert.equal(result.stdout, '+ cat /built.txt\nhi from build\n+ ls /ctx\nDockerfile\nnonce.txt\n');
-    await backend.destroyRun(first);
+    await backend.destroyRun(first.id);
 
     const secondNotices: string[] = [];
     const second = makeRun(workspaceDir({}), [step], secondNotices);
     await backend.setupRun(second, await inputsOf(second));
     assert.deepEqual(secondNotices, [], 'no second build');
-    await backend.destroyRun(second);
+    await backend.destroyRun(second.id);
   });
 
   test('a failing build is an error carrying the build message', async () => {
@@ -473,7 +473,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       assert.match(error.message, /non-zero code: 7/);
       return true;
     });
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('gvisor: the step runs under runsc when the engine has it', async (t) => {
@@ -493,7 +493,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       filters: { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] },
     });
     assert.equal((await docker.getContainer(container?.Id ?? '').inspect()).HostConfig.Runtime, 'runsc');
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('gvisor without runsc registered: startStep fails clearly, nothing is created', async () => {
@@ -510,6 +510,6 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     // The workspace's seed container may still be on its way out; no step container was made.
     const filters = { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] };
     assert.equal((await docker.listContainers({ all: true, filters })).length, 0);
-    await withoutRunsc.destroyRun(run);
+    await withoutRunsc.destroyRun(run.id);
   });
 });

@@ -264,7 +264,7 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
       await backend.destroyStep(step, run);
       assert.equal(await read('data.txt', 0), undefined);
     } finally {
-      await backend.destroyRun(run);
+      await backend.destroyRun(run.id);
     }
   });
 

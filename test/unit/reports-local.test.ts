@@ -91,7 +91,7 @@ describe('local readStepFile', () => {
       await backend.destroyStep(step, run);
       assert.equal(await read('data.txt', 0), undefined);
     } finally {
-      await backend.destroyRun(run);
+      await backend.destroyRun(run.id);
     }
   });
 });

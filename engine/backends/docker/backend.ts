@@ -1,7 +1,7 @@
 // The default executor: each step is one hardened container (see convert.ts) on a per-run
 // workspace volume. Output comes through attach, opened before start so nothing is lost,
-// with the log driver off. Every resource is labelled with the run, so destroyRun (and crash
-// recovery) find them by label rather than by what this process remembers.
+// with the log driver off. Every resource is labelled with the run, so destroyRun finds them by
+// label rather than by what this process remembers, after a crash too.
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -325,18 +325,14 @@ export class DockerBackend implements Backend {
     void work.finally(() => state.removals.delete(work));
   }
 
-  async destroyRun(run: RunContext): Promise<void> {
-    const ofRun = (key: string) => key.startsWith(`${run.id}\0`);
+  async destroyRun(runId: string): Promise<void> {
+    const ofRun = (key: string) => key.startsWith(`${runId}\0`);
     for (const key of this.steps.keys()) if (ofRun(key)) this.steps.delete(key);
     for (const key of this.services.keys()) if (ofRun(key)) this.services.delete(key);
     for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
-    const removals = [...(this.runs.get(run.id)?.removals ?? [])];
-    this.runs.delete(run.id);
+    const removals = [...(this.runs.get(runId)?.removals ?? [])];
+    this.runs.delete(runId);
     await Promise.all(removals);
-    await removeRunResources(this.docker, run.id);
-  }
-
-  async removeRun(runId: string): Promise<void> {
     await removeRunResources(this.docker, runId);
   }
 

@@ -1,8 +1,9 @@
 // Runs steps as host processes in a scratch copy of the workspace. For laptops without a
 // Docker engine: it is not container isolation, and says so; with bubblewrap installed each
-// step gets its own namespaces, a read-only host and no network.
+// step gets its own namespaces, a read-only host and no network. A run's files live in one
+// folder named after the run (scratch.ts), so destroyRun finds them from the run id alone.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -20,10 +21,21 @@ import {
 import { packWorkspacePath } from './archive.ts';
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
 import { mergeOutput } from './output.ts';
+import { PROCESSES_FILE, recordProcess } from './processes.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
-import { copyWorkspace } from './scratch.ts';
+import { copyWorkspace, createScratch, findScratch, removeScratch } from './scratch.ts';
+
+export interface LocalBackendOptions {
+  /** false: plain processes even where bubblewrap works. */
+  sandbox?: boolean;
+  /** Where caches are kept; defaults to $XDG_CACHE_HOME/gbcms. */
+  cacheRoot?: string;
+  /** Where runs' scratch folders go; defaults to the OS temp folder ($TMPDIR). */
+  scratchRoot?: string;
+}
 
 interface LocalRun {
+  /** The run's scratch folder: workspace/, home/ and the record of step processes. */
   root: string;
   workspace: string;
   sandboxed: boolean;
@@ -39,15 +51,18 @@ interface LocalCache {
 interface LocalStep {
   child: ChildProcess;
   exit: Promise<number>;
+  /** The note of its process for crash recovery (processes.ts); never rejects. */
+  recorded: Promise<void>;
 }
 
 export class LocalBackend implements Backend {
   readonly name = 'local';
   private readonly runs = new Map<string, LocalRun>();
   private readonly steps = new Map<string, LocalStep>();
+  /** destroyRun calls in progress, so concurrent ones share one removal. */
+  private readonly removals = new Map<string, Promise<void>>();
 
-  /** @param options.cacheRoot where caches are kept; defaults to $XDG_CACHE_HOME/gbcms */
-  constructor(private readonly options: { sandbox?: boolean; cacheRoot?: string } = {}) {}
+  constructor(private readonly options: LocalBackendOptions = {}) {}
 
   async isAvailable(): Promise<boolean> {
     return true;
@@ -55,12 +70,14 @@ export class LocalBackend implements Backend {
 
   async setupRun(run: RunContext, inputs: RunInputs): Promise<void> {
     const sandboxed = this.options.sandbox !== false && (await bwrapAvailable());
-    const root = await mkdtemp(join(tmpdir(), scratchPrefix(run.id)));
+    const root = await createScratch(this.scratchRoot(), run.id);
     const workspace = join(root, 'workspace');
-    await mkdir(join(root, 'home'), { recursive: true });
+    const home = join(root, 'home');
+    await mkdir(home);
+    await mkdir(workspace);
     await copyWorkspace(run.plan.workspace, inputs.workspaceFiles, workspace);
     await mkdir(join(workspace, REPORTS_DIR), { recursive: true });
-    const caches = this.resolveCaches(run, inputs, { workspace, home: join(root, 'home') });
+    const caches = this.resolveCaches(run, inputs, { workspace, home });
     this.runs.set(run.id, { root, workspace, sandboxed, caches });
     run.notice(
       sandboxed
@@ -92,6 +109,10 @@ export class LocalBackend implements Backend {
       caches.set(step, entries);
     }
     return caches;
+  }
+
+  private scratchRoot(): string {
+    return this.options.scratchRoot ?? tmpdir();
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -128,7 +149,17 @@ export class LocalBackend implements Backend {
       child.once('error', () => resolve(127));
       child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
     });
-    this.steps.set(stepKey(step, run), { child, exit });
+    // Not awaited: output a step writes before tailStep listens is lost if it exits meanwhile.
+    const recorded =
+      child.pid === undefined
+        ? Promise.resolve()
+        : recordProcess(join(local.root, PROCESSES_FILE), child.pid).catch((error: unknown) =>
+            run.notice(
+              `local backend: could not note the step's process for crash recovery: ${error instanceof Error ? error.message : String(error)}`,
+              step.name,
+            ),
+          );
+    this.steps.set(stepKey(step, run), { child, exit, recorded });
   }
 
   tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk> {
@@ -176,26 +207,34 @@ export class LocalBackend implements Backend {
     if (!local) return;
     this.steps.delete(stepKey(step, run));
     killGroup(local.child, 'SIGKILL');
+    await local.recorded;
   }
 
-  async destroyRun(run: RunContext): Promise<void> {
+  destroyRun(runId: string): Promise<void> {
+    let removal = this.removals.get(runId);
+    if (removal === undefined) {
+      removal = this.removeRunFolders(runId).finally(() => this.removals.delete(runId));
+      this.removals.set(runId, removal);
+    }
+    return removal;
+  }
+
+  /** This process's steps first (killed and waited for), then every folder of the run. */
+  private async removeRunFolders(runId: string): Promise<void> {
+    const ended: Promise<unknown>[] = [];
     for (const [key, local] of this.steps) {
-      if (key.startsWith(`${run.id}/`)) {
+      if (key.startsWith(`${runId}/`)) {
         killGroup(local.child, 'SIGKILL');
+        ended.push(local.exit, local.recorded);
         this.steps.delete(key);
       }
     }
-    const local = this.runs.get(run.id);
-    this.runs.delete(run.id);
-    if (local) await rm(local.root, { recursive: true, force: true });
-  }
-
-  /** A crashed run's scratch copy, found by the name setupRun gave it. */
-  async removeRun(runId: string): Promise<void> {
-    const prefix = scratchPrefix(runId);
-    for (const entry of await readdir(tmpdir())) {
-      if (entry.startsWith(prefix)) await rm(join(tmpdir(), entry), { recursive: true, force: true });
-    }
+    await Promise.all(ended);
+    const local = this.runs.get(runId);
+    this.runs.delete(runId);
+    const found = await findScratch(this.scratchRoot(), runId);
+    const roots = new Set(local ? [local.root, ...found] : found);
+    for (const root of roots) await removeScratch(root);
   }
 
   private localRun(run: RunContext): LocalRun {
@@ -209,10 +248,6 @@ export class LocalBackend implements Backend {
     if (!local) throw new Error(`local backend: step '${step.name}' was not started`);
     return local;
   }
-}
-
-function scratchPrefix(runId: string): string {
-  return `gbcms-${runId.slice(0, 12)}-`;
 }
 
 function stepKey(step: PlannedStep, run: RunContext): string {
