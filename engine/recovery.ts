@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from './backends/types.ts';
 import type { RunRecord } from './run-record.ts';
-import { isFinished } from './status.ts';
+import { abandonedStepStatus, isFinished } from './status.ts';
 
 export const OWNER_FILE = 'owner.json';
 
@@ -70,9 +70,9 @@ export async function recoverCrashedRuns(runsDir: string, backend: Backend): Pro
       const now = new Date().toISOString();
       const reason = `engine restarted: the gbcms process that ran it (pid ${owner.pid}) ended without finishing`;
       for (const step of record.steps) {
-        if (step.status === 'running') Object.assign(step, { status: 'error', reason, ended_at: now });
-        else if (step.status === 'pending')
-          Object.assign(step, { status: 'skipped', reason: 'run was interrupted' });
+        if (isFinished(step.status)) continue;
+        const ended_at = step.status === 'running' ? now : null;
+        Object.assign(step, { status: abandonedStepStatus(), reason, ended_at });
       }
       Object.assign(record, { status: 'error', reason, ended_at: now });
       record.duration_ms = Date.parse(now) - Date.parse(record.started_at);

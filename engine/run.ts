@@ -16,7 +16,7 @@ import { newRunId } from './run-id.ts';
 import { readRunInputs } from './run-inputs.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
 import { schedule } from './scheduler.ts';
-import { deriveRunStatus } from './status.ts';
+import { abandonedStepStatus, deriveRunStatus } from './status.ts';
 import { runStep, type StepOutcome } from './step-runner.ts';
 
 export interface RunOptions {
@@ -195,7 +195,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       const current = steps.get(step.name)!;
       if (current.status === 'pending' || current.status === 'running') {
         finishStep(step, {
-          status: step.skip ? 'skipped' : 'error',
+          status: abandonedStepStatus(step.skip),
           exitCode: null,
           reason,
           attempts: 0,
