@@ -2,7 +2,15 @@
 export { FakeBackend } from './backends/fake.ts';
 export { LocalBackend } from './backends/local/backend.ts';
 export { type BackendChoice, selectBackend } from './backends/registry.ts';
-export type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from './backends/types.ts';
+export type {
+  ArtifactRecord,
+  Backend,
+  OutputChunk,
+  RunContext,
+  RunInputs,
+  StepCache,
+  StepExit,
+} from './backends/types.ts';
 export { BackendError } from './backends/types.ts';
 export { type CompileOptions, compilePlan } from './compile/compiler.ts';
 export type { PipelineFile } from './config/pipeline-file.generated.ts';

@@ -5,7 +5,7 @@ import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
 import type { StepReportSummary } from './reports/types.ts';
 import type { RunRecord, StepRecord } from './run-record.ts';
-import { deriveRunStatus } from './status.ts';
+import { abandonedStepStatus, deriveRunStatus } from './status.ts';
 import type { StepOutcome } from './step-runner.ts';
 
 export class RunState {
@@ -103,7 +103,7 @@ export class RunState {
       const { status } = this.#step(step.name);
       if (status === 'pending' || status === 'running') {
         this.finishStep(step, {
-          status: step.skip ? 'skipped' : 'error',
+          status: abandonedStepStatus(step.skip),
           exitCode: null,
           reason,
           attempts: 0,

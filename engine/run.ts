@@ -8,6 +8,7 @@ import { type Backend, BackendError, type RunContext } from './backends/types.ts
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
 import { newRunId } from './run-id.ts';
+import { readRunInputs } from './run-inputs.ts';
 import type { RunRecord } from './run-record.ts';
 import { RunState } from './run-state.ts';
 import { schedule } from './scheduler.ts';
@@ -82,7 +83,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   };
 
   try {
-    await backend.setupRun(run);
+    await backend.setupRun(run, await readRunInputs(plan, run.notice));
     await schedule(plan.steps, {
       concurrency: options.concurrency ?? availableParallelism(),
       signal,
@@ -93,7 +94,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     state.abandon(error instanceof BackendError ? error.message : `engine error: ${errorText(error)}`);
   } finally {
     try {
-      await backend.destroyRun(run);
+      await backend.destroyRun(run.id);
     } catch (error) {
       emit({ type: 'notice', message: `could not remove the run's resources: ${errorText(error)}` });
     }

@@ -153,7 +153,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const runsDir = join(workspace, '.gbcms', 'runs');
   for (const crashed of await recoverCrashedRuns(runsDir, backend)) {
     progress.write(
-      `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its containers removed`)}\n`,
+      `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its leftovers removed`)}\n`,
     );
   }
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readStepFile } from '../../engine/artifacts/read-file.ts';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
@@ -16,6 +17,7 @@ import { reportsFileOf } from '../../engine/plan.ts';
 import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { gbcms } from '../helpers/cli.ts';
@@ -222,7 +224,7 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     );
   });
 
-  test('readStepFile: offsets, limits, and no following of symlinks', async () => {
+  test('readStepFile through fetchArchive: offsets, limits, and no following of symlinks', async () => {
     const backend = new DockerBackend();
     const plan = planOf({
       files: {
@@ -246,21 +248,23 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     };
     const step = plan.steps[0]!;
     try {
-      await backend.setupRun(run);
+      await backend.setupRun(run, await readRunInputs(plan, run.notice));
       await backend.startStep(step, run);
       const exit = await backend.waitStep(step, run, new AbortController().signal, 1000);
       assert.equal(exit.exitCode, 0);
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 0))?.toString(), '0123456789');
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 4, 3))?.toString(), '456');
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 20))?.length, 0);
-      assert.equal(await backend.readStepFile(step, run, 'missing.txt', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, 'folder', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '.gbcms/reports/files.jsonl', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '../etc/passwd', 0), undefined);
+      const read = (path: string, from: number, max?: number) =>
+        readStepFile(backend, step, run, path, from, max);
+      assert.equal((await read('data.txt', 0))?.toString(), '0123456789');
+      assert.equal((await read('data.txt', 4, 3))?.toString(), '456');
+      assert.equal((await read('data.txt', 20))?.length, 0);
+      assert.equal(await read('missing.txt', 0), undefined);
+      assert.equal(await read('folder', 0), undefined);
+      assert.equal(await read('.gbcms/reports/files.jsonl', 0), undefined);
+      assert.equal(await read('../etc/passwd', 0), undefined);
       await backend.destroyStep(step, run);
-      assert.equal(await backend.readStepFile(step, run, 'data.txt', 0), undefined);
+      assert.equal(await read('data.txt', 0), undefined);
     } finally {
-      await backend.destroyRun(run);
+      await backend.destroyRun(run.id);
     }
   });
 

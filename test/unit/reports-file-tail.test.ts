@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileTail, type FileTailOptions } from '../../engine/reports/file-tail.ts';
 
-/** A file that grows as the test appends to it, read the way Backend.readStepFile reads. */
+/** A file that grows as the test appends to it, read the way the engine reads a step's file. */
 function growingFile() {
   let content = Buffer.alloc(0);
   let reads = 0;

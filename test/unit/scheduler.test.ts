@@ -139,15 +139,21 @@ describe('scheduler on the fake backend', () => {
 
   test('terminating a run kills running steps, skips the rest, and cleans up', async () => {
     const controller = new AbortController();
-    const pending = runFake(
+    const { run, backend } = await runFake(
       {
         long: { image, commands: ['x'], env: { STEP_SLEEP_MS: 60_000 } },
         next: { image, commands: ['x'] },
       },
-      { signal: controller.signal },
+      {
+        signal: controller.signal,
+        // Once the long step runs, however long the run's setup took.
+        observer: (event) => {
+          if (event.type === 'step' && event.step.name === 'long' && event.step.status === 'running') {
+            setTimeout(() => controller.abort(), 20);
+          }
+        },
+      },
     );
-    setTimeout(() => controller.abort(), 100);
-    const { run, backend } = await pending;
     assert.deepEqual(statuses(run), { long: 'killed', next: 'skipped' });
     assert.equal(run.status, 'killed');
     assert.ok(backend.calls.includes('destroy long'));
