@@ -224,6 +224,23 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     );
   });
 
+  test("a reports path the step broke is told in container paths, never the host's", async () => {
+    // The reports folder replaced by a file: Docker's own error names the host's overlay path.
+    const { run, dir } = await runOnDocker({
+      broken: {
+        image,
+        commands: ['rm -rf /workspace/.gbcms/reports', 'echo x > /workspace/.gbcms/reports', 'sleep 1'],
+        reports: { junit: 'out/junit.xml' },
+      },
+    });
+    assert.equal(run.steps[0]?.status, 'success');
+    const texts = (await readLogFile(join(dir, 'logs', 'broken.log'))).map((l) => l.text);
+    const notice = texts.find((t) => t.includes('$GBCMS_REPORTS'));
+    assert.ok(notice, texts.join('\n'));
+    assert.match(notice, /\/workspace\/\.gbcms\/reports\/broken\.jsonl: not a directory/);
+    assert.doesNotMatch(texts.join('\n'), /\/var\/lib\/docker|overlay2|_data/);
+  });
+
   test('readStepFile through fetchArchive: offsets, limits, and no following of symlinks', async () => {
     const backend = new DockerBackend();
     const plan = planOf({
