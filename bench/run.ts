@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { collectArtifacts } from '../engine/artifacts/collect.ts';
 import { DockerBackend } from '../engine/backends/docker/backend.ts';
 import { stepContainerOptions } from '../engine/backends/docker/convert.ts';
 import type { RunContext } from '../engine/backends/types.ts';
@@ -12,6 +13,7 @@ import { compilePlan } from '../engine/compile/compiler.ts';
 import type { PipelineFile } from '../engine/config/pipeline-file.generated.ts';
 import type { RunObserver } from '../engine/events.ts';
 import { runPipeline } from '../engine/run.ts';
+import { readRunInputs } from '../engine/run-inputs.ts';
 import { ensureBusyboxImage } from '../test/helpers/build-images.ts';
 import { rawAttachThroughput, rawContainer, rawFanOut, rawGetArchive } from './docker-floor.ts';
 
@@ -202,7 +204,7 @@ async function artifactThroughput() {
   };
   const step = p.steps[0]!;
   try {
-    await backend.setupRun(run);
+    await backend.setupRun(run, await readRunInputs(p, run.notice));
     await backend.startStep(step, run);
     for await (const _ of backend.tailStep(step, run));
     await backend.waitStep(step, run, new AbortController().signal, 1000);
@@ -222,7 +224,12 @@ async function artifactThroughput() {
       floors.push(raw.bytes / 1024 / 1024 / (raw.ms / 1000));
       const dest = join(dir, `artifacts-${round}`);
       const started = performance.now();
-      const files = await backend.collectArtifacts(step, run, dest);
+      const files = await collectArtifacts(backend, step, run, {
+        destDir: dest,
+        missing: (path) => {
+          throw new Error(`the bench artifact '${path}' is missing`);
+        },
+      });
       const engineMs = performance.now() - started;
       engines.push(files.reduce((sum, f) => sum + f.size, 0) / 1024 / 1024 / (engineMs / 1000));
       await rm(dest, { recursive: true, force: true });
@@ -235,7 +242,7 @@ async function artifactThroughput() {
       `${(median(ratios) * 100).toFixed(0)}%`,
     );
   } finally {
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
     await rm(dir, { recursive: true, force: true });
   }
 }

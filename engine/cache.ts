@@ -3,14 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
+import type { StepCache } from './backends/types.ts';
 import type { CacheSpec, Plan, PlannedStep } from './plan.ts';
-
-export interface ResolvedCache {
-  /** As in the plan: relative to the workspace or absolute. */
-  path: string;
-  /** sha256, hex. */
-  key: string;
-}
 
 /** Length-prefixed, so `ab`+`c` and `a`+`bc` never hash alike. */
 function field(hash: ReturnType<typeof createHash>, data: string | Buffer): void {
@@ -52,7 +46,7 @@ export async function resolveStepCaches(
   plan: Plan,
   step: PlannedStep,
   missing: (message: string) => void,
-): Promise<ResolvedCache[]> {
+): Promise<StepCache[]> {
   const caches: CacheSpec[] = step.cache ?? [];
   return Promise.all(
     caches.map(async (cache) => {

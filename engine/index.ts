@@ -2,14 +2,24 @@
 export { FakeBackend } from './backends/fake.ts';
 export { LocalBackend } from './backends/local/backend.ts';
 export { type BackendChoice, selectBackend } from './backends/registry.ts';
-export type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from './backends/types.ts';
+export type {
+  ArtifactRecord,
+  Backend,
+  OutputChunk,
+  RunContext,
+  RunInputs,
+  StepCache,
+  StepExit,
+} from './backends/types.ts';
 export { BackendError } from './backends/types.ts';
 export { type CompileOptions, compilePlan } from './compile/compiler.ts';
 export type { PipelineFile } from './config/pipeline-file.generated.ts';
 export { type Diagnostic, formatDiagnostic, hasErrors } from './diagnostics.ts';
 export type { RunEvent, RunObserver } from './events.ts';
+export { type LoadedPlan, loadPlan, type PipelineSource, type PlanRequest } from './load-plan.ts';
 export { type LoadedPipeline, lintPipelineSource, PipelineReadError, readPipeline } from './pipeline.ts';
 export type { Plan, PlannedStep, Trigger, TriggerEvent } from './plan.ts';
 export { type RunOptions, runPipeline } from './run.ts';
+export { type RunFileWriter, runFileWriter } from './run-file.ts';
 export type { RunRecord, StepRecord } from './run-record.ts';
 export type { RunStatus, StepStatus } from './status.ts';

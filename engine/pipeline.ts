@@ -5,10 +5,9 @@ import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
-import { parseYaml } from './config/load.ts';
 import type { PipelineFile } from './config/pipeline-file.generated.ts';
 import type { Diagnostic } from './diagnostics.ts';
-import { hasErrors, sortDiagnostics } from './diagnostics.ts';
+import { hasErrors } from './diagnostics.ts';
 import { findExcessNesting, MAX_NESTING } from './lint/nesting.ts';
 import { Locator, Reporter } from './lint/report.ts';
 import { checkRules } from './lint/rules.ts';
@@ -20,6 +19,7 @@ import {
   loneSurrogateOffset,
   positionAt,
 } from './lint/text-guards.ts';
+import { parseYaml } from './lint/yaml-parse.ts';
 import { readTree } from './lint/yaml-tree.ts';
 
 export const MAX_PIPELINE_BYTES = 1024 * 1024;
@@ -47,7 +47,7 @@ export function lintPipelineSource(source: string | Uint8Array, file: string): L
   const reporter = new Reporter(file);
   const text = readText(source, reporter);
   const config = text === undefined ? undefined : lintText(text, reporter);
-  const diagnostics = sortDiagnostics(reporter.diagnostics);
+  const { diagnostics } = reporter;
   return config && !hasErrors(diagnostics) ? { file, config, diagnostics } : { file, diagnostics };
 }
 

@@ -1,13 +1,13 @@
 // After a crash of the process running it, a run is left `running` in its run.json with its
-// containers still on the engine. The next `gbcms run` in that project finds such runs by
-// their owner file (pid and host of the process that ran them), marks them `error` and has
-// the backend remove what is left, by label.
+// containers (or scratch folders) still there. The next `gbcms run` in that project finds such
+// runs by their owner file (pid and host of the process that ran them), marks them `error` and
+// has the backend remove what is left, from the run id alone (Backend.destroyRun).
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from './backends/types.ts';
 import type { RunRecord } from './run-record.ts';
-import { isFinished } from './status.ts';
+import { abandonedStepStatus, isFinished } from './status.ts';
 
 export const OWNER_FILE = 'owner.json';
 
@@ -70,15 +70,15 @@ export async function recoverCrashedRuns(runsDir: string, backend: Backend): Pro
       const now = new Date().toISOString();
       const reason = `engine restarted: the gbcms process that ran it (pid ${owner.pid}) ended without finishing`;
       for (const step of record.steps) {
-        if (step.status === 'running') Object.assign(step, { status: 'error', reason, ended_at: now });
-        else if (step.status === 'pending')
-          Object.assign(step, { status: 'skipped', reason: 'run was interrupted' });
+        if (isFinished(step.status)) continue;
+        const ended_at = step.status === 'running' ? now : null;
+        Object.assign(step, { status: abandonedStepStatus(), reason, ended_at });
       }
       Object.assign(record, { status: 'error', reason, ended_at: now });
       record.duration_ms = Date.parse(now) - Date.parse(record.started_at);
       await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
     }
-    await backend.removeRun?.(id);
+    await backend.destroyRun(id);
     await releaseRun(dir);
     recovered.push({ id, pid: owner.pid });
   }

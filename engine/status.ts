@@ -37,3 +37,12 @@ export function deriveRunStatus(steps: readonly StepStatus[]): RunStatus {
   if (steps.length > 0 && steps.every((s) => s === 'skipped')) return 'skipped';
   return 'success';
 }
+
+/**
+ * The status of a step its run left pending or running when the engine gave up on the run (its
+ * setup failed, or the process running it died): the engine's fault, so `error`, unless the
+ * plan skipped the step anyway. After a crash the plan is gone: `plannedSkip` is then unknown.
+ */
+export function abandonedStepStatus(plannedSkip?: string): StepStatus {
+  return plannedSkip === undefined ? 'error' : 'skipped';
+}

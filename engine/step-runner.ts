@@ -1,5 +1,6 @@
 // Runs one step to its end on a backend: attempts with retries, the timeout, cancellation,
 // output into the step's log, artifacts out, and the step's resources removed whatever happened.
+import { collectArtifacts } from './artifacts/collect.ts';
 import {
   type ArtifactRecord,
   type Backend,
@@ -33,6 +34,8 @@ export interface StepRunContext {
   /** This step's own artifact folder, and its name below the run's artifacts folder. */
   artifactsDir: string;
   artifactsPrefix: string;
+  /** Bytes all the step's artifacts may hold together; default 1 GiB. */
+  artifactMaxBytes?: number;
   /** Called when an attempt starts, so observers can show the step running. */
   onAttemptStart(attempt: number): void;
   /** Follows the step's reports file and reads its JUnit report, while its resources exist. */
@@ -81,7 +84,7 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
   try {
     if (started) await ctx.reports?.stepEnded(outcome.status);
     if (started && step.artifacts.length > 0 && outcome.status !== 'killed' && outcome.status !== 'error') {
-      artifacts = await collectArtifacts(step, ctx);
+      artifacts = await collectStepArtifacts(step, ctx);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -99,8 +102,12 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
   return { ...outcome, attempts: attempt, artifacts };
 }
 
-async function collectArtifacts(step: PlannedStep, ctx: StepRunContext): Promise<ArtifactRecord[]> {
-  const collected = await ctx.backend.collectArtifacts(step, ctx.run, ctx.artifactsDir);
+async function collectStepArtifacts(step: PlannedStep, ctx: StepRunContext): Promise<ArtifactRecord[]> {
+  const collected = await collectArtifacts(ctx.backend, step, ctx.run, {
+    destDir: ctx.artifactsDir,
+    maxBytes: ctx.artifactMaxBytes,
+    missing: (path) => ctx.log.system(`notice: artifact '${path}' was not found in the workspace`),
+  });
   const artifacts = collected.map((a) => ({ ...a, path: `${ctx.artifactsPrefix}/${a.path}` }));
   for (const artifact of artifacts) ctx.log.system(`artifact ${artifact.path} (${artifact.size} bytes)`);
   return artifacts;

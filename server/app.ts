@@ -35,6 +35,7 @@ import githubHookRoutes from './routes/hooks/github.ts';
 import metricsRoutes from './routes/metrics.ts';
 import pageRoutes from './routes/pages/index.ts';
 import type { Store } from './store/index.ts';
+import { fastifyTrustProxy, type TrustedProxies } from './trust-proxy.ts';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_SSE_KEEP_ALIVE_MS = 15_000;
@@ -50,8 +51,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Where clients reach the server (`https://ci.example.com`), for the URLs in answers. */
   publicUrl?: string;
-  /** Trust X-Forwarded-* from a reverse proxy (client address for rate limits, protocol). */
-  trustProxy?: boolean;
+  /** Reverse proxies whose X-Forwarded-* is believed (client address for rate limits, protocol); default none. */
+  trustProxy?: TrustedProxies;
   /** Keep-alive comment interval on event streams; default 15 s. */
   sseKeepAliveMs?: number;
   /** Finished steps for the step-duration histogram: the ExecutionManager's `events`. */
@@ -82,7 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: logger,
     logController: new AccessLog(),
     bodyLimit,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     requestIdHeader: false,
     // Event streams stay open: shutdown closes them (preClose) instead of waiting for clients.
     forceCloseConnections: 'idle',

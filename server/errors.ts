@@ -47,6 +47,11 @@ export const errors = {
   userExists: coded('GBCMS_ERR_USER_EXISTS', 409, 'a user with that username exists'),
   tokenAmbiguous: coded('GBCMS_ERR_TOKEN_AMBIGUOUS', 409, 'that prefix matches more than one token'),
   executionEnded: coded('GBCMS_ERR_EXECUTION_ENDED', 409, 'the execution has already ended'),
+  notExternal: coded(
+    'GBCMS_ERR_NOT_EXTERNAL',
+    409,
+    'the execution is not external: gbcms runs it and reports for it',
+  ),
   bodyTooLarge: coded('GBCMS_ERR_BODY_TOO_LARGE', 413, 'the body is larger than this server accepts'),
   unsupportedMediaType: coded('GBCMS_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'unsupported content type'),
   rateLimited: coded('GBCMS_ERR_RATE_LIMITED', 429, 'too many requests'),

@@ -1,5 +1,4 @@
-// Safe extraction of an artifact archive (Docker's getArchive, or a tar packed from a local
-// workspace) into a destination folder. The archive is hostile until proven otherwise: every
+// Safe extraction of an artifact archive (what Backend.fetchArchive gives) into a destination folder. The archive is hostile until proven otherwise: every
 // entry is checked before it touches the disk, and on any refusal this call's output is removed.
 //
 // Policy: regular files and directories are written. Symlinks that stay inside the destination
@@ -10,10 +9,12 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import tarStream from 'tar-stream';
+import { type ArchiveSource, destroySource, type FeedState, feed } from './archive-source.ts';
 import { ArtifactError } from './artifact-error.ts';
 import { checkPrefix, DIRECTORY_MODE, entryPath, safeFileMode, symlinkStaysInside } from './entry-path.ts';
 import { OverlappedWriter } from './overlapped-writer.ts';
 
+export type { ArchiveSource } from './archive-source.ts';
 export type { ArtifactErrorCode } from './artifact-error.ts';
 export { ArtifactError } from './artifact-error.ts';
 
@@ -40,12 +41,6 @@ const CREATE_FLAGS =
 
 type Entry = AsyncIterable<unknown> & { header: tarStream.Header };
 
-/**
- * The archive's bytes: a Node stream (Docker's getArchive) or a streamx one (tar-fs pack).
- * Anything async-iterable over byte chunks will do.
- */
-export type ArchiveSource = NodeJS.ReadableStream | AsyncIterable<unknown>;
-
 export async function extractArchive(
   tar: ArchiveSource,
   destDir: string,
@@ -70,47 +65,6 @@ export async function extractArchive(
     const cause = error instanceof ArtifactError ? error : (feeding.sourceError ?? error);
     throw asArtifactError(cause, extraction.current);
   }
-}
-
-interface FeedState {
-  /** The extraction gave up; errors from the source after that are its echo. */
-  stopped: boolean;
-  sourceError: unknown;
-}
-
-/** Pumps the source into the parser with backpressure. Never rejects. */
-async function feed(source: ArchiveSource, extract: tarStream.Extract, state: FeedState): Promise<void> {
-  try {
-    for await (const chunk of source) {
-      if (!(chunk instanceof Uint8Array)) {
-        throw new TypeError('the archive stream yielded something other than bytes');
-      }
-      if (!extract.write(chunk)) await drainedOrClosed(extract);
-      if (extract.destroying) return;
-    }
-    extract.end(null);
-  } catch (error) {
-    if (state.stopped) return;
-    state.sourceError = error;
-    extract.destroy(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-function destroySource(source: ArchiveSource): void {
-  if ('destroy' in source && typeof source.destroy === 'function') source.destroy();
-}
-
-function drainedOrClosed(extract: tarStream.Extract): Promise<void> {
-  return new Promise((resolve) => {
-    if (extract.destroying) return resolve();
-    const done = () => {
-      extract.off('drain', done);
-      extract.off('close', done);
-      resolve();
-    };
-    extract.on('drain', done);
-    extract.on('close', done);
-  });
 }
 
 class Extraction {

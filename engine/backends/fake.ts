@@ -6,24 +6,18 @@
 //   STEP_FAIL_ATTEMPTS         the first N attempts exit 1, later ones use STEP_EXIT_CODE
 //   STEP_OOM_KILLED=1          ends as killed at its memory limit (137)
 //   STEP_START_ERROR           startStep throws a BackendError with this message
-//   STEP_REPORTS_JSONL         content of the step's $GBCMS_REPORTS file, as readStepFile sees it
+//   STEP_REPORTS_JSONL         content of the step's $GBCMS_REPORTS file, as fetchArchive gives it
 //   STEP_JUNIT_XML             content of the step's reports.junit file
 //   FAKE_SETUP_ERROR           (on any step) setupRun throws a BackendError with this message
+// Every artifact path of a started step holds one small file: `artifact <path> of <step> in <run>`.
 // Each started attempt reports a pretend container, `fake-<step>-<attempt>`, to run.environment.
 
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
 import { type PlannedStep, REPORTS_DIR, workspaceRelative } from '../plan.ts';
 import { stepEnvironment } from './env.ts';
-import {
-  type ArtifactRecord,
-  type Backend,
-  BackendError,
-  type OutputChunk,
-  type RunContext,
-  type StepExit,
-} from './types.ts';
+import { type Backend, BackendError, type OutputChunk, type RunContext, type StepExit } from './types.ts';
 
 interface FakeStepState {
   attempt: number;
@@ -87,50 +81,32 @@ export class FakeBackend implements Backend {
     }
   }
 
-  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
-    this.calls.push(`artifacts ${step.name}`);
-    const records: ArtifactRecord[] = [];
-    for (const artifact of step.artifacts) {
-      const content = `artifact ${artifact.path} of ${step.name} in ${run.id}\n`;
-      const file = join(destDir, artifact.dest);
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, content);
-      records.push({
-        step: step.name,
-        path: artifact.dest,
-        size: Buffer.byteLength(content),
-        sha256: createHash('sha256').update(content).digest('hex'),
-      });
-    }
-    return records;
-  }
-
-  async readStepFile(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<Buffer | undefined> {
+  async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
     const state = this.steps.get(key(step, run));
-    const path = workspaceRelative(relativePath);
-    if (!state || path === undefined) return undefined;
+    const relative = workspaceRelative(path);
+    if (!state || relative === undefined) return undefined;
     const content =
-      path === step.reports.junit
+      relative === step.reports.junit
         ? state.env.STEP_JUNIT_XML
-        : path.startsWith(`${REPORTS_DIR}/`)
+        : relative.startsWith(`${REPORTS_DIR}/`)
           ? state.env.STEP_REPORTS_JSONL
-          : undefined;
+          : step.artifacts.some((artifact) => artifact.path === relative)
+            ? `artifact ${relative} of ${step.name} in ${run.id}\n`
+            : undefined;
     if (content === undefined) return undefined;
-    return Buffer.from(content).subarray(fromOffset, fromOffset + maxBytes);
+    const pack = tarStream.pack();
+    pack.entry({ name: posix.basename(relative), type: 'file' }, Buffer.from(content));
+    pack.finalize();
+    return Readable.from(pack, { objectMode: false });
   }
 
   async destroyStep(step: PlannedStep): Promise<void> {
     this.calls.push(`destroy ${step.name}`);
   }
 
-  async destroyRun(): Promise<void> {
+  async destroyRun(runId: string): Promise<void> {
     this.calls.push('destroyRun');
+    for (const name of this.steps.keys()) if (name.startsWith(`${runId}/`)) this.steps.delete(name);
   }
 
   private state(step: PlannedStep, run: RunContext): FakeStepState {

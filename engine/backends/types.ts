@@ -1,7 +1,9 @@
-// The one seam every executor implements (docker, local, fake). The scheduler drives a step
-// through setupRun -> startStep -> tailStep -> waitStep -> collectArtifacts -> destroyStep,
-// and always ends a run with destroyRun, whatever happened before. Every backend gives each
-// step $GBCMS_REPORTS (engine/reports/paths.ts), and readStepFile lets the engine read it.
+// The one seam every executor implements (docker, local, fake). The engine drives a step
+// through setupRun -> startStep -> tailStep -> waitStep -> destroyStep, and always ends a run
+// with destroyRun, whatever happened before. Files come out of a step's workspace one way,
+// fetchArchive: the engine extracts artifacts and reads the step's $GBCMS_REPORTS (plan.ts)
+// and JUnit files from it, with the same rules and budgets on every backend.
+import type { Readable } from 'node:stream';
 import type { Plan, PlannedStep } from '../plan.ts';
 
 export type BackendName = 'docker' | 'local' | 'fake';
@@ -42,15 +44,32 @@ export interface StepExit {
   oomKilled: boolean;
 }
 
+/** A collected artifact file, as the run records it. */
 export interface ArtifactRecord {
   step: string;
-  /**
-   * Path with forward slashes. Backends return it relative to the `destDir` they were given;
-   * the engine then makes it relative to the run's artifacts folder (`<step-slug>/...`).
-   */
+  /** Path with forward slashes, relative to the run's artifacts folder (`<step-slug>/...`). */
   path: string;
   size: number;
   sha256: string;
+}
+
+/** A cache a step keeps between runs, with the key the engine computed for it. */
+export interface StepCache {
+  /** As in the plan: relative to the workspace or absolute. */
+  path: string;
+  /** sha256, hex (engine/cache.ts). */
+  key: string;
+}
+
+/**
+ * What the engine reads from the project once per run, before setupRun, so that no backend
+ * reads the project or computes keys on its own.
+ */
+export interface RunInputs {
+  /** The files the run starts from: relative posix paths below `plan.workspace`, sorted. */
+  workspaceFiles: string[];
+  /** The caches of each step that runs and keeps some, by step name. */
+  caches: Map<string, StepCache[]>;
 }
 
 /** Thrown by a backend for the engine's own faults (image missing, engine unreachable): status `error`. */
@@ -69,8 +88,8 @@ export interface Backend {
   readonly name: BackendName;
   /** Whether this backend can run here (a Docker engine answers, ...). Cheap and side-effect free. */
   isAvailable(): Promise<boolean>;
-  /** Prepares images and the shared workspace. Throws BackendError when it cannot. */
-  setupRun(run: RunContext): Promise<void>;
+  /** Prepares images and the shared workspace from `inputs`. Throws BackendError when it cannot. */
+  setupRun(run: RunContext, inputs: RunInputs): Promise<void>;
   /** Creates and starts the step; output produced from now on is never lost. */
   startStep(step: PlannedStep, run: RunContext): Promise<void>;
   /** The step's output as it is produced; ends when the step's process ends. */
@@ -81,35 +100,26 @@ export interface Backend {
    */
   waitStep(step: PlannedStep, run: RunContext, signal: AbortSignal, graceMs: number): Promise<StepExit>;
   /**
-   * Copies the step's artifacts out, after it ended, into `destDir` (safe extraction only).
-   * Returns what was written; throws with a clear message on a hostile or oversized archive.
+   * A tar of the file or folder at `path` (workspace-relative) in the step's workspace, its
+   * entries named after the path's last segment (`build/dist` -> `dist`, `dist/app.js`), as
+   * Docker's archive API names them. Symlinks are archived as links, never followed, and other
+   * special files as what they are: the engine decides what to keep (engine/artifacts/).
+   * Undefined when there is nothing at `path`, `path` is not a clean relative one, or the step
+   * was not started; a backend may throw for a path that leads out of the workspace through a
+   * symlink above it. Works while the step runs and after it ended, until destroyStep. The
+   * caller reads the stream to its end or destroys it.
    */
-  collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]>;
-  /**
-   * Bytes of a file in the step's workspace (`relativePath`: relative, normalised, inside it),
-   * from `fromOffset` on and at most `maxBytes` of them (default: all). Works while the step
-   * runs and after it ended, until destroyStep. Undefined when there is no such regular file
-   * or no such step. How the engine reads $GBCMS_REPORTS and JUnit files; optional, a backend
-   * without it gets no file reports.
-   */
-  readStepFile?(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes?: number,
-  ): Promise<Buffer | undefined>;
+  fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined>;
   /**
    * Removes the step's resources, or starts to: a backend may finish the removal in the
    * background, and destroyRun then waits for it. Idempotent and safe to call concurrently.
    */
   destroyStep(step: PlannedStep, run: RunContext): Promise<void>;
-  /** Removes everything the run created, found by label too. Idempotent. */
-  destroyRun(run: RunContext): Promise<void>;
   /**
-   * Removes what is left of a run known only by its id, after the process that ran it
-   * crashed (no RunContext survives a crash). Idempotent; optional for backends with nothing
-   * that outlives their process.
+   * Removes everything the run created, found from its id alone (labels, folder names), so it
+   * works the same at the end of a run, twice, concurrently, and in a new process after the one
+   * that ran it crashed. In the process that ran it, waits for removals destroyStep left in
+   * the background.
    */
-  removeRun?(runId: string): Promise<void>;
+  destroyRun(runId: string): Promise<void>;
 }

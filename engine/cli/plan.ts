@@ -2,9 +2,9 @@
 // would not. Reads and compiles only; nothing is pulled, built or run.
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { compilePlan } from '../compile/compiler.ts';
-import { formatDiagnostic, hasErrors, sortDiagnostics } from '../diagnostics.ts';
-import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
+import { formatDiagnostic } from '../diagnostics.ts';
+import { type LoadedPlan, loadPlan } from '../load-plan.ts';
+import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import type { Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
 import { commandArgs } from './args.ts';
 import type { CliIO } from './io.ts';
@@ -43,33 +43,22 @@ export async function planCommand(argv: string[], io: CliIO): Promise<number> {
   }
 
   const target = await locatePipeline(io.cwd, values.file ?? positionals[0], values.file !== undefined);
-  let loaded: Awaited<ReturnType<typeof readPipeline>>;
+  let loaded: LoadedPlan;
   try {
-    loaded = await readPipeline(target.file, target.display);
+    loaded = await loadPlan(
+      { path: target.file, display: target.display, workspace: target.workspace },
+      { trigger: () => triggerFromOptions(values, target.workspace) },
+    );
   } catch (error) {
-    if (error instanceof PipelineReadError) {
+    if (error instanceof PipelineReadError || error instanceof TriggerOptionError) {
       io.stderr.write(`gbcms plan: ${error.message}\n`);
       return 2;
     }
     throw error;
   }
-  for (const diagnostic of sortDiagnostics(loaded.diagnostics))
-    io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
-  if (hasErrors(loaded.diagnostics) || !loaded.config) return 1;
-
-  let trigger: Trigger;
-  try {
-    trigger = await triggerFromOptions(values, target.workspace);
-  } catch (error) {
-    if (error instanceof TriggerOptionError) {
-      io.stderr.write(`gbcms plan: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  // Relative to the workspace, so the compiler finds build contexts beside the file.
-  const file = relative(target.workspace, target.file);
-  const plan = compilePlan(loaded.config, { file, workspace: target.workspace, trigger });
+  for (const diagnostic of loaded.diagnostics) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  const { plan } = loaded;
+  if (!plan) return 1;
   io.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
   return 0;
 }

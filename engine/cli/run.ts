@@ -1,14 +1,16 @@
 // `gbcms run`: validate, plan and run a pipeline here, showing progress as it goes.
-import { stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type BackendChoice, selectBackend } from '../backends/registry.ts';
 import { BackendError } from '../backends/types.ts';
-import { compilePlan } from '../compile/compiler.ts';
-import { formatDiagnostic, hasErrors, sortDiagnostics } from '../diagnostics.ts';
-import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
-import { selectSteps, UnknownStepError } from '../plan-select.ts';
-import { recoverCrashedRuns } from '../recovery.ts';
+import { formatDiagnostic } from '../diagnostics.ts';
+import { type LoadedPlan, loadPlan } from '../load-plan.ts';
+import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
+import { UnknownStepError } from '../plan-select.ts';
+import { claimRun, recoverCrashedRuns, releaseRun } from '../recovery.ts';
 import { runPipeline } from '../run.ts';
+import { runFileWriter } from '../run-file.ts';
+import { newRunId } from '../run-id.ts';
 import type { RunRecord } from '../run-record.ts';
 import { commandArgs } from './args.ts';
 import type { CliIO } from './io.ts';
@@ -87,36 +89,28 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
-  let loaded: Awaited<ReturnType<typeof readPipeline>>;
+  let loaded: LoadedPlan;
   try {
-    loaded = await readPipeline(file, display);
-  } catch (error) {
-    if (error instanceof PipelineReadError) {
-      io.stderr.write(`gbcms run: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  for (const diagnostic of sortDiagnostics(loaded.diagnostics))
-    io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
-  if (hasErrors(loaded.diagnostics) || !loaded.config) {
-    io.stderr.write(`gbcms run: ${display} is not valid; nothing was run\n`);
-    return 2;
-  }
-
-  let plan: ReturnType<typeof compilePlan>;
-  try {
-    const trigger = await triggerFromOptions(values, workspace);
-    plan = selectSteps(
-      compilePlan(loaded.config, { file: relative(workspace, file), workspace, trigger }),
-      values.step ?? [],
+    loaded = await loadPlan(
+      { path: file, display, workspace },
+      { trigger: () => triggerFromOptions(values, workspace), steps: values.step },
     );
   } catch (error) {
-    if (error instanceof TriggerOptionError || error instanceof UnknownStepError) {
+    if (
+      error instanceof PipelineReadError ||
+      error instanceof TriggerOptionError ||
+      error instanceof UnknownStepError
+    ) {
       io.stderr.write(`gbcms run: ${error.message}\n`);
       return 2;
     }
     throw error;
+  }
+  for (const diagnostic of loaded.diagnostics) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+  const { plan } = loaded;
+  if (!plan) {
+    io.stderr.write(`gbcms run: ${display} is not valid; nothing was run\n`);
+    return 2;
   }
 
   let backend: Awaited<ReturnType<typeof selectBackend>>;
@@ -159,29 +153,40 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const runsDir = join(workspace, '.gbcms', 'runs');
   for (const crashed of await recoverCrashedRuns(runsDir, backend)) {
     progress.write(
-      `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its containers removed`)}\n`,
+      `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its leftovers removed`)}\n`,
     );
   }
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   progress.write(
     `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
   );
+  const id = newRunId();
+  const runDir = join(runsDir, id);
+  await mkdir(runDir, { recursive: true });
+  // owner.json says which process runs it, so a later `gbcms run` can tell a crash from a run.
+  await claimRun(runDir);
+  const runFile = runFileWriter(runDir);
   let record: RunRecord;
   try {
     record = await runPipeline(plan, {
       backend,
       runsDir,
+      id,
       secrets,
       concurrency,
       signal: controller.signal,
-      observer: (event) => reporter.onEvent(event),
+      observer: (event) => {
+        runFile.observe(event);
+        reporter.onEvent(event);
+      },
     });
+    await runFile.flush();
+    await releaseRun(runDir);
   } finally {
     reporter.close();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
-  const runDir = join(runsDir, record.id);
   progress.write(runSummary(record, paint, relativeToCwd(io.cwd, runDir)));
   if (values.json) io.stdout.write(`${JSON.stringify({ ...record, dir: runDir }, null, 2)}\n`);
   return EXIT[record.status as keyof typeof EXIT] ?? 2;

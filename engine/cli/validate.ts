@@ -1,10 +1,11 @@
 // `gbcms validate`: checks pipeline files and prints every problem as FILE:LINE:COL, the
 // form editors and terminals turn into links. Reads only; nothing runs.
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Diagnostic } from '../diagnostics.ts';
 import { formatDiagnostic, hasErrors } from '../diagnostics.ts';
-import { defaultPipelinePath, PipelineReadError, readPipeline } from '../pipeline.ts';
+import { loadPlan } from '../load-plan.ts';
+import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import { commandArgs } from './args.ts';
 import type { CliIO } from './io.ts';
 
@@ -37,7 +38,7 @@ export async function validateCommand(argv: string[], io: CliIO): Promise<number
   for (const target of targets) {
     const { path, display } = await locate(io.cwd, target);
     try {
-      const loaded = await readPipeline(path, display);
+      const loaded = await loadPlan({ path, display, workspace: dirname(path) });
       results.push({ file: display, valid: !hasErrors(loaded.diagnostics), diagnostics: loaded.diagnostics });
     } catch (error) {
       if (!(error instanceof PipelineReadError)) throw error;

@@ -1,4 +1,6 @@
 // Artifact entries as the backends want them: a clean relative path and a destination name.
+
+import { normaliseRelativePath } from '../config/paths.ts';
 import type { Artifact } from '../config/pipeline-file.generated.ts';
 import type { ArtifactSpec } from '../plan.ts';
 
@@ -6,9 +8,4 @@ export function normaliseArtifact(artifact: Artifact): ArtifactSpec {
   const path = normaliseRelativePath(typeof artifact === 'string' ? artifact : artifact.path);
   const name = typeof artifact === 'string' ? undefined : artifact.name;
   return { path, dest: name === undefined ? path : normaliseRelativePath(name) };
-}
-
-/** `./dist/` -> `dist`: one spelling per path, so the same artifact is not collected twice. */
-export function normaliseRelativePath(path: string): string {
-  return path.replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
 }

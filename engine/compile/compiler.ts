@@ -3,9 +3,9 @@
 // thrown here is a state the linter should have made impossible.
 import { basename, dirname, resolve } from 'node:path';
 import { findCycle, type StepGraph, stepGraph, topologicalLayers } from '../config/dag.ts';
+import { matrixCombinations } from '../config/matrix.ts';
 import type { PipelineFile } from '../config/pipeline-file.generated.ts';
 import type { Plan, PlannedStep, Trigger } from '../plan.ts';
-import { matrixCombinations } from './matrix.ts';
 import { uniqueStepSlugs } from './slugs.ts';
 import { planStepBody, type StepBody, type StepSource } from './step.ts';
 import { whenSkipReason } from './when.ts';
@@ -16,6 +16,8 @@ export interface CompileOptions {
   /** Absolute directory of the project. */
   workspace: string;
   trigger: Trigger;
+  /** The pipeline's name when the file gives none; default: the workspace folder's name. */
+  defaultName?: string;
 }
 
 export function compilePlan(config: PipelineFile, options: CompileOptions): Plan {
@@ -67,7 +69,7 @@ export function compilePlan(config: PipelineFile, options: CompileOptions): Plan
   }
 
   return {
-    name: config.name ?? basename(options.workspace),
+    name: config.name ?? options.defaultName ?? basename(options.workspace),
     file: options.file,
     workspace: options.workspace,
     trigger: options.trigger,

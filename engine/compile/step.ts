@@ -1,12 +1,12 @@
 // One step of the file, for one matrix combination (or none), turned into its planned form.
 // Dependencies and skipping are decided by the compiler, which sees every step.
+import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from '../config/matrix.ts';
 import type { PipelineFile, Step } from '../config/pipeline-file.generated.ts';
 import { parseDuration } from '../config/units.ts';
 import { DEFAULT_TIMEOUT_MS, type PlannedStep, type ResolvedEnvironment } from '../plan.ts';
 import { normaliseArtifact } from './artifacts.ts';
 import { planCache } from './cache.ts';
 import { anonymousEnvironmentName, resolveEnvironment, stringifyValues } from './environments.ts';
-import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from './matrix.ts';
 import { planServices } from './services.ts';
 
 export type StepBody = Omit<PlannedStep, 'dependsOn' | 'skip' | 'slug'>;

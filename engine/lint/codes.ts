@@ -9,6 +9,7 @@ export const LINT_CODES = {
   GBCMS_FILE_ENCODING: 'the bytes are not valid UTF-8',
   GBCMS_FILE_EMPTY: 'the file holds no YAML content (only blanks or comments)',
   GBCMS_FILE_NOT_MAPPING: 'the top level is not a mapping of keys to values',
+  GBCMS_TOO_MANY_DIAGNOSTICS: 'past 100 problems in one file, the rest are counted, not listed',
   // YAML structure.
   GBCMS_YAML_SYNTAX: 'YAML the parser cannot read',
   GBCMS_YAML_TOO_DEEP: 'nesting deeper than 64 levels',

@@ -2,7 +2,7 @@
 // on, naming the place (`steps.test.timeout: ...`) and, for typos, the likely intent.
 import type { LintCode } from './codes.ts';
 import type { Anchor, PathSegment } from './report.ts';
-import type { SchemaIssue } from './schema.ts';
+import type { SchemaIssue } from './schema-issues.ts';
 import {
   definedKeys,
   describeSchema,

@@ -17,6 +17,11 @@ interface ScanState {
   /** Open flow collections (`[`, `{`) and the depth they started at. */
   flow: number;
   flowBase: number;
+  /**
+   * Value indicators seen in the current flow entry: in `{a: b: c: d}` each `key:` after the
+   * first opens a mapping inside the last one, with no bracket to count.
+   */
+  flowChain: number;
   /** Set while inside a quoted scalar that spans lines. */
   quote?: Quote;
   /** Set while skipping a block scalar: the column of the node that owns it, and the
@@ -32,7 +37,7 @@ const separates = (c: string | undefined) => isBlank(c) || isEnd(c);
 
 /** Offset at which the text first nests deeper than `limit` collections, or undefined. */
 export function findExcessNesting(text: string, limit: number = MAX_NESTING): number | undefined {
-  const state: ScanState = { text, limit, lineStart: 0, indents: [], flow: 0, flowBase: 0 };
+  const state: ScanState = { text, limit, lineStart: 0, indents: [], flow: 0, flowBase: 0, flowChain: 0 };
   let lineStart = 0;
   while (lineStart <= text.length && state.excess === undefined) {
     let lineEnd = text.indexOf('\n', lineStart);
@@ -199,6 +204,7 @@ function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): v
     const c = text[pos];
     if (c === '[' || c === '{') {
       s.flow++;
+      s.flowChain = 0;
       if (s.flowBase + s.flow > s.limit) {
         s.excess = pos;
         return;
@@ -207,18 +213,27 @@ function scanFlow(s: ScanState, from: number, end: number, tokenStart = true): v
       jsonLike = false;
     } else if (c === ']' || c === '}') {
       s.flow = Math.max(0, s.flow - 1);
+      s.flowChain = 0;
       tokenStart = false;
       jsonLike = true;
       // What follows a closed flow node on its line (a comment, `: value`) cannot nest
       // deeper than a new line would; ignoring it can only over-count later lines.
       if (s.flow === 0) return;
     } else if (c === ',') {
+      s.flowChain = 0;
       tokenStart = true;
       jsonLike = false;
     } else if (c === ':') {
       // `a:b` is one plain scalar; a value starts after `: ` or right after a JSON-like key.
       tokenStart = separates(text[pos + 1]) || jsonLike;
       jsonLike = false;
+      if (tokenStart) {
+        s.flowChain++;
+        if (s.flowBase + s.flow + s.flowChain - 1 > s.limit) {
+          s.excess = pos;
+          return;
+        }
+      }
     } else if ((c === '"' || c === "'") && tokenStart) {
       const after = closeQuote(text, pos + 1, end, c);
       if (after === -1) {

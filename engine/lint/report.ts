@@ -3,7 +3,7 @@
 // diagnostic points at the line and column a person has to edit.
 import type { Alias, Document, LineCounter, Node, Pair, YAMLMap } from 'yaml';
 import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
-import type { Diagnostic, Severity } from '../diagnostics.ts';
+import { type Diagnostic, type Severity, sortDiagnostics } from '../diagnostics.ts';
 import type { LintCode } from './codes.ts';
 import type { TextPosition } from './text-guards.ts';
 
@@ -95,8 +95,17 @@ function isNodeWithRange(value: unknown): value is { range: [number, number, num
   );
 }
 
+/** Problems listed per file; past it they are counted. A flood of findings helps nobody. */
+export const MAX_DIAGNOSTICS = 100;
+
+/** Where a finding with no place of its own points: the file's start, so editors still link it. */
+const FILE_START: TextPosition = { line: 1, col: 1 };
+
 export class Reporter {
-  readonly diagnostics: Diagnostic[] = [];
+  readonly #kept: Diagnostic[] = [];
+  #dropped = 0;
+  #droppedErrors = 0;
+  #firstDropped?: TextPosition;
   readonly #file: string;
   #lines?: LineCounter;
   #locator?: Locator;
@@ -119,27 +128,51 @@ export class Reporter {
     this.#locator = locator;
   }
 
-  /** Adds a diagnostic at a line and column, or without a position. */
+  /**
+   * The findings sorted by position, at most MAX_DIAGNOSTICS of them, then one that counts the
+   * rest (from the first one left out). Every one has a line and a column.
+   */
+  get diagnostics(): Diagnostic[] {
+    const kept = sortDiagnostics(this.#kept);
+    if (this.#dropped === 0) return kept;
+    const where = this.#firstDropped ?? FILE_START;
+    const errors = this.#droppedErrors === 0 ? '' : `, ${this.#droppedErrors} of them errors`;
+    kept.push({
+      severity: this.#droppedErrors > 0 ? 'error' : 'warning',
+      code: 'GBCMS_TOO_MANY_DIAGNOSTICS',
+      message: `and ${this.#dropped} more problems${errors}, not listed; fix these first`,
+      file: this.#file,
+      path: '',
+      line: where.line,
+      col: where.col,
+    });
+    return kept;
+  }
+
+  /** Adds a diagnostic at a line and column; without one it points at the file's start. */
   add(
     severity: Severity,
     code: LintCode,
     path: readonly PathSegment[],
     message: string,
-    position?: TextPosition,
+    position: TextPosition = FILE_START,
   ): void {
+    if (this.#kept.length >= MAX_DIAGNOSTICS) {
+      this.#dropped += 1;
+      if (severity === 'error') this.#droppedErrors += 1;
+      this.#firstDropped ??= position;
+      return;
+    }
     const dotted = dottedPath(path);
-    const diagnostic: Diagnostic = {
+    this.#kept.push({
       severity,
       code,
       message: dotted === '' ? message : `${dotted}: ${message}`,
       file: this.#file,
       path: dotted,
-    };
-    if (position) {
-      diagnostic.line = position.line;
-      diagnostic.col = position.col;
-    }
-    this.diagnostics.push(diagnostic);
+      line: position.line,
+      col: position.col,
+    });
   }
 
   /** Adds a diagnostic at an offset in the parsed text. */

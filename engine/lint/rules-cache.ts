@@ -1,7 +1,7 @@
 // Cache paths: a cached folder is mounted (or copied) at its path, so it must not climb out of
 // the workspace with `..`, and two caches of one step must not claim the same folder. Key files
 // are read from the workspace on the host, so they stay inside it.
-import { normaliseCachePath } from '../compile/cache.ts';
+import { normaliseCachePath } from '../config/paths.ts';
 import { asList, asMapping, type Mapping } from './data.ts';
 import type { Reporter } from './report.ts';
 import { unsafePathProblem } from './rules-artifacts.ts';

@@ -1,11 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: messages quote the ${{ matrix.AXIS }} syntax
-// Matrix steps, checked with the compiler's own expansion (engine/compile/matrix.ts) so what
+// Matrix steps, checked with the compiler's own expansion (engine/config/matrix.ts) so what
 // passes here compiles: every combination gets its own step name, `${{ matrix.AXIS }}` names
 // an axis the step has, and the environment and image each combination fills in exist and
 // are valid.
 
-import type { Combination } from '../compile/matrix.ts';
-import { MATRIX_REFERENCE, matrixCombinations, matrixStepName, substituteMatrix } from '../compile/matrix.ts';
+import type { Combination } from '../config/matrix.ts';
+import { MATRIX_REFERENCE, matrixCombinations, matrixStepName, substituteMatrix } from '../config/matrix.ts';
 import type { Mapping } from './data.ts';
 import { asList, asMapping, has } from './data.ts';
 import type { PathSegment, Reporter } from './report.ts';

@@ -1,6 +1,7 @@
 // Replaces secret values in log text. Pure: no I/O, no clock. Built once per step log. Most
 // text holds no secret, so a multi-pattern search that skips ahead (Wu-Manber) tells that
 // first, several times faster than the RegExp; only text with a hit goes through the replace.
+import { mayHideText, visibleText } from './control-sequences.ts';
 
 /** Shorter values are refused by the engine before a run starts; masking them would shred logs. */
 export const MIN_SECRET_LENGTH = 4;
@@ -93,7 +94,10 @@ export function createMasker(secrets: readonly string[]): Masker {
 
   return {
     active: true,
-    mask: (text) => (finder.find(text) === -1 ? text : text.replace(matcher, MASK)),
+    mask(text) {
+      const masked = finder.find(text) === -1 ? text : text.replace(matcher, MASK);
+      return mayHideText(masked) ? maskVisible(masked, finder, matcher) : masked;
+    },
     safeCut(text) {
       let cut = text.length;
       for (let i = Math.max(0, text.length - longest + 1); i < text.length; i++) {
@@ -110,6 +114,25 @@ export function createMasker(secrets: readonly string[]): Masker {
       return cut;
     },
   };
+}
+
+/**
+ * Masks secrets a reader would see although escapes or backspaces sit between their characters
+ * (`hun\x1b[0mter2` shows as `hunter2` on a terminal and in the page's ANSI rendering): found
+ * on the visible text, masked from the first to the last of their bytes, what lies between too.
+ */
+function maskVisible(text: string, finder: PatternFinder, matcher: RegExp): string {
+  const { visible, origin } = visibleText(text);
+  if (finder.find(visible) === -1) return text;
+  let out = '';
+  let from = 0;
+  for (const match of visible.matchAll(matcher)) {
+    const start = origin[match.index] as number;
+    const end = (origin[match.index + match[0].length - 1] as number) + 1;
+    out += text.slice(from, start) + MASK;
+    from = end;
+  }
+  return out + text.slice(from);
 }
 
 /** Hash of two adjacent characters; other planes share buckets, which only shortens skips. */

@@ -17,7 +17,8 @@
 // belongs beside these as `createHttpReporter({ url, token, executionId }): Reporter`.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { formatReportJson, formatReportLine } from '../reports/format.ts';
-import type { AnnotationLevel, ReportInput } from '../reports/types.ts';
+import type { ReportInput } from '../reports/types.ts';
+import { type AnnotationInput, annotationInput, metricInput, progressInput } from './inputs.ts';
 
 export type { AnnotationLevel } from '../reports/types.ts';
 // Outside a step, the same reports go to a gbcms server over HTTP.
@@ -28,17 +29,7 @@ export {
   ReporterError,
   type StartOptions,
 } from './http.ts';
-
-export interface AnnotationInput {
-  level: AnnotationLevel;
-  /** Workspace-relative path. */
-  file?: string;
-  /** 1-based line in `file`. */
-  line?: number;
-  /** At least one of title and message. */
-  title?: string;
-  message?: string;
-}
+export type { AnnotationInput } from './inputs.ts';
 
 /** Somewhere reports go. */
 export interface Reporter {
@@ -50,25 +41,6 @@ export interface Reporter {
   flush(): Promise<void>;
   /** Flushes and lets go of the destination; later reports throw. */
   close(): Promise<void>;
-}
-
-function metricInput(name: string, value: number, step?: number): ReportInput {
-  return step === undefined ? { type: 'metric', name, value } : { type: 'metric', name, value, step };
-}
-
-function progressInput(done: number, total: number, message?: string): ReportInput {
-  return message === undefined
-    ? { type: 'progress', done, total }
-    : { type: 'progress', done, total, message };
-}
-
-function annotationInput(annotation: AnnotationInput): ReportInput {
-  const input: ReportInput = { type: 'annotation', level: annotation.level };
-  if (annotation.file !== undefined) input.file = annotation.file;
-  if (annotation.line !== undefined) input.line = annotation.line;
-  if (annotation.title !== undefined) input.title = annotation.title;
-  if (annotation.message !== undefined) input.message = annotation.message;
-  return input;
 }
 
 /** A reporter built on one function that takes each valid report. */

@@ -1,6 +1,6 @@
 // The public shapes of the HTTP reporter (engine/report/http.ts): its options, what it does,
 // and the one error it throws.
-import type { AnnotationInput } from './client.ts';
+import type { AnnotationInput } from './inputs.ts';
 
 export interface HttpReporterOptions {
   /** The server's base URL, like `https://ci.example.com`. */

@@ -21,7 +21,6 @@
 // on exit, and the timers do not keep the process alive.
 import type { ReportInput } from '../reports/types.ts';
 import { reportProblem } from '../reports/validate.ts';
-import type { AnnotationInput } from './client.ts';
 import {
   type ExternalExecution,
   type HttpReporter,
@@ -30,6 +29,7 @@ import {
   type StartOptions,
   type Verdict,
 } from './http-types.ts';
+import { type AnnotationInput, annotationInput, metricInput, progressInput } from './inputs.ts';
 
 export * from './http-types.ts';
 
@@ -102,22 +102,15 @@ class HttpReporterImpl implements HttpReporter {
   }
 
   metric(name: string, value: number, step?: number): void {
-    this.#add(step === undefined ? { type: 'metric', name, value } : { type: 'metric', name, value, step });
+    this.#add(metricInput(name, value, step));
   }
 
   progress(done: number, total: number, message?: string): void {
-    this.#add(
-      message === undefined ? { type: 'progress', done, total } : { type: 'progress', done, total, message },
-    );
+    this.#add(progressInput(done, total, message));
   }
 
   annotation(annotation: AnnotationInput): void {
-    const input: ReportInput = { type: 'annotation', level: annotation.level };
-    if (annotation.file !== undefined) input.file = annotation.file;
-    if (annotation.line !== undefined) input.line = annotation.line;
-    if (annotation.title !== undefined) input.title = annotation.title;
-    if (annotation.message !== undefined) input.message = annotation.message;
-    this.#add(input);
+    this.#add(annotationInput(annotation));
   }
 
   async flush(): Promise<void> {

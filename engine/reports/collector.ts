@@ -1,6 +1,8 @@
 // The backend side of a step's reports: follows its $GBCMS_REPORTS file while each attempt runs,
-// and reads its JUnit file once the step has ended, both through Backend.readStepFile. Trouble
-// here becomes a line in the step's log, never a failed step.
+// and reads its JUnit file once the step has ended, both as regular files out of
+// Backend.fetchArchive (symlinks never followed). Trouble here becomes a line in the step's
+// log, never a failed step.
+import { readStepFile } from '../artifacts/read-file.ts';
 import type { Backend, RunContext } from '../backends/types.ts';
 import { type PlannedStep, reportsFileOf } from '../plan.ts';
 import type { StepStatus } from '../status.ts';
@@ -34,18 +36,16 @@ export class ReportCollector implements StepReporting {
   readonly #options: ReportCollectorOptions;
   readonly #limits: ReportLimits;
   readonly #now: () => Date;
-  readonly #tail: FileTail | undefined;
+  readonly #tail: FileTail;
 
   constructor(options: ReportCollectorOptions) {
     this.#options = options;
     this.#limits = { ...REPORT_LIMITS, ...options.limits };
     this.#now = options.now ?? (() => new Date());
-    const { backend, step, run, reports, log } = options;
-    const readStepFile = backend.readStepFile?.bind(backend);
-    if (!readStepFile) return;
-    const path = reportsFileOf(step);
+    const { reports, log } = options;
+    const path = reportsFileOf(options.step);
     this.#tail = new FileTail({
-      read: (offset, maxBytes) => readStepFile(step, run, path, offset, maxBytes),
+      read: (offset, maxBytes) => this.#read(path, offset, maxBytes),
       onLine: (line) => reports.acceptFileLine(line, this.#now().toISOString()),
       onProblem: (message) => log.system(`notice: ${message}`),
       intervalMs: options.intervalMs,
@@ -54,37 +54,33 @@ export class ReportCollector implements StepReporting {
     });
   }
 
+  #read(path: string, fromOffset: number, maxBytes: number): Promise<Buffer | undefined> {
+    const { backend, step, run } = this.#options;
+    return readStepFile(backend, step, run, path, fromOffset, maxBytes);
+  }
+
   attemptStarted(): void {
-    this.#tail?.start();
+    this.#tail.start();
   }
 
   async attemptEnded(): Promise<void> {
-    if (!this.#tail) return;
     await this.#tail.stop();
     this.#options.reports.reportBadFileLines();
   }
 
   async stepEnded(status: StepStatus): Promise<void> {
-    if (this.#tail) {
-      this.#tail.finish();
-      this.#options.reports.reportBadFileLines();
-    }
+    this.#tail.finish();
+    this.#options.reports.reportBadFileLines();
     const junit = this.#options.step.reports.junit;
     if (junit !== undefined && (status === 'success' || status === 'failure')) await this.#readJunit(junit);
   }
 
   async #readJunit(path: string): Promise<void> {
-    const { backend, step, run, reports, log } = this.#options;
-    if (!backend.readStepFile) {
-      log.system(
-        `notice: the ${backend.name} backend cannot read files from the workspace; JUnit report '${path}' is not read`,
-      );
-      return;
-    }
+    const { reports, log } = this.#options;
     const max = this.#limits.junitBytes;
     let data: Buffer | undefined;
     try {
-      data = await backend.readStepFile(step, run, path, 0, max + 1);
+      data = await this.#read(path, 0, max + 1);
     } catch (error) {
       log.system(
         `could not read JUnit report '${path}': ${error instanceof Error ? error.message : String(error)}`,

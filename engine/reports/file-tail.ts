@@ -1,10 +1,11 @@
 // Follows a file the step appends JSON lines to ($GBCMS_REPORTS), through whatever reads the
-// step's files (Backend.readStepFile): polled while the step runs, read once more when it ends.
+// step's files (an archive from Backend.fetchArchive): polled while the step runs, read once
+// more when it ends.
 // Only complete lines are handed on; a partial last line waits for its newline (or for
 // finish(), when nothing more can come). Reading stops for good at a byte cap.
 //
-// A read may cost more than its new bytes (Docker's archive API has no range reads, so each
-// poll copies the whole file): the interval stretches to keep reading under ~5% of the time.
+// A read may cost more than its new bytes (archives carry whole files, so each poll copies the
+// whole file): the interval stretches to keep reading under ~5% of the time.
 
 export interface FileTailOptions {
   /** Bytes from `offset` on, at most `maxBytes`; undefined when the file is not there (yet). */

@@ -7,6 +7,8 @@ export { Downsampler } from './downsample.ts';
 export { formatReportJson, formatReportLine, quoteValue } from './format.ts';
 export type { JunitResult, JunitTests } from './junit.ts';
 export { parseJunit } from './junit.ts';
+export type { Admission } from './limits.ts';
+export { ReportLimiter } from './limits.ts';
 export type { ParseResult } from './protocol.ts';
 export { parseReportJson, parseReportLine, REPORT_PREFIX } from './protocol.ts';
 export { ReportsFileWriter, readReports, summarizeReportsFile } from './reports-file.ts';

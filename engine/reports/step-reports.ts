@@ -1,12 +1,12 @@
 // One step's reports: takes them from its stdout lines and its reports file, applies the limits
-// (downsampling, caps on names and annotations), keeps the summary, appends what is kept to the
-// run's reports file and hands it to observers. Never throws at the step's output.
+// (limits.ts: downsampling, caps on names and annotations), keeps the summary, appends what is
+// kept to the run's reports file and hands it to observers. Never throws at the step's output.
 import type { LogLine } from '../logs/log-line.ts';
-import { Downsampler } from './downsample.ts';
+import { ReportLimiter } from './limits.ts';
 import { parseReportJson, parseReportLine } from './protocol.ts';
 import { ReportsFileWriter } from './reports-file.ts';
 import { SummaryBuilder } from './summary.ts';
-import { REPORT_LIMITS, type Report, type ReportLimits, type StepReportSummary } from './types.ts';
+import type { Report, ReportLimits, StepReportSummary } from './types.ts';
 
 export interface StepReportsOptions {
   /** Where the kept reports are stored: `<runDir>/reports/<step-slug>.jsonl`. */
@@ -18,19 +18,12 @@ export interface StepReportsOptions {
   limits?: Partial<ReportLimits>;
 }
 
-const PROGRESS_SERIES = 'progress';
-
 export class StepReports {
   readonly #log: StepReportsOptions['log'];
   readonly #emit: StepReportsOptions['emit'];
-  readonly #limits: ReportLimits;
+  readonly #limiter: ReportLimiter;
   readonly #writer: ReportsFileWriter;
-  readonly #sampler: Downsampler;
   readonly #summary = new SummaryBuilder();
-  /** The last point of each series when downsampling dropped it: stored at close, so the end is exact. */
-  readonly #droppedLast = new Map<string, Report>();
-  #metrics = 0;
-  #annotations = 0;
   #badFileLines = 0;
   #firstBadFileLine: string | undefined;
   readonly #told = new Set<string>();
@@ -39,9 +32,8 @@ export class StepReports {
   constructor(options: StepReportsOptions) {
     this.#log = options.log;
     this.#emit = options.emit;
-    this.#limits = { ...REPORT_LIMITS, ...options.limits };
+    this.#limiter = new ReportLimiter(options.limits);
     this.#writer = new ReportsFileWriter(options.file);
-    this.#sampler = new Downsampler(this.#limits.pointsPerSeries);
   }
 
   /**
@@ -87,43 +79,17 @@ export class StepReports {
   /** A validated report. Applies the step's limits; what is kept goes to the file and observers. */
   add(report: Report): void {
     if (this.#closed) return;
-    switch (report.type) {
-      case 'metric': {
-        const series = `metric:${report.name}`;
-        if (!this.#sampler.has(series)) {
-          if (this.#metrics >= this.#limits.metricsPerStep) {
-            this.#tellOnce(
-              'metrics',
-              `notice: more than ${this.#limits.metricsPerStep} different metrics; '${report.name}' and any later new names are ignored`,
-            );
-            return;
-          }
-          this.#metrics += 1;
-        }
-        this.#summary.add(report);
-        this.#sampled(series, `metric ${report.name}`, report);
-        return;
-      }
-      case 'progress':
-        this.#summary.add(report);
-        this.#sampled(PROGRESS_SERIES, 'progress', report);
-        return;
-      case 'annotation':
-        if (this.#annotations >= this.#limits.annotationsPerStep) {
-          this.#tellOnce(
-            'annotations',
-            `notice: more than ${this.#limits.annotationsPerStep} annotations; later ones are ignored`,
-          );
-          return;
-        }
-        this.#annotations += 1;
-        this.#summary.add(report);
-        this.#keep(report);
-        return;
-      case 'tests':
-        this.#summary.add(report);
-        this.#keep(report);
-        return;
+    const admission = this.#limiter.admit(report);
+    if (admission.kind === 'ignore') {
+      if (admission.notice !== undefined) this.#log.system(`notice: ${admission.notice}`);
+      return;
+    }
+    // Points downsampling leaves out still count in the summary.
+    this.#summary.add(report);
+    if (admission.kind === 'drop') return;
+    this.#keep(report);
+    if (admission.notice !== undefined) {
+      this.#log.system(`notice: ${admission.notice} (the summary still counts every point)`);
     }
   }
 
@@ -135,25 +101,10 @@ export class StepReports {
   /** Stores the last points downsampling dropped and closes the file. Later reports are ignored. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    for (const report of this.#droppedLast.values()) this.#keep(report);
-    this.#droppedLast.clear();
+    // The last points downsampling dropped: stored now, so each series ends where the step's did.
+    for (const report of this.#limiter.takeDroppedLast()) this.#keep(report);
     this.#closed = true;
     await this.#writer.close();
-  }
-
-  #sampled(series: string, label: string, report: Report): void {
-    const admission = this.#sampler.admit(series);
-    if (!admission.keep) {
-      this.#droppedLast.set(series, report);
-      return;
-    }
-    this.#droppedLast.delete(series);
-    this.#keep(report);
-    if (admission.thinnedTo !== undefined) {
-      this.#log.system(
-        `notice: ${label} passed ${this.#limits.pointsPerSeries} points; from now on 1 in ${admission.thinnedTo} is kept, and half as many again after each ${this.#limits.pointsPerSeries} more (the summary still counts every point)`,
-      );
-    }
   }
 
   #keep(report: Report): void {

@@ -12,6 +12,7 @@ import { buildApp } from '../app.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
 import { openStore, resolveDataDir } from '../store/index.ts';
+import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 
 const HELP = `usage: gbcms serve [options]
 
@@ -25,7 +26,9 @@ options:
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
   --rate-limit N      requests per minute per client address (default 600)
-  --trust-proxy       take the client address and protocol from X-Forwarded-* (behind a reverse proxy)
+  --trust-proxy P     behind reverse proxies: P is how many stand in front (1) or their addresses
+                      (127.0.0.1,10.0.0.0/8); the client address and protocol are then taken from
+                      X-Forwarded-* as those proxies wrote it (default: X-Forwarded-* is ignored)
   --log-level L       fatal, error, warn, info, debug or trace (default info); logs are JSON on stdout
   -h, --help          this text
 
@@ -45,7 +48,7 @@ const OPTIONS = {
   grace: { type: 'string' },
   'public-url': { type: 'string' },
   'rate-limit': { type: 'string' },
-  'trust-proxy': { type: 'boolean' },
+  'trust-proxy': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -65,7 +68,7 @@ export interface ServeSettings {
   graceMs: number;
   publicUrl: string | undefined;
   rateLimit: number;
-  trustProxy: boolean;
+  trustProxy: TrustedProxies;
   logLevel: string;
 }
 
@@ -130,9 +133,17 @@ export function readSettings(values: Values): ServeSettings {
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
     rateLimit: integer(values['rate-limit'] ?? '600', '--rate-limit', 1, 1_000_000),
-    trustProxy: values['trust-proxy'] ?? false,
+    trustProxy: values['trust-proxy'] === undefined ? false : trustedProxies(values['trust-proxy']),
     logLevel,
   };
+}
+
+function trustedProxies(text: string): TrustedProxies {
+  try {
+    return parseTrustedProxies(text);
+  } catch (error) {
+    throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
+  }
 }
 
 function integer(text: string, option: string, min: number, max: number): number {

@@ -1,12 +1,49 @@
-// Errors the execution manager throws on purpose. The store's NotFoundError covers unknown
-// executions.
-import { HttpError } from '../errors.ts';
+// Errors the execution manager throws on purpose. Each carries a code and no HTTP status: what a
+// client is told is the routes' business (server/routes/execution-errors.ts). The store's
+// NotFoundError covers unknown executions.
 
-/** The server is shutting down (drain() was called): no new executions. The error handler answers 503. */
-export class ShuttingDownError extends HttpError {
+export type ExecutionErrorCode = 'SHUTTING_DOWN' | 'NOT_EXTERNAL' | 'EXECUTION_ENDED' | 'INVALID_REQUEST';
+
+/** A refusal of the execution manager: the request cannot be done as asked, now or at all. */
+export class ExecutionError extends Error {
+  constructor(
+    readonly code: ExecutionErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ExecutionError';
+  }
+}
+
+/** The server is shutting down (drain() was called): no new executions. */
+export class ShuttingDownError extends ExecutionError {
   constructor() {
-    super('GBCMS_ERR_UNAVAILABLE', 503, 'the server is shutting down and takes no new executions');
+    super('SHUTTING_DOWN', 'the server is shutting down and takes no new executions');
     this.name = 'ShuttingDownError';
+  }
+}
+
+/** Reports, heartbeats and finish are for external executions only, not for a pipeline run. */
+export class NotExternalError extends ExecutionError {
+  constructor() {
+    super('NOT_EXTERNAL', 'the execution is not external: gbcms runs it and reports for it');
+    this.name = 'NotExternalError';
+  }
+}
+
+/** The execution has ended: it takes no more reports, heartbeats or verdicts. */
+export class ExecutionEndedError extends ExecutionError {
+  constructor() {
+    super('EXECUTION_ENDED', 'the execution has already ended');
+    this.name = 'ExecutionEndedError';
+  }
+}
+
+/** A start request the manager refuses as given (a heartbeat timeout out of range). */
+export class InvalidRequestError extends ExecutionError {
+  constructor(message: string) {
+    super('INVALID_REQUEST', message);
+    this.name = 'InvalidRequestError';
   }
 }
 
@@ -22,13 +59,5 @@ export class SourceError extends Error {
   ) {
     super(message, options);
     this.name = 'SourceError';
-  }
-}
-
-/** Reports, heartbeats and finish are for external executions only: a pipeline run answers 409. */
-export class NotExternalError extends HttpError {
-  constructor() {
-    super('GBCMS_ERR_NOT_EXTERNAL', 409, 'the execution is not external: gbcms runs it and reports for it');
-    this.name = 'NotExternalError';
   }
 }

@@ -15,7 +15,10 @@ export function numbered(id: number, body: EventBody): ExecutionEvent {
   return { id, ...body };
 }
 
-/** StoredStep rows have these fields too, so steps read back from the store fit. */
+/**
+ * Stored steps fit too. Field by field, so what a stored row has besides the record
+ * (execution_id, position, log) stays out of the event.
+ */
 export function stepEvent(step: Omit<StepRecord, 'log'>): EventBody {
   return {
     type: 'step',

@@ -4,10 +4,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { Backend } from '../../engine/backends/types.ts';
-import { compilePlan } from '../../engine/compile/compiler.ts';
-import type { PipelineFile } from '../../engine/config/pipeline-file.generated.ts';
 import { formatDiagnostic } from '../../engine/diagnostics.ts';
-import { defaultPipelinePath, PipelineReadError, readPipeline } from '../../engine/pipeline.ts';
+import { type LoadedPlan, loadPlan } from '../../engine/load-plan.ts';
+import { defaultPipelinePath, PipelineReadError } from '../../engine/pipeline.ts';
 import type { Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunStatus } from '../../engine/status.ts';
@@ -60,13 +59,13 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     const fetched = await prepareSource(ctx.request, workspace, signal);
     if (signal.aborted) return { status: 'killed', reason: null };
     const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
-    const pipeline = await loadPipeline(workspace);
-    if (!('config' in pipeline)) {
-      ctx.publish({ type: 'notice', message: pipeline.reason });
-      return { status: 'error', reason: pipeline.reason };
+    const loaded = await loadExecutionPlan(workspace, trigger, ctx.request.project.name);
+    if ('reason' in loaded) {
+      ctx.publish({ type: 'notice', message: loaded.reason });
+      return { status: 'error', reason: loaded.reason };
     }
     if (signal.aborted) return { status: 'killed', reason: null };
-    const plan = compilePlan(pipeline.config, { file: pipeline.file, workspace, trigger });
+    const { plan } = loaded;
     const record = await runPipeline(plan, {
       backend: ctx.backend,
       runsDir: dirname(runDir),
@@ -97,20 +96,23 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
   }
 }
 
-type LoadedPipeline = { config: PipelineFile; file: string } | { reason: string };
-
-/** The config, or every error as `FILE:LINE:COL: error CODE: message`, one per line. */
-async function loadPipeline(workspace: string): Promise<LoadedPipeline> {
+/** The plan, or every error as `FILE:LINE:COL: error CODE: message`, one per line. */
+async function loadExecutionPlan(
+  workspace: string,
+  trigger: Trigger,
+  projectName: string,
+): Promise<{ plan: Plan } | { reason: string }> {
   const path = defaultPipelinePath(workspace);
   const file = relative(workspace, path);
-  let loaded: Awaited<ReturnType<typeof readPipeline>>;
+  let loaded: LoadedPlan;
   try {
-    loaded = await readPipeline(path, file);
+    // The checkout's folder is named after the execution: the project's name is what lasts.
+    loaded = await loadPlan({ path, display: file, workspace, defaultName: projectName }, { trigger });
   } catch (error) {
     if (error instanceof PipelineReadError) return { reason: error.message };
     throw error;
   }
-  if (loaded.config) return { config: loaded.config, file };
+  if (loaded.plan) return { plan: loaded.plan };
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
   return { reason: errors.length > 0 ? errors.join('\n') : `${file} is not valid` };
 }
@@ -132,8 +134,7 @@ async function recordCommit(ctx: ExecuteContext, fetched: FetchedCommit): Promis
     author: trigger.author ?? null,
     message: execution.message ?? (fetched.message || null),
   };
-  // No repository method sets these; one UPDATE on the row the manager owns.
-  await store.db.updateTable('executions').set(changes).where('id', '=', execution.id).execute();
+  await store.executions.setCommit(execution.id, changes);
   ctx.onChanged({ ...execution, ...changes });
   return trigger;
 }

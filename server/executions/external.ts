@@ -6,18 +6,17 @@
 // seconds. They survive a server restart: recover() takes running ones up again (adopt()),
 // and they time out from their last stored sign of life.
 //
-// Its reports go through the engine's limits (report-limits.ts) and a ReportSink, under the one
-// step name EXTERNAL_STEP.
+// Its reports go through the engine's limiter (the one a step's reports go through) and a
+// ReportSink, under the one step name EXTERNAL_STEP.
 
-import type { ReportLimits } from '../../engine/reports/types.ts';
+import { ReportLimiter, type ReportLimits } from '../../engine/reports/index.ts';
 import { isFinished, type RunStatus } from '../../engine/status.ts';
-import { errors } from '../errors.ts';
 import { type Execution, NotFoundError, type Store } from '../store/index.ts';
-import { NotExternalError, ShuttingDownError } from './errors.ts';
+import { endExecution } from './ending.ts';
+import { ExecutionEndedError, InvalidRequestError, NotExternalError, ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { MAX_REFUSALS_LISTED, parseReportItems } from './report-items.ts';
-import { ReportLimiter } from './report-limits.ts';
 import { ReportSink } from './report-sink.ts';
 import {
   EXTERNAL_STEP,
@@ -97,7 +96,7 @@ export class ExternalExecutions implements ExternalControl {
       timeout < this.minHeartbeatTimeoutS ||
       timeout > MAX_HEARTBEAT_TIMEOUT_S
     ) {
-      throw errors.validation(
+      throw new InvalidRequestError(
         `heartbeat_timeout must be a whole number of seconds from ${this.minHeartbeatTimeoutS} to ${MAX_HEARTBEAT_TIMEOUT_S}`,
       );
     }
@@ -127,21 +126,16 @@ export class ExternalExecutions implements ExternalControl {
     const job = await this.#job(executionId);
     const { reports, refused } = parseReportItems(items, this.#stamp());
     const intake: ReportIntake = { accepted: 0, refused: 0, errors: [], notices: [] };
-    for (const { index, report } of reports) {
-      const admission = job.limiter.admit(report);
-      if (admission.kind === 'refuse') {
-        refused.push({ index, error: admission.error });
-        continue;
-      }
+    for (const { report } of reports) {
+      // Valid, so accepted, even when the limits leave it out (downsampled, or past a cap).
       intake.accepted += 1;
-      if (admission.kind === 'drop') continue;
-      job.sink.add(EXTERNAL_STEP, report);
-      if (admission.notice !== undefined) {
+      const admission = job.limiter.admit(report);
+      if (admission.kind === 'keep') job.sink.add(EXTERNAL_STEP, report);
+      if (admission.kind !== 'drop' && admission.notice !== undefined) {
         intake.notices.push(admission.notice);
         job.stream.publish({ type: 'notice', step: EXTERNAL_STEP, message: `notice: ${admission.notice}` });
       }
     }
-    refused.sort((a, b) => a.index - b.index);
     intake.refused = refused.length;
     intake.errors = refused.slice(0, MAX_REFUSALS_LISTED);
     await this.#beat(job, false);
@@ -251,20 +245,23 @@ export class ExternalExecutions implements ExternalControl {
     return silent.map((job) => job.execution.id);
   }
 
-  /** The live job of a running external execution; 404 and 409 errors otherwise. */
+  /**
+   * The live job of a running external execution. Throws NotFoundError, NotExternalError or
+   * ExecutionEndedError otherwise.
+   */
   async #job(executionId: string): Promise<Job> {
     const live = this.#jobs.get(executionId);
     if (live) {
-      if (live.ending) throw errors.executionEnded();
+      if (live.ending) throw new ExecutionEndedError();
       return live;
     }
     const row = await this.#options.store.executions.get(executionId);
     if (!row) throw new NotFoundError('execution', executionId);
     if (row.external !== 1) throw new NotExternalError();
-    if (isFinished(row.status)) throw errors.executionEnded();
+    if (isFinished(row.status)) throw new ExecutionEndedError();
     // Running, but not followed here: started before this process, and recover() was not run.
     const job = await this.#adopt(row);
-    if (job.ending) throw errors.executionEnded();
+    if (job.ending) throw new ExecutionEndedError();
     return job;
   }
 
@@ -325,39 +322,30 @@ export class ExternalExecutions implements ExternalControl {
   async #storeBeat(job: Job): Promise<void> {
     const at = new Date(job.lastBeat).toISOString();
     job.storedBeat = job.lastBeat;
-    // No repository method sets it; one UPDATE on a row this class owns while it runs.
-    await this.#options.store.db
-      .updateTable('executions')
-      .set({ last_heartbeat_at: at })
-      .where('id', '=', job.execution.id)
-      .where('status', '=', 'running')
-      .execute();
+    await this.#options.store.executions.setHeartbeat(job.execution.id, at);
     job.execution = { ...job.execution, last_heartbeat_at: at };
   }
 
   /** Stores its last reports, records the end, publishes `end`. Once per job. */
   #end(job: Job, status: RunStatus, reason: string | null): Promise<Execution> {
     job.ending ??= (async () => {
-      const { store, logger } = this.#options;
+      const { logger } = this.#options;
       const id = job.execution.id;
       for (const report of job.limiter.takeDroppedLast()) job.sink.add(EXTERNAL_STEP, report);
       await job.sink.close();
-      const at = this.#stamp();
-      let execution: Execution = { ...job.execution, status, reason, ended_at: at };
-      try {
-        await this.#storeBeat(job);
-        if (!(await store.executions.setEnded(id, status, reason, at))) {
-          logger.warn({ execution: id, status }, 'the external execution had already ended');
-        }
-        execution = (await store.executions.get(id)) ?? execution;
-      } catch (error) {
-        logger.error({ err: error, execution: id }, 'could not record the end of the external execution');
-      }
-      job.execution = execution;
-      this.#jobs.delete(id);
-      this.#options.emitStatus(execution);
-      job.stream.publish({ type: 'end', execution });
-      this.#options.retireStream(id);
+      const execution = await endExecution(this.#options, {
+        execution: job.execution,
+        stream: job.stream,
+        status,
+        reason,
+        at: this.#stamp(),
+        noun: 'external execution',
+        before: () => this.#storeBeat(job),
+        recorded: (ended) => {
+          job.execution = ended;
+          this.#jobs.delete(id);
+        },
+      });
       for (const listener of job.endListeners) {
         try {
           listener(execution);
@@ -365,10 +353,6 @@ export class ExternalExecutions implements ExternalControl {
           logger.warn({ err: error, execution: id }, 'an end listener failed');
         }
       }
-      logger.info(
-        { execution: id, status: execution.status, reason: execution.reason },
-        'external execution ended',
-      );
       return execution;
     })();
     return job.ending;

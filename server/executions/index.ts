@@ -1,5 +1,13 @@
 // The execution manager's public surface: import from here, not from the files behind it.
-export { NotExternalError, ShuttingDownError, SourceError } from './errors.ts';
+export type { ExecutionErrorCode } from './errors.ts';
+export {
+  ExecutionEndedError,
+  ExecutionError,
+  InvalidRequestError,
+  NotExternalError,
+  ShuttingDownError,
+  SourceError,
+} from './errors.ts';
 export {
   DEFAULT_HEARTBEAT_TIMEOUT_S,
   MAX_HEARTBEAT_TIMEOUT_S,

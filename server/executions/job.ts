@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { isFinished } from '../../engine/status.ts';
 import type { Execution } from '../store/index.ts';
+import { endExecution } from './ending.ts';
 import type { EventStream } from './event-stream.ts';
 import { execute, type Outcome } from './execute.ts';
 import type { ExecutionManagerOptions, StepEnded } from './manager-types.ts';
@@ -85,22 +86,24 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
 
 /** Records the end, tells subscribers and observers, and keeps the stream a little longer. */
 export async function endJob(job: Job, outcome: Outcome, ctx: JobContext): Promise<void> {
-  const { store, logger } = ctx.options;
   const status = isFinished(outcome.status) ? outcome.status : 'error';
-  const reason = outcome.reason ?? (status === 'killed' ? TERMINATED_BY_USER : null);
-  const at = ctx.stamp();
-  let execution: Execution = { ...job.execution, status, reason, ended_at: at };
-  try {
-    if (!(await store.executions.setEnded(job.id, status, reason, at))) {
-      logger.warn({ execution: job.id, status }, 'the execution had already ended');
-    }
-    execution = (await store.executions.get(job.id)) ?? execution;
-  } catch (error) {
-    logger.error({ err: error, execution: job.id }, 'could not record the end of the execution');
-  }
-  job.execution = execution;
-  ctx.emitStatus(execution);
-  job.stream.publish({ type: 'end', execution });
-  ctx.retireStream(job.id);
-  logger.info({ execution: job.id, status: execution.status, reason: execution.reason }, 'execution ended');
+  await endExecution(
+    {
+      store: ctx.options.store,
+      logger: ctx.options.logger,
+      emitStatus: (execution) => ctx.emitStatus(execution),
+      retireStream: (id) => ctx.retireStream(id),
+    },
+    {
+      execution: job.execution,
+      stream: job.stream,
+      status,
+      reason: outcome.reason ?? (status === 'killed' ? TERMINATED_BY_USER : null),
+      at: ctx.stamp(),
+      noun: 'execution',
+      recorded: (execution) => {
+        job.execution = execution;
+      },
+    },
+  );
 }

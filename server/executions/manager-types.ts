@@ -1,5 +1,4 @@
 // What the execution manager is given and what it tells its observers.
-import type Docker from 'dockerode';
 import type { Backend } from '../../engine/backends/types.ts';
 import type { ReportLimits } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
@@ -21,8 +20,6 @@ export interface ExecutionManagerOptions {
   maxBufferedEvents?: number;
   /** How long an ended execution's live stream stays, for clients that reconnect right after the end. */
   endedStreamMs?: number;
-  /** For removing a crashed run's containers; default: a client from DOCKER_HOST or the local socket. */
-  docker?: Docker;
   /** How long reports wait to be stored together; default 250 ms. */
   reportFlushMs?: number;
   /** Smallest heartbeat timeout of an external execution, seconds; default 10 (tests go lower). */
@@ -46,7 +43,7 @@ export interface ManagerEvents {
 }
 
 export interface RecoveryReport {
-  /** Executions that were running: now `error`, their containers removed. */
+  /** Executions that were running: now `error`, their backend resources removed. */
   failed: string[];
   /** Pending executions queued again. */
   requeued: string[];

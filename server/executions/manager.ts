@@ -49,7 +49,7 @@ export class ExecutionManager implements ExecutionControl {
   readonly #jobs = new Map<string, Job>();
   readonly #streams: StreamRegistry;
   readonly #jobContext: JobContext;
-  /** Removes a run's backend resources by label. */
+  /** Removes a run's backend resources, from its id alone. */
   readonly #clean: RunCleaner;
   #draining = false;
 
@@ -57,7 +57,7 @@ export class ExecutionManager implements ExecutionControl {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
     this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
-    this.#clean = runCleaner(options.backend, options.logger, options.docker);
+    this.#clean = runCleaner(options.backend, options.logger);
     this.#streams = new StreamRegistry(options);
     this.#jobContext = {
       options,
@@ -143,7 +143,7 @@ export class ExecutionManager implements ExecutionControl {
 
   /**
    * For startup, before anything is started: executions left running become `error` ("engine
-   * restarted") with their containers removed, pending ones are queued again in their order.
+   * restarted") with their backend resources removed, pending ones are queued again in their order.
    */
   async recover(): Promise<RecoveryReport> {
     const { store, dataDir, logger } = this.#options;

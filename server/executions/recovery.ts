@@ -1,28 +1,24 @@
 // Settling what a previous server process left behind: executions it was running cannot be
-// resumed (their containers lost their supervisor), so they end `error` and their resources go.
+// resumed (their steps lost their supervisor), so they end `error` and their resources go,
+// removed by the backend from the execution's id alone (Backend.destroyRun), whichever it is.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
-import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import type { Backend } from '../../engine/backends/types.ts';
-import { isFinished } from '../../engine/status.ts';
+import { abandonedStepStatus, isFinished } from '../../engine/status.ts';
 import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';
 
 export const ENGINE_RESTARTED = 'engine restarted';
 
-/** Removes what a run left on the backend, found by label; a no-op for backends without any. */
+/** Removes what a run left on the backend. Never rejects: a failure is logged. */
 export type RunCleaner = (runId: string) => Promise<void>;
 
-export function runCleaner(backend: Backend, logger: ExecutionLogger, docker?: Docker): RunCleaner {
-  if (backend.name !== 'docker') return async () => undefined;
-  let client = docker;
+export function runCleaner(backend: Backend, logger: ExecutionLogger): RunCleaner {
   return async (runId) => {
     try {
-      client ??= new (await import('dockerode')).default();
-      await removeRunResources(client, runId);
+      await backend.destroyRun(runId);
     } catch (error) {
-      logger.warn({ err: error, execution: runId }, "could not remove the run's containers");
+      logger.warn({ err: error, execution: runId }, "could not remove the run's resources");
     }
   };
 }
@@ -39,7 +35,8 @@ export async function failAbandoned(
     if (isFinished(step.status)) continue;
     await store.steps.upsert(execution.id, {
       name: step.name,
-      status: 'error',
+      // The plan is gone with the process: whether it skipped the step is not known.
+      status: abandonedStepStatus(),
       exit_code: step.exit_code,
       reason: ENGINE_RESTARTED,
       started_at: step.started_at,

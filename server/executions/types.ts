@@ -2,6 +2,7 @@
 // terminate executions through this, never by touching the engine or the store's rows directly.
 import type { Trigger } from '../../engine/plan.ts';
 import type { Report } from '../../engine/reports/types.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { Execution, Project } from '../store/index.ts';
 
@@ -28,19 +29,8 @@ export interface StartExecutionRequest {
  */
 export type ExecutionEvent = { id: number } & (
   | { type: 'status'; execution: Execution }
-  | {
-      type: 'step';
-      step: {
-        name: string;
-        status: string;
-        exit_code: number | null;
-        reason: string | null;
-        started_at: string | null;
-        ended_at: string | null;
-        duration_ms: number | null;
-        attempts: number;
-      };
-    }
+  /** A step's record as it changed, without its log file (the log comes as `log` events). */
+  | { type: 'step'; step: Omit<StepRecord, 'log'> }
   | {
       type: 'log';
       step: string;
@@ -80,7 +70,10 @@ export interface ManagerStats {
 }
 
 export interface ExecutionControl {
-  /** Creates the execution (status pending) and queues it; resolves once it is recorded, not when it ends. */
+  /**
+   * Creates the execution (status pending) and queues it; resolves once it is recorded, not
+   * when it ends. Throws ShuttingDownError while the server drains.
+   */
   start(request: StartExecutionRequest): Promise<Execution>;
   /**
    * Stops a pending or running execution: its containers are removed before this resolves.
@@ -124,23 +117,27 @@ export interface RefusedReport {
 
 /** What became of reports an external reporter sent. */
 export interface ReportIntake {
-  /** Valid reports, including points downsampling left out of the store. */
+  /** Valid reports, including those the limits left out (downsampled points, names or annotations past a cap). */
   accepted: number;
   refused: number;
   /** Why items were refused, the first MAX_REFUSALS_LISTED of them. */
   errors: RefusedReport[];
-  /** Limits these reports reached (a metric thinned out), said once per execution. */
+  /** Limits these reports reached (a metric thinned out, a cap on names or annotations), each said once per execution. */
   notices: string[];
 }
 
 export interface ExternalControl {
   /** Smallest heartbeat timeout accepted, in seconds: 10, unless a test lowered it. */
   readonly minHeartbeatTimeoutS: number;
-  /** Creates the execution, running, and its session when it is new. */
+  /**
+   * Creates the execution, running, and its session when it is new. Throws ShuttingDownError
+   * while the server drains, InvalidRequestError for a heartbeat timeout out of range.
+   */
   start(request: StartExternalRequest): Promise<Execution>;
   /**
    * Validates and stores `items` (report objects as JSON gave them). Each valid item counts as
-   * a sign of life. Throws a 409 HttpError when the execution is not external or has ended.
+   * a sign of life. Throws NotExternalError or ExecutionEndedError (errors.ts) when the
+   * execution is not external or has ended.
    */
   report(executionId: string, items: readonly unknown[]): Promise<ReportIntake>;
   /** A sign of life. Throws like report(). */

@@ -4,12 +4,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { StepRecord } from '../../engine/run-record.ts';
 import { STEP_STATUSES } from '../../engine/status.ts';
 
-/** Where step durations come from: called once per finished step. */
-export type StepObserver = (step: { status: string; duration_ms: number | null }) => void;
+type EndedStep = Pick<StepRecord, 'status' | 'duration_ms'>;
 
-type StepEndedListener = (ended: { step: { status: string; duration_ms: number | null } }) => void;
+/** Where step durations come from: called once per finished step. */
+export type StepObserver = (step: EndedStep) => void;
+
+type StepEndedListener = (ended: { step: EndedStep }) => void;
 
 /** The execution manager's `events` emitter, as far as metrics need it. */
 export interface StepEvents {
@@ -41,13 +44,9 @@ const metricsPlugin: FastifyPluginAsync<{ stepEvents?: StepEvents }> = async (ap
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const rows = await app.store.db
-        .selectFrom('executions')
-        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
-        .groupBy('status')
-        .execute();
+      const counts = await app.store.executions.countByStatus();
       for (const status of STEP_STATUSES) this.set({ status }, 0);
-      for (const row of rows) this.set({ status: row.status }, Number(row.count));
+      for (const { status, count } of counts) this.set({ status }, count);
     },
   });
   new Gauge({

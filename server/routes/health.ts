@@ -1,6 +1,5 @@
 // GET /healthz: the process answers and its database does.
 import type { FastifyPluginAsync } from 'fastify';
-import { sql } from 'kysely';
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get(
@@ -19,7 +18,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async () => {
-      await sql`select 1`.execute(app.store.db);
+      await app.store.ping();
       return { status: 'ok' };
     },
   );

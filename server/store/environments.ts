@@ -20,8 +20,6 @@ export interface EnvironmentRepo {
   /** Stamps destroyed_at (default now) once; true when it was not destroyed yet. */
   markDestroyed(id: string, at?: string): Promise<boolean>;
   listByExecution(executionId: string): Promise<Environment[]>;
-  /** Environments never marked destroyed, oldest first. */
-  listLive(): Promise<Environment[]>;
 }
 
 export function environmentRepo({ db, now }: RepoContext): EnvironmentRepo {
@@ -65,15 +63,6 @@ export function environmentRepo({ db, now }: RepoContext): EnvironmentRepo {
         .selectFrom('environments')
         .selectAll()
         .where('execution_id', '=', executionId)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute(),
-
-    listLive: () =>
-      db
-        .selectFrom('environments')
-        .selectAll()
-        .where('destroyed_at', 'is', null)
         .orderBy('created_at')
         .orderBy('id')
         .execute(),

@@ -46,6 +46,14 @@ export interface ListExecutionsOptions {
   cursor?: string;
 }
 
+/** What the fetched commit tells about an execution, once its source is checked out. */
+export type CommitColumns = Pick<Execution, 'commit_sha' | 'author' | 'message'>;
+
+export interface StatusCount {
+  status: RunStatus;
+  count: number;
+}
+
 export interface ExecutionPage {
   /** Newest first. */
   items: Execution[];
@@ -60,19 +68,16 @@ export interface ExecutionRepo {
    */
   create(input: NewExecution): Promise<Execution>;
   get(id: string): Promise<Execution | undefined>;
-  byNumber(projectId: string, number: number): Promise<Execution | undefined>;
   listByProject(projectId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
   /** Every execution in one of these statuses, oldest first (what to resume or fail after a restart). */
   listByStatus(statuses: readonly RunStatus[]): Promise<Execution[]>;
+  /** Fills in the commit the execution's source turned out to be. */
+  setCommit(id: string, commit: CommitColumns): Promise<void>;
   /**
-   * Sets status (and reason, when given). With `from`, only when the current status is one of
-   * those: the way to make a transition race-free. True when the row changed.
+   * Stamps an external execution's last sign of life; only while it runs, so a late beat never
+   * touches an ended row. False when it did not change.
    */
-  updateStatus(
-    id: string,
-    status: RunStatus,
-    options?: { reason?: string | null; from?: readonly RunStatus[] },
-  ): Promise<boolean>;
+  setHeartbeat(id: string, at: string): Promise<boolean>;
   /** pending -> running, stamping started_at (default now). False when it was not pending. */
   setStarted(id: string, at?: string): Promise<boolean>;
   /** pending|running -> a finished status, stamping ended_at. False when it had already finished. */
@@ -82,6 +87,8 @@ export interface ExecutionRepo {
    * not flicker to "pending"), on that branch when one is given, on any ref otherwise.
    */
   latestForBadge(projectId: string, branch?: string): Promise<Execution | undefined>;
+  /** How many executions are in each status; statuses no execution has are left out. */
+  countByStatus(): Promise<StatusCount[]>;
   /**
    * Deletes finished executions created before `before`, with their steps, environments and
    * artifacts rows. Returns their logs_dir values: removing the files is the caller's job.
@@ -137,14 +144,6 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
 
     get: (id) => db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst(),
 
-    byNumber: (projectId, number) =>
-      db
-        .selectFrom('executions')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('number', '=', number)
-        .executeTakeFirst(),
-
     async listByProject(projectId, options = {}) {
       const limit = clampLimit(options.limit);
       let query = db.selectFrom('executions').selectAll().where('project_id', '=', projectId);
@@ -183,14 +182,17 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
         .execute();
     },
 
-    async updateStatus(id, status, options = {}) {
-      let query = db.updateTable('executions').set({ status }).where('id', '=', id);
-      if (options.reason !== undefined) query = query.set({ reason: options.reason });
-      if (options.from !== undefined) {
-        if (options.from.length === 0) return false;
-        query = query.where('status', 'in', options.from);
-      }
-      const result = await query.executeTakeFirst();
+    async setCommit(id, commit) {
+      await db.updateTable('executions').set(commit).where('id', '=', id).execute();
+    },
+
+    async setHeartbeat(id, at) {
+      const result = await db
+        .updateTable('executions')
+        .set({ last_heartbeat_at: at })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
       return result.numUpdatedRows === 1n;
     },
 
@@ -224,6 +226,15 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
         .where('status', 'in', ['running', ...FINISHED]);
       if (branch !== undefined) query = query.where('ref', '=', branch).where('ref_type', '=', 'branch');
       return query.orderBy('created_at', 'desc').orderBy('number', 'desc').limit(1).executeTakeFirst();
+    },
+
+    async countByStatus() {
+      const rows = await db
+        .selectFrom('executions')
+        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
+        .groupBy('status')
+        .execute();
+      return rows.map((row) => ({ status: row.status, count: Number(row.count) }));
     },
 
     async deleteOlderThan(before) {

@@ -7,11 +7,13 @@ export type { EnvironmentRepo, NewEnvironment } from './environments.ts';
 export { InvalidCursorError, NotFoundError } from './errors.ts';
 export { triggerColumns, triggerOf } from './execution-trigger.ts';
 export type {
+  CommitColumns,
   ExecutionPage,
   ExecutionRepo,
   ListExecutionsOptions,
   NewExecution,
   NewExternal,
+  StatusCount,
 } from './executions.ts';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './executions.ts';
 export { MigrationError } from './migrations/index.ts';
@@ -26,7 +28,23 @@ export type {
   StoredReport,
 } from './reports.ts';
 export { DEFAULT_REPORT_PAGE, MAX_REPORT_PAGE } from './reports.ts';
-export * from './schema.ts';
+// The row types, not the tables: the query builder's view of the schema stays in the store.
+export type {
+  ApiToken,
+  Environment,
+  EnvironmentType,
+  Execution,
+  Project,
+  RefType,
+  Role,
+  Session,
+  StoredArtifact,
+  StoredStep,
+  User,
+  Visibility,
+  WebhookDelivery,
+} from './schema.ts';
+export { ROLES, VISIBILITIES } from './schema.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
 export type { StepRepo } from './steps.ts';

@@ -34,8 +34,6 @@ export interface ProjectRepo {
   list(visibleTo: Pick<User, 'id' | 'role'> | undefined): Promise<Project[]>;
   /** The updated project, or undefined when there is none with that id. */
   update(id: string, patch: ProjectPatch): Promise<Project | undefined>;
-  /** Replaces the webhook secret; the new one, or undefined for an unknown project. */
-  rotateWebhookSecret(id: string): Promise<string | undefined>;
   /** Idempotent. */
   addMember(projectId: string, userId: string): Promise<void>;
   /** True when the user was a member. */
@@ -120,16 +118,6 @@ export function projectRepo({ db, now }: RepoContext): ProjectRepo {
         .where('id', '=', id)
         .returning(PROJECT_COLUMNS)
         .executeTakeFirst();
-    },
-
-    async rotateWebhookSecret(id) {
-      const secret = newWebhookSecret();
-      const result = await db
-        .updateTable('projects')
-        .set({ webhook_secret: secret, updated_at: now() })
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return result.numUpdatedRows === 1n ? secret : undefined;
     },
 
     async addMember(projectId, userId) {

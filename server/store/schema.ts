@@ -5,7 +5,8 @@
 import type { Generated, Selectable } from 'kysely';
 import type { TriggerEvent } from '../../engine/plan.ts';
 import type { Report } from '../../engine/reports/types.ts';
-import type { RunStatus, StepStatus } from '../../engine/status.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import type { RunStatus } from '../../engine/status.ts';
 
 export const ROLES = ['admin', 'developer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -124,20 +125,11 @@ export interface ReportsTable {
   data: string | null;
 }
 
-export interface StepsTable {
+/** The engine's StepRecord (its log relative to the execution's logs_dir), in its execution. */
+export interface StepsTable extends StepRecord {
   execution_id: string;
-  name: string;
   /** Order in the plan, from 0. */
   position: number;
-  status: StepStatus;
-  exit_code: number | null;
-  reason: string | null;
-  started_at: string | null;
-  ended_at: string | null;
-  duration_ms: number | null;
-  attempts: number;
-  /** Log file, relative to the execution's logs_dir. */
-  log: string;
 }
 
 export interface EnvironmentsTable {

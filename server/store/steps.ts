@@ -16,7 +16,8 @@ export interface StepRepo {
 export function stepRepo({ db }: RepoContext): StepRepo {
   return {
     async upsert(executionId, step, position) {
-      const fields = {
+      // Field by field: a caller may hand in a wider object (a stored row) than the record.
+      const fields: Omit<StepRecord, 'name'> = {
         status: step.status,
         exit_code: step.exit_code,
         reason: step.reason,

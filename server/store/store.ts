@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { type ArtifactRepo, artifactRepo } from './artifacts.ts';
 import type { RepoContext } from './context.ts';
 import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
@@ -28,9 +28,9 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
+// The database itself stays in here: every query is a repository method, so the rest of the
+// server never depends on the query builder or on SQL.
 export interface Store {
-  /** For queries no repository offers; prefer adding a repository method. */
-  readonly db: Kysely<Database>;
   /** Absolute path; executions' logs_dir values are relative to it. */
   readonly dataDir: string;
   /** Names of the migrations this open applied; empty when the schema was already current. */
@@ -45,6 +45,8 @@ export interface Store {
   readonly deliveries: DeliveryRepo;
   readonly sessions: SessionRepo;
   readonly reports: ReportRepo;
+  /** Resolves when the database answers a query (for health checks). */
+  ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -88,7 +90,6 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
   const context: RepoContext = { db, now: () => clock().toISOString() };
   let closed: Promise<void> | undefined;
   return {
-    db,
     dataDir: dir,
     migrated,
     users: userRepo(context),
@@ -101,6 +102,9 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     deliveries: deliveryRepo(context),
     sessions: sessionRepo(context),
     reports: reportRepo(context),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
     close() {
       closed ??= db.destroy();
       return closed;

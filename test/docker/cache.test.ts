@@ -13,6 +13,7 @@ import { resolveStepCaches } from '../../engine/cache.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import type { Plan } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
@@ -128,10 +129,10 @@ describe('docker backend: cache', await dockerTestOptions(), () => {
       env: {},
       notice: () => undefined,
     };
-    await backend.setupRun(context);
+    await backend.setupRun(context, await readRunInputs(plan, context.notice));
     for (const name of names) assert.ok(await volumeLabels(name), `${name} exists after setupRun`);
-    // What the server does for a run a crash left behind.
-    await backend.removeRun(id);
+    // What the server does for a run a crash left behind: a new backend knows only the id.
+    await new DockerBackend({ docker }).destroyRun(id);
     const { Volumes: left } = await docker.listVolumes({ filters: labelFilter(LABEL_RUN, id) });
     assert.deepEqual(left ?? [], []);
     for (const name of names) assert.ok(await volumeLabels(name), `${name} survives recovery`);

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { collectArtifacts } from '../../engine/artifacts/collect.ts';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { contextHash, listContextFiles } from '../../engine/backends/docker/build-context.ts';
 import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
@@ -13,6 +14,7 @@ import { LABEL_ROLE, LABEL_RUN } from '../../engine/backends/docker/labels.ts';
 import { type Backend, BackendError, type RunContext, type StepExit } from '../../engine/backends/types.ts';
 import { stepSlug } from '../../engine/compile/slugs.ts';
 import type { PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 import { beforeHang, HANG_MS } from '../helpers/hang.ts';
@@ -83,6 +85,11 @@ function makeRun(workspace: string, steps: PlannedStep[], notices: string[] = []
   };
 }
 
+/** What the engine reads from the project before setupRun. */
+function inputsOf(run: RunContext) {
+  return readRunInputs(run.plan, run.notice);
+}
+
 interface StepRun {
   stdout: string;
   stderr: string;
@@ -128,33 +135,33 @@ describe('DockerBackend', await dockerTestOptions(), () => {
   test('output: stdout and stderr separated, each command echoed before it runs', async () => {
     const step = makeStep({ commands: ['echo hello', 'echo oops >&2', "echo 'it''s'"] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 0);
     assert.equal(result.stdout, "+ echo hello\nhello\n+ echo oops >&2\n+ echo 'it''s'\nits\n");
     assert.equal(result.stderr, 'oops\n');
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('large output arrives whole, in order, split across many frames', async () => {
     const step = makeStep({ commands: ['seq 1 200000', 'seq 1 1000 >&2'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     const expected = Array.from({ length: 200000 }, (_, i) => `${i + 1}\n`).join('');
     assert.equal(result.stdout, `+ seq 1 200000\n${expected}+ seq 1 1000 >&2\n`);
     assert.equal(result.stderr, Array.from({ length: 1000 }, (_, i) => `${i + 1}\n`).join(''));
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('sh -e: the first failing command ends the step with its exit code', async () => {
     const step = makeStep({ commands: ['echo one', 'exit 3', 'echo never'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 3);
     assert.doesNotMatch(result.stdout, /never\n/);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('workspace: files present, owned by and writable for uid 1000, shared between steps', async () => {
@@ -173,7 +180,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     });
     const read = makeStep({ name: 'read', commands: ['cat created.txt src/a.txt out/x'] });
     const run = makeRun(dir, [write, read]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const first = await runStep(backend, write, run);
     assert.equal(first.exit.exitCode, 0, first.stderr);
     assert.match(first.stdout, /^1000$/m);
@@ -183,7 +190,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.match(first.stdout, /^1000:1000 src\/a.txt$/m);
     const second = await runStep(backend, read, run);
     assert.equal(second.stdout, '+ cat created.txt src/a.txt out/x\nnew\namore\nbuilt\n');
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('hardening: no capabilities, read-only root, writable /tmp and home, no network', async () => {
@@ -201,7 +208,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       ],
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 0, result.stderr);
     assert.match(result.stdout, /^CapEff:\s+0000000000000000$/m);
@@ -220,7 +227,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     const inspect = await docker.getContainer(containers[0]?.Id ?? '').inspect();
     assert.equal(inspect.HostConfig.LogConfig?.Type, 'none');
     assert.deepEqual(inspect.HostConfig.CapDrop, ['ALL']);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('pids limit holds against a fork loop', async () => {
@@ -232,13 +239,13 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       ],
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     // The sleeps would outlast the hang limit ten times over: they must die with the container.
     const result = await beforeHang(runStep(backend, step, run), 'the fork loop step');
     assert.notEqual(result.exit.exitCode, 0);
     assert.doesNotMatch(result.stdout, /^spawned-all$/m);
     assert.match(result.stderr, /can't fork|Resource temporarily unavailable/i);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('memory limit: a step that allocates past memory: 32m is OOM-killed', async () => {
@@ -247,17 +254,17 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       commands: ['head -c 200m /dev/zero | tail > /dev/null'],
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.notEqual(result.exit.exitCode, 0);
     assert.equal(result.exit.oomKilled, true);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('abort stops a long step within the grace period', async () => {
     const step = makeStep({ commands: [`sleep ${(10 * HANG_MS) / 1000}`] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     // Only stopping the step (SIGTERM, then SIGKILL after the grace period) ends it in time.
@@ -266,7 +273,7 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       'the aborted step',
     );
     assert.notEqual(result.exit.exitCode, 0);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('artifacts: a folder and a renamed file land under destDir, a missing one is a notice', async () => {
@@ -283,11 +290,14 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     });
     const notices: string[] = [];
     const run = makeRun(workspaceDir({}), [step], notices);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const ran = await runStep(backend, step, run);
     assert.equal(ran.exit.exitCode, 0, ran.stdout + ran.stderr);
     const dest = workspaceDir({});
-    const records = await backend.collectArtifacts(step, run, dest);
+    const records = await collectArtifacts(backend, step, run, {
+      destDir: dest,
+      missing: (path) => notices.push(`artifact '${path}' was not found in the workspace`),
+    });
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     assert.deepEqual(
       records.sort((a, b) => a.path.localeCompare(b.path)),
@@ -300,48 +310,49 @@ describe('DockerBackend', await dockerTestOptions(), () => {
     assert.equal(readFileSync(join(dest, 'dist/sub/x.txt'), 'utf8'), 'deep\n');
     assert.equal(readFileSync(join(dest, 'reports/result.txt'), 'utf8'), 'report\n');
     assert.deepEqual(notices, ["artifact 'never-made' was not found in the workspace"]);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('artifacts: a link out of the workspace or an oversized artifact is refused', async () => {
-    const small = new DockerBackend({ docker, artifactMaxBytes: 1000 });
     const step = makeStep({
       commands: ['mkdir out && ln -s /etc/passwd out/pw', 'head -c 5000 /dev/zero > big.bin'],
       artifacts: [{ path: 'out', dest: 'out' }],
     });
     const big = { ...step, artifacts: [{ path: 'big.bin', dest: 'big.bin' }] };
     const run = makeRun(workspaceDir({}), [step]);
-    await small.setupRun(run);
-    await runStep(small, step, run);
+    await backend.setupRun(run, await inputsOf(run));
+    await runStep(backend, step, run);
     const dest = workspaceDir({});
-    await assert.rejects(small.collectArtifacts(step, run, dest), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
-    await assert.rejects(small.collectArtifacts(big, run, dest), { code: 'GBCMS_ERR_ARTIFACT_TOO_LARGE' });
+    const collect = (artifacts: PlannedStep) =>
+      collectArtifacts(backend, artifacts, run, { destDir: dest, maxBytes: 1000, missing: () => undefined });
+    await assert.rejects(collect(step), { code: 'GBCMS_ERR_ARTIFACT_LINK' });
+    await assert.rejects(collect(big), { code: 'GBCMS_ERR_ARTIFACT_TOO_LARGE' });
     assert.deepEqual(readdirSync(dest), []);
-    await small.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('a retry gets a fresh container after destroyStep', async () => {
     const step = makeStep({ commands: ['echo attempt'] });
     const run = makeRun(workspaceDir({}), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     for (let i = 0; i < 2; i++) {
       const result = await runStep(backend, step, run);
       assert.equal(result.stdout, '+ echo attempt\nattempt\n');
       await backend.destroyStep(step, run);
       await backend.destroyStep(step, run);
     }
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('destroyStep leaves the container removal in the background; destroyRun waits for it', async () => {
     const steps = [makeStep({ name: 'a', commands: ['true'] }), makeStep({ name: 'b', commands: ['true'] })];
     const run = makeRun(workspaceDir({}), steps);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     for (const step of steps) {
       await runStep(backend, step, run);
       await backend.destroyStep(step, run);
     }
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
     const filters = { label: [`${LABEL_RUN}=${run.id}`] };
     assert.deepEqual(await docker.listContainers({ all: true, filters }), []);
     assert.deepEqual((await docker.listVolumes({ filters })).Volumes ?? [], []);
@@ -353,14 +364,14 @@ describe('DockerBackend', await dockerTestOptions(), () => {
       makeStep({ name: 'b', commands: ['true'] }),
     ];
     const run = makeRun(workspaceDir({ f: 'x' }), steps);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     for (const step of steps) await backend.startStep(step, run);
     const filters = { label: [`${LABEL_RUN}=${run.id}`] };
     const stepFilters = { label: [...filters.label, `${LABEL_ROLE}=step`] };
     assert.equal((await docker.listContainers({ all: true, filters: stepFilters })).length, 2);
     assert.equal((await docker.listVolumes({ filters })).Volumes?.length, 1);
-    await Promise.all([backend.destroyRun(run), backend.destroyRun(run)]);
-    await backend.destroyRun(run);
+    await Promise.all([backend.destroyRun(run.id), backend.destroyRun(run.id)]);
+    await backend.destroyRun(run.id);
     assert.equal((await docker.listContainers({ all: true, filters })).length, 0);
     assert.equal((await docker.listVolumes({ filters })).Volumes?.length ?? 0, 0);
   });
@@ -390,13 +401,13 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
   test('pull: never with a missing image fails naming the image', async () => {
     const step = makeStep({ environment: { image: 'gbcms-test/missing:1', pull: 'never' } });
     const run = makeRun(workspaceDir({}), [step]);
-    await assert.rejects(backend.setupRun(run), (error: unknown) => {
+    await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_MISSING');
       assert.match(error.message, /'gbcms-test\/missing:1'/);
       return true;
     });
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('a failed pull says which image and why', async () => {
@@ -405,7 +416,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     });
     const notices: string[] = [];
     const run = makeRun(workspaceDir({}), [step], notices);
-    await assert.rejects(backend.setupRun(run), (error: unknown) => {
+    await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_PULL');
       assert.match(
@@ -415,7 +426,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       return true;
     });
     assert.deepEqual(notices, ['pulling image registry.invalid/gbcms/none:1']);
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('build: FROM busybox, .dockerignore respected, entrypoint ignored, cached the second time', async () => {
@@ -437,18 +448,18 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     });
     const firstNotices: string[] = [];
     const first = makeRun(workspaceDir({}), [step], firstNotices);
-    await backend.setupRun(first);
+    await backend.setupRun(first, await inputsOf(first));
     assert.deepEqual(firstNotices, [`building image for environment 'built' from ${context}`]);
     assert.ok((await docker.getImage(tag).inspect()).Id);
     const result = await runStep(backend, step, first);
     assert.equal(result.stdout, '+ cat /built.txt\nhi from build\n+ ls /ctx\nDockerfile\nnonce.txt\n');
-    await backend.destroyRun(first);
+    await backend.destroyRun(first.id);
 
     const secondNotices: string[] = [];
     const second = makeRun(workspaceDir({}), [step], secondNotices);
-    await backend.setupRun(second);
+    await backend.setupRun(second, await inputsOf(second));
     assert.deepEqual(secondNotices, [], 'no second build');
-    await backend.destroyRun(second);
+    await backend.destroyRun(second.id);
   });
 
   test('a failing build is an error carrying the build message', async () => {
@@ -459,13 +470,13 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       environment: { image: undefined, build: { context, dockerfile: 'Dockerfile', args: {} } },
     });
     const run = makeRun(workspaceDir({}), [step]);
-    await assert.rejects(backend.setupRun(run), (error: unknown) => {
+    await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_BUILD');
       assert.match(error.message, /non-zero code: 7/);
       return true;
     });
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('gvisor: the step runs under runsc when the engine has it', async (t) => {
@@ -476,7 +487,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     }
     const step = makeStep({ environment: { runtime: 'gvisor' }, commands: ['dmesg | head -n 1', 'id -u'] });
     const run = makeRun(workspaceDir({ 'a.txt': 'sandboxed workspace\n' }), [step]);
-    await backend.setupRun(run);
+    await backend.setupRun(run, await inputsOf(run));
     const result = await runStep(backend, step, run);
     assert.equal(result.exit.exitCode, 0, result.stderr);
     assert.match(result.stdout, /Starting gVisor/);
@@ -485,14 +496,14 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       filters: { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] },
     });
     assert.equal((await docker.getContainer(container?.Id ?? '').inspect()).HostConfig.Runtime, 'runsc');
-    await backend.destroyRun(run);
+    await backend.destroyRun(run.id);
   });
 
   test('gvisor without runsc registered: startStep fails clearly, nothing is created', async () => {
     const withoutRunsc = new DockerBackend({ docker, listRuntimes: async () => ['runc'] });
     const step = makeStep({ environment: { runtime: 'gvisor' } });
     const run = makeRun(workspaceDir({}), [step]);
-    await withoutRunsc.setupRun(run);
+    await withoutRunsc.setupRun(run, await inputsOf(run));
     await assert.rejects(withoutRunsc.startStep(step, run), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_RUNTIME');
@@ -502,6 +513,6 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     // The workspace's seed container may still be on its way out; no step container was made.
     const filters = { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] };
     assert.equal((await docker.listContainers({ all: true, filters })).length, 0);
-    await withoutRunsc.destroyRun(run);
+    await withoutRunsc.destroyRun(run.id);
   });
 });

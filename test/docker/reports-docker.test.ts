@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readStepFile } from '../../engine/artifacts/read-file.ts';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { removeRunResources } from '../../engine/backends/docker/cleanup.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
@@ -16,6 +17,7 @@ import { reportsFileOf } from '../../engine/plan.ts';
 import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { gbcms } from '../helpers/cli.ts';
@@ -222,7 +224,24 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     );
   });
 
-  test('readStepFile: offsets, limits, and no following of symlinks', async () => {
+  test("a reports path the step broke is told in container paths, never the host's", async () => {
+    // The reports folder replaced by a file: Docker's own error names the host's overlay path.
+    const { run, dir } = await runOnDocker({
+      broken: {
+        image,
+        commands: ['rm -rf /workspace/.gbcms/reports', 'echo x > /workspace/.gbcms/reports', 'sleep 1'],
+        reports: { junit: 'out/junit.xml' },
+      },
+    });
+    assert.equal(run.steps[0]?.status, 'success');
+    const texts = (await readLogFile(join(dir, 'logs', 'broken.log'))).map((l) => l.text);
+    const notice = texts.find((t) => t.includes('$GBCMS_REPORTS'));
+    assert.ok(notice, texts.join('\n'));
+    assert.match(notice, /\/workspace\/\.gbcms\/reports\/broken\.jsonl: not a directory/);
+    assert.doesNotMatch(texts.join('\n'), /\/var\/lib\/docker|overlay2|_data/);
+  });
+
+  test('readStepFile through fetchArchive: offsets, limits, and no following of symlinks', async () => {
     const backend = new DockerBackend();
     const plan = planOf({
       files: {
@@ -246,21 +265,23 @@ describe('step reports on Docker', await dockerTestOptions(), () => {
     };
     const step = plan.steps[0]!;
     try {
-      await backend.setupRun(run);
+      await backend.setupRun(run, await readRunInputs(plan, run.notice));
       await backend.startStep(step, run);
       const exit = await backend.waitStep(step, run, new AbortController().signal, 1000);
       assert.equal(exit.exitCode, 0);
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 0))?.toString(), '0123456789');
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 4, 3))?.toString(), '456');
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 20))?.length, 0);
-      assert.equal(await backend.readStepFile(step, run, 'missing.txt', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, 'folder', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '.gbcms/reports/files.jsonl', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '../etc/passwd', 0), undefined);
+      const read = (path: string, from: number, max?: number) =>
+        readStepFile(backend, step, run, path, from, max);
+      assert.equal((await read('data.txt', 0))?.toString(), '0123456789');
+      assert.equal((await read('data.txt', 4, 3))?.toString(), '456');
+      assert.equal((await read('data.txt', 20))?.length, 0);
+      assert.equal(await read('missing.txt', 0), undefined);
+      assert.equal(await read('folder', 0), undefined);
+      assert.equal(await read('.gbcms/reports/files.jsonl', 0), undefined);
+      assert.equal(await read('../etc/passwd', 0), undefined);
       await backend.destroyStep(step, run);
-      assert.equal(await backend.readStepFile(step, run, 'data.txt', 0), undefined);
+      assert.equal(await read('data.txt', 0), undefined);
     } finally {
-      await backend.destroyRun(run);
+      await backend.destroyRun(run.id);
     }
   });
 

@@ -1,7 +1,7 @@
 // Runs gbcms commands in-process with captured output, as a user's terminal would see them.
 import { Writable } from 'node:stream';
+import { main } from '../../bin/main.ts';
 import type { CliIO } from '../../engine/cli/io.ts';
-import { main } from '../../engine/cli/main.ts';
 
 export interface CliResult {
   code: number;

@@ -4,8 +4,9 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ShuttingDownError } from '../../server/executions/index.ts';
 import { loggerOptions } from '../../server/plugins/logger.ts';
+import { parseTrustedProxies } from '../../server/trust-proxy.ts';
 import { signBody } from '../../server/webhooks/signature.ts';
-import { startTestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
 
 function logCapture() {
   const lines: string[] = [];
@@ -309,5 +310,79 @@ describe('OpenAPI and health', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('behind a reverse proxy', () => {
+  // The proxy at 127.0.0.1 appends the address it saw to whatever X-Forwarded-For the client sent.
+  const PROXY = '127.0.0.1';
+  const viaProxy = (server: TestServer, clientSent: string | undefined, client: string) =>
+    server.app.inject({
+      method: 'GET',
+      url: '/healthz',
+      remoteAddress: PROXY,
+      headers: { 'x-forwarded-for': clientSent === undefined ? client : `${clientSent}, ${client}` },
+    });
+
+  for (const [what, trustProxy] of [
+    ['a hop count', 1],
+    ['the proxy address', ['127.0.0.1']],
+    ['a CIDR range', ['127.0.0.0/8', '::1']],
+  ] as const) {
+    test(`trusting ${what}: a client rotating its X-Forwarded-For stays limited`, async () => {
+      const server = await startTestServer({
+        rateLimit: { max: 3, timeWindowMs: 60_000 },
+        trustProxy: typeof trustProxy === 'number' ? trustProxy : [...trustProxy],
+      });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i++)
+          statuses.push((await viaProxy(server, `198.51.100.${i}`, '203.0.113.7')).statusCode);
+        assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    test(`trusting ${what}: forging a neighbour's address bans the forger, not the neighbour`, async () => {
+      const server = await startTestServer({
+        rateLimit: { max: 2, timeWindowMs: 60_000, banAfter: 2 },
+        trustProxy: typeof trustProxy === 'number' ? trustProxy : [...trustProxy],
+      });
+      const neighbour = '192.0.2.10';
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i++)
+          statuses.push((await viaProxy(server, neighbour, '203.0.113.66')).statusCode);
+        assert.equal(statuses.at(-1), 403, `the forger is banned: ${statuses.join(',')}`);
+        assert.equal((await viaProxy(server, undefined, neighbour)).statusCode, 200, 'the neighbour is not');
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test('without --trust-proxy, X-Forwarded-For is ignored: the socket address is the client', async () => {
+    const server = await startTestServer({ rateLimit: { max: 2, timeWindowMs: 60_000 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push((await viaProxy(server, undefined, `198.51.100.${i}`)).statusCode);
+      assert.deepEqual(statuses, [200, 200, 429]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('--trust-proxy takes a hop count or addresses, and names what it refuses', () => {
+    assert.equal(parseTrustedProxies('2'), 2);
+    assert.deepEqual(parseTrustedProxies('127.0.0.1, 10.0.0.0/8,::1'), ['127.0.0.1', '10.0.0.0/8', '::1']);
+    assert.throws(() => parseTrustedProxies('0'), /hop count must be from 1 to 10, not 0/);
+    assert.throws(() => parseTrustedProxies('true'), /'true' is not an IP address or CIDR range/);
+    assert.throws(
+      () => parseTrustedProxies('10.0.0.0/33'),
+      /'10.0.0.0\/33' has a prefix length that is not 0 to 32/,
+    );
+    assert.throws(() => parseTrustedProxies('127.0.0.1,'), /'' is empty/);
   });
 });

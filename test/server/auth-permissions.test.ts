@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { projectAccess } from '../../server/auth/access.ts';
 import { type Actor, canManage, canRead, canWrite } from '../../server/auth/permissions.ts';
 import { openStore, type Project, type Store, type User, type Visibility } from '../../server/store/index.ts';
+import { withRawDatabase } from './helpers/raw-database.ts';
 
 type Who = 'admin' | 'owner' | 'member' | 'stranger' | 'anonymous';
 const WHO: Who[] = ['admin', 'owner', 'member', 'stranger', 'anonymous'];
@@ -100,6 +101,9 @@ describe('permissions matrix', () => {
   test('list orders by name and shows admins everything', async () => {
     const names = (await store.projects.list(users.admin)).map((p) => p.name);
     assert.deepEqual(names, [...names].sort());
-    assert.equal(names.length, (await store.db.selectFrom('projects').select('id').execute()).length);
+    const stored = withRawDatabase(dir, (db) => db.prepare('select count(*) as n from projects').get()) as {
+      n: number;
+    };
+    assert.equal(names.length, stored.n);
   });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../server/executions/manager.ts';
 import { ENGINE_RESTARTED } from '../../server/executions/recovery.ts';
 import type { StepEvents } from '../../server/plugins/metrics.ts';
+import { executionHttpError } from '../../server/routes/execution-errors.ts';
 import { type Execution, NotFoundError, type Project, type Store } from '../../server/store/index.ts';
 import { GRACE, gitAs } from '../helpers/git.ts';
 import { beforeHang, HANG_MS, pollUntil } from '../helpers/hang.ts';
@@ -165,7 +166,8 @@ describe('execution manager on the fake backend', () => {
       [['build', 'build/dist/app.txt']],
     );
     assert.ok(existsSync(join(dataDir, execution.logs_dir, 'artifacts', 'build', 'dist', 'app.txt')));
-    assert.ok(existsSync(join(dataDir, execution.logs_dir, 'run.json')));
+    // The server keeps the record in its store; run.json is the CLI's.
+    assert.ok(!existsSync(join(dataDir, execution.logs_dir, 'run.json')));
 
     const environments = await store.environments.listByExecution(execution.id);
     assert.deepEqual(environments.map((e) => e.step).sort(), ['build', 'test', null].sort());
@@ -468,9 +470,8 @@ describe('recovery, drain and retention', () => {
     assert.equal((await store.executions.get(execution.id))?.status, 'success');
     await assert.rejects(startManual(manager, project), (error: unknown) => {
       assert.ok(error instanceof ShuttingDownError);
-      assert.equal(error.statusCode, 503);
-      assert.equal(error.code, 'GBCMS_ERR_UNAVAILABLE');
-      assert.deepEqual(describeError(error), {
+      assert.equal(error.code, 'SHUTTING_DOWN');
+      assert.deepEqual(describeError(executionHttpError(error)), {
         statusCode: 503,
         body: { error: 'GBCMS_ERR_UNAVAILABLE', message: 'the server is shutting down' },
       });
@@ -499,7 +500,7 @@ describe('recovery, drain and retention', () => {
     const old = await startManual(manager, project);
     await ended(manager, old.id);
     const pending = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
-    assert.ok(existsSync(join(dataDir, old.logs_dir, 'run.json')));
+    assert.ok(existsSync(join(dataDir, old.logs_dir, 'logs')));
 
     assert.equal(await manager.sweepRetention(new Date(Date.parse(old.created_at) - 1000)), 0);
     assert.equal(await manager.sweepRetention(new Date(Date.now() + 60_000)), 1);

@@ -171,7 +171,10 @@ describe('external executions over HTTP', () => {
     ] as const) {
       const late = await s.api('owner', 'POST', `/api/executions/${id}/${path}`, body);
       assert.equal(late.status, 409, path);
-      assert.equal(late.body.error, 'GBCMS_ERR_EXECUTION_ENDED');
+      assert.deepEqual(late.body, {
+        error: 'GBCMS_ERR_EXECUTION_ENDED',
+        message: 'the execution has already ended',
+      });
     }
   });
 
@@ -198,7 +201,10 @@ describe('external executions over HTTP', () => {
     ] as const) {
       const refused = await s.api('owner', 'POST', `/api/executions/${id}/${path}`, body);
       assert.equal(refused.status, 409, path);
-      assert.equal(refused.body.error, 'GBCMS_ERR_NOT_EXTERNAL');
+      assert.deepEqual(refused.body, {
+        error: 'GBCMS_ERR_NOT_EXTERNAL',
+        message: 'the execution is not external: gbcms runs it and reports for it',
+      });
     }
     await s.api('owner', 'POST', `/api/executions/${id}/terminate`);
     await rm(source, { recursive: true, force: true });
@@ -293,7 +299,7 @@ describe('external executions over HTTP', () => {
     );
     assert.equal(sent.body.accepted, 25, 'downsampled points still count as accepted');
     assert.equal(sent.body.notices.length, 1);
-    assert.match(sent.body.notices[0] ?? '', /metric loss passed 10 points; from now on 1 in 2 is stored/);
+    assert.match(sent.body.notices[0] ?? '', /metric loss passed 10 points; from now on 1 in 2 is kept/);
     const more = await s.api<{ notices: string[] }>('owner', 'POST', `/api/executions/${id}/reports`, [
       { type: 'metric', name: 'loss', value: 25, step: 25 },
       { type: 'metric', name: 'loss', value: 26, step: 26 },
@@ -306,6 +312,49 @@ describe('external executions over HTTP', () => {
     assert.deepEqual(steps, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15, 17, 19, 21, 23, 25, 26]);
     const notice = (await live).find((e) => e.type === 'notice');
     assert.match(notice?.type === 'notice' ? notice.message : '', /metric loss passed 10 points/);
+  });
+
+  test('metric names and annotations past their caps are ignored with one notice each, as in a step', async () => {
+    const s = await server({ reportLimits: { metricsPerStep: 2, annotationsPerStep: 1 } });
+    const id = String((await createExternal(s)).id);
+    const annotation = { type: 'annotation', level: 'warning', title: 'slow' };
+    const sent = await s.api<{ accepted: number; refused: number; notices: string[] }>(
+      'owner',
+      'POST',
+      `/api/executions/${id}/reports`,
+      [
+        { type: 'metric', name: 'a', value: 1 },
+        { type: 'metric', name: 'b', value: 1 },
+        { type: 'metric', name: 'c', value: 1 },
+        { type: 'metric', name: 'd', value: 1 },
+        { type: 'metric', name: 'a', value: 2 },
+        annotation,
+        annotation,
+      ],
+    );
+    assert.equal(sent.status, 202);
+    assert.deepEqual(sent.body, {
+      accepted: 7,
+      refused: 0,
+      errors: [],
+      notices: [
+        "more than 2 different metrics; 'c' and any later new names are ignored",
+        'more than 1 annotations; later ones are ignored',
+      ],
+    });
+    const again = await s.api<{ notices: string[] }>('owner', 'POST', `/api/executions/${id}/reports`, [
+      { type: 'metric', name: 'e', value: 1 },
+      annotation,
+    ]);
+    assert.deepEqual(again.body.notices, [], 'each notice is given once');
+    await s.api('owner', 'POST', `/api/executions/${id}/finish`, { status: 'success' });
+    const stored = await s.store.reports.list({ executionId: id });
+    assert.deepEqual(
+      stored.items.map(({ report }) =>
+        report.type === 'metric' ? `${report.name}=${report.value}` : report.type,
+      ),
+      ['a=1', 'b=1', 'a=2', 'annotation'],
+    );
   });
 
   test('an execution whose reporter stops heart-beating ends as error; heartbeats and reports keep it alive', async () => {

@@ -203,7 +203,7 @@ describe('README examples', () => {
   test('the Python example creates an execution in a session, reports 10 epochs and finishes', async () => {
     const code = await snippet('python');
     assert.ok(code.split('\n').length <= 25, 'about 20 lines');
-    await run('python3', ['-c', code], { env: env(), timeout: 30_000 });
+    await run('python3', ['-c', code], { env: env(), timeout: HANG_MS });
     const id = await newest();
     const row = await s.store.executions.get(id);
     assert.equal(row?.status, 'success');
@@ -223,7 +223,7 @@ describe('README examples', () => {
 
   test('the curl example does the same', async () => {
     const script = await snippet('sh');
-    await run('bash', ['-euo', 'pipefail', '-c', script], { env: env(), timeout: 30_000 });
+    await run('bash', ['-euo', 'pipefail', '-c', script], { env: env(), timeout: HANG_MS });
     const id = await newest();
     const row = await s.store.executions.get(id);
     assert.equal(row?.status, 'success');

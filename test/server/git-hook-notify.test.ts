@@ -46,7 +46,7 @@ async function startRecorder(reply: { status: number; body: string }): Promise<{
   };
 }
 
-/** Stands in for bin/gbcms.js until engine/cli/main.ts dispatches `hook`: runs hookCommand the same way. */
+/** Stands in for bin/gbcms.js: runs hookCommand the way bin/main.ts dispatches `hook`. */
 function writeLauncher(): string {
   const launcher = join(root, 'launch-hook.mjs');
   const tsx = import.meta.resolve('tsx/esm/api');

@@ -1,11 +1,10 @@
-// The pure parts behind report intake: item validation, the per-execution limits, and the sink
-// that batches reports into the store before streaming them.
+// The pure parts behind report intake: item validation and the sink that batches reports into
+// the store before streaming them. The limits are the engine's (test/unit/reports-limits.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Report } from '../../engine/reports/types.ts';
 import type { EventBody } from '../../server/executions/event-shapes.ts';
 import { parseReportItem, parseReportItems } from '../../server/executions/report-items.ts';
-import { ReportLimiter } from '../../server/executions/report-limits.ts';
 import { ReportSink } from '../../server/executions/report-sink.ts';
 import type { ReportEntry, Store, StoredReport } from '../../server/store/index.ts';
 
@@ -108,39 +107,6 @@ describe('report items', () => {
       parsed.refused.map((r) => r.index),
       [1, 2],
     );
-  });
-});
-
-describe('report limits', () => {
-  const metric = (name: string, value = 1): Report => ({ type: 'metric', name, value, time: NOW });
-
-  test('refuses new metric names past the cap, and annotations past theirs', () => {
-    const limiter = new ReportLimiter({ metricsPerStep: 2, annotationsPerStep: 1 });
-    assert.equal(limiter.admit(metric('a')).kind, 'keep');
-    assert.equal(limiter.admit(metric('b')).kind, 'keep');
-    assert.deepEqual(limiter.admit(metric('c')), {
-      kind: 'refuse',
-      error: "more than 2 different metrics; 'c' is refused",
-    });
-    assert.equal(limiter.admit(metric('a')).kind, 'keep', 'known names go on');
-    const annotation: Report = { type: 'annotation', level: 'notice', title: 't', time: NOW };
-    assert.equal(limiter.admit(annotation).kind, 'keep');
-    assert.equal(limiter.admit(annotation).kind, 'refuse');
-  });
-
-  test('thins a series past its budget, says so once, and keeps the last dropped point', () => {
-    const limiter = new ReportLimiter({ pointsPerSeries: 3 });
-    const kinds = Array.from({ length: 8 }, (_, i) => limiter.admit(metric('m', i)));
-    assert.deepEqual(
-      kinds.map((k) => k.kind),
-      ['keep', 'keep', 'keep', 'drop', 'keep', 'drop', 'keep', 'drop'],
-    );
-    assert.equal(kinds.filter((k) => k.kind === 'keep' && k.notice !== undefined).length, 1);
-    assert.deepEqual(
-      limiter.takeDroppedLast().map((r) => (r.type === 'metric' ? r.value : -1)),
-      [7],
-    );
-    assert.deepEqual(limiter.takeDroppedLast(), []);
   });
 });
 

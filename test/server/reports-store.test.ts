@@ -194,7 +194,9 @@ describe('reports store', () => {
     const kept = await newExecution();
     await store.reports.addBatch(gone.id, 's', [metric('m', 1)]);
     await store.reports.addBatch(kept.id, 's', [metric('m', 2)]);
-    await store.db.deleteFrom('executions').where('id', '=', gone.id).execute();
+    // Retention deletes finished executions only: `kept` stays pending.
+    await store.executions.setEnded(gone.id, 'success', null);
+    assert.deepEqual(await store.executions.deleteOlderThan(new Date(Date.now() + 60_000)), [gone.logs_dir]);
     assert.equal((await store.reports.list({ executionId: gone.id })).items.length, 0);
     assert.equal((await store.reports.list({ executionId: kept.id })).items.length, 1);
   });

@@ -56,6 +56,16 @@ function newProject(): Promise<Project> {
   return store.projects.create({ name: `p${projectCount}`, repo: '/src', owner_id: owner });
 }
 
+/** Takes a new execution to `status` the way the server does, through the guarded setters. */
+async function reach(target: Store, id: string, status: RunStatus): Promise<void> {
+  if (status === 'pending') return;
+  if (status === 'running') {
+    assert.equal(await target.executions.setStarted(id), true);
+    return;
+  }
+  assert.equal(await target.executions.setEnded(id, status, null), true);
+}
+
 async function listAll(projectId: string, options: ListExecutionsOptions = {}): Promise<Execution[][]> {
   const pages: Execution[][] = [];
   let cursor: string | undefined;
@@ -121,7 +131,11 @@ describe('execution numbers', () => {
     assert.equal(e.created_at, clock.now().toISOString());
     assert.match(e.id, /^[A-Za-z0-9_-]{22}$/);
     assert.deepEqual(await store.executions.get(e.id), e);
-    assert.deepEqual(await store.executions.byNumber(project.id, e.number), e);
+    const listed = (await store.executions.listByProject(project.id)).items;
+    assert.deepEqual(
+      listed.find((x) => x.number === e.number),
+      e,
+    );
   });
 });
 
@@ -140,7 +154,7 @@ describe('listing executions', () => {
         project_id: project.id,
         trigger: { event: 'push', branch: branches[i % branches.length] },
       });
-      await store.executions.updateStatus(e.id, statuses[i % statuses.length] ?? 'pending');
+      await reach(store, e.id, statuses[i % statuses.length] ?? 'pending');
       await store.executions.create({ project_id: other.id, trigger: { event: 'push', branch: 'main' } });
     }
     await store.executions.create({ project_id: project.id, trigger: { event: 'tag', tag: 'main' } });
@@ -245,17 +259,55 @@ describe('execution status', () => {
     await assert.rejects(store.executions.setEnded(e.id, 'running', null), RangeError);
   });
 
-  test('updateStatus honours its from-guard', async () => {
+  test('pending can end without starting; a finished one does not start; unknown ids change nothing', async () => {
     const project = await newProject();
     const e = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
-    assert.equal(await store.executions.updateStatus(e.id, 'error', { from: ['running'] }), false);
-    assert.equal(
-      await store.executions.updateStatus(e.id, 'error', { from: ['pending'], reason: 'lost' }),
-      true,
-    );
-    assert.equal((await store.executions.get(e.id))?.reason, 'lost');
-    assert.equal(await store.executions.updateStatus('missing', 'error'), false);
+    assert.equal(await store.executions.setEnded(e.id, 'error', 'lost'), true);
+    assert.equal(await store.executions.setStarted(e.id), false);
+    const stored = await store.executions.get(e.id);
+    assert.equal(stored?.status, 'error');
+    assert.equal(stored?.reason, 'lost');
+    assert.equal(stored?.started_at, null);
+    assert.equal(await store.executions.setStarted('missing'), false);
+    assert.equal(await store.executions.setEnded('missing', 'error', null), false);
   });
+
+  test('setCommit fills in the commit; setHeartbeat stamps a running execution only', async () => {
+    const project = await newProject();
+    const e = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
+    await store.executions.setCommit(e.id, { commit_sha: 'c0ffee', author: 'ada', message: 'fix' });
+    assert.deepEqual(await store.executions.get(e.id), {
+      ...e,
+      commit_sha: 'c0ffee',
+      author: 'ada',
+      message: 'fix',
+    });
+    const at = '2030-01-01T00:00:00.000Z';
+    assert.equal(await store.executions.setHeartbeat(e.id, at), false, 'not running yet');
+    await store.executions.setStarted(e.id);
+    assert.equal(await store.executions.setHeartbeat(e.id, at), true);
+    assert.equal((await store.executions.get(e.id))?.last_heartbeat_at, at);
+    await store.executions.setEnded(e.id, 'success', null);
+    assert.equal(await store.executions.setHeartbeat(e.id, '2030-01-02T00:00:00.000Z'), false);
+    assert.equal((await store.executions.get(e.id))?.last_heartbeat_at, at);
+  });
+
+  test('countByStatus counts every execution once', () =>
+    withOwnStore(async (own) => {
+      assert.deepEqual(await own.executions.countByStatus(), []);
+      const project = await own.projects.create({ name: 'p', repo: '/src' });
+      const make = () => own.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
+      await make();
+      await own.executions.setStarted((await make()).id);
+      await own.executions.setEnded((await make()).id, 'failure', null);
+      await own.executions.setEnded((await make()).id, 'failure', null);
+      const counts = await own.executions.countByStatus();
+      assert.deepEqual(Object.fromEntries(counts.map(({ status, count }) => [status, count])), {
+        pending: 1,
+        running: 1,
+        failure: 2,
+      });
+    }));
 
   test('listByStatus finds active executions oldest first', async () => {
     const project = await newProject();
@@ -284,7 +336,7 @@ describe('execution status', () => {
     const make = async (branch: string, status: RunStatus) => {
       clock.advance(10);
       const e = await store.executions.create({ project_id: project.id, trigger: { event: 'push', branch } });
-      await store.executions.updateStatus(e.id, status);
+      await reach(store, e.id, status);
       return e;
     };
     assert.equal(await store.executions.latestForBadge(project.id), undefined);

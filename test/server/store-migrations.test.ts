@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { sql } from 'kysely';
 import { DATABASE_FILE, NotFoundError, openStore } from '../../server/store/index.ts';
+import { withRawDatabase } from './helpers/raw-database.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -40,14 +42,19 @@ describe('store migrations', () => {
       assert.deepEqual(store.migrated, MIGRATIONS);
       assert.equal(store.dataDir, dataDir);
       assert.ok((await readdir(dataDir)).includes(DATABASE_FILE));
-      const tables = (await store.db.introspection.getTables()).map((t) => t.name).sort();
+      const { tables, journal } = withRawDatabase(dataDir, (db) => ({
+        tables: (
+          db
+            .prepare(
+              "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name",
+            )
+            .all() as { name: string }[]
+        ).map((t) => t.name),
+        // WAL is a property of the file: every connection sees it.
+        journal: db.pragma('journal_mode', { simple: true }),
+      }));
       assert.deepEqual(tables, TABLES);
-      const journal = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(store.db);
-      assert.equal(journal.rows[0]?.journal_mode, 'wal');
-      const keys = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(store.db);
-      assert.equal(keys.rows[0]?.foreign_keys, 1);
-      const busy = await sql<{ timeout: number }>`pragma busy_timeout`.execute(store.db);
-      assert.ok((busy.rows[0]?.timeout ?? 0) > 0);
+      assert.equal(journal, 'wal');
     } finally {
       await store.close();
     }
@@ -64,10 +71,10 @@ describe('store migrations', () => {
     try {
       assert.deepEqual(second.migrated, []);
       assert.deepEqual(await second.users.byUsername('ada'), user);
-      const applied = await second.db
-        .selectFrom(sql<{ name: string }>`kysely_migration`.as('m'))
-        .select('m.name')
-        .execute();
+      const applied = withRawDatabase(
+        dataDir,
+        (db) => db.prepare('select name from kysely_migration order by name').all() as { name: string }[],
+      );
       assert.deepEqual(
         applied.map((r) => r.name),
         MIGRATIONS,
@@ -86,6 +93,36 @@ describe('store migrations', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test("a write waits for another process's write rather than failing at once", async () => {
+    const dataDir = await tempDir();
+    const store = await openStore(dataDir);
+    // Another process (the CLI next to a server) holds the write lock for a moment.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]);
+         db.exec('begin immediate');
+         process.stdout.write('locked\\n');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+         db.exec('commit');
+         db.close();`,
+        join(dataDir, DATABASE_FILE),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(holder.stdout, 'data');
+      const started = performance.now();
+      await store.users.create({ username: 'patient', role: 'developer' });
+      assert.ok(performance.now() - started >= 100, 'the write waited for the lock');
+      assert.equal((await store.users.byUsername('patient'))?.role, 'developer');
+    } finally {
+      holder.kill();
+      await store.close();
     }
   });
 

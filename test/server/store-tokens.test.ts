@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashToken } from '../../server/auth/token-crypto.ts';
 import { DATABASE_FILE, openStore, type Store, type User } from '../../server/store/index.ts';
+import { withRawDatabase } from './helpers/raw-database.ts';
 
 let t = Date.parse('2024-03-01T10:00:00.000Z');
 const now = () => new Date(t);
@@ -28,11 +29,13 @@ describe('api tokens', () => {
     assert.match(token, /^gbcms_[A-Za-z0-9_-]{43}$/);
     assert.equal(record.prefix, token.slice(6, 14));
 
-    const row = await store.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('id', '=', record.id)
-      .executeTakeFirst();
+    const row = withRawDatabase(
+      dir,
+      (db) =>
+        db.prepare('select * from api_tokens where id = ?').get(record.id) as
+          | Record<string, unknown>
+          | undefined,
+    );
     assert.ok(row);
     assert.equal(row.token_hash, hashToken(token));
     assert.match(row.token_hash, /^[0-9a-f]{64}$/);
@@ -61,14 +64,7 @@ describe('api tokens', () => {
 
   test('last_used_at is written at most once a minute', async () => {
     const { token, record } = await store.tokens.create(ada.id, 'bot');
-    const lastUsed = async () =>
-      (
-        await store.db
-          .selectFrom('api_tokens')
-          .select('last_used_at')
-          .where('id', '=', record.id)
-          .executeTakeFirst()
-      )?.last_used_at;
+    const lastUsed = async () => (await store.tokens.list()).find((x) => x.id === record.id)?.last_used_at;
     assert.equal(await lastUsed(), null);
     const first = now().toISOString();
     await store.tokens.authenticate(token);
@@ -112,7 +108,7 @@ describe('api tokens', () => {
   test('deleting a user deletes their tokens', async () => {
     const carol = await store.users.create({ username: 'carol', role: 'developer' });
     const { token } = await store.tokens.create(carol.id, 'x');
-    await store.db.deleteFrom('users').where('id', '=', carol.id).execute();
+    withRawDatabase(dir, (db) => db.prepare('delete from users where id = ?').run(carol.id));
     assert.equal(await store.tokens.authenticate(token), undefined);
     assert.deepEqual(await store.tokens.list({ userId: carol.id }), []);
   });

@@ -7,7 +7,7 @@ import {
   matrixEnv,
   matrixStepName,
   substituteMatrix,
-} from '../../engine/compile/matrix.ts';
+} from '../../engine/config/matrix.ts';
 import type { PipelineFile } from '../../engine/config/pipeline-file.generated.ts';
 
 const options = { file: '.gbcms.yml', workspace: '/w', trigger: { event: 'push' as const, branch: 'main' } };

@@ -11,6 +11,7 @@ import {
   stepContainerOptions,
 } from '../../engine/backends/docker/convert.ts';
 import { FrameParser } from '../../engine/backends/docker/demux.ts';
+import { withoutHostPaths } from '../../engine/backends/docker/errors.ts';
 import { BackendError, type RunContext } from '../../engine/backends/types.ts';
 import { stepSlug, uniqueStepSlugs } from '../../engine/compile/slugs.ts';
 import type { Plan, PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
@@ -334,5 +335,16 @@ describe('.dockerignore', () => {
   test('** matches any depth', () => {
     assert.equal(isIgnored(rules, 'a/b/tmp/file'), true);
     assert.equal(isIgnored(rules, 'tmp'), true);
+  });
+});
+
+describe('Docker messages', () => {
+  test('host paths of the daemon become container paths or volume names', () => {
+    const overlay =
+      'lstat /var/lib/docker/overlay2/0df3cdc626db60162c09fb7f1b56647f04eb56799a317b495f064baae29f4b56/merged/workspace/.gbcms/reports/a.jsonl: not a directory';
+    assert.equal(withoutHostPaths(overlay), 'lstat /workspace/.gbcms/reports/a.jsonl: not a directory');
+    const volume = 'open /srv/docker/volumes/gbcms-abc-workspace/_data/x: permission denied';
+    assert.equal(withoutHostPaths(volume), 'open <volume gbcms-abc-workspace>/x: permission denied');
+    assert.equal(withoutHostPaths('No such container: abc'), 'No such container: abc');
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { compilePlan } from '../../engine/compile/compiler.ts';
-import { substituteMatrix } from '../../engine/compile/matrix.ts';
+import { substituteMatrix } from '../../engine/config/matrix.ts';
 import type { PipelineFile } from '../../engine/config/pipeline-file.generated.ts';
 import { imageProblem, matrixReferences } from '../../engine/lint/rules-matrix.ts';
 import { lintPipelineSource } from '../../engine/pipeline.ts';

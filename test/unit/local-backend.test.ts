@@ -2,7 +2,7 @@
 // that reach the whole process group, and the bubblewrap sandbox when it is installed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LocalBackend } from '../../engine/backends/local/backend.ts';
@@ -50,6 +50,22 @@ describe('local backend', () => {
     assert.match(await logs(1), /changed/);
     assert.equal(readFileSync(join(workspace, 'input.txt'), 'utf8'), 'from the project\n');
     assert.equal(run.backend, 'local');
+  });
+
+  test('workspace symlinks are copied as links, as the Docker backend keeps them', async () => {
+    const workspace = tempDir();
+    mkdirSync(join(workspace, 'sub'));
+    writeFileSync(join(workspace, 'sub', 'f.txt'), 'in sub\n');
+    symlinkSync('sub/f.txt', join(workspace, 'file-link'));
+    symlinkSync('sub', join(workspace, 'dir-link'));
+    const { run, logs } = await runLocal(
+      { a: { image, commands: ['readlink file-link dir-link', 'cat dir-link/f.txt'] } },
+      workspace,
+      false,
+    );
+    assert.equal(run.status, 'success', await logs(0));
+    assert.match(await logs(0), /^sub\/f\.txt\nsub\n/m);
+    assert.match(await logs(0), /^in sub$/m);
   });
 
   test('says that it is not container isolation', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { visibleText } from '../../engine/logs/control-sequences.ts';
 import { createMasker, maskSecrets, PatternFinder, secretForms } from '../../engine/logs/masker.ts';
 
 describe('maskSecrets', () => {
@@ -158,6 +159,45 @@ describe('PatternFinder', () => {
         assert.equal(createMasker(list).mask(text), plain);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('secrets hidden behind escapes', () => {
+  const secret = 'hunter2-secret';
+  const ESC = '\u001b';
+  const cases: Record<string, string> = {
+    'colours between the characters': `hun${ESC}[31mter2-se${ESC}[0mcret`,
+    'a cursor move of no width': `hunter2${ESC}[0K-secret`,
+    'a title sequence': `hunter2${ESC}]0;x${ESC}\\-secret`,
+    'backspaces over decoys': 'huX\bnter2-sZZ\b\becret',
+    'a backspace right after the first character': 'hQ\bunter2-secret',
+  };
+  for (const [what, printed] of Object.entries(cases)) {
+    test(`${what}: masked, with everything between its first and last byte`, () => {
+      assert.equal(maskSecrets(`token=${printed}; done`, [secret]), 'token=***; done');
+    });
+  }
+
+  test('escapes around a secret stay; text without a hidden secret is not touched', () => {
+    assert.equal(maskSecrets(`${ESC}[32m${secret}${ESC}[0m`, [secret]), `${ESC}[32m***${ESC}[0m`);
+    const harmless = `${ESC}[31mhunter2${ESC}[0m and a\bb`;
+    assert.equal(maskSecrets(harmless, [secret]), harmless);
+  });
+
+  test('a backspace never reaches back into the line before', () => {
+    assert.equal(maskSecrets(`hunter2-secre\n\bt`, [secret]), `hunter2-secre\n\bt`);
+  });
+
+  test('for random noise spliced into a secret, the masked text shows no secret', () => {
+    const noise = fc.constantFrom(`${ESC}[0m`, `${ESC}[1;31m`, `${ESC}[2K`, `${ESC}]0;t${ESC}\\`, 'x\b', '');
+    fc.assert(
+      fc.property(fc.array(noise, { minLength: secret.length + 1, maxLength: secret.length + 1 }), (gaps) => {
+        let printed = gaps[0] ?? '';
+        for (let i = 0; i < secret.length; i++) printed += (secret[i] ?? '') + (gaps[i + 1] ?? '');
+        const masked = maskSecrets(`a ${printed} b`, [secret]);
+        assert.ok(!visibleText(masked).visible.includes(secret), JSON.stringify(masked));
+      }),
     );
   });
 });

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FileTail, type FileTailOptions } from '../../engine/reports/file-tail.ts';
 import { pollUntil } from '../helpers/hang.ts';
 
-/** A file that grows as the test appends to it, read the way Backend.readStepFile reads. */
+/** A file that grows as the test appends to it, read the way the engine reads a step's file. */
 function growingFile() {
   let content = Buffer.alloc(0);
   let reads = 0;

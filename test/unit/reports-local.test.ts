@@ -1,13 +1,15 @@
 // Step reports on the local backend: $GBCMS_REPORTS in the scratch workspace, JUnit read from
-// it, and readStepFile refusing to leave the workspace through a symlink.
+// it, and the engine's readStepFile (through fetchArchive) never following a symlink.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { readStepFile } from '../../engine/artifacts/read-file.ts';
 import { LocalBackend } from '../../engine/backends/local/backend.ts';
 import { bwrapAvailable } from '../../engine/backends/local/sandbox.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
 
 const image = 'ignored:latest';
@@ -42,7 +44,7 @@ for (const sandbox of [false, true]) {
 }
 
 describe('local readStepFile', () => {
-  test('reads regular files in the workspace only, never through a symlink out of it', async () => {
+  test('reads regular files in the workspace only, never through a symlink', async () => {
     const backend = new LocalBackend({ sandbox: false });
     const plan = planOf({
       files: {
@@ -53,6 +55,7 @@ describe('local readStepFile', () => {
           'ln -s /etc .gbcms/etc',
           'ln -s data.txt inside-link',
           'mkdir folder',
+          'ln -s / up',
         ],
       },
     });
@@ -66,21 +69,29 @@ describe('local readStepFile', () => {
     };
     const step = plan.steps[0]!;
     try {
-      await backend.setupRun(run);
+      await backend.setupRun(run, await readRunInputs(plan, run.notice));
       await backend.startStep(step, run);
       const exit = await backend.waitStep(step, run, new AbortController().signal, 1000);
       assert.equal(exit.exitCode, 0);
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 2, 3))?.toString(), '234');
-      assert.equal((await backend.readStepFile(step, run, 'data.txt', 99))?.length, 0);
-      assert.equal((await backend.readStepFile(step, run, 'inside-link', 0))?.toString(), '0123456789');
-      assert.equal(await backend.readStepFile(step, run, '.gbcms/reports/files.jsonl', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '.gbcms/etc/passwd', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '../../etc/passwd', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, '/etc/passwd', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, 'folder', 0), undefined);
-      assert.equal(await backend.readStepFile(step, run, 'missing', 0), undefined);
+      const read = (path: string, from: number, max?: number) =>
+        readStepFile(backend, step, run, path, from, max);
+      assert.equal((await read('data.txt', 0))?.toString(), '0123456789');
+      assert.equal((await read('data.txt', 2, 3))?.toString(), '234');
+      assert.equal((await read('data.txt', 99))?.length, 0);
+      // A link is a link, even one that stays inside: the same as on Docker.
+      assert.equal(await read('inside-link', 0), undefined);
+      assert.equal(await read('.gbcms/reports/files.jsonl', 0), undefined);
+      await assert.rejects(read('.gbcms/etc/passwd', 0), /leads out of the workspace/);
+      await assert.rejects(read('up/etc/passwd', 0), /leads out of the workspace/);
+      assert.equal(await read('../../etc/passwd', 0), undefined);
+      assert.equal(await read('/etc/passwd', 0), undefined);
+      assert.equal(await read('folder', 0), undefined);
+      assert.equal(await read('missing', 0), undefined);
+      assert.equal(await read('missing/below', 0), undefined);
+      await backend.destroyStep(step, run);
+      assert.equal(await read('data.txt', 0), undefined);
     } finally {
-      await backend.destroyRun(run);
+      await backend.destroyRun(run.id);
     }
   });
 });

@@ -12,6 +12,8 @@ import { reportsFileOf } from '../../engine/plan.ts';
 import { readReports } from '../../engine/reports/reports-file.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { runFileWriter } from '../../engine/run-file.ts';
+import { newRunId } from '../../engine/run-id.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
 import { beforeHang, HANG_MS } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
@@ -22,11 +24,18 @@ async function runFake(steps: Parameters<typeof planOf>[0]) {
   const events: { at: number; event: RunEvent }[] = [];
   const runsDir = tempDir();
   const plan = planOf(steps);
+  const id = newRunId();
+  const runFile = runFileWriter(join(runsDir, id));
   const run = await runPipeline(plan, {
     backend: new FakeBackend(),
     runsDir,
-    observer: (event) => events.push({ at: Date.now(), event }),
+    id,
+    observer: (event) => {
+      events.push({ at: Date.now(), event });
+      runFile.observe(event);
+    },
   });
+  await runFile.flush();
   return { run, plan, events, dir: join(runsDir, run.id) };
 }
 

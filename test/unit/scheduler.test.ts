@@ -6,6 +6,7 @@ import { FakeBackend } from '../../engine/backends/fake.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { runPipeline } from '../../engine/run.ts';
+import { runFileWriter } from '../../engine/run-file.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
 import { beforeHang, HANG_MS } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
@@ -207,8 +208,31 @@ describe('scheduler on the fake backend', () => {
     assert.ok(!backend.calls.some((c) => c.startsWith('start')));
   });
 
-  test('logs are kept per step with secrets masked, artifacts are listed, run.json is written', async () => {
-    const { run, events, dir } = await runFake(
+  test('a secret printed with colours or backspaces inside it reaches the log file masked', async () => {
+    const { run, dir } = await runFake(
+      {
+        deploy: {
+          image,
+          commands: ['x'],
+          secrets: ['DEPLOY_KEY'],
+          env: { STEP_OUTPUT: 'key hunt\u001b[1mer2-sec\u001b[0mret\nkey huX\bnter2-secret\n' },
+        },
+      },
+      { secrets: { DEPLOY_KEY: 'hunter2-secret' } },
+    );
+    const lines = await readLogFile(join(dir, run.steps[0]!.log));
+    assert.deepEqual(
+      lines.filter((l) => l.stream === 'stdout').map((l) => l.text),
+      ['key ***', 'key ***'],
+    );
+  });
+
+  test('logs are kept per step with secrets masked, artifacts are listed, run.json is written by its observer', async () => {
+    const runsDir = tempDir();
+    const id = 'run-file-test';
+    const runFile = runFileWriter(join(runsDir, id));
+    const events: RunEvent[] = [];
+    const { run, dir } = await runFake(
       {
         build: {
           image,
@@ -218,8 +242,17 @@ describe('scheduler on the fake backend', () => {
           artifacts: ['dist/', { path: 'report.txt', name: 'reports/summary.txt' }],
         },
       },
-      { secrets: { DEPLOY_KEY: 'hunter2-secret' } },
+      {
+        secrets: { DEPLOY_KEY: 'hunter2-secret' },
+        runsDir,
+        id,
+        observer: (event) => {
+          events.push(event);
+          runFile.observe(event);
+        },
+      },
     );
+    await runFile.flush();
     const lines = await readLogFile(join(dir, run.steps[0]!.log));
     assert.deepEqual(
       lines.filter((l) => l.stream === 'stdout').map((l) => l.text),
@@ -230,6 +263,7 @@ describe('scheduler on the fake backend', () => {
       ['build/dist', 'build/reports/summary.txt'],
     );
     const saved = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as RunRecord;
+    assert.deepEqual(saved, run);
     assert.equal(saved.status, 'success');
     assert.equal(saved.artifacts.length, 2);
     assert.ok(events.some((e) => e.type === 'log' && e.line.text === 'using key ***'));

@@ -128,6 +128,7 @@ describe('services: docker options', () => {
     assert.equal(options.Name, serviceNetworkName(RUN_ID, STEP, 2));
     assert.match(options.Name, /^gbcms-AbCdEf_-1234-test-node-20-[0-9a-f]{6}-2-net$/);
     assert.equal(options.Internal, true);
+    assert.deepEqual(options.Options, { 'com.docker.network.bridge.inhibit_ipv4': 'true' });
     assert.deepEqual(options.Labels, {
       'gbcms.managed': 'true',
       'gbcms.run': RUN_ID,

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../engine/cli/main.ts';
+import { main } from '../../bin/main.ts';
 import { validateCommand } from '../../engine/cli/validate.ts';
 import { defaultPipelinePath, PipelineReadError, readPipeline } from '../../engine/pipeline.ts';
 import { type CliResult, capture, runCommand } from '../helpers/cli.ts';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import tarStream from 'tar-stream';
-import { listWorkspaceFiles, packWorkspace } from '../../engine/workspace.ts';
+import { packWorkspace } from '../../engine/backends/docker/pack-workspace.ts';
+import { listWorkspaceFiles } from '../../engine/workspace.ts';
 import { gitSkip } from '../helpers/git.ts';
 
 const roots: string[] = [];

@@ -1,23 +1,28 @@
 // The default executor: each step is one hardened container (see convert.ts) on a per-run
 // workspace volume. Output comes through attach, opened before start so nothing is lost,
-// with the log driver off. Every resource is labelled with the run, so destroyRun (and crash
-// recovery) find them by label rather than by what this process remembers.
+// with the log driver off. Every resource is labelled with the run, so destroyRun finds them by
+// label rather than by what this process remembers, after a crash too.
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { resolveStepCaches } from '../../cache.ts';
 import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
-import type { ArtifactRecord, Backend, OutputChunk, RunContext, StepExit } from '../types.ts';
-import { collectContainerArtifacts } from './artifacts.ts';
+import type { Backend, OutputChunk, RunContext, RunInputs, StepExit } from '../types.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
 import { removeRunResources } from './cleanup.ts';
-import { type CacheMount, parseOwner, requireRuntime, stepContainerOptions } from './convert.ts';
+import {
+  type CacheMount,
+  parseOwner,
+  requireRuntime,
+  stepContainerOptions,
+  WORKSPACE_PATH,
+} from './convert.ts';
 import { demux } from './demux.ts';
-import { dockerFailure, dockerReason, isGoneOrGoing, statusCode } from './errors.ts';
+import { dockerFailure, dockerReason, isGoneOrGoing, isNotFound, statusCode } from './errors.ts';
 import { ImageResolver } from './images.ts';
 import { removeServices, type StartedServices, startServices } from './services.ts';
-import { readContainerFile, withReportsEnv } from './step-files.ts';
+import { withReportsEnv } from './step-files.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
 
-export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
 const PING_TIMEOUT_MS = 3000;
 
 export interface DockerBackendLogger {
@@ -29,7 +34,6 @@ export interface DockerBackendOptions {
   logger?: DockerBackendLogger;
   /** Runtimes the engine has registered; defaults to `docker info`. Replaceable to test the gVisor checks. */
   listRuntimes?: () => Promise<string[]>;
-  artifactMaxBytes?: number;
 }
 
 interface DockerRun {
@@ -65,7 +69,6 @@ export class DockerBackend implements Backend {
   private readonly images: ImageResolver;
   private readonly listRuntimes: () => Promise<string[]>;
   private runtimes: Promise<string[]> | undefined;
-  private readonly artifactMaxBytes: number;
   private readonly runs = new Map<string, DockerRun>();
   private readonly steps = new Map<string, DockerStep>();
   /** Services of started steps, by step key, kept apart so a failed start still cleans them. */
@@ -79,7 +82,6 @@ export class DockerBackend implements Backend {
     this.images = new ImageResolver(this.docker);
     this.listRuntimes =
       options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {}));
-    this.artifactMaxBytes = options.artifactMaxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES;
   }
 
   async isAvailable(): Promise<boolean> {
@@ -98,7 +100,7 @@ export class DockerBackend implements Backend {
     }
   }
 
-  async setupRun(run: RunContext): Promise<void> {
+  async setupRun(run: RunContext, inputs: RunInputs): Promise<void> {
     const steps = run.plan.steps.filter((s) => s.skip === undefined);
     const environments = new Map<string, ResolvedEnvironment>();
     for (const step of steps) {
@@ -126,6 +128,7 @@ export class DockerBackend implements Backend {
     const workspace = await createWorkspaceVolume(this.docker, {
       runId: run.id,
       source: run.plan.workspace,
+      files: inputs.workspaceFiles,
       image: this.imageFor(first, images),
       owner,
     });
@@ -137,21 +140,22 @@ export class DockerBackend implements Backend {
     };
     this.runs.set(run.id, state);
     this.inBackground(state, workspace.seedRemoved);
-    state.caches = await this.prepareCaches(run, steps, images);
+    state.caches = await this.prepareCaches(run, steps, inputs, images);
   }
 
   /** One after another: matrix steps share their caches, and a volume is prepared once. */
   private async prepareCaches(
     run: RunContext,
     steps: PlannedStep[],
+    inputs: RunInputs,
     images: Map<string, string>,
   ): Promise<Map<string, CacheMount[]>> {
     const caches = new Map<string, CacheMount[]>();
     for (const step of steps) {
-      if (step.cache === undefined) continue;
+      const stepCaches = inputs.caches.get(step.name);
+      if (stepCaches === undefined) continue;
       const mounts: CacheMount[] = [];
-      const notice = (message: string) => run.notice(message, step.name);
-      for (const cache of await resolveStepCaches(run.plan, step, notice)) {
+      for (const cache of stepCaches) {
         const volume = await ensureCacheVolume(this.docker, {
           runId: run.id,
           key: cache.key,
@@ -277,26 +281,17 @@ export class DockerBackend implements Backend {
     }
   }
 
-  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
-    if (step.artifacts.length === 0) return [];
-    return collectContainerArtifacts(this.stepState(step, run).container, step, {
-      destDir,
-      maxBytes: this.artifactMaxBytes,
-      missing: (path) => run.notice(`artifact '${path}' was not found in the workspace`, step.name),
-    });
-  }
-
-  async readStepFile(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<Buffer | undefined> {
+  async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
     const state = this.steps.get(stepKey(step, run));
-    const path = workspaceRelative(relativePath);
-    if (!state || path === undefined) return undefined;
-    return readContainerFile(state.container, path, fromOffset, maxBytes);
+    const relative = workspaceRelative(path);
+    if (!state || relative === undefined) return undefined;
+    try {
+      // dockerode hands over the HTTP response: a Node Readable.
+      return (await state.container.getArchive({ path: posix.join(WORKSPACE_PATH, relative) })) as Readable;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw dockerFailure('GBCMS_ERR_DOCKER', `could not read '${relative}' from step '${step.name}'`, error);
+    }
   }
 
   /**
@@ -330,18 +325,14 @@ export class DockerBackend implements Backend {
     void work.finally(() => state.removals.delete(work));
   }
 
-  async destroyRun(run: RunContext): Promise<void> {
-    const ofRun = (key: string) => key.startsWith(`${run.id}\0`);
+  async destroyRun(runId: string): Promise<void> {
+    const ofRun = (key: string) => key.startsWith(`${runId}\0`);
     for (const key of this.steps.keys()) if (ofRun(key)) this.steps.delete(key);
     for (const key of this.services.keys()) if (ofRun(key)) this.services.delete(key);
     for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
-    const removals = [...(this.runs.get(run.id)?.removals ?? [])];
-    this.runs.delete(run.id);
+    const removals = [...(this.runs.get(runId)?.removals ?? [])];
+    this.runs.delete(runId);
     await Promise.all(removals);
-    await removeRunResources(this.docker, run.id);
-  }
-
-  async removeRun(runId: string): Promise<void> {
     await removeRunResources(this.docker, runId);
   }
 

@@ -37,6 +37,10 @@ export function serviceNetworkOptions(
     Driver: 'bridge',
     // No route out: services talk to the step and to each other, never to the internet.
     Internal: true,
+    // Internal only stops forwarding: the host keeps an address on the bridge (the gateway)
+    // and answers on every one of its addresses through it. Without an IPv4 address on the
+    // bridge, the host is no neighbour; containers on the network still reach each other.
+    Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true' },
     CheckDuplicate: true,
     Labels: stepResourceLabels(runId, step.name, 'network'),
   };

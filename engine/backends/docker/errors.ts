@@ -11,13 +11,25 @@ export function statusCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Docker's message when it sent one, else the error's own. */
+/** Docker's message when it sent one, else the error's own; never with the daemon's host paths. */
 export function dockerReason(error: unknown): string {
   const json = field(error, 'json');
   const message = field(json, 'message');
-  if (typeof message === 'string' && message !== '') return message.trim();
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (typeof message === 'string' && message !== '') return withoutHostPaths(message.trim());
+  if (error instanceof Error) return withoutHostPaths(error.message);
+  return withoutHostPaths(String(error));
+}
+
+/**
+ * The daemon names files by where they lie on the host (`lstat /var/lib/docker/overlay2/<id>/
+ * merged/workspace/x: not a directory`): a step's log must not learn the host's layout, and
+ * the user thinks in container paths. A container's root becomes `/`; a volume's data folder
+ * `<volume NAME>`.
+ */
+export function withoutHostPaths(message: string): string {
+  return message
+    .replace(/\/\S*?\/overlay2\/[0-9a-f]+\/merged(?=\/)/g, '')
+    .replace(/\/\S*?\/volumes\/([^/\s]+)\/_data/g, '<volume $1>');
 }
 
 export function isNotFound(error: unknown): boolean {

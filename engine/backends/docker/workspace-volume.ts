@@ -4,16 +4,18 @@
 // hence this separate, unhardened-but-never-run container.
 import type Docker from 'dockerode';
 import type { Pack } from 'tar-stream';
-import { listWorkspaceFiles, packWorkspace } from '../../workspace.ts';
 import { seedContainerOptions, WORKSPACE_PATH, workspaceVolumeName } from './convert.ts';
 import { dockerFailure } from './errors.ts';
 import { runLabels } from './labels.ts';
+import { packWorkspace } from './pack-workspace.ts';
 import { addReportsFolder } from './step-files.ts';
 
 export interface WorkspaceSeed {
   runId: string;
   /** Host directory the files come from. */
   source: string;
+  /** The files to copy, relative to `source` (RunInputs.workspaceFiles). */
+  files: string[];
   /** Image id to create the seeding container from: one the run already has. */
   image: string;
   owner: { uid: number; gid: number };
@@ -35,14 +37,13 @@ export async function createWorkspaceVolume(docker: Docker, seed: WorkspaceSeed)
   } catch (error) {
     throw dockerFailure('GBCMS_ERR_DOCKER', `could not create the workspace volume`, error);
   }
-  const files = await listWorkspaceFiles(seed.source);
   let container: Docker.Container | undefined;
   let seedRemoved = Promise.resolve();
   try {
     container = await docker.createContainer(seedContainerOptions(seed.runId, seed.image, name));
     const prefix = WORKSPACE_PATH.slice(1);
     const append = (pack: Pack) => addReportsFolder(pack, prefix, seed.owner);
-    await container.putArchive(packWorkspace(seed.source, files, { ...seed.owner, prefix, append }), {
+    await container.putArchive(packWorkspace(seed.source, seed.files, { ...seed.owner, prefix, append }), {
       path: '/',
     });
   } catch (error) {

@@ -1,33 +1,41 @@
 // Runs steps as host processes in a scratch copy of the workspace. For laptops without a
 // Docker engine: it is not container isolation, and says so; with bubblewrap installed each
-// step gets its own namespaces, a read-only host and no network.
+// step gets its own namespaces, a read-only host and no network. A run's files live in one
+// folder named after the run (scratch.ts), so destroyRun finds them from the run id alone.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, open, readdir, realpath, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
-import tar from 'tar-fs';
-import { extractArchive } from '../../artifacts/extract.ts';
-import { resolveStepCaches } from '../../cache.ts';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { type PlannedStep, REPORTS_DIR, reportsFileOf, workspaceRelative } from '../../plan.ts';
-import { listWorkspaceFiles } from '../../workspace.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
 import {
-  type ArtifactRecord,
   type Backend,
   BackendError,
   type OutputChunk,
   type RunContext,
+  type RunInputs,
   type StepExit,
 } from '../types.ts';
+import { packWorkspacePath } from './archive.ts';
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
 import { mergeOutput } from './output.ts';
+import { PROCESSES_FILE, recordProcess } from './processes.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
+import { copyWorkspace, createScratch, findScratch, removeScratch } from './scratch.ts';
 
-export const MAX_ARTIFACT_BYTES = 1024 ** 3;
+export interface LocalBackendOptions {
+  /** false: plain processes even where bubblewrap works. */
+  sandbox?: boolean;
+  /** Where caches are kept; defaults to $XDG_CACHE_HOME/gbcms. */
+  cacheRoot?: string;
+  /** Where runs' scratch folders go; defaults to the OS temp folder ($TMPDIR). */
+  scratchRoot?: string;
+}
 
 interface LocalRun {
+  /** The run's scratch folder: workspace/, home/ and the record of step processes. */
   root: string;
   workspace: string;
   sandboxed: boolean;
@@ -43,31 +51,33 @@ interface LocalCache {
 interface LocalStep {
   child: ChildProcess;
   exit: Promise<number>;
+  /** The note of its process for crash recovery (processes.ts); never rejects. */
+  recorded: Promise<void>;
 }
 
 export class LocalBackend implements Backend {
   readonly name = 'local';
   private readonly runs = new Map<string, LocalRun>();
   private readonly steps = new Map<string, LocalStep>();
+  /** destroyRun calls in progress, so concurrent ones share one removal. */
+  private readonly removals = new Map<string, Promise<void>>();
 
-  /** @param options.cacheRoot where caches are kept; defaults to $XDG_CACHE_HOME/gbcms */
-  constructor(private readonly options: { sandbox?: boolean; cacheRoot?: string } = {}) {}
+  constructor(private readonly options: LocalBackendOptions = {}) {}
 
   async isAvailable(): Promise<boolean> {
     return true;
   }
 
-  async setupRun(run: RunContext): Promise<void> {
+  async setupRun(run: RunContext, inputs: RunInputs): Promise<void> {
     const sandboxed = this.options.sandbox !== false && (await bwrapAvailable());
-    const root = await mkdtemp(join(tmpdir(), scratchPrefix(run.id)));
+    const root = await createScratch(this.scratchRoot(), run.id);
     const workspace = join(root, 'workspace');
-    await mkdir(join(root, 'home'), { recursive: true });
-    for (const file of await listWorkspaceFiles(run.plan.workspace)) {
-      await mkdir(dirname(join(workspace, file)), { recursive: true });
-      await copyFile(join(run.plan.workspace, file), join(workspace, file));
-    }
+    const home = join(root, 'home');
+    await mkdir(home);
+    await mkdir(workspace);
+    await copyWorkspace(run.plan.workspace, inputs.workspaceFiles, workspace);
     await mkdir(join(workspace, REPORTS_DIR), { recursive: true });
-    const caches = await this.resolveCaches(run, { workspace, home: join(root, 'home') });
+    const caches = this.resolveCaches(run, inputs, { workspace, home });
     this.runs.set(run.id, { root, workspace, sandboxed, caches });
     run.notice(
       sandboxed
@@ -76,27 +86,33 @@ export class LocalBackend implements Backend {
     );
   }
 
-  private async resolveCaches(
+  private resolveCaches(
     run: RunContext,
+    inputs: RunInputs,
     dirs: { workspace: string; home: string },
-  ): Promise<Map<string, LocalCache[]>> {
+  ): Map<string, LocalCache[]> {
     const root = this.options.cacheRoot ?? localCacheRoot();
     const caches = new Map<string, LocalCache[]>();
-    for (const step of run.plan.steps) {
-      if (step.skip !== undefined || step.cache === undefined) continue;
-      const notice = (message: string) => run.notice(message, step.name);
+    for (const [step, stepCaches] of inputs.caches) {
       const entries: LocalCache[] = [];
-      for (const cache of await resolveStepCaches(run.plan, step, notice)) {
+      for (const cache of stepCaches) {
         const target = localCacheTarget(cache.path, dirs);
         if (target === undefined) {
-          notice(`local backend: cache '${cache.path}' is outside the workspace and home; it is not kept`);
+          run.notice(
+            `local backend: cache '${cache.path}' is outside the workspace and home; it is not kept`,
+            step,
+          );
           continue;
         }
         entries.push({ dir: join(root, cache.key), target });
       }
-      caches.set(step.name, entries);
+      caches.set(step, entries);
     }
     return caches;
+  }
+
+  private scratchRoot(): string {
+    return this.options.scratchRoot ?? tmpdir();
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -133,7 +149,17 @@ export class LocalBackend implements Backend {
       child.once('error', () => resolve(127));
       child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
     });
-    this.steps.set(stepKey(step, run), { child, exit });
+    // Not awaited: output a step writes before tailStep listens is lost if it exits meanwhile.
+    const recorded =
+      child.pid === undefined
+        ? Promise.resolve()
+        : recordProcess(join(local.root, PROCESSES_FILE), child.pid).catch((error: unknown) =>
+            run.notice(
+              `local backend: could not note the step's process for crash recovery: ${error instanceof Error ? error.message : String(error)}`,
+              step.name,
+            ),
+          );
+    this.steps.set(stepKey(step, run), { child, exit, recorded });
   }
 
   tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk> {
@@ -169,43 +195,11 @@ export class LocalBackend implements Backend {
     return { exitCode, oomKilled: false };
   }
 
-  async collectArtifacts(step: PlannedStep, run: RunContext, destDir: string): Promise<ArtifactRecord[]> {
-    const { workspace } = this.localRun(run);
-    const records: ArtifactRecord[] = [];
-    for (const artifact of step.artifacts) {
-      try {
-        await lstat(join(workspace, artifact.path));
-      } catch {
-        run.notice(`artifact '${artifact.path}' was not found in the workspace`, step.name);
-        continue;
-      }
-      const files = await extractArchive(
-        tar.pack(workspace, { entries: [artifact.path] }),
-        join(destDir, artifact.dest),
-        {
-          maxBytes: MAX_ARTIFACT_BYTES,
-          stripPrefix: artifact.path,
-        },
-      );
-      for (const file of files) {
-        const path = file.path === '' ? artifact.dest : `${artifact.dest}/${file.path}`;
-        records.push({ step: step.name, path, size: file.size, sha256: file.sha256 });
-      }
-    }
-    return records;
-  }
-
-  async readStepFile(
-    step: PlannedStep,
-    run: RunContext,
-    relativePath: string,
-    fromOffset: number,
-    maxBytes = Number.POSITIVE_INFINITY,
-  ): Promise<Buffer | undefined> {
+  async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
     const local = this.runs.get(run.id);
-    const path = workspaceRelative(relativePath);
-    if (!local || path === undefined || !this.steps.has(stepKey(step, run))) return undefined;
-    return readWorkspaceFile(local.workspace, path, fromOffset, maxBytes);
+    const relative = workspaceRelative(path);
+    if (!local || relative === undefined || !this.steps.has(stepKey(step, run))) return undefined;
+    return packWorkspacePath(local.workspace, relative);
   }
 
   async destroyStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -213,26 +207,34 @@ export class LocalBackend implements Backend {
     if (!local) return;
     this.steps.delete(stepKey(step, run));
     killGroup(local.child, 'SIGKILL');
+    await local.recorded;
   }
 
-  async destroyRun(run: RunContext): Promise<void> {
+  destroyRun(runId: string): Promise<void> {
+    let removal = this.removals.get(runId);
+    if (removal === undefined) {
+      removal = this.removeRunFolders(runId).finally(() => this.removals.delete(runId));
+      this.removals.set(runId, removal);
+    }
+    return removal;
+  }
+
+  /** This process's steps first (killed and waited for), then every folder of the run. */
+  private async removeRunFolders(runId: string): Promise<void> {
+    const ended: Promise<unknown>[] = [];
     for (const [key, local] of this.steps) {
-      if (key.startsWith(`${run.id}/`)) {
+      if (key.startsWith(`${runId}/`)) {
         killGroup(local.child, 'SIGKILL');
+        ended.push(local.exit, local.recorded);
         this.steps.delete(key);
       }
     }
-    const local = this.runs.get(run.id);
-    this.runs.delete(run.id);
-    if (local) await rm(local.root, { recursive: true, force: true });
-  }
-
-  /** A crashed run's scratch copy, found by the name setupRun gave it. */
-  async removeRun(runId: string): Promise<void> {
-    const prefix = scratchPrefix(runId);
-    for (const entry of await readdir(tmpdir())) {
-      if (entry.startsWith(prefix)) await rm(join(tmpdir(), entry), { recursive: true, force: true });
-    }
+    await Promise.all(ended);
+    const local = this.runs.get(runId);
+    this.runs.delete(runId);
+    const found = await findScratch(this.scratchRoot(), runId);
+    const roots = new Set(local ? [local.root, ...found] : found);
+    for (const root of roots) await removeScratch(root);
   }
 
   private localRun(run: RunContext): LocalRun {
@@ -248,42 +250,8 @@ export class LocalBackend implements Backend {
   }
 }
 
-function scratchPrefix(runId: string): string {
-  return `gbcms-${runId.slice(0, 12)}-`;
-}
-
 function stepKey(step: PlannedStep, run: RunContext): string {
   return `${run.id}/${step.name}`;
-}
-
-/**
- * A regular file inside the workspace, never through a symlink that leads out of it: the step
- * could point its reports file at the host's secrets, and the engine reads with the user's rights.
- */
-async function readWorkspaceFile(
-  workspace: string,
-  path: string,
-  fromOffset: number,
-  maxBytes: number,
-): Promise<Buffer | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    const [root, real] = await Promise.all([realpath(workspace), realpath(join(workspace, path))]);
-    if (!real.startsWith(`${root}${sep}`)) return undefined;
-    handle = await open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) return undefined;
-    const length = Math.max(0, Math.min(stats.size - fromOffset, maxBytes));
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, fromOffset);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {

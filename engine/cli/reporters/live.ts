@@ -8,6 +8,7 @@ import type { StepRecord } from '../../run-record.ts';
 import { type Paint, STATUS_COLOR, STATUS_SYMBOL, stepColor, stepSummary } from './format.ts';
 import type { Reporter } from './reporter.ts';
 import { formatAnnotation, formatTests, ReportsView } from './reports-view.ts';
+import { terminalLines } from './terminal-text.ts';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const FRAME_MS = 100;
@@ -49,7 +50,8 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
 
   const printAbove = (text: string) => {
     update.clear();
-    out.write(text);
+    // The live view only ever draws on a terminal: step text must not move its cursor.
+    out.write(terminalLines(text));
     update(render());
   };
 

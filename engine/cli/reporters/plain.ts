@@ -7,6 +7,7 @@ import type { Paint } from './format.ts';
 import { STATUS_SYMBOL, stepSummary } from './format.ts';
 import type { Reporter } from './reporter.ts';
 import { formatAnnotation, formatProgress, formatTests, ReportsView } from './reports-view.ts';
+import { terminalWriter } from './terminal-text.ts';
 
 export const PROGRESS_EVERY_MS = 5000;
 
@@ -15,11 +16,12 @@ export interface PlainReporterOptions {
 }
 
 export function plainReporter(
-  out: NodeJS.WritableStream,
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
   paint: Paint,
   options: PlainReporterOptions = {},
 ): Reporter {
   const now = options.now ?? Date.now;
+  const out = { write: terminalWriter(stream) };
   const view = new ReportsView();
   /** Per step: when progress was last printed, and what. */
   const printed = new Map<string, { at: number; progress: ProgressReport }>();

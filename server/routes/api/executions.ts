@@ -4,6 +4,7 @@ import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { readExecution, requireActor, writeExecution, writeProject } from '../access.ts';
+import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
 import {
@@ -57,7 +58,9 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
       const actor = requireActor(request);
       const { project } = await writeProject(request, request.body.project_id);
       const plan = manualStart(project, request.body);
-      const execution = await app.executions.start({ project, ...plan, requestedBy: actor.id });
+      const execution = await mapExecutionErrors(
+        app.executions.start({ project, ...plan, requestedBy: actor.id }),
+      );
       return reply.code(201).send(executionView(execution, urls));
     },
   );
@@ -136,7 +139,9 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const actor = requireActor(request);
       const { execution: original, access } = await writeExecution(request, request.params.id);
-      const execution = await app.executions.start(rerunRequest(original, access.project, actor.id));
+      const execution = await mapExecutionErrors(
+        app.executions.start(rerunRequest(original, access.project, actor.id)),
+      );
       return reply.code(201).send(executionView(execution, urls));
     },
   );

@@ -14,6 +14,7 @@ import {
 } from '../../executions/index.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { requireActor, writeExecution, writeProject } from '../access.ts';
+import { executionHttpError, mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { executionView } from './views.ts';
 
@@ -84,13 +85,15 @@ export async function startExternal(
     throw errors.validation('an external execution has no ref or commit: gbcms does not run it');
   }
   const { project } = await writeProject(request, body.project_id);
-  const execution = await externalControl(app).start({
-    project,
-    requestedBy: actor.id,
-    ...(body.session !== undefined ? { session: body.session } : {}),
-    ...(body.name !== undefined ? { name: body.name } : {}),
-    ...(body.heartbeat_timeout !== undefined ? { heartbeatTimeoutS: body.heartbeat_timeout } : {}),
-  });
+  const execution = await mapExecutionErrors(
+    externalControl(app).start({
+      project,
+      requestedBy: actor.id,
+      ...(body.session !== undefined ? { session: body.session } : {}),
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.heartbeat_timeout !== undefined ? { heartbeatTimeoutS: body.heartbeat_timeout } : {}),
+    }),
+  );
   return reply.code(201).send(executionView(execution, links(app.settings.publicUrl)));
 }
 
@@ -112,13 +115,17 @@ const REPORT_SHAPES =
   '{"type":"annotation","level":"warning","file":"src/a.py","line":3,"title":"Slow","message":"..."}, ' +
   '{"type":"tests","tests":10,"failures":1,"errors":0,"skipped":2,"duration_ms":1234,"failed":[{"suite":"s","name":"n","classname":"c","message":"m","output":"..."}]}; ' +
   'any of them may carry "time" (ISO 8601), else the time it arrived is used. Invalid items are refused one by one (their index is in `errors`), the others are kept. ' +
-  'Past 100,000 points a metric is downsampled (a notice says so). The same reports can be sent as JSON messages over a WebSocket: GET /api/executions/{id}/reports/ws (token in the Authorization header or ?token=), one report or an array per message; errors come back as JSON messages.';
+  'The limits of a step apply: past 100,000 points a metric is downsampled, and past 1000 metric names or 1000 annotations later ones are ignored (a notice says so, once). The same reports can be sent as JSON messages over a WebSocket: GET /api/executions/{id}/reports/ws (token in the Authorization header or ?token=), one report or an array per message; errors come back as JSON messages.';
 
 const intakeSchema = {
   type: 'object',
   required: ['accepted', 'refused', 'errors', 'notices'],
   properties: {
-    accepted: { type: 'integer', description: 'valid reports, including points downsampling left out' },
+    accepted: {
+      type: 'integer',
+      description:
+        'valid reports, including those the limits left out (downsampled points, names or annotations past a cap)',
+    },
     refused: { type: 'integer' },
     errors: {
       type: 'array',
@@ -171,7 +178,9 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const { execution } = await writeExecution(request, request.params.id);
       const { body } = request;
-      const intake = await externalControl(app).report(execution.id, Array.isArray(body) ? body : [body]);
+      const intake = await mapExecutionErrors(
+        externalControl(app).report(execution.id, Array.isArray(body) ? body : [body]),
+      );
       return reply.code(202).send(intake);
     },
   );
@@ -201,7 +210,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { execution } = await writeExecution(request, request.params.id);
-      const alive = await externalControl(app).heartbeat(execution.id);
+      const alive = await mapExecutionErrors(externalControl(app).heartbeat(execution.id));
       return {
         status: alive.status,
         heartbeat_timeout: alive.heartbeat_timeout_s ?? DEFAULT_HEARTBEAT_TIMEOUT_S,
@@ -237,7 +246,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     async (request) => {
       const { execution } = await writeExecution(request, request.params.id);
       const { status, message } = request.body;
-      const ended = await externalControl(app).finish(execution.id, status, message);
+      const ended = await mapExecutionErrors(externalControl(app).finish(execution.id, status, message));
       request.log.info(
         { execution: execution.id, status, by: request.actor?.id },
         'external execution finished',
@@ -273,7 +282,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
       // Checked before the upgrade, so a refusal is an ordinary HTTP answer (401, 403, 404, 409).
       preHandler: async (request) => {
         const { execution } = await writeExecution(request, request.params.id);
-        await externalControl(app).heartbeat(execution.id);
+        await mapExecutionErrors(externalControl(app).heartbeat(execution.id));
       },
     },
     (socket: ReportSocket, request) => {
@@ -324,7 +333,7 @@ async function receive(
     if (intake.refused === 0 && intake.notices.length === 0) return undefined;
     return { type: intake.refused > 0 ? 'refused' : 'notice', ...intake };
   } catch (error) {
-    const { body } = describeError(error);
+    const { body } = describeError(executionHttpError(error));
     return { type: 'error', ...body };
   }
 }

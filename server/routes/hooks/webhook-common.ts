@@ -7,6 +7,7 @@ import type { ExecutionSource } from '../../executions/types.ts';
 import type { Project } from '../../store/index.ts';
 import { verifySignature } from '../../webhooks/signature.ts';
 import type { WebhookTrigger } from '../../webhooks/types.ts';
+import { mapExecutionErrors } from '../execution-errors.ts';
 
 /**
  * In this plugin's context only: every body arrives as the Buffer received, whatever its
@@ -86,12 +87,14 @@ export async function startFromWebhook(
   trigger: WebhookTrigger,
   source: ExecutionSource,
 ): Promise<{ execution_id: string; number: number }> {
-  const execution = await request.server.executions.start({
-    project,
-    trigger: engineTrigger(trigger),
-    source,
-    ...(trigger.message !== undefined ? { message: trigger.message } : {}),
-  });
+  const execution = await mapExecutionErrors(
+    request.server.executions.start({
+      project,
+      trigger: engineTrigger(trigger),
+      source,
+      ...(trigger.message !== undefined ? { message: trigger.message } : {}),
+    }),
+  );
   request.log.info(
     { project: project.id, execution: execution.id, number: execution.number, event: trigger.event },
     'webhook started an execution',

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { requireActor, writeExecution, writeProject } from '../access.ts';
+import { mapExecutionErrors } from '../execution-errors.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
 
 const idParams = {
@@ -26,18 +27,18 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string } }>('/executions/:id/rerun', formRoute, async (request, reply) => {
     const actor = requireActor(request);
     const { execution: original, access } = await writeExecution(request, request.params.id);
-    const execution = await app.executions.start(rerunRequest(original, access.project, actor.id));
+    const execution = await mapExecutionErrors(
+      app.executions.start(rerunRequest(original, access.project, actor.id)),
+    );
     return reply.redirect(executionPage(execution.id), 303);
   });
 
   app.post<{ Params: { id: string } }>('/projects/:id/run', formRoute, async (request, reply) => {
     const actor = requireActor(request);
     const { project } = await writeProject(request, request.params.id);
-    const execution = await app.executions.start({
-      project,
-      ...manualStart(project, {}),
-      requestedBy: actor.id,
-    });
+    const execution = await mapExecutionErrors(
+      app.executions.start({ project, ...manualStart(project, {}), requestedBy: actor.id }),
+    );
     return reply.redirect(executionPage(execution.id), 303);
   });
 };

@@ -1,6 +1,8 @@
 // Matrix expansion: one step per combination of the axes, named after the combination, with
-// `${{ matrix.AXIS }}` replaced in the texts the step is built from.
-import type { Step } from '../config/pipeline-file.generated.ts';
+// `${{ matrix.AXIS }}` replaced in the texts the step is built from. Shared by the linter,
+// which checks every combination with this same expansion so what passes lints compiles, and
+// by the compiler, which plans them.
+import type { Step } from './pipeline-file.generated.ts';
 
 /** One combination: axis -> value as text, in the file's axis order. */
 export type Combination = Record<string, string>;

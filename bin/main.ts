@@ -1,33 +1,36 @@
-// Entry point of the `gbcms` command: dispatches to one module per subcommand.
-import type { CliIO } from './io.ts';
-import { processIO } from './io.ts';
+// Entry point of the `gbcms` command: dispatches to one module per subcommand. It sits above
+// engine/ and server/ because it reaches both, while engine/ (the library) must never reach
+// the server. Commands load on demand, so `gbcms run` and `gbcms validate` never load Fastify
+// or SQLite.
+import type { CliIO } from '../engine/cli/io.ts';
+import { processIO } from '../engine/cli/io.ts';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   validate: {
     summary: 'check a pipeline file and print every problem with FILE:LINE:COL',
-    load: async () => (await import('./validate.ts')).validateCommand,
+    load: async () => (await import('../engine/cli/validate.ts')).validateCommand,
   },
   plan: {
     summary: 'show which steps would run, in which order, for a trigger',
-    load: async () => (await import('./plan.ts')).planCommand,
+    load: async () => (await import('../engine/cli/plan.ts')).planCommand,
   },
   run: {
     summary: 'run a pipeline here, in hardened containers (or locally without Docker)',
-    load: async () => (await import('./run.ts')).runCommand,
+    load: async () => (await import('../engine/cli/run.ts')).runCommand,
   },
   serve: {
     summary: 'start the gbcms server: API, webhooks, live run pages, badges, metrics',
-    load: async () => (await import('../../server/cli/serve.ts')).serveCommand,
+    load: async () => (await import('../server/cli/serve.ts')).serveCommand,
   },
   token: {
     summary: 'create, list and revoke API tokens of a gbcms server',
-    load: async () => (await import('../../server/cli/token.ts')).tokenCommand,
+    load: async () => (await import('../server/cli/token.ts')).tokenCommand,
   },
   hook: {
     summary: 'install a post-receive hook that triggers a gbcms server on git push',
-    load: async () => (await import('../../server/cli/hook.ts')).hookCommand,
+    load: async () => (await import('../server/cli/hook.ts')).hookCommand,
   },
 };
 
@@ -45,7 +48,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
   if (name === '--version') {
     const { readFile } = await import('node:fs/promises');
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
       version: string;
     };
     io.stdout.write(`${pkg.version}\n`);

@@ -1,10 +1,12 @@
 // Parses pipeline text into a YAML tree that keeps positions, so every later finding can
 // point at a line and column. Parser errors become diagnostics; nothing here throws on
-// bad input.
+// bad input. It is the first pass of the linter, not a step before it: its findings are
+// GBCMS_YAML_* codes reported through the same Reporter as the text guards before it and
+// the tree checks after it.
 import type { Document, LineCounter, YAMLError } from 'yaml';
 import { parseDocument } from 'yaml';
-import type { LintCode } from '../lint/codes.ts';
-import type { Reporter } from '../lint/report.ts';
+import type { LintCode } from './codes.ts';
+import type { Reporter } from './report.ts';
 
 export interface ParsedYaml {
   doc: Document.Parsed;

@@ -1,0 +1,51 @@
+// A step's artifacts out of its workspace, the same on every backend: each artifact's archive
+// comes from Backend.fetchArchive and goes through the safe extraction, under one budget for
+// the whole step so that many artifacts cannot add up past it.
+import { join, posix } from 'node:path';
+import type { ArtifactRecord, Backend, RunContext } from '../backends/types.ts';
+import type { PlannedStep } from '../plan.ts';
+import { extractArchive } from './extract.ts';
+
+/** Bytes of file content one step's artifacts may hold together. */
+export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
+
+export interface CollectOptions {
+  /** The step's own artifact folder; records are relative to it. */
+  destDir: string;
+  /** Total for all the step's artifacts; default DEFAULT_ARTIFACT_MAX_BYTES. */
+  maxBytes?: number;
+  /** Told about artifacts the step did not produce: that is the step's business, not a failure. */
+  missing(path: string): void;
+}
+
+/**
+ * Extracts the step's artifacts into `destDir/<dest>`. Rejects with an ArtifactError on a
+ * hostile archive or past the budget; what that artifact's extraction wrote is then removed.
+ */
+export async function collectArtifacts(
+  backend: Backend,
+  step: PlannedStep,
+  run: RunContext,
+  options: CollectOptions,
+): Promise<ArtifactRecord[]> {
+  const maxBytes = options.maxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES;
+  const records: ArtifactRecord[] = [];
+  let used = 0;
+  for (const artifact of step.artifacts) {
+    const archive = await backend.fetchArchive(step, run, artifact.path);
+    if (archive === undefined) {
+      options.missing(artifact.path);
+      continue;
+    }
+    const files = await extractArchive(archive, join(options.destDir, artifact.dest), {
+      maxBytes: maxBytes - used,
+      stripPrefix: posix.basename(artifact.path),
+    });
+    for (const file of files) {
+      used += file.size;
+      const path = file.path === '' ? artifact.dest : `${artifact.dest}/${file.path}`;
+      records.push({ step: step.name, path, size: file.size, sha256: file.sha256 });
+    }
+  }
+  return records;
+}
