@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Trigger } from '../../../engine/plan.ts';
 import { errors } from '../../errors.ts';
 import type { ExecutionSource } from '../../executions/types.ts';
-import type { Project } from '../../store/index.ts';
+import type { ForgeTarget, Project } from '../../store/index.ts';
 import { verifySignature } from '../../webhooks/signature.ts';
 import type { WebhookTrigger } from '../../webhooks/types.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
@@ -86,6 +86,7 @@ export async function startFromWebhook(
   project: Project,
   trigger: WebhookTrigger,
   source: ExecutionSource,
+  forge?: ForgeTarget,
 ): Promise<{ execution_id: string; number: number }> {
   const execution = await mapExecutionErrors(
     request.server.executions.start({
@@ -93,6 +94,7 @@ export async function startFromWebhook(
       trigger: engineTrigger(trigger),
       source,
       ...(trigger.message !== undefined ? { message: trigger.message } : {}),
+      ...(forge ? { forge } : {}),
     }),
   );
   request.log.info(
