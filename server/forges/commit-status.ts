@@ -4,6 +4,9 @@
 import type { RunStatus } from '../../engine/status.ts';
 import type { Forge } from '../store/index.ts';
 
+/** How pages and notices name each forge. */
+export const FORGE_NAMES: Record<Forge, string> = { github: 'GitHub', gitea: 'Gitea', gitlab: 'GitLab' };
+
 /** The fields every forge's status call carries, under gbcms's names. */
 export interface CommitStatus {
   state: string;

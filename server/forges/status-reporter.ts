@@ -6,11 +6,10 @@
 // becomes a notice in the execution's log (while it runs) and a problem on its run page.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Execution, Forge, Store } from '../store/index.ts';
-import { commitStatus, statusContext } from './commit-status.ts';
+import { commitStatus, FORGE_NAMES, statusContext } from './commit-status.ts';
 import { ForgePostError, type StatusPoster } from './posters.ts';
 import type { ForgeTokens } from './tokens.ts';
 
-const FORGE_NAMES: Record<Forge, string> = { github: 'GitHub', gitea: 'Gitea', gitlab: 'GitLab' };
 /** Waits before the 2nd, 3rd and 4th tries: about half a minute in all, then it gives up. */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1000, 5000, 20_000];
 

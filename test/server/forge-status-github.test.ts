@@ -71,7 +71,7 @@ let projects = 0;
 async function projectWith(exitCode: number): Promise<Project> {
   projects += 1;
   const dir = await writePipeline(await tempDir('gbcms-forge-src-'), pipeline(exitCode));
-  return store.projects.create({ name: `app-${projects}`, repo: dir });
+  return store.projects.create({ name: `app-${projects}`, repo: dir, visibility: 'public' });
 }
 
 async function deliverPush(project: Project): Promise<string> {
@@ -169,6 +169,13 @@ describe('commit statuses to GitHub', () => {
     assert.match(
       (await store.forges.get(second))?.problem ?? '',
       /could not report the status "success" to GitHub \(Codertocat\/Hello-World@6113728f27ae\): HTTP 422: no/,
+    );
+    // The run page says where statuses go and why the last one is missing.
+    const page = await app.inject({ method: 'GET', url: `/executions/${second}` });
+    assert.equal(page.statusCode, 200);
+    assert.match(
+      page.body,
+      /<dd id="forge-status">GitHub Codertocat\/Hello-World <span class="error" id="forge-problem">could not report the status &quot;success&quot;/,
     );
   });
 });
