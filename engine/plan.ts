@@ -10,6 +10,8 @@ export interface Trigger {
   author?: string;
   /** Files changed by the trigger; undefined means unknown, and `when.path` then matches. */
   changedPaths?: string[];
+  /** A pull request whose head is in another repository than its base. */
+  fork?: boolean;
 }
 
 export interface ResolvedEnvironment {

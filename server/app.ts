@@ -31,7 +31,9 @@ import usersRoutes from './routes/api/users.ts';
 import badgeRoutes from './routes/badges.ts';
 import healthRoutes from './routes/health.ts';
 import gitHookRoutes from './routes/hooks/git.ts';
+import giteaHookRoutes from './routes/hooks/gitea.ts';
 import githubHookRoutes from './routes/hooks/github.ts';
+import gitlabHookRoutes from './routes/hooks/gitlab.ts';
 import metricsRoutes from './routes/metrics.ts';
 import pageRoutes from './routes/pages/index.ts';
 import type { Store } from './store/index.ts';
@@ -129,6 +131,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionsRoutes);
   await app.register(badgeRoutes);
   await app.register(githubHookRoutes);
+  await app.register(giteaHookRoutes);
+  await app.register(gitlabHookRoutes);
   await app.register(gitHookRoutes);
   await app.register(pageRoutes);
 

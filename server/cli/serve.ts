@@ -10,6 +10,7 @@ import type { CliIO } from '../../engine/cli/io.ts';
 import { parseDuration } from '../../engine/config/units.ts';
 import { buildApp } from '../app.ts';
 import { ExecutionManager } from '../executions/index.ts';
+import { envForgeTokens, type ForgeUrls, forgeStatusReporter } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
 import { openStore, resolveDataDir } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
@@ -25,12 +26,19 @@ options:
   --max-running N     executions running at once over all projects (default: the number of cores)
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
+  --github-api-url U  GitHub's API, for commit statuses (default https://api.github.com;
+                      GitHub Enterprise: https://<host>/api/v3)
+  --gitea-url U       Gitea/Forgejo site commit statuses go to (none by default)
+  --gitlab-url U      GitLab site commit statuses go to (none by default)
   --rate-limit N      requests per minute per client address (default 600)
   --trust-proxy P     behind reverse proxies: P is how many stand in front (1) or their addresses
                       (127.0.0.1,10.0.0.0/8); the client address and protocol are then taken from
                       X-Forwarded-* as those proxies wrote it (default: X-Forwarded-* is ignored)
   --log-level L       fatal, error, warn, info, debug or trace (default info); logs are JSON on stdout
   -h, --help          this text
+
+Commit statuses need a forge token: for now GBCMS_GITHUB_TOKEN, GBCMS_GITEA_TOKEN or
+GBCMS_GITLAB_TOKEN in the environment, one for every project.
 
 Pages read private projects with the API token saved by /login (an HttpOnly cookie);
 the API takes it as 'Authorization: Bearer <token>' (see 'gbcms token create').
@@ -47,6 +55,9 @@ const OPTIONS = {
   'max-running': { type: 'string' },
   grace: { type: 'string' },
   'public-url': { type: 'string' },
+  'github-api-url': { type: 'string' },
+  'gitea-url': { type: 'string' },
+  'gitlab-url': { type: 'string' },
   'rate-limit': { type: 'string' },
   'trust-proxy': { type: 'string' },
   'log-level': { type: 'string' },
@@ -67,6 +78,7 @@ export interface ServeSettings {
   maxRunning: number | undefined;
   graceMs: number;
   publicUrl: string | undefined;
+  forgeUrls: ForgeUrls;
   rateLimit: number;
   trustProxy: TrustedProxies;
   logLevel: string;
@@ -116,9 +128,15 @@ export function readSettings(values: Values): ServeSettings {
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const publicUrl = values['public-url'];
-  if (publicUrl !== undefined && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) {
-    throw new UsageError('--public-url must be an http:// or https:// URL without query or fragment');
+  const publicUrl = httpUrl(values['public-url'], '--public-url');
+  const forgeUrls: ForgeUrls = {};
+  for (const [option, key] of [
+    ['github-api-url', 'githubApi'],
+    ['gitea-url', 'gitea'],
+    ['gitlab-url', 'gitlab'],
+  ] as const) {
+    const url = httpUrl(values[option], `--${option}`);
+    if (url !== undefined) forgeUrls[key] = url;
   }
   return {
     host: values.host ?? '127.0.0.1',
@@ -132,10 +150,18 @@ export function readSettings(values: Values): ServeSettings {
         : integer(values['max-running'], '--max-running', 1, 1000),
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
+    forgeUrls,
     rateLimit: integer(values['rate-limit'] ?? '600', '--rate-limit', 1, 1_000_000),
     trustProxy: values['trust-proxy'] === undefined ? false : trustedProxies(values['trust-proxy']),
     logLevel,
   };
+}
+
+function httpUrl(text: string | undefined, option: string): string | undefined {
+  if (text !== undefined && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(text)) {
+    throw new UsageError(`${option} must be an http:// or https:// URL without query or fragment`);
+  }
+  return text;
 }
 
 function trustedProxies(text: string): TrustedProxies {
@@ -194,6 +220,16 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     graceMs: 10_000,
     ...(settings.maxRunning !== undefined ? { maxRunning: settings.maxRunning } : {}),
   });
+  // TEMPORARY token source: project secrets (GITHUB_TOKEN, ...) replace envForgeTokens().
+  const statuses = forgeStatusReporter({
+    store,
+    tokens: envForgeTokens(),
+    publicUrl: settings.publicUrl,
+    urls: settings.forgeUrls,
+    notice: (id, message) => manager.notice(id, message),
+    logger: logger.child({ component: 'forge-status' }),
+  });
+  manager.events.on('status', statuses.observe);
   let stopRetention: (() => void) | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {

@@ -91,6 +91,8 @@ export class ExecutionManager implements ExecutionControl {
       message: request.message ?? null,
       rerun_of: request.rerunOf ?? null,
     });
+    // Before it is queued: status observers look the forge up when they hear `pending`.
+    if (request.forge) await this.#options.store.forges.set(execution.id, request.forge);
     this.#options.logger.info(
       { execution: execution.id, project: request.project.id, requestedBy: request.requestedBy },
       'execution queued',
@@ -132,6 +134,17 @@ export class ExecutionManager implements ExecutionControl {
     return replayStored(storedEvents(store, dataDir, execution), listener, afterId, (error) =>
       logger.warn({ err: error, execution: executionId }, 'execution replay stopped'),
     );
+  }
+
+  /**
+   * A notice in the execution's live stream (its log on the run page), from outside the run:
+   * forge status reporting. False once the execution has ended: its stream takes no more.
+   */
+  notice(executionId: string, message: string): boolean {
+    const stream = this.#streams.get(executionId);
+    if (!stream || stream.ended) return false;
+    stream.publish({ type: 'notice', message });
+    return true;
   }
 
   /** `running` counts executions holding a slot, including those still fetching their source. */

@@ -4,7 +4,7 @@ import type { Trigger } from '../../engine/plan.ts';
 import type { Report } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
 import type { RunStatus } from '../../engine/status.ts';
-import type { Execution, Project } from '../store/index.ts';
+import type { Execution, ForgeTarget, Project } from '../store/index.ts';
 
 /** Where an execution's source comes from. */
 export type ExecutionSource =
@@ -21,6 +21,8 @@ export interface StartExecutionRequest {
   requestedBy?: string;
   message?: string;
   rerunOf?: string;
+  /** The forge and repository whose webhook started it: its statuses are reported there. */
+  forge?: ForgeTarget;
 }
 
 /**

@@ -3,6 +3,7 @@
 // answered. Everything it prints reaches the pusher as `remote: ...` lines, and nothing it
 // does can fail the push: by the time post-receive runs, the refs are already updated.
 
+import { createHash, randomBytes } from 'node:crypto';
 import type { GitPushNotification } from '../webhooks/git.ts';
 import { GBCMS_SIGNATURE_HEADER, signBody } from '../webhooks/signature.ts';
 import type { HookSettings } from './hook-install.ts';
@@ -63,11 +64,25 @@ export interface NotifyInput {
   settings: HookSettings;
   /** Per request; default 10 s. */
   timeoutMs?: number;
+  /** This push's random part of the delivery ids; default: 16 random bytes, drawn once per push. */
+  nonce?: string;
+}
+
+/**
+ * Names one ref's update in one push, so the server starts one execution however often the
+ * notification arrives. The nonce keeps the same update pushed again (after a reset, say)
+ * from passing for a repeat.
+ */
+export function gitDeliveryFor(nonce: string, update: ReceivedRef): string {
+  return createHash('sha256')
+    .update(`${nonce}\n${update.before} ${update.after} ${update.ref}`)
+    .digest('hex');
 }
 
 /** Sends one notification per updated ref, in order; `report` gets one line per ref. */
 export async function notifyPush(input: NotifyInput, report: (line: string) => void): Promise<void> {
   const timeoutMs = input.timeoutMs ?? 10_000;
+  const nonce = input.nonce ?? randomBytes(16).toString('hex');
   let unresponsive = false;
   for (const { before, after, ref } of input.refs) {
     if (isZeroObjectId(after)) continue; // a deletion starts nothing
@@ -82,6 +97,7 @@ export async function notifyPush(input: NotifyInput, report: (line: string) => v
       after,
       repository: input.gitDir,
       pusher: input.pusher,
+      delivery: gitDeliveryFor(nonce, { before, after, ref }),
     };
     const outcome = await send(input.settings, notification, timeoutMs);
     unresponsive = outcome.timedOut;

@@ -35,6 +35,8 @@ export interface ExecutionPageInput {
   reports?: ReportsOverview;
   /** The session the execution belongs to, if any. */
   session?: { id: string; label: string };
+  /** Where its commit statuses go, and why the last one could not be posted, if it could not. */
+  forge?: { name: string; repo: string; problem: string | null };
   canWrite: boolean;
   urls: {
     events: string;
@@ -50,7 +52,7 @@ export interface ExecutionPageInput {
 
 export function executionPage(input: ExecutionPageInput): SafeHtml {
   const { actor, project, execution, steps, logs, artifacts, canWrite, urls, now } = input;
-  const { reports = NO_REPORTS, session } = input;
+  const { reports = NO_REPORTS, session, forge } = input;
   const id = encodeURIComponent(execution.id);
   const finished = isFinished(execution.status);
   const body = html`<section id="execution" data-id="${execution.id}" data-status="${execution.status}" data-events="${urls.events}">
@@ -65,6 +67,7 @@ ${execution.message ? html`<dt>Message</dt><dd class="message">${execution.messa
 <dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
 <dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
 <dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
+${forge ? html`<dt>Status to</dt><dd id="forge-status">${forge.name} ${forge.repo}${forge.problem ? html` <span class="error" id="forge-problem">${forge.problem}</span>` : ''}</dd>` : ''}
 ${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
 ${

@@ -14,6 +14,8 @@ export function links(base: string) {
     projectPage: (id: string) => `${base}/projects/${encodeURIComponent(id)}`,
     badge: (id: string) => `${base}/badges/${encodeURIComponent(id)}.svg`,
     githubHook: (id: string) => `${base}/hooks/github/${encodeURIComponent(id)}`,
+    giteaHook: (id: string) => `${base}/hooks/gitea/${encodeURIComponent(id)}`,
+    gitlabHook: (id: string) => `${base}/hooks/gitlab/${encodeURIComponent(id)}`,
     gitHook: (id: string) => `${base}/hooks/git/${encodeURIComponent(id)}`,
   };
 }

@@ -16,6 +16,7 @@ export type {
   StatusCount,
 } from './executions.ts';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './executions.ts';
+export type { ForgeRepo, ForgeTarget } from './forges.ts';
 export { MigrationError } from './migrations/index.ts';
 export type { NewProject, ProjectPatch, ProjectRepo } from './projects.ts';
 export type {
@@ -34,6 +35,8 @@ export type {
   Environment,
   EnvironmentType,
   Execution,
+  ExecutionForge,
+  Forge,
   Project,
   RefType,
   Role,
@@ -44,7 +47,7 @@ export type {
   Visibility,
   WebhookDelivery,
 } from './schema.ts';
-export { ROLES, VISIBILITIES } from './schema.ts';
+export { FORGES, ROLES, VISIBILITIES } from './schema.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
 export type { StepRepo } from './steps.ts';

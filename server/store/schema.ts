@@ -163,6 +163,18 @@ export interface WebhookDeliveriesTable {
   execution_id: string | null;
 }
 
+export const FORGES = ['github', 'gitea', 'gitlab'] as const;
+export type Forge = (typeof FORGES)[number];
+
+export interface ExecutionForgesTable {
+  execution_id: string;
+  forge: Forge;
+  /** `owner/name` on GitHub and Gitea; the numeric project id on GitLab. */
+  repo: string;
+  /** The last failure to post a status, for the run page; null once a post succeeds. */
+  problem: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -175,6 +187,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   sessions: SessionsTable;
   reports: ReportsTable;
+  execution_forges: ExecutionForgesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -187,3 +200,4 @@ export type Environment = Selectable<EnvironmentsTable>;
 export type StoredArtifact = Selectable<ArtifactsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type Session = Selectable<SessionsTable>;
+export type ExecutionForge = Selectable<ExecutionForgesTable>;

@@ -9,6 +9,7 @@ import type { RepoContext } from './context.ts';
 import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
 import { type EnvironmentRepo, environmentRepo } from './environments.ts';
 import { type ExecutionRepo, executionRepo } from './executions.ts';
+import { type ForgeRepo, forgeRepo } from './forges.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
@@ -45,6 +46,8 @@ export interface Store {
   readonly deliveries: DeliveryRepo;
   readonly sessions: SessionRepo;
   readonly reports: ReportRepo;
+  /** Where executions report their status back to (forge statuses). */
+  readonly forges: ForgeRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -102,6 +105,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     deliveries: deliveryRepo(context),
     sessions: sessionRepo(context),
     reports: reportRepo(context),
+    forges: forgeRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

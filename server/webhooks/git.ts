@@ -17,6 +17,17 @@ export interface GitPushNotification {
   repository: string;
   /** Who pushed, as the server hosting the repository knows them ($GIT_PUSHER or $USER). */
   pusher: string;
+  /**
+   * This ref's update in this push: the same in a notification sent again, different in the
+   * next push even of the same commits (see gitDeliveryId). Absent from older hooks.
+   */
+  delivery?: string;
+}
+
+/** The notification's delivery id, when it has a well-formed one (64 hex digits). */
+export function gitDeliveryId(payload: unknown): string | undefined {
+  const delivery = stringAt(asObject(payload), 'delivery');
+  return delivery !== undefined && /^[0-9a-f]{64}$/.test(delivery) ? delivery : undefined;
 }
 
 /**

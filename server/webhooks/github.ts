@@ -102,6 +102,15 @@ function interpretPullRequest(event: JsonObject | undefined): WebhookDecision {
   });
 }
 
+/**
+ * The repository the delivery came from, `owner/name`, where its commit statuses go (for a
+ * pull request the base repository: GitHub shows statuses of the head commit posted there).
+ */
+export function githubRepository(payload: unknown): string | undefined {
+  const name = stringAt(objectAt(asObject(payload), 'repository'), 'full_name');
+  return name !== undefined && /^[\w.-]+\/[\w.-]+$/.test(name) ? name : undefined;
+}
+
 function trigger(fields: WebhookTrigger): WebhookDecision {
   return { kind: 'trigger', trigger: withoutUndefined(fields) };
 }

@@ -1,7 +1,8 @@
 // HMAC-SHA256 body signatures, GitHub's scheme: header `sha256=<hex of HMAC(secret, raw body)>`.
 // GitHub sends it as X-Hub-Signature-256; gbcms's own git hook as X-Gbcms-Signature-256.
-// Verification goes through @octokit/webhooks, which compares in constant time.
-import { createHmac } from 'node:crypto';
+// Verification goes through @octokit/webhooks, which compares in constant time. Gitea/Forgejo
+// (bare hex HMAC) and GitLab (the secret itself, X-Gitlab-Token) are checked here.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Webhooks } from '@octokit/webhooks';
 
 /** Header names as Node lower-cases them. */
@@ -43,4 +44,38 @@ export async function verifySignature(
 
 function requireSecret(secret: string): void {
   if (typeof secret !== 'string' || secret === '') throw new TypeError('a webhook secret is required');
+}
+
+/** Gitea's and Forgejo's headers: the bare hex HMAC-SHA256 of the raw body, no `sha256=`. */
+export const GITEA_SIGNATURE_HEADER = 'x-gitea-signature';
+export const FORGEJO_SIGNATURE_HEADER = 'x-forgejo-signature';
+/** GitLab signs nothing: it sends the secret itself. */
+export const GITLAB_TOKEN_HEADER = 'x-gitlab-token';
+
+const HEX_SIGNATURE = /^[0-9a-f]{64}$/;
+
+/**
+ * Gitea/Forgejo: whether `header` is the lower-case hex HMAC-SHA256 of the raw `body`. False
+ * for a missing, repeated or malformed header and an empty body; compared in constant time.
+ */
+export function verifyHexSignature(
+  secret: string,
+  body: Buffer,
+  header: string | readonly string[] | undefined,
+): boolean {
+  requireSecret(secret);
+  if (typeof header !== 'string' || !HEX_SIGNATURE.test(header) || body.length === 0) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(header, 'hex'));
+}
+
+/**
+ * GitLab: whether the header is the secret. Both sides are hashed first, so the comparison
+ * takes the same time whatever the header's length and contents.
+ */
+export function verifySecretToken(secret: string, header: string | readonly string[] | undefined): boolean {
+  requireSecret(secret);
+  if (typeof header !== 'string' || header === '') return false;
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(secret), digest(header));
 }

@@ -1,5 +1,5 @@
 // What a verified webhook delivery asks the server to do. Produced by the pure interpreters
-// (github.ts, git.ts); the routes act on it.
+// (github.ts, gitea.ts, gitlab.ts, git.ts); the routes act on it.
 export type WebhookTriggerEvent = 'push' | 'tag' | 'pull_request';
 
 export interface WebhookTrigger {
@@ -21,6 +21,8 @@ export interface WebhookTrigger {
    */
   cloneUrl?: string;
   prNumber?: number;
+  /** A pull request whose head is in another repository than its base. */
+  fork?: boolean;
 }
 
 export type WebhookDecision =

@@ -119,13 +119,17 @@ describe('a real push through the installed hook', () => {
       assert.deepEqual(bodies.map((b) => b.ref).sort(), ['refs/heads/main', 'refs/tags/v1']);
       const main = server.requests.find((r) => r.body.includes('refs/heads/main'));
       assert.ok(main);
-      assert.deepEqual(JSON.parse(main.body), {
+      const { delivery, ...notification } = JSON.parse(main.body);
+      assert.deepEqual(notification, {
         ref: 'refs/heads/main',
         before: '0'.repeat(40),
         after: head,
         repository: realpathSync(repo),
         pusher: 'grace',
       });
+      // One delivery id per ref and push.
+      assert.match(delivery, /^[0-9a-f]{64}$/);
+      assert.equal(new Set(bodies.map((b) => b.delivery)).size, bodies.length);
       assert.equal(main.url, '/hooks/git/team%2Fweb');
       assert.equal(main.headers['content-type'], 'application/json');
       const signature = main.headers[GBCMS_SIGNATURE_HEADER];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { notifyPush } from '../../server/git/hook-notify.ts';
+import { gitDeliveryFor, notifyPush } from '../../server/git/hook-notify.ts';
 import { signBody } from '../../server/webhooks/signature.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -312,6 +312,20 @@ describe('POST /hooks/git/:project_id', () => {
     assert.equal((await notify(body, { header: 'x-hub-signature-256' })).statusCode, 401);
     assert.equal((await notify(body, { projectId: 'nope' })).statusCode, 404);
     assert.equal(server.executions.started.length, count);
+  });
+
+  test('a notification sent twice starts one execution; the same update in another push starts again', async () => {
+    const update = { before, after, ref: 'refs/heads/main' };
+    const body = { ...update, repository: '/srv/git/x.git', pusher: 'alice' };
+    const first = await notify({ ...body, delivery: gitDeliveryFor('push-1', update) });
+    assert.equal(first.statusCode, 202);
+    const count = server.executions.started.length;
+    const again = await notify({ ...body, delivery: gitDeliveryFor('push-1', update) });
+    assert.deepEqual(again.json(), { duplicate: true });
+    assert.equal(server.executions.started.length, count);
+    const next = await notify({ ...body, delivery: gitDeliveryFor('push-2', update) });
+    assert.equal(next.statusCode, 202);
+    assert.equal(server.executions.started.length, count + 1);
   });
 
   test("gbcms's own post-receive client gets the execution number back", async () => {

@@ -18,12 +18,13 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports'];
+const MIGRATIONS = ['001-initial', '002-reports', '004-forge-status'];
 
 const TABLES = [
   'api_tokens',
   'artifacts',
   'environments',
+  'execution_forges',
   'executions',
   'project_members',
   'projects',

@@ -1,15 +1,16 @@
 // POST /hooks/git/:project_id: the notification `gbcms hook` sends from a repository's
 // post-receive hook, signed (X-Gbcms-Signature-256) with the project's webhook secret. The
-// answer's `number` is what the hook prints to the pusher.
+// answer's `number` is what the hook prints to the pusher. The notification's `delivery` is
+// claimed once, so one sent twice starts one execution.
 import type { FastifyPluginAsync } from 'fastify';
 import { errorResponses } from '../../plugins/schemas.ts';
-import { interpretGitNotification } from '../../webhooks/git.ts';
+import { gitDeliveryId, interpretGitNotification } from '../../webhooks/git.ts';
 import { GBCMS_SIGNATURE_HEADER } from '../../webhooks/signature.ts';
 import {
   acceptRawBodies,
+  actOnDelivery,
   parsePayload,
   projectParams,
-  startFromWebhook,
   verifiedProject,
   webhookResponses,
 } from './webhook-common.ts';
@@ -30,15 +31,17 @@ const gitHookRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const { project, body } = await verifiedProject(request, GBCMS_SIGNATURE_HEADER);
-      const decision = interpretGitNotification(parsePayload(body, request.headers['content-type']));
-      if (decision.kind !== 'trigger') {
-        const reason = decision.kind === 'ignore' ? decision.reason : 'nothing to do';
-        request.log.info({ project: project.id, reason }, 'git notification ignored');
-        return { ignored: true, reason };
-      }
-      // The repository the admin registered, not the path the notification names.
-      const started = await startFromWebhook(request, project, decision.trigger, { kind: 'project' });
-      return reply.code(202).send(started);
+      const payload = parsePayload(body, request.headers['content-type']);
+      const delivery = gitDeliveryId(payload);
+      return actOnDelivery(request, reply, {
+        project,
+        delivery: delivery === undefined ? undefined : `git:${delivery}`,
+        event: 'push',
+        decision: interpretGitNotification(payload),
+        // The repository the admin registered, not the path the notification names.
+        source: { kind: 'project' },
+        forge: undefined,
+      });
     },
   );
 };

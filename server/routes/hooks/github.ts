@@ -6,7 +6,7 @@ import { errors } from '../../errors.ts';
 import type { ExecutionSource } from '../../executions/types.ts';
 import { checkRepoSource } from '../../git/url-policy.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import { interpretGithubEvent } from '../../webhooks/github.ts';
+import { githubRepository, interpretGithubEvent } from '../../webhooks/github.ts';
 import { asObject, objectAt, stringAt } from '../../webhooks/payload.ts';
 import { GITHUB_SIGNATURE_HEADER } from '../../webhooks/signature.ts';
 import type { WebhookTrigger } from '../../webhooks/types.ts';
@@ -52,6 +52,7 @@ const githubHookRoutes: FastifyPluginAsync = async (app) => {
         request.log.info({ project: project.id, delivery, reason: decision.reason }, 'webhook ignored');
         return { ignored: true, reason: decision.reason };
       }
+      const repo = githubRepository(payload);
       let started: Awaited<ReturnType<typeof startFromWebhook>>;
       try {
         started = await startFromWebhook(
@@ -59,6 +60,7 @@ const githubHookRoutes: FastifyPluginAsync = async (app) => {
           project,
           decision.trigger,
           githubSource(decision.trigger, payload),
+          repo === undefined ? undefined : { forge: 'github', repo },
         );
       } catch (error) {
         // Nothing started (refused source, shutting down): GitHub's redelivery must get a new chance.

@@ -1,12 +1,13 @@
 // What the webhook routes share: the raw body (signatures cover the exact bytes), the
 // signature check against the project's secret, and starting the execution a delivery asks for.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Trigger } from '../../../engine/plan.ts';
 import { errors } from '../../errors.ts';
 import type { ExecutionSource } from '../../executions/types.ts';
-import type { Project } from '../../store/index.ts';
+import { checkRepoSource } from '../../git/url-policy.ts';
+import type { ForgeTarget, Project } from '../../store/index.ts';
 import { verifySignature } from '../../webhooks/signature.ts';
-import type { WebhookTrigger } from '../../webhooks/types.ts';
+import type { WebhookDecision, WebhookTrigger } from '../../webhooks/types.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 
 /**
@@ -48,14 +49,24 @@ export const webhookResponses = {
  * The project, once the body's signature is checked with its secret: nothing else about the
  * request is looked at before. Unknown project 404, bad or missing signature 401.
  */
-export async function verifiedProject(
+export function verifiedProject(
   request: FastifyRequest<{ Params: { project_id: string } }>,
   signatureHeader: string,
+): Promise<{ project: Project; body: Buffer }> {
+  return verifiedProjectBy(request, (secret, body) =>
+    verifySignature(secret, body, request.headers[signatureHeader]),
+  );
+}
+
+/** verifiedProject with the forge's own check of the request against the project's secret. */
+export async function verifiedProjectBy(
+  request: FastifyRequest<{ Params: { project_id: string } }>,
+  verify: (secret: string, body: Buffer) => boolean | Promise<boolean>,
 ): Promise<{ project: Project; body: Buffer }> {
   const project = await request.server.store.projects.get(request.params.project_id);
   if (!project) throw errors.projectNotFound();
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  if (!(await verifySignature(project.webhook_secret, body, request.headers[signatureHeader]))) {
+  if (!(await verify(project.webhook_secret, body))) {
     request.log.warn({ project: project.id }, 'webhook refused: bad or missing signature');
     throw errors.badSignature();
   }
@@ -86,6 +97,7 @@ export async function startFromWebhook(
   project: Project,
   trigger: WebhookTrigger,
   source: ExecutionSource,
+  forge?: ForgeTarget,
 ): Promise<{ execution_id: string; number: number }> {
   const execution = await mapExecutionErrors(
     request.server.executions.start({
@@ -93,6 +105,7 @@ export async function startFromWebhook(
       trigger: engineTrigger(trigger),
       source,
       ...(trigger.message !== undefined ? { message: trigger.message } : {}),
+      ...(forge ? { forge } : {}),
     }),
   );
   request.log.info(
@@ -108,4 +121,59 @@ export function singleHeader(request: FastifyRequest, name: string): string | un
   if (typeof value !== 'string' || value === '' || value.length > 200) return undefined;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   return /[\u0000-\u001f\u007f]/.test(value) ? undefined : value;
+}
+
+/**
+ * Pushes and pull requests from the base repository build from the project's registered source
+ * (its credentials work, it may be a local mirror); a pull request from a fork builds from the
+ * fork's clone URL when the URL policy accepts it.
+ */
+export function webhookSource(trigger: WebhookTrigger, baseCloneUrl: string | undefined): ExecutionSource {
+  if (trigger.event !== 'pull_request' || trigger.cloneUrl === undefined) return { kind: 'project' };
+  if (baseCloneUrl === trigger.cloneUrl) return { kind: 'project' };
+  const fork = checkRepoSource(trigger.cloneUrl, { allowLocalPaths: false });
+  if (!fork.ok) return { kind: 'project' };
+  return { kind: 'git', repo: fork.value, commit: trigger.commit, ref: `refs/heads/${trigger.branch}` };
+}
+
+export interface VerifiedDelivery {
+  project: Project;
+  /** The forge's delivery id, prefixed with the forge (`gitea:<uuid>`); undefined when it sent none. */
+  delivery: string | undefined;
+  event: string;
+  decision: WebhookDecision;
+  source: ExecutionSource;
+  forge: ForgeTarget | undefined;
+}
+
+/**
+ * What every forge route does once the request is verified and interpreted: a delivery id seen
+ * before starts nothing; a trigger starts an execution (202), the rest answer 200.
+ */
+export async function actOnDelivery(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  d: VerifiedDelivery,
+): Promise<unknown> {
+  const { deliveries } = request.server.store;
+  const { project, delivery, decision } = d;
+  if (delivery !== undefined && !(await deliveries.claim(delivery, project.id, d.event))) {
+    request.log.info({ project: project.id, delivery }, 'webhook delivery seen before: ignored');
+    return { duplicate: true };
+  }
+  if (decision.kind === 'ping') return { pong: true };
+  if (decision.kind === 'ignore') {
+    request.log.info({ project: project.id, delivery, reason: decision.reason }, 'webhook ignored');
+    return { ignored: true, reason: decision.reason };
+  }
+  let started: Awaited<ReturnType<typeof startFromWebhook>>;
+  try {
+    started = await startFromWebhook(request, project, decision.trigger, d.source, d.forge);
+  } catch (error) {
+    // Nothing started: the forge's redelivery must get a new chance.
+    if (delivery !== undefined) await deliveries.release(delivery);
+    throw error;
+  }
+  if (delivery !== undefined) await deliveries.attach(delivery, started.execution_id);
+  return reply.code(202).send(started);
 }

@@ -1,6 +1,7 @@
 // The read-only pages: projects, a project's executions, an execution (with its reports).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.ts';
+import { FORGE_NAMES } from '../../forges/commit-status.ts';
 import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
@@ -87,11 +88,12 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     { config: { html: true }, schema: { hide: true, params: idParams, response: htmlResponse } },
     async (request, reply) => {
       const { execution, access } = await readExecution(request, request.params.id);
-      const [steps, artifacts, reports, session] = await Promise.all([
+      const [steps, artifacts, reports, session, forge] = await Promise.all([
         app.store.steps.list(execution.id),
         app.store.artifacts.list(execution.id),
         readReportsOverview(app.store.reports, execution.id),
         execution.session_id === null ? undefined : app.store.sessions.get(execution.session_id),
+        app.store.forges.get(execution.id),
       ]);
       const logs = await readLogTails(executionDir(app.store.dataDir, execution), steps);
       const body = executionPage({
@@ -103,6 +105,9 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         artifacts,
         reports,
         ...(session ? { session: { id: session.id, label: session.name } } : {}),
+        ...(forge
+          ? { forge: { name: FORGE_NAMES[forge.forge], repo: forge.repo, problem: forge.problem } }
+          : {}),
         canWrite: access.write,
         urls: {
           events: urls.executionEvents(execution.id),

@@ -1,0 +1,112 @@
+// Reports executions' statuses to the forge whose webhook started them. It listens to the
+// execution manager's `status` events and never blocks or fails an execution: each execution
+// has its own queue, posts go out one at a time and in order, a failed post is retried with
+// backoff a bounded number of times, and a state still waiting when a newer one arrives is
+// dropped, so an older state can never land after a newer one. A post that finally fails
+// becomes a notice in the execution's log (while it runs) and a problem on its run page.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Execution, Forge, Store } from '../store/index.ts';
+import { commitStatus, FORGE_NAMES, statusContext } from './commit-status.ts';
+import { ForgePostError, type StatusPoster } from './posters.ts';
+import type { ForgeTokens } from './tokens.ts';
+
+/** Waits before the 2nd, 3rd and 4th tries: about half a minute in all, then it gives up. */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1000, 5000, 20_000];
+
+export interface StatusReporterOptions {
+  store: Pick<Store, 'forges' | 'projects'>;
+  tokens: ForgeTokens;
+  posters: Partial<Record<Forge, StatusPoster>>;
+  /** The run page's absolute URL, the status's link; undefined without a public URL. */
+  executionPage(executionId: string): string | undefined;
+  /** Publishes a notice in the execution's live log; false once it ended. */
+  notice(executionId: string, message: string): boolean;
+  logger: {
+    info(details: object, message: string): void;
+    warn(details: object, message: string): void;
+  };
+  retryDelaysMs?: readonly number[];
+}
+
+interface Queue {
+  /** The newest status asked for; an older one not yet posted gives way to it. */
+  latest: number;
+  tail: Promise<void>;
+}
+
+export class StatusReporter {
+  readonly #options: StatusReporterOptions;
+  readonly #queues = new Map<string, Queue>();
+  #sequence = 0;
+
+  constructor(options: StatusReporterOptions) {
+    this.#options = options;
+  }
+
+  /** For `manager.events.on('status', ...)`: queues the post and returns at once. */
+  readonly observe = (execution: Execution): void => {
+    if (execution.external === 1 || execution.commit_sha === null) return;
+    const seq = ++this.#sequence;
+    const queue = this.#queues.get(execution.id) ?? { latest: seq, tail: Promise.resolve() };
+    queue.latest = seq;
+    const tail = queue.tail
+      .then(() => this.#report(execution, seq, queue))
+      .catch((error) =>
+        this.#options.logger.warn({ err: error, execution: execution.id }, 'forge status reporting failed'),
+      )
+      .finally(() => {
+        if (this.#queues.get(execution.id)?.tail === tail) this.#queues.delete(execution.id);
+      });
+    queue.tail = tail;
+    this.#queues.set(execution.id, queue);
+  };
+
+  /** Resolves once every queued post is done or given up (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.#queues.size > 0) await Promise.all([...this.#queues.values()].map((q) => q.tail));
+  }
+
+  async #report(execution: Execution, seq: number, queue: Queue): Promise<void> {
+    const { store, tokens, posters, logger } = this.#options;
+    if (queue.latest !== seq) return;
+    const target = await store.forges.get(execution.id);
+    if (!target) return;
+    const poster = posters[target.forge];
+    const project = await store.projects.get(execution.project_id);
+    if (!poster || !project) return;
+    const token = await tokens.forgeToken(project, target.forge);
+    if (token === undefined) {
+      logger.info({ execution: execution.id, forge: target.forge }, 'no forge token: status not reported');
+      return;
+    }
+    const status = commitStatus(target.forge, {
+      status: execution.status,
+      reason: execution.reason,
+      context: statusContext(project.name),
+      targetUrl: this.#options.executionPage(execution.id),
+    });
+    const sha = execution.commit_sha as string;
+    const delays = this.#options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await poster.post(target, sha, status, token);
+        if (target.problem !== null) await store.forges.setProblem(execution.id, null);
+        return;
+      } catch (error) {
+        const failure = error instanceof ForgePostError ? error : new ForgePostError(String(error));
+        const delay = delays[attempt];
+        if (!failure.retryable || delay === undefined) {
+          const where = `${FORGE_NAMES[target.forge]} (${target.repo}@${sha.slice(0, 12)})`;
+          const message = `could not report the status "${status.state}" to ${where}: ${failure.summary}`;
+          logger.warn({ execution: execution.id, tries: attempt + 1 }, message);
+          this.#options.notice(execution.id, `notice: ${message}`);
+          await store.forges.setProblem(execution.id, message);
+          return;
+        }
+        await sleep(delay);
+        // A newer status is waiting: it says more than this one would.
+        if (queue.latest !== seq) return;
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ForgePostError, type StatusPoster } from '../../server/forges/posters.ts';
+import { StatusReporter } from '../../server/forges/status-reporter.ts';
+import type { Execution, ExecutionForge, Project } from '../../server/store/index.ts';
+
+const SHA = 'a'.repeat(40);
+
+function execution(status: Execution['status'], id = 'e1'): Execution {
+  return { id, project_id: 'p1', status, commit_sha: SHA, reason: null, external: 0 } as Execution;
+}
+
+function harness(poster: StatusPoster, token: string | null = 'secret') {
+  const forges = new Map<string, ExecutionForge>([
+    ['e1', { execution_id: 'e1', forge: 'github', repo: 'org/app', problem: null }],
+  ]);
+  const notices: string[] = [];
+  const reporter = new StatusReporter({
+    store: {
+      forges: {
+        set: async () => undefined,
+        get: async (id) => forges.get(id),
+        setProblem: async (id, problem) => {
+          const row = forges.get(id);
+          if (row) row.problem = problem;
+        },
+      },
+      projects: { get: async () => ({ id: 'p1', name: 'app' }) as Project } as never,
+    },
+    tokens: { forgeToken: async () => token ?? undefined },
+    posters: { github: poster },
+    executionPage: (id) => `https://ci.example.com/executions/${id}`,
+    notice: (_id, message) => {
+      notices.push(message);
+      return true;
+    },
+    logger: { info: () => undefined, warn: () => undefined },
+    retryDelaysMs: [20, 20, 20],
+  });
+  return { reporter, forges, notices };
+}
+
+describe('the status reporter', () => {
+  test('posts in order, one at a time; a state still retrying gives way to a newer one', async () => {
+    const posted: string[] = [];
+    let inFlight = 0;
+    const poster: StatusPoster = {
+      async post(_target, _sha, status) {
+        inFlight += 1;
+        assert.equal(inFlight, 1, 'one post at a time per execution');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= 1;
+        posted.push(status.description);
+        // The first try of `queued` fails: by its retry, newer states are waiting.
+        if (posted.length === 1) throw new ForgePostError('busy', 503);
+      },
+    };
+    const { reporter, notices } = harness(poster);
+    reporter.observe(execution('pending'));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    reporter.observe(execution('running'));
+    reporter.observe(execution('success'));
+    await reporter.idle();
+    assert.deepEqual(posted, ['queued', 'passed']);
+    assert.deepEqual(notices, []);
+  });
+
+  test('gives up after the bounded retries with a notice and a stored problem; a later success clears it', async () => {
+    let fail = true;
+    const tries: string[] = [];
+    const poster: StatusPoster = {
+      async post(_target, _sha, status) {
+        tries.push(status.state);
+        if (fail) throw new ForgePostError('unreachable');
+      },
+    };
+    const { reporter, forges, notices } = harness(poster);
+    reporter.observe(execution('running'));
+    await reporter.idle();
+    assert.deepEqual(tries, ['pending', 'pending', 'pending', 'pending']);
+    assert.equal(notices.length, 1);
+    assert.match(
+      notices[0] ?? '',
+      /^notice: could not report the status "pending" to GitHub \(org\/app@aaaaaaaaaaaa\): unreachable$/,
+    );
+    assert.match(forges.get('e1')?.problem ?? '', /unreachable/);
+
+    fail = false;
+    reporter.observe(execution('success'));
+    await reporter.idle();
+    assert.equal(forges.get('e1')?.problem, null);
+  });
+
+  test('nothing is posted without a forge, a commit or a token', async () => {
+    const tries: string[] = [];
+    const poster: StatusPoster = { post: async (_t, _s, status) => void tries.push(status.state) };
+    const { reporter } = harness(poster);
+    reporter.observe(execution('pending', 'not-from-a-forge'));
+    reporter.observe({ ...execution('pending'), commit_sha: null });
+    await reporter.idle();
+    const tokenless = harness(poster, null).reporter;
+    tokenless.observe(execution('pending'));
+    await tokenless.idle();
+    assert.deepEqual(tries, []);
+  });
+});
