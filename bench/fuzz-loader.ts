@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: pipeline text quotes the ${{ matrix.AXIS }} syntax
 // `npm run fuzz`: the pipeline loader against many generated inputs (100,000 by default), too
 // many for `npm test`'s time budget. Inputs mix random text and bytes, YAML-shaped noise
 // (flow and block collections, anchors, tags, quotes, deep nesting) and mangled real pipelines.
