@@ -13,6 +13,7 @@ import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
 import type { Database } from './schema.ts';
+import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
@@ -45,6 +46,7 @@ export interface Store {
   readonly deliveries: DeliveryRepo;
   readonly sessions: SessionRepo;
   readonly reports: ReportRepo;
+  readonly secrets: SecretRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -102,6 +104,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     deliveries: deliveryRepo(context),
     sessions: sessionRepo(context),
     reports: reportRepo(context),
+    secrets: secretRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -18,16 +18,18 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports'];
+const MIGRATIONS = ['001-initial', '002-reports', '003-secrets'];
 
 const TABLES = [
   'api_tokens',
   'artifacts',
   'environments',
+  'execution_secrets',
   'executions',
   'project_members',
   'projects',
   'reports',
+  'secrets',
   'sessions',
   'steps',
   'users',
