@@ -11,6 +11,8 @@ import { parseDuration } from '../../engine/config/units.ts';
 import { buildApp } from '../app.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
+import { secretKeySource } from '../secrets/key.ts';
+import { SecretVault } from '../secrets/vault.ts';
 import { openStore, resolveDataDir } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 
@@ -186,12 +188,22 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     return 1;
   }
   const store = await openStore(dataDir);
+  let vault: SecretVault;
+  try {
+    const key = await secretKeySource(store.dataDir);
+    vault = new SecretVault(store.secrets, key.read);
+  } catch (error) {
+    io.stderr.write(`gbcms serve: secret key: ${(error as Error).message}\n`);
+    await store.close();
+    return 1;
+  }
   const manager = new ExecutionManager({
     store,
     backend,
     dataDir: store.dataDir,
     logger: logger.child({ component: 'executions' }),
     graceMs: 10_000,
+    secrets: vault,
     ...(settings.maxRunning !== undefined ? { maxRunning: settings.maxRunning } : {}),
   });
   let stopRetention: (() => void) | undefined;
@@ -208,6 +220,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       store,
       executions: manager,
       executionEvents: manager.events,
+      secrets: vault,
       logger,
       rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
       ...(settings.publicUrl !== undefined ? { publicUrl: settings.publicUrl } : {}),
