@@ -133,7 +133,13 @@ export class SecretVault {
       try {
         result.values[name] = open(key, row.scope_key, row.name, row);
       } catch {
-        throw new SecretUnreadableError(name);
+        // A rotation may have just replaced the key file: read it again once before giving up.
+        key = await this.#key();
+        try {
+          result.values[name] = open(key, row.scope_key, row.name, row);
+        } catch {
+          throw new SecretUnreadableError(name);
+        }
       }
       result.given.push({ scope_key: row.scope_key, name });
     }
