@@ -36,6 +36,8 @@ export interface ExecutionPageInput {
   /** The session the execution belongs to, if any. */
   session?: { id: string; label: string };
   canWrite: boolean;
+  /** Names of the secrets the execution was given (never values). */
+  secrets?: readonly { name: string; scope: string }[];
   urls: {
     events: string;
     /** GET ?limit=&after= -> {items: [{seq, step, report}], next}; undefined on servers without it. */
@@ -65,6 +67,7 @@ ${execution.message ? html`<dt>Message</dt><dd class="message">${execution.messa
 <dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
 <dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
 <dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
+${input.secrets && input.secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${input.secrets.map((s) => html`<code>${s.name}</code> <span class="tag">${s.scope}</span> `)}</dd>` : ''}
 ${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
 ${

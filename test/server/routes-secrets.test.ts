@@ -139,6 +139,39 @@ describe('secrets API', () => {
     assert.equal(event.statusCode, 400);
   });
 
+  test('an execution lists the secrets it was given; the secret lists its last executions', async () => {
+    const execution = await server.store.executions.create({
+      project_id: server.privateProject.id,
+      trigger: { event: 'push', branch: 'main' },
+    });
+    await server.store.secrets.recordUse(execution.id, [
+      { scope_key: `project:${server.privateProject.id}`, name: 'DEPLOY_KEY' },
+      { scope_key: 'global', name: 'NPM_TOKEN' },
+    ]);
+    const detail = await call('owner', { method: 'GET', url: `/api/executions/${execution.id}` });
+    assert.deepEqual(detail.json().secrets, [
+      { name: 'DEPLOY_KEY', scope: 'project' },
+      { name: 'NPM_TOKEN', scope: 'global' },
+    ]);
+    assert.equal(detail.json().fork, false);
+    const secret = await call('owner', { method: 'GET', url: projectUrl('DEPLOY_KEY') });
+    assert.deepEqual(
+      secret
+        .json()
+        .uses.map((use: { execution_id: string; number: number }) => [use.execution_id, use.number]),
+      [[execution.id, execution.number]],
+    );
+    const global = await call('admin', { method: 'GET', url: '/api/secrets/NPM_TOKEN' });
+    assert.equal(global.json().uses.length, 1);
+    const page = await call('owner', { method: 'GET', url: `/executions/${execution.id}` });
+    assert.match(page.body, /<dd id="secrets"><code>DEPLOY_KEY<\/code>/);
+    const projectPage = await call('owner', { method: 'GET', url: `/projects/${server.privateProject.id}` });
+    assert.match(projectPage.body, /data-secret="DEPLOY_KEY"/);
+    assert.match(projectPage.body, /data-secret="NPM_TOKEN"/);
+    const memberPage = await call('member', { method: 'GET', url: `/projects/${server.privateProject.id}` });
+    assert.doesNotMatch(memberPage.body, /data-secret=/);
+  });
+
   test('removing a secret answers 204, then 404', async () => {
     assert.equal((await call('owner', { method: 'DELETE', url: projectUrl('FITS_ONE') })).statusCode, 204);
     const again = await call('owner', { method: 'DELETE', url: projectUrl('FITS_ONE') });
