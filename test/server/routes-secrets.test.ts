@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { DATABASE_FILE } from '../../server/store/index.ts';
+import { capture } from '../helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const VALUE = 'correct-horse-battery-staple-7f3a';
@@ -12,9 +14,10 @@ describe('secrets API', () => {
   let server: TestServer;
   const bodies: string[] = [];
   const key = randomBytes(32);
+  const logs = capture();
 
   before(async () => {
-    server = await startTestServer({ secretKey: key });
+    server = await startTestServer({ secretKey: key, logger: pino({ level: 'trace' }, logs) });
   });
   after(async () => {
     await server?.close();
@@ -179,7 +182,9 @@ describe('secrets API', () => {
     assert.equal(again.json().error, 'GBCMS_ERR_SECRET_NOT_FOUND');
   });
 
-  test('neither the database file nor any answer holds a value or its base64', async () => {
+  test('neither the database file, nor any answer, nor the server log holds a value or its base64', async () => {
+    const log = logs.text();
+    assert.match(log, /"secret_name":"DEPLOY_KEY"/);
     const database = await readFile(join(server.dir, DATABASE_FILE));
     const wal = await readFile(join(server.dir, `${DATABASE_FILE}-wal`)).catch(() => Buffer.alloc(0));
     for (const value of [VALUE, `${VALUE}-2`]) {
@@ -187,6 +192,7 @@ describe('secrets API', () => {
         assert.equal(database.includes(form), false, `database holds ${form}`);
         assert.equal(wal.includes(form), false, `WAL holds ${form}`);
         for (const body of bodies) assert.equal(body.includes(form), false, `an answer holds ${form}`);
+        assert.equal(log.includes(form), false, `the log holds ${form}`);
       }
     }
     assert.ok(bodies.length > 10);

@@ -121,7 +121,7 @@ const secretsRoutes: FastifyPluginAsync = async (app) => {
       by: actor.username,
     });
     request.log.info(
-      { scope: scopeKey(scope), secret: name, by: actor.id },
+      { scope: scopeKey(scope), secret_name: name, by: actor.id },
       existed ? 'secret replaced' : 'secret set',
     );
     const stored = await app.store.secrets.get(scopeKey(scope), name);
@@ -142,7 +142,7 @@ const secretsRoutes: FastifyPluginAsync = async (app) => {
 
   async function remove(request: FastifyRequest, scope: SecretScope, name: string) {
     if (!(await app.store.secrets.remove(scopeKey(scope), name))) throw errors.secretNotFound();
-    request.log.info({ scope: scopeKey(scope), secret: name, by: request.actor?.id }, 'secret removed');
+    request.log.info({ scope: scopeKey(scope), secret_name: name, by: request.actor?.id }, 'secret removed');
   }
 
   const putResponses = { 200: { $ref: 'Secret#' }, 201: { $ref: 'Secret#' } } as const;

@@ -67,7 +67,7 @@ const secretPageRoutes: FastifyPluginAsync = async (app) => {
         by: actor.username,
       });
       request.log.info(
-        { scope: scopeKey(scope), secret: name, by: actor.id },
+        { scope: scopeKey(scope), secret_name: name, by: actor.id },
         'secret set from the project page',
       );
       return reply.redirect(projectPage(project.id), 303);
@@ -91,7 +91,7 @@ const secretPageRoutes: FastifyPluginAsync = async (app) => {
       const { project } = await manageProject(request, request.params.id);
       const scope = scopeKey({ kind: 'project', projectId: project.id });
       if (!(await app.store.secrets.remove(scope, request.params.name))) throw errors.secretNotFound();
-      request.log.info({ scope, secret: request.params.name, by: request.actor?.id }, 'secret removed');
+      request.log.info({ scope, secret_name: request.params.name, by: request.actor?.id }, 'secret removed');
       return reply.redirect(projectPage(project.id), 303);
     },
   );
