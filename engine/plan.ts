@@ -10,7 +10,7 @@ export interface Trigger {
   author?: string;
   /** Files changed by the trigger; undefined means unknown, and `when.path` then matches. */
   changedPaths?: string[];
-  /** A pull request whose head is in another repository than its base. */
+  /** A pull request from another repository than the base (a fork): it never gets secrets. */
   fork?: boolean;
 }
 

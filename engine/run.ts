@@ -21,6 +21,8 @@ export interface RunOptions {
   runsDir: string;
   id?: string;
   secrets?: Record<string, string>;
+  /** Secrets refused to this run, with why: a step naming one ends `error` with that reason. */
+  secretRefusals?: Record<string, string>;
   /** Variables every step gets, on top of the engine's own (CI, GBCMS_RUN_ID, ...). */
   env?: Record<string, string>;
   /** Steps running at once; default: the number of cores. */
@@ -47,6 +49,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     plan,
     dir,
     secrets: options.secrets ?? {},
+    secretRefusals: options.secretRefusals ?? {},
     env: { CI: 'true', GBCMS: 'true', GBCMS_RUN_ID: id, ...runTriggerEnv(plan), ...options.env },
     notice: (message, step) => emit({ type: 'notice', message, step }),
     environment: (step, { containerId, image }) =>

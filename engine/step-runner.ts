@@ -45,8 +45,14 @@ export interface StepRunContext {
 /** How long output may keep draining after the process ended before we stop waiting for it. */
 const OUTPUT_DRAIN_MS = 5000;
 
-export function secretProblem(step: PlannedStep, secrets: Record<string, string>): string | undefined {
+export function secretProblem(
+  step: PlannedStep,
+  secrets: Record<string, string>,
+  refusals: Record<string, string> = {},
+): string | undefined {
   for (const name of step.secrets) {
+    const refusal = refusals[name];
+    if (refusal !== undefined) return refusal;
     const value = secrets[name];
     if (value === undefined) return `secret ${name} is not set`;
     // A value this short would mask half the log; refusing it is kinder than garbling output.
@@ -58,7 +64,7 @@ export function secretProblem(step: PlannedStep, secrets: Record<string, string>
 }
 
 export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<StepOutcome> {
-  const problem = secretProblem(step, ctx.run.secrets);
+  const problem = secretProblem(step, ctx.run.secrets, ctx.run.secretRefusals);
   if (problem) {
     ctx.log.system(`error: ${problem}`);
     return { status: 'error', exitCode: null, reason: problem, attempts: 0, artifacts: [] };

@@ -15,6 +15,7 @@ import metricsPlugin, { type StepEvents } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import rateLimitPlugin, { DEFAULT_RATE_LIMIT, type RateLimitSettings } from './plugins/rate-limit.ts';
 import schemasPlugin from './plugins/schemas.ts';
+import secretsPlugin from './plugins/secrets.ts';
 import settingsPlugin from './plugins/settings.ts';
 import storePlugin from './plugins/store.ts';
 import artifactsRoutes from './routes/api/artifacts.ts';
@@ -25,6 +26,7 @@ import externalRoutes from './routes/api/external.ts';
 import membersRoutes from './routes/api/members.ts';
 import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
+import secretsRoutes from './routes/api/secrets.ts';
 import sessionsRoutes from './routes/api/sessions.ts';
 import tokensRoutes from './routes/api/tokens.ts';
 import usersRoutes from './routes/api/users.ts';
@@ -36,6 +38,7 @@ import githubHookRoutes from './routes/hooks/github.ts';
 import gitlabHookRoutes from './routes/hooks/gitlab.ts';
 import metricsRoutes from './routes/metrics.ts';
 import pageRoutes from './routes/pages/index.ts';
+import type { SecretVault } from './secrets/vault.ts';
 import type { Store } from './store/index.ts';
 import { fastifyTrustProxy, type TrustedProxies } from './trust-proxy.ts';
 
@@ -59,6 +62,8 @@ export interface AppOptions {
   sseKeepAliveMs?: number;
   /** Finished steps for the step-duration histogram: the ExecutionManager's `events`. */
   executionEvents?: StepEvents;
+  /** Seals secret values set through the API and pages; without it they cannot be set (503). */
+  secrets?: SecretVault;
 }
 
 function packageVersion(): string {
@@ -103,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(errorHandlerPlugin);
   await app.register(storePlugin, { store: options.store });
   await app.register(executionsPlugin, { executions: options.executions });
+  await app.register(secretsPlugin, { vault: options.secrets });
   await app.register(settingsPlugin, {
     settings: {
       publicUrl,
@@ -129,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(reportsRoutes);
   await app.register(externalRoutes);
   await app.register(sessionsRoutes);
+  await app.register(secretsRoutes);
   await app.register(badgeRoutes);
   await app.register(githubHookRoutes);
   await app.register(giteaHookRoutes);

@@ -16,6 +16,8 @@ export interface RunContext {
   dir: string;
   /** Values of the secrets the steps ask for, by name. Never logged. */
   secrets: Record<string, string>;
+  /** Secrets this run may not have, by name, with the rule that refuses them (a fork, an event). */
+  secretRefusals?: Record<string, string>;
   /** Variables every step gets (GBCMS_RUN_ID, CI, ...), below the step's own. */
   env: Record<string, string>;
   /** Engine messages meant for the user ("pulling busybox:stable"), not step output. */

@@ -12,6 +12,8 @@ import { buildApp } from '../app.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, type ForgeUrls, forgeStatusReporter } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
+import { secretKeySource } from '../secrets/key.ts';
+import { SecretVault } from '../secrets/vault.ts';
 import { openStore, resolveDataDir } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 
@@ -212,12 +214,22 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     return 1;
   }
   const store = await openStore(dataDir);
+  let vault: SecretVault;
+  try {
+    const key = await secretKeySource(store.dataDir);
+    vault = new SecretVault(store.secrets, key.read);
+  } catch (error) {
+    io.stderr.write(`gbcms serve: secret key: ${(error as Error).message}\n`);
+    await store.close();
+    return 1;
+  }
   const manager = new ExecutionManager({
     store,
     backend,
     dataDir: store.dataDir,
     logger: logger.child({ component: 'executions' }),
     graceMs: 10_000,
+    secrets: vault,
     ...(settings.maxRunning !== undefined ? { maxRunning: settings.maxRunning } : {}),
   });
   // TEMPORARY token source: project secrets (GITHUB_TOKEN, ...) replace envForgeTokens().
@@ -244,6 +256,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       store,
       executions: manager,
       executionEvents: manager.events,
+      secrets: vault,
       logger,
       rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
       ...(settings.publicUrl !== undefined ? { publicUrl: settings.publicUrl } : {}),

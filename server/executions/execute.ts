@@ -11,6 +11,7 @@ import type { Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { FetchedCommit } from '../git/fetch.ts';
+import { type RunSecretSource, type RunSecrets, SecretUnreadableError } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import { SourceError } from './errors.ts';
 import type { EventBody } from './event-shapes.ts';
@@ -32,6 +33,8 @@ export interface ExecuteContext {
   /** Between SIGTERM and SIGKILL when a step is stopped. */
   graceMs?: number;
   logger: ExecutionLogger;
+  /** Where the steps' secrets come from; without it no step gets any. */
+  secrets?: RunSecretSource | undefined;
   publish(body: EventBody): void;
   /** The row changed (the commit is known now). */
   onChanged(execution: Execution): void;
@@ -66,6 +69,9 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     }
     if (signal.aborted) return { status: 'killed', reason: null };
     const { plan } = loaded;
+    const secrets = await runSecrets(ctx, plan);
+    if ('reason' in secrets) return { status: 'error', reason: secrets.reason };
+    if (signal.aborted) return { status: 'killed', reason: null };
     const record = await runPipeline(plan, {
       backend: ctx.backend,
       runsDir: dirname(runDir),
@@ -73,8 +79,9 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       signal,
       graceMs: ctx.graceMs,
       observer: ctx.recorder(plan).observe,
-      // No secrets yet: the server has no secret store, so steps that ask for one end `error`.
-      secrets: {},
+      // Passed as `gbcms run` passes them: the engine injects them and masks them in every log line.
+      secrets: secrets.values,
+      secretRefusals: secrets.refusals,
       env: {
         GBCMS_PROJECT: ctx.request.project.name,
         GBCMS_EXECUTION_NUMBER: String(execution.number),
@@ -93,6 +100,24 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => {
       logger.warn({ err: error, execution: execution.id }, 'could not remove the workspace');
     });
+  }
+}
+
+/**
+ * The secrets the plan's steps name, as the trigger may have them, recorded (names only) for
+ * the audit trail before any step can use them.
+ */
+async function runSecrets(ctx: ExecuteContext, plan: Plan): Promise<RunSecrets | { reason: string }> {
+  // Steps the trigger skips never run: their secrets are neither decrypted nor recorded.
+  const names = plan.steps.filter((step) => step.skip === undefined).flatMap((step) => step.secrets);
+  if (!ctx.secrets || names.length === 0) return { values: {}, refusals: {}, given: [] };
+  try {
+    const secrets = await ctx.secrets.forRun(ctx.execution.project_id, plan.trigger, names);
+    await ctx.store.secrets.recordUse(ctx.execution.id, secrets.given);
+    return secrets;
+  } catch (error) {
+    if (error instanceof SecretUnreadableError) return { reason: error.message };
+    throw error;
   }
 }
 

@@ -50,6 +50,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
       dataDir,
       graceMs,
       logger,
+      secrets: ctx.options.secrets,
       publish: (body) => job.stream.publish(body),
       onChanged: (execution) => {
         job.execution = execution;

@@ -2,6 +2,7 @@
 import type { Backend } from '../../engine/backends/types.ts';
 import type { ReportLimits } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
+import type { RunSecretSource } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';
 
@@ -26,6 +27,8 @@ export interface ExecutionManagerOptions {
   minHeartbeatTimeoutS?: number;
   /** How often silent external executions are looked for; default 5 s. */
   heartbeatSweepMs?: number;
+  /** Where runs get the secrets their steps name; without it no step gets any. */
+  secrets?: RunSecretSource;
   /** The engine's report limits for external executions (tests lower them). */
   reportLimits?: Partial<ReportLimits>;
 }

@@ -38,6 +38,8 @@ export interface ExecutionPageInput {
   /** Where its commit statuses go, and why the last one could not be posted, if it could not. */
   forge?: { name: string; repo: string; problem: string | null };
   canWrite: boolean;
+  /** Names of the secrets the execution was given (never values). */
+  secrets?: readonly { name: string; scope: string }[];
   urls: {
     events: string;
     /** GET ?limit=&after= -> {items: [{seq, step, report}], next}; undefined on servers without it. */
@@ -68,6 +70,7 @@ ${execution.message ? html`<dt>Message</dt><dd class="message">${execution.messa
 <dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
 <dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
 ${forge ? html`<dt>Status to</dt><dd id="forge-status">${forge.name} ${forge.repo}${forge.problem ? html` <span class="error" id="forge-problem">${forge.problem}</span>` : ''}</dd>` : ''}
+${input.secrets && input.secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${input.secrets.map((s) => html`<code>${s.name}</code> <span class="tag">${s.scope}</span> `)}</dd>` : ''}
 ${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
 ${

@@ -3,6 +3,7 @@ import type { Execution, Project, SessionSummary, User } from '../store/index.ts
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
+import { type SecretRow, secretsSection } from './secrets-view.ts';
 
 export interface ProjectPageInput {
   actor: User | undefined;
@@ -12,6 +13,8 @@ export interface ProjectPageInput {
   /** Newest first. */
   sessions?: readonly SessionSummary[];
   canWrite: boolean;
+  /** The project's secrets and the global ones, for its owner and admins; absent for others. */
+  secrets?: readonly SecretRow[];
   /** Absolute origin the badge markdown points at. */
   origin: string;
   now: Date;
@@ -60,7 +63,8 @@ ${
 </table>`
 }
 ${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
-${sessions.length > 0 ? sessionsTable(sessions, now) : ''}`;
+${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
+${input.secrets ? secretsSection(project.id, input.secrets, now) : ''}`;
   return layout({ title: project.name, actor, body });
 }
 

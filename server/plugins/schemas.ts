@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { STEP_STATUSES } from '../../engine/status.ts';
-import { ROLES, VISIBILITIES } from '../store/index.ts';
+import { ROLES, SECRET_EVENTS, VISIBILITIES } from '../store/index.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableInteger = { type: ['integer', 'null'] } as const;
@@ -41,6 +41,10 @@ const executionProperties = {
   external: {
     type: 'boolean',
     description: 'code gbcms did not start reports to it (POST /api/executions with external)',
+  },
+  fork: {
+    type: 'boolean',
+    description: 'a pull request from another repository than the base: its steps get no secrets',
   },
   session_id: nullableString,
   name: { type: ['string', 'null'], description: "an external execution's label" },
@@ -109,6 +113,40 @@ export const ExecutionDetailSchema = {
     ...executionProperties,
     steps: { type: 'array', items: { $ref: 'Step#' } },
     artifacts: { type: 'array', items: { $ref: 'Artifact#' } },
+    secrets: {
+      type: 'array',
+      description: 'the secrets the execution was given, by name (never their values)',
+      items: {
+        type: 'object',
+        required: ['name', 'scope'],
+        properties: { name: { type: 'string' }, scope: { type: 'string', enum: ['global', 'project'] } },
+      },
+    },
+  },
+} as const;
+
+export const SecretSchema = {
+  $id: 'Secret',
+  type: 'object',
+  description: 'a secret as every answer shows it: never its value',
+  required: ['name', 'scope', 'project_id', 'events', 'branches', 'updated_by', 'created_at', 'updated_at'],
+  properties: {
+    name: { type: 'string' },
+    scope: { type: 'string', enum: ['global', 'project'] },
+    project_id: nullableString,
+    events: {
+      type: ['array', 'null'],
+      items: { type: 'string', enum: [...SECRET_EVENTS] },
+      description: 'events it is given to; null: every event',
+    },
+    branches: {
+      type: ['array', 'null'],
+      items: { type: 'string' },
+      description: 'branch globs it is given to; null: every branch and tags',
+    },
+    updated_by: { type: 'string', description: 'who set it last' },
+    created_at: timestamp,
+    updated_at: timestamp,
   },
 } as const;
 
@@ -175,6 +213,7 @@ export const SHARED_SCHEMAS = [
   ProjectSchema,
   UserSchema,
   ApiTokenSchema,
+  SecretSchema,
 ] as const;
 
 /** The error answers a route can give, for its `response` schema. */

@@ -8,6 +8,7 @@ export interface TriggerColumns {
   ref_type: RefType | null;
   commit_sha: string | null;
   author: string | null;
+  fork: number;
 }
 
 /** A tag wins over a branch: a tag push carries both, and the tag is what it is about. */
@@ -22,6 +23,7 @@ export function triggerColumns(trigger: Trigger): TriggerColumns {
     ...ref,
     commit_sha: trigger.commit ?? null,
     author: trigger.author ?? null,
+    fork: trigger.fork === true ? 1 : 0,
   };
 }
 
@@ -32,5 +34,6 @@ export function triggerOf(execution: Pick<Execution, keyof TriggerColumns>): Tri
   if (execution.ref !== null && execution.ref_type === 'tag') trigger.tag = execution.ref;
   if (execution.commit_sha !== null) trigger.commit = execution.commit_sha;
   if (execution.author !== null) trigger.author = execution.author;
+  if (execution.fork === 1) trigger.fork = true;
   return trigger;
 }

@@ -47,7 +47,8 @@ export type {
   Visibility,
   WebhookDelivery,
 } from './schema.ts';
-export { FORGES, ROLES, VISIBILITIES } from './schema.ts';
+export { FORGES, ROLES, SECRET_EVENTS, VISIBILITIES } from './schema.ts';
+export type { SecretInfo, SecretRepo, SecretUse, StoredSecret } from './secrets.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
 export type { StepRepo } from './steps.ts';

@@ -97,6 +97,8 @@ export interface ExecutionsTable {
   heartbeat_timeout_s: number | null;
   /** When an external execution's reporter last showed signs of life (a heartbeat or reports). */
   last_heartbeat_at: string | null;
+  /** 1: a pull request from another repository (a fork); its steps never get secrets. */
+  fork: number;
 }
 
 export interface SessionsTable {
@@ -175,6 +177,41 @@ export interface ExecutionForgesTable {
   problem: string | null;
 }
 
+export const SECRET_EVENTS = [
+  'push',
+  'tag',
+  'manual',
+  'api',
+  'cron',
+  'pull_request',
+] as const satisfies readonly TriggerEvent[];
+
+export interface SecretsTable {
+  /** 'global', or 'project:<id>'; also the additional data the ciphertext is bound to. */
+  scope_key: string;
+  /** Null for a global secret. */
+  project_id: string | null;
+  name: string;
+  /** AES-256-GCM's 96-bit nonce, fresh for every value. */
+  nonce: Buffer;
+  /** The encrypted value followed by GCM's 16-byte tag. */
+  ciphertext: Buffer;
+  /** JSON array of the trigger events it is given to; null: every event. */
+  events: string | null;
+  /** JSON array of branch globs it is given to; null: every branch (and tags). */
+  branches: string | null;
+  /** Who set it last (a username, or `cli` for the command line on the server's machine). */
+  updated_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ExecutionSecretsTable {
+  execution_id: string;
+  scope_key: string;
+  name: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -188,6 +225,8 @@ export interface Database {
   sessions: SessionsTable;
   reports: ReportsTable;
   execution_forges: ExecutionForgesTable;
+  secrets: SecretsTable;
+  execution_secrets: ExecutionSecretsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -14,6 +14,7 @@ import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
 import type { Database } from './schema.ts';
+import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
@@ -48,6 +49,7 @@ export interface Store {
   readonly reports: ReportRepo;
   /** Where executions report their status back to (forge statuses). */
   readonly forges: ForgeRepo;
+  readonly secrets: SecretRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -106,6 +108,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     sessions: sessionRepo(context),
     reports: reportRepo(context),
     forges: forgeRepo(context),
+    secrets: secretRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -90,6 +90,11 @@ function interpretPullRequest(event: JsonObject | undefined): WebhookDecision {
   if (problem) return ignore(`head branch ${quote(branch)} ${problem}`);
   if (sha === undefined || !isObjectId(sha)) return ignore("pull_request payload has no valid 'head.sha'");
 
+  // A deleted fork leaves head.repo null: with no name to compare, it counts as a fork.
+  const headRepo = stringAt(objectAt(head, 'repo'), 'full_name');
+  const baseRepo = stringAt(objectAt(objectAt(pr, 'base'), 'repo'), 'full_name');
+  const fork = headRepo === undefined || baseRepo === undefined || headRepo !== baseRepo;
+
   return trigger({
     event: 'pull_request',
     branch,
@@ -99,6 +104,7 @@ function interpretPullRequest(event: JsonObject | undefined): WebhookDecision {
     // null when the fork was deleted; the commit is then still at refs/pull/N/head of the base.
     cloneUrl: stringAt(objectAt(head, 'repo'), 'clone_url'),
     prNumber: number,
+    fork,
   });
 }
 

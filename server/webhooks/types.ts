@@ -21,7 +21,10 @@ export interface WebhookTrigger {
    */
   cloneUrl?: string;
   prNumber?: number;
-  /** A pull request whose head is in another repository than its base. */
+  /**
+   * A pull request whose head is in another repository than its base (a fork): its steps never
+   * get secrets. Every forge's interpreter sets it for pull requests; absent means not a fork.
+   */
   fork?: boolean;
 }
 

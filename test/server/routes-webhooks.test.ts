@@ -114,6 +114,7 @@ describe('POST /hooks/github/:project_id', () => {
     const request = server.executions.started.at(-1);
     assert.equal(request?.trigger.event, 'pull_request');
     assert.equal(request?.trigger.branch, 'changes');
+    assert.equal(request?.trigger.fork, false);
     assert.deepEqual(request?.source, { kind: 'project' });
 
     const fork = structuredClone(prSynchronize) as {
@@ -127,6 +128,15 @@ describe('POST /hooks/github/:project_id', () => {
       commit: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821',
       ref: 'refs/heads/changes',
     });
+
+    // The head's repository name, not its clone URL, says whether it is a fork.
+    const named = structuredClone(prSynchronize) as {
+      pull_request: { head: { repo: { full_name: string; clone_url: string } } };
+    };
+    named.pull_request.head.repo.full_name = 'forker/Hello-World';
+    named.pull_request.head.repo.clone_url = 'https://github.com/forker/Hello-World.git';
+    assert.equal((await deliver({ event: 'pull_request', body: JSON.stringify(named) })).statusCode, 202);
+    assert.equal(server.executions.started.at(-1)?.trigger.fork, true);
 
     const hostile = structuredClone(fork);
     hostile.pull_request.head.repo.clone_url = 'ext::sh -c id';

@@ -45,8 +45,15 @@ describe('trigger columns', () => {
       ref_type: 'branch',
       commit_sha: 'abc',
       author: 'ada',
+      fork: 0,
     });
     assert.deepEqual(triggerOf(columns), trigger);
+  });
+
+  test("a fork's pull request stays a fork, so a re-run gets no secrets either", () => {
+    const trigger: Trigger = { event: 'pull_request', branch: 'patch-1', fork: true };
+    assert.equal(triggerColumns(trigger).fork, 1);
+    assert.deepEqual(triggerOf(triggerColumns(trigger)), trigger);
   });
 
   test('a tag wins over a branch; no ref stays null', () => {
@@ -56,6 +63,7 @@ describe('trigger columns', () => {
       ref_type: 'tag',
       commit_sha: null,
       author: null,
+      fork: 0,
     });
     assert.deepEqual(triggerOf(triggerColumns({ event: 'tag', tag: 'v1' })), { event: 'tag', tag: 'v1' });
     assert.deepEqual(triggerOf(triggerColumns({ event: 'manual' })), { event: 'manual' });

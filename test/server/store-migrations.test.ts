@@ -18,17 +18,19 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports', '004-forge-status'];
+const MIGRATIONS = ['001-initial', '002-reports', '003-secrets', '004-forge-status'];
 
 const TABLES = [
   'api_tokens',
   'artifacts',
   'environments',
   'execution_forges',
+  'execution_secrets',
   'executions',
   'project_members',
   'projects',
   'reports',
+  'secrets',
   'sessions',
   'steps',
   'users',

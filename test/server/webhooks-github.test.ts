@@ -209,6 +209,7 @@ describe('GitHub pull_request examples', () => {
           message: 'Update the README with new information.',
           cloneUrl: CLONE_URL,
           prNumber: 2,
+          fork: false,
         });
         started.add(action);
       } else {
@@ -225,6 +226,18 @@ describe('GitHub pull_request examples', () => {
     const trigger = triggerOf(interpretGithubEvent('pull_request', payload));
     assert.equal(trigger.cloneUrl, undefined);
     assert.equal(trigger.commit, PR_HEAD_SHA);
+    // Nothing to compare with the base: it counts as a fork, so it gets no secrets.
+    assert.equal(trigger.fork, true);
+  });
+
+  test('a head in another repository than the base is a fork, whatever its clone URL says', () => {
+    const payload = copy(examples('pull_request').find((p) => p.action === 'opened') ?? {});
+    const pr = payload.pull_request as { head: { repo: { full_name: string } } };
+    pr.head.repo.full_name = 'forker/Hello-World';
+    assert.equal(triggerOf(interpretGithubEvent('pull_request', payload)).fork, true);
+    const missingBase = copy(examples('pull_request').find((p) => p.action === 'opened') ?? {});
+    (missingBase.pull_request as { base: unknown }).base = {};
+    assert.equal(triggerOf(interpretGithubEvent('pull_request', missingBase)).fork, true);
   });
 
   test('malformed pull requests are ignored with a reason', () => {

@@ -14,7 +14,7 @@ import {
   minHeartbeatTimeout,
   startExternal,
 } from './external.ts';
-import { artifactView, executionView, stepView } from './views.ts';
+import { artifactView, executionView, secretUseView, stepView } from './views.ts';
 
 const idParams = {
   type: 'object',
@@ -77,14 +77,16 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { execution } = await readExecution(request, request.params.id);
-      const [steps, artifacts] = await Promise.all([
+      const [steps, artifacts, secrets] = await Promise.all([
         app.store.steps.list(execution.id),
         app.store.artifacts.list(execution.id),
+        app.store.secrets.usedBy(execution.id),
       ]);
       return {
         ...executionView(execution, urls),
         steps: steps.map((step) => stepView(execution.id, step, urls)),
         artifacts: artifacts.map((artifact) => artifactView(execution.id, artifact, urls)),
+        secrets: secrets.map(secretUseView),
       };
     },
   );

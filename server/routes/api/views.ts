@@ -1,11 +1,13 @@
 // What the API answers for stored rows: internal columns (logs_dir, the execution counter)
 // left out, URLs of related resources added.
 import type { ArtifactRecord } from '../../../engine/backends/types.ts';
+import { GLOBAL_SCOPE_KEY } from '../../secrets/vault.ts';
 import type { Execution, Project, StoredStep } from '../../store/index.ts';
 import type { Links } from '../links.ts';
 
-export type ExecutionView = Omit<Execution, 'logs_dir' | 'external'> & {
+export type ExecutionView = Omit<Execution, 'logs_dir' | 'external' | 'fork'> & {
   external: boolean;
+  fork: boolean;
   duration_ms: number | null;
   logs: string;
   events: string;
@@ -17,6 +19,7 @@ export function executionView(execution: Execution, urls: Links): ExecutionView 
   return {
     ...fields,
     external: execution.external === 1,
+    fork: execution.fork === 1,
     duration_ms: durationMs(execution.started_at, execution.ended_at),
     logs: urls.executionLogs(execution.id),
     events: urls.executionEvents(execution.id),
@@ -48,4 +51,9 @@ export function projectView(project: Project, options: { showSecret: boolean }, 
 function durationMs(startedAt: string | null, endedAt: string | null): number | null {
   if (startedAt === null || endedAt === null) return null;
   return Math.max(0, Date.parse(endedAt) - Date.parse(startedAt));
+}
+
+/** A secret an execution was given: its name and where it came from, never its value. */
+export function secretUseView(use: { scope_key: string; name: string }) {
+  return { name: use.name, scope: use.scope_key === GLOBAL_SCOPE_KEY ? 'global' : 'project' };
 }

@@ -5,9 +5,12 @@ import { FORGE_NAMES } from '../../forges/commit-status.ts';
 import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
-import { InvalidCursorError } from '../../store/index.ts';
+import type { SecretRow } from '../../pages/secrets-view.ts';
+import { GLOBAL_SCOPE_KEY, scopeKey, secretView } from '../../secrets/vault.ts';
+import { InvalidCursorError, type Store } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';
 import { executionDir } from '../api/execution-files.ts';
+import { secretUseView } from '../api/views.ts';
 import { links } from '../links.ts';
 import { readLogTails } from './log-tail.ts';
 import { readReportsOverview } from './report-overview.ts';
@@ -69,6 +72,7 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         throw error;
       }
       const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
+      const secrets = access.manage ? await secretRows(app.store, access.project.id) : undefined;
       const body = projectPage({
         actor: request.actor,
         project: access.project,
@@ -76,6 +80,7 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         nextCursor: page.next_cursor,
         sessions,
         canWrite: access.write,
+        ...(secrets ? { secrets } : {}),
         origin: origin(request),
         now: new Date(),
       });
@@ -88,12 +93,13 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     { config: { html: true }, schema: { hide: true, params: idParams, response: htmlResponse } },
     async (request, reply) => {
       const { execution, access } = await readExecution(request, request.params.id);
-      const [steps, artifacts, reports, session, forge] = await Promise.all([
+      const [steps, artifacts, reports, session, forge, secrets] = await Promise.all([
         app.store.steps.list(execution.id),
         app.store.artifacts.list(execution.id),
         readReportsOverview(app.store.reports, execution.id),
         execution.session_id === null ? undefined : app.store.sessions.get(execution.session_id),
         app.store.forges.get(execution.id),
+        app.store.secrets.usedBy(execution.id),
       ]);
       const logs = await readLogTails(executionDir(app.store.dataDir, execution), steps);
       const body = executionPage({
@@ -109,6 +115,7 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
           ? { forge: { name: FORGE_NAMES[forge.forge], repo: forge.repo, problem: forge.problem } }
           : {}),
         canWrite: access.write,
+        secrets: secrets.map(secretUseView),
         urls: {
           events: urls.executionEvents(execution.id),
           reports: has(REPORTS_API) ? `${urls.execution(execution.id)}/reports` : undefined,
@@ -123,5 +130,23 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 };
+
+/** How many of the last executions the Secrets section links per secret. */
+const SECRET_USES_SHOWN = 5;
+
+/** The project's own secrets, then the global ones it does not override, each with its last uses. */
+async function secretRows(store: Store, projectId: string): Promise<SecretRow[]> {
+  const own = await store.secrets.list(scopeKey({ kind: 'project', projectId }));
+  const names = new Set(own.map((secret) => secret.name));
+  const global = (await store.secrets.list(GLOBAL_SCOPE_KEY)).filter((secret) => !names.has(secret.name));
+  return Promise.all(
+    [...own, ...global].map(async (info) => ({
+      ...secretView(info),
+      uses: (await store.secrets.uses(info.scope_key, info.name, SECRET_USES_SHOWN)).filter(
+        (use) => use.project_id === projectId,
+      ),
+    })),
+  );
+}
 
 export default browseRoutes;

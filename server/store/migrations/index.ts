@@ -4,11 +4,13 @@ import type { Kysely, Migration, MigrationProvider, MigrationResult } from 'kyse
 import { Migrator } from 'kysely';
 import * as initial from './001-initial.ts';
 import * as reports from './002-reports.ts';
+import * as secrets from './003-secrets.ts';
 import * as forgeStatus from './004-forge-status.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-reports': reports,
+  '003-secrets': secrets,
   '004-forge-status': forgeStatus,
 };
 

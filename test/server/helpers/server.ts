@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AppOptions, buildApp } from '../../../server/app.ts';
+import { SecretVault } from '../../../server/secrets/vault.ts';
 import { openStore, type Project, type Store } from '../../../server/store/index.ts';
 import { FakeExecutions } from './fake-executions.ts';
 import { type Callers, createCallers, type Who } from './users.ts';
@@ -25,7 +26,10 @@ export interface TestServer extends Callers {
 }
 
 export async function startTestServer(
-  options: Partial<Omit<AppOptions, 'store' | 'executions'>> = {},
+  options: Partial<Omit<AppOptions, 'store' | 'executions' | 'secrets'>> & {
+    /** Secrets can be set, sealed with this key (read on every use, like `gbcms serve` does). */
+    secretKey?: Buffer;
+  } = {},
 ): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'gbcms-app-'));
   const store = await openStore(dir);
@@ -46,11 +50,13 @@ export async function startTestServer(
   await store.projects.addMember(publicProject.id, users.member.id);
   await store.projects.addMember(privateProject.id, users.member.id);
 
+  const { secretKey, ...appOptions } = options;
   const app = await buildApp({
     store,
     executions,
     rateLimit: { max: 100_000, timeWindowMs: 60_000 },
-    ...options,
+    ...(secretKey ? { secrets: new SecretVault(store.secrets, async () => secretKey) } : {}),
+    ...appOptions,
   });
   return {
     app,
