@@ -10,7 +10,7 @@ import type { CliIO } from '../../engine/cli/io.ts';
 import { parseDuration } from '../../engine/config/units.ts';
 import { buildApp } from '../app.ts';
 import { ExecutionManager } from '../executions/index.ts';
-import { envForgeTokens, type ForgeUrls, forgeStatusReporter } from '../forges/index.ts';
+import { envForgeTokens, type ForgeUrls, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
@@ -232,10 +232,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     secrets: vault,
     ...(settings.maxRunning !== undefined ? { maxRunning: settings.maxRunning } : {}),
   });
-  // TEMPORARY token source: project secrets (GITHUB_TOKEN, ...) replace envForgeTokens().
   const statuses = forgeStatusReporter({
     store,
-    tokens: envForgeTokens(),
+    tokens: secretForgeTokens(vault, envForgeTokens()),
     publicUrl: settings.publicUrl,
     urls: settings.forgeUrls,
     notice: (id, message) => manager.notice(id, message),

@@ -9,7 +9,7 @@ import type { ForgeTokens } from './tokens.ts';
 export { type CommitStatus, commitStatus, statusContext } from './commit-status.ts';
 export { ForgePostError, giteaPoster, githubPoster, gitlabPoster, type StatusPoster } from './posters.ts';
 export { StatusReporter, type StatusReporterOptions } from './status-reporter.ts';
-export { envForgeTokens, type ForgeTokens, TOKEN_SECRET_NAMES } from './tokens.ts';
+export { envForgeTokens, type ForgeTokens, secretForgeTokens, TOKEN_SECRET_NAMES } from './tokens.ts';
 
 export interface ForgeUrls {
   /** GitHub's REST API; GitHub Enterprise's is `https://<host>/api/v3`. */

@@ -106,6 +106,23 @@ export class SecretVault {
    * global one of the same name. A name with no secret is left out (the engine says it is not
    * set); one the trigger may not have gets a refusal and no value.
    */
+  /**
+   * A secret's value for the server's own use (the token it posts commit statuses with): the
+   * project's, else the global one. It never reaches a step, so a step's event and branch
+   * limits do not apply. Undefined when neither scope has it.
+   */
+  async serverValue(projectId: string, name: string): Promise<string | undefined> {
+    const projectKey = scopeKey({ kind: 'project', projectId });
+    const rows = await this.#repo.find([projectKey, GLOBAL_SCOPE_KEY], [name]);
+    const row = rows.find((r) => r.scope_key === projectKey) ?? rows[0];
+    if (!row) return undefined;
+    try {
+      return open(await this.#key(), row.scope_key, row.name, row);
+    } catch {
+      throw new SecretUnreadableError(name);
+    }
+  }
+
   async forRun(projectId: string, trigger: Trigger, names: readonly string[]): Promise<RunSecrets> {
     const result: RunSecrets = { values: {}, refusals: {}, given: [] };
     const wanted = [...new Set(names)];
