@@ -12,6 +12,7 @@ import { type ExecutionRepo, executionRepo } from './executions.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
+import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import type { Database } from './schema.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
@@ -45,6 +46,7 @@ export interface Store {
   readonly deliveries: DeliveryRepo;
   readonly sessions: SessionRepo;
   readonly reports: ReportRepo;
+  readonly schedules: ScheduleRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -102,6 +104,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     deliveries: deliveryRepo(context),
     sessions: sessionRepo(context),
     reports: reportRepo(context),
+    schedules: scheduleRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -18,7 +18,7 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports'];
+const MIGRATIONS = ['001-initial', '002-reports', '005-schedules'];
 
 const TABLES = [
   'api_tokens',
@@ -28,6 +28,7 @@ const TABLES = [
   'project_members',
   'projects',
   'reports',
+  'schedules',
   'sessions',
   'steps',
   'users',

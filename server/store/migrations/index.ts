@@ -4,10 +4,12 @@ import type { Kysely, Migration, MigrationProvider, MigrationResult } from 'kyse
 import { Migrator } from 'kysely';
 import * as initial from './001-initial.ts';
 import * as reports from './002-reports.ts';
+import * as schedules from './005-schedules.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-reports': reports,
+  '005-schedules': schedules,
 };
 
 export const migrationProvider: MigrationProvider = {
