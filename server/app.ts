@@ -25,6 +25,7 @@ import externalRoutes from './routes/api/external.ts';
 import membersRoutes from './routes/api/members.ts';
 import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
+import schedulesRoutes from './routes/api/schedules.ts';
 import sessionsRoutes from './routes/api/sessions.ts';
 import tokensRoutes from './routes/api/tokens.ts';
 import usersRoutes from './routes/api/users.ts';
@@ -120,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(tokensRoutes);
   await app.register(projectsRoutes);
   await app.register(membersRoutes);
+  await app.register(schedulesRoutes);
   await app.register(executionsRoutes);
   await app.register(logsRoutes);
   await app.register(eventsRoutes);
