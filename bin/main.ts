@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'create, list and revoke API tokens of a gbcms server',
     load: async () => (await import('../server/cli/token.ts')).tokenCommand,
   },
+  schedule: {
+    summary: "add, list and remove a project's cron schedules",
+    load: async () => (await import('../server/cli/schedule.ts')).scheduleCommand,
+  },
   hook: {
     summary: 'install a post-receive hook that triggers a gbcms server on git push',
     load: async () => (await import('../server/cli/hook.ts')).hookCommand,
