@@ -1,8 +1,9 @@
 // `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed.
-import type { Execution, Project, SessionSummary, User } from '../store/index.ts';
+import type { Execution, Project, Schedule, SessionSummary, User } from '../store/index.ts';
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
+import { schedulesView } from './schedules-view.ts';
 
 export interface ProjectPageInput {
   actor: User | undefined;
@@ -11,7 +12,13 @@ export interface ProjectPageInput {
   nextCursor: string | null;
   /** Newest first. */
   sessions?: readonly SessionSummary[];
+  /** Oldest first. */
+  schedules?: readonly Schedule[];
   canWrite: boolean;
+  /** Settings, schedules and the webhook secret: the owner and admins. */
+  canManage?: boolean;
+  /** The zone a new schedule gets by default. */
+  serverTimeZone?: string;
   /** Absolute origin the badge markdown points at. */
   origin: string;
   now: Date;
@@ -25,6 +32,7 @@ export function badgeMarkdown(origin: string, project: Pick<Project, 'id' | 'def
 
 export function projectPage(input: ProjectPageInput): SafeHtml {
   const { actor, project, executions, nextCursor, sessions = [], canWrite, origin, now } = input;
+  const { schedules = [], canManage = false, serverTimeZone = 'UTC' } = input;
   const id = encodeURIComponent(project.id);
   const rows = executions.map(
     (execution) => html`<tr>
@@ -60,7 +68,8 @@ ${
 </table>`
 }
 ${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
-${sessions.length > 0 ? sessionsTable(sessions, now) : ''}`;
+${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
+${schedulesView({ projectId: project.id, schedules, defaultBranch: project.default_branch, serverTimeZone, canManage, now })}`;
   return layout({ title: project.name, actor, body });
 }
 

@@ -4,6 +4,7 @@ import { errors } from '../../errors.ts';
 import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
+import { serverTimeZone } from '../../schedules/cron.ts';
 import { InvalidCursorError } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';
 import { executionDir } from '../api/execution-files.ts';
@@ -68,13 +69,17 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         throw error;
       }
       const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
+      const schedules = await app.store.schedules.listByProject(access.project.id);
       const body = projectPage({
         actor: request.actor,
         project: access.project,
         executions: page.items,
         nextCursor: page.next_cursor,
         sessions,
+        schedules,
         canWrite: access.write,
+        canManage: access.manage,
+        serverTimeZone: serverTimeZone(),
         origin: origin(request),
         now: new Date(),
       });
