@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'create, list and revoke API tokens of a gbcms server',
     load: async () => (await import('../server/cli/token.ts')).tokenCommand,
   },
+  project: {
+    summary: 'register projects and show their webhook URL and secret',
+    load: async () => (await import('../server/cli/project.ts')).projectCommand,
+  },
   schedule: {
     summary: "add, list and remove a project's cron schedules",
     load: async () => (await import('../server/cli/schedule.ts')).scheduleCommand,
