@@ -1,5 +1,6 @@
 // `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed.
 import type { Execution, Project, Schedule, SessionSummary, User } from '../store/index.ts';
+import { connectView } from './connect-view.ts';
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
@@ -51,7 +52,8 @@ ${project.description ? html`<p>${project.description}</p>` : ''}
 <dt>Repository</dt><dd><code>${project.repo}</code></dd>
 <dt>Default branch</dt><dd><code>${project.default_branch}</code></dd>
 <dt>Badge</dt><dd><img src="/badges/${id}.svg?branch=${encodeURIComponent(project.default_branch)}" alt="build status" height="20">
-<input class="copy" readonly value="${badgeMarkdown(origin, project)}" aria-label="badge markdown"></dd>
+<input class="copy" readonly value="${badgeMarkdown(origin, project)}" aria-label="badge markdown">
+${project.visibility === 'private' ? html`<p class="muted" id="badge-private">The project is private: visitors who are not signed in to this server (a README's readers) see the badge as <code>unknown</code>. Make the project public to show its status to everyone.</p>` : ''}</dd>
 </dl>
 ${
   canWrite
@@ -61,7 +63,8 @@ ${
 <h2>Executions</h2>
 ${
   executions.length === 0
-    ? html`<p class="notice">No executions yet.</p>`
+    ? html`<p class="notice">No executions yet.</p>
+${nextCursor === null ? connectView({ project, origin, showSecret: canManage }) : ''}`
     : html`<table class="list" id="executions">
 <thead><tr><th>#</th><th>Status</th><th>Ref</th><th>Commit</th><th>Trigger</th><th>Duration</th><th>Created</th></tr></thead>
 <tbody>${rows}</tbody>
