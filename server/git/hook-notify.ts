@@ -6,6 +6,7 @@
 import type { GitPushNotification } from '../webhooks/git.ts';
 import { GBCMS_SIGNATURE_HEADER, signBody } from '../webhooks/signature.ts';
 import type { HookSettings } from './hook-install.ts';
+import { PUSH_WAIT_HEADER, pushAnswerLines } from './push-answer.ts';
 import { isObjectId, isZeroObjectId } from './ref-name.ts';
 import { runGit } from './run-git.ts';
 // Server text and ref names go to the pusher's terminal: no escape sequences or line breaks.
@@ -63,11 +64,14 @@ export interface NotifyInput {
   settings: HookSettings;
   /** Per request; default 10 s. */
   timeoutMs?: number;
+  /** How long the server may hold its answer for the pipeline check; default 5 s. */
+  waitS?: number;
 }
 
 /** Sends one notification per updated ref, in order; `report` gets one line per ref. */
 export async function notifyPush(input: NotifyInput, report: (line: string) => void): Promise<void> {
   const timeoutMs = input.timeoutMs ?? 10_000;
+  const waitS = input.waitS ?? 5;
   let unresponsive = false;
   for (const { before, after, ref } of input.refs) {
     if (isZeroObjectId(after)) continue; // a deletion starts nothing
@@ -83,14 +87,15 @@ export async function notifyPush(input: NotifyInput, report: (line: string) => v
       repository: input.gitDir,
       pusher: input.pusher,
     };
-    const outcome = await send(input.settings, notification, timeoutMs);
+    const outcome = await send(input.settings, notification, timeoutMs, waitS);
     unresponsive = outcome.timedOut;
-    report(`gbcms: ${outcome.text(shown)}`);
+    const said = outcome.text(shown);
+    for (const line of typeof said === 'string' ? [said] : said) report(`gbcms: ${line}`);
   }
 }
 
 interface Outcome {
-  text: (ref: string) => string;
+  text: (ref: string) => string | string[];
   timedOut: boolean;
 }
 
@@ -98,6 +103,7 @@ async function send(
   settings: HookSettings,
   notification: GitPushNotification,
   timeoutMs: number,
+  waitS: number,
 ): Promise<Outcome> {
   const url = notificationUrl(settings);
   const body = JSON.stringify(notification);
@@ -108,6 +114,9 @@ async function send(
         'content-type': 'application/json',
         'user-agent': 'gbcms-hook',
         [GBCMS_SIGNATURE_HEADER]: signBody(settings.secret, body),
+        // The server answers once the pipeline file passed or failed its check (bounded), so
+        // an invalid file is reported here rather than only on the page.
+        [PUSH_WAIT_HEADER]: String(waitS),
       },
       body,
       signal: AbortSignal.timeout(timeoutMs),
@@ -117,6 +126,17 @@ async function send(
     const answer = await readAnswer(response);
     const said = answer.message ? `: ${answer.message}` : '';
     if (!response.ok) return done((ref) => `server refused ${ref} with HTTP ${response.status}${said}`);
+    if (answer.number !== undefined && answer.executionId !== undefined) {
+      const { number, executionId, status, reason } = answer;
+      const page = `${settings.url.replace(/\/+$/, '')}/executions/${encodeURIComponent(executionId)}`;
+      return done((ref) =>
+        pushAnswerLines(
+          { execution_id: executionId, number, ...(status ? { status } : {}), reason },
+          ref,
+          page,
+        ),
+      );
+    }
     if (answer.number !== undefined) return done((ref) => `queued execution #${answer.number} for ${ref}`);
     return done((ref) => `server answered HTTP ${response.status} for ${ref}${said}`);
   } catch (error) {
@@ -130,12 +150,20 @@ async function send(
   }
 }
 
-function done(text: (ref: string) => string): Outcome {
+function done(text: (ref: string) => string | string[]): Outcome {
   return { text, timedOut: false };
 }
 
-/** The `number` and a message from a JSON answer, as far as they are there. */
-async function readAnswer(response: Response): Promise<{ number?: number; message?: string }> {
+interface Answer {
+  number?: number;
+  executionId?: string;
+  status?: string;
+  reason?: string | null;
+  message?: string;
+}
+
+/** The execution, its status and a message from a JSON answer, as far as they are there. */
+async function readAnswer(response: Response): Promise<Answer> {
   const text = await response.text().catch(() => '');
   let json: unknown;
   try {
@@ -144,10 +172,18 @@ async function readAnswer(response: Response): Promise<{ number?: number; messag
     return {};
   }
   if (typeof json !== 'object' || json === null) return {};
-  const { number, message, reason, error } = json as Record<string, unknown>;
+  const { number, message, reason, error, execution_id, status } = json as Record<string, unknown>;
   const said = [message, reason, error].find((value) => typeof value === 'string');
   return {
     ...(typeof number === 'number' && Number.isSafeInteger(number) ? { number } : {}),
+    ...(typeof execution_id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(execution_id)
+      ? { executionId: execution_id }
+      : {}),
+    ...(typeof status === 'string' ? { status: printable(status.slice(0, 20)) } : {}),
+    // Only the first line is shown; each line is made printable on its own.
+    ...(typeof reason === 'string'
+      ? { reason: reason.split('\n', 1).map((line) => printable(line.slice(0, 300)))[0] ?? null }
+      : {}),
     ...(typeof said === 'string' ? { message: printable(said.slice(0, 300)) } : {}),
   };
 }

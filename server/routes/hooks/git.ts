@@ -2,9 +2,11 @@
 // post-receive hook, signed (X-Gbcms-Signature-256) with the project's webhook secret. The
 // answer's `number` is what the hook prints to the pusher.
 import type { FastifyPluginAsync } from 'fastify';
+import { MAX_PUSH_WAIT_S, PUSH_WAIT_HEADER, type PushAnswer } from '../../git/push-answer.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { interpretGitNotification } from '../../webhooks/git.ts';
 import { GBCMS_SIGNATURE_HEADER } from '../../webhooks/signature.ts';
+import { awaitPlanCheck } from './plan-check.ts';
 import {
   acceptRawBodies,
   parsePayload,
@@ -13,6 +15,29 @@ import {
   verifiedProject,
   webhookResponses,
 } from './webhook-common.ts';
+
+/** The hook may ask to hear whether the pipeline file passed (see git/push-answer.ts). */
+const gitHookResponses = {
+  ...webhookResponses,
+  202: {
+    type: 'object',
+    required: ['execution_id', 'number'],
+    properties: {
+      execution_id: { type: 'string' },
+      number: { type: 'integer' },
+      status: {
+        type: 'string',
+        description: `with ${PUSH_WAIT_HEADER}: the status once it left pending, if it did in time`,
+      },
+      reason: { type: ['string', 'null'] },
+    },
+  },
+} as const;
+
+function waitSeconds(header: string | string[] | undefined): number {
+  const value = typeof header === 'string' && /^\d{1,2}$/.test(header) ? Number(header) : 0;
+  return Math.min(value, MAX_PUSH_WAIT_S);
+}
 
 const gitHookRoutes: FastifyPluginAsync = async (app) => {
   acceptRawBodies(app, app.settings.webhookBodyLimit);
@@ -25,7 +50,7 @@ const gitHookRoutes: FastifyPluginAsync = async (app) => {
         summary: 'Push notification from the gbcms post-receive hook',
         tags: ['webhooks'],
         params: projectParams,
-        response: { ...webhookResponses, ...errorResponses(400, 401, 404, 413) },
+        response: { ...gitHookResponses, ...errorResponses(400, 401, 404, 413) },
       },
     },
     async (request, reply) => {
@@ -38,7 +63,11 @@ const gitHookRoutes: FastifyPluginAsync = async (app) => {
       }
       // The repository the admin registered, not the path the notification names.
       const started = await startFromWebhook(request, project, decision.trigger, { kind: 'project' });
-      return reply.code(202).send(started);
+      const waitS = waitSeconds(request.headers[PUSH_WAIT_HEADER]);
+      const check =
+        waitS > 0 ? await awaitPlanCheck(app.executions, started.execution_id, waitS * 1000) : undefined;
+      const answer: PushAnswer = { ...started, ...check };
+      return reply.code(202).send(answer);
     },
   );
 };
