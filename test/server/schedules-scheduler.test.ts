@@ -13,7 +13,7 @@ import { openFakeManagers, warningsLogger, writePipeline } from './helpers/fake-
 
 const { tempDir, onCleanup } = cleanUpAfterAll();
 
-const PIPELINE = 'steps:\n  hello:\n    image: alpine\n    commands: [echo hi]\n';
+const PIPELINE = 'version: 1\nsteps:\n  hello:\n    image: alpine\n    commands: [echo hi]\n';
 
 /** A clock tests set by hand. */
 function manualClock(start: string) {
