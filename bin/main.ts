@@ -32,6 +32,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'set, list and remove secrets of a gbcms server; rotate their key',
     load: async () => (await import('../server/cli/secret.ts')).secretCommand,
   },
+  project: {
+    summary: 'register projects and show their webhook URL and secret',
+    load: async () => (await import('../server/cli/project.ts')).projectCommand,
+  },
+  schedule: {
+    summary: "add, list and remove a project's cron schedules",
+    load: async () => (await import('../server/cli/schedule.ts')).scheduleCommand,
+  },
   hook: {
     summary: 'install a post-receive hook that triggers a gbcms server on git push',
     load: async () => (await import('../server/cli/hook.ts')).hookCommand,

@@ -26,6 +26,7 @@ import externalRoutes from './routes/api/external.ts';
 import membersRoutes from './routes/api/members.ts';
 import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
+import schedulesRoutes from './routes/api/schedules.ts';
 import secretsRoutes from './routes/api/secrets.ts';
 import sessionsRoutes from './routes/api/sessions.ts';
 import tokensRoutes from './routes/api/tokens.ts';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(tokensRoutes);
   await app.register(projectsRoutes);
   await app.register(membersRoutes);
+  await app.register(schedulesRoutes);
   await app.register(executionsRoutes);
   await app.register(logsRoutes);
   await app.register(eventsRoutes);

@@ -26,6 +26,7 @@ export const errors = {
   invalidRepo: coded('GBCMS_ERR_INVALID_REPO', 400, 'the repository source is refused'),
   invalidRef: coded('GBCMS_ERR_INVALID_REF', 400, 'the ref is not a valid branch or tag name'),
   invalidPath: coded('GBCMS_ERR_INVALID_PATH', 400, 'the path is not allowed'),
+  invalidSchedule: coded('GBCMS_ERR_INVALID_SCHEDULE', 400, 'the schedule is invalid'),
   badWebhook: coded('GBCMS_ERR_BAD_WEBHOOK', 400, 'the webhook delivery is missing a required header'),
   unauthorized: coded(
     'GBCMS_ERR_UNAUTHORIZED',
@@ -45,6 +46,7 @@ export const errors = {
   secretNotFound: coded('GBCMS_ERR_SECRET_NOT_FOUND', 404, 'secret not found'),
   invalidSecret: coded('GBCMS_ERR_INVALID_SECRET', 400, 'the secret is invalid'),
   secretsUnavailable: coded('GBCMS_ERR_SECRETS_UNAVAILABLE', 503, 'this server has no secret key'),
+  scheduleNotFound: coded('GBCMS_ERR_SCHEDULE_NOT_FOUND', 404, 'schedule not found'),
   memberNotFound: coded('GBCMS_ERR_MEMBER_NOT_FOUND', 404, 'the user is not a member of this project'),
   projectExists: coded('GBCMS_ERR_PROJECT_EXISTS', 409, 'a project with that name exists'),
   userExists: coded('GBCMS_ERR_USER_EXISTS', 409, 'a user with that username exists'),

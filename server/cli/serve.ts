@@ -12,6 +12,7 @@ import { buildApp } from '../app.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, type ForgeUrls, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
+import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
 import { openStore, resolveDataDir } from '../store/index.ts';
@@ -241,7 +242,13 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     logger: logger.child({ component: 'forge-status' }),
   });
   manager.events.on('status', statuses.observe);
+  const scheduler = new Scheduler({
+    store,
+    start: (request) => manager.start(request),
+    logger: logger.child({ component: 'schedules' }),
+  });
   let stopRetention: (() => void) | undefined;
+  let stopSchedules: (() => Promise<void>) | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     await manager.recover();
@@ -266,6 +273,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       `gbcms serve: listening on ${address} (data ${store.dataDir}, backend ${backend.name})\n`,
     );
     hooks.onListening?.(address);
+    // After recover(): a tick missed while no server ran fires once now, behind what was pending.
+    stopSchedules = scheduler.start();
   } catch (error) {
     io.stderr.write(`gbcms serve: could not start: ${(error as Error).message}\n`);
     stopRetention?.();
@@ -281,6 +290,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     `gbcms serve: ${signal}: finishing running executions (up to ${settings.graceMs / 1000} s)\n`,
   );
   stopRetention?.();
+  await stopSchedules?.();
   const hurry = () => void manager.drain(0);
   process.once('SIGINT', hurry);
   process.once('SIGTERM', hurry);

@@ -27,7 +27,10 @@ export function envForgeTokens(env: NodeJS.ProcessEnv = process.env): ForgeToken
 }
 
 /** The project's (or the global) secret named for the forge first, then `fallback`. */
-export function secretForgeTokens(vault: Pick<SecretVault, 'serverValue'>, fallback: ForgeTokens): ForgeTokens {
+export function secretForgeTokens(
+  vault: Pick<SecretVault, 'serverValue'>,
+  fallback: ForgeTokens,
+): ForgeTokens {
   return {
     async forgeToken(project, forge) {
       const stored = await vault.serverValue(project.id, TOKEN_SECRET_NAMES[forge]);

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { GitPushNotification } from '../webhooks/git.ts';
 import { GBCMS_SIGNATURE_HEADER, signBody } from '../webhooks/signature.ts';
 import type { HookSettings } from './hook-install.ts';
+import { PUSH_WAIT_HEADER, pushAnswerLines } from './push-answer.ts';
 import { isObjectId, isZeroObjectId } from './ref-name.ts';
 import { runGit } from './run-git.ts';
 // Server text and ref names go to the pusher's terminal: no escape sequences or line breaks.
@@ -66,6 +67,8 @@ export interface NotifyInput {
   timeoutMs?: number;
   /** This push's random part of the delivery ids; default: 16 random bytes, drawn once per push. */
   nonce?: string;
+  /** How long the server may hold its answer for the pipeline check; default 5 s. */
+  waitS?: number;
 }
 
 /**
@@ -83,6 +86,7 @@ export function gitDeliveryFor(nonce: string, update: ReceivedRef): string {
 export async function notifyPush(input: NotifyInput, report: (line: string) => void): Promise<void> {
   const timeoutMs = input.timeoutMs ?? 10_000;
   const nonce = input.nonce ?? randomBytes(16).toString('hex');
+  const waitS = input.waitS ?? 5;
   let unresponsive = false;
   for (const { before, after, ref } of input.refs) {
     if (isZeroObjectId(after)) continue; // a deletion starts nothing
@@ -99,14 +103,15 @@ export async function notifyPush(input: NotifyInput, report: (line: string) => v
       pusher: input.pusher,
       delivery: gitDeliveryFor(nonce, { before, after, ref }),
     };
-    const outcome = await send(input.settings, notification, timeoutMs);
+    const outcome = await send(input.settings, notification, timeoutMs, waitS);
     unresponsive = outcome.timedOut;
-    report(`gbcms: ${outcome.text(shown)}`);
+    const said = outcome.text(shown);
+    for (const line of typeof said === 'string' ? [said] : said) report(`gbcms: ${line}`);
   }
 }
 
 interface Outcome {
-  text: (ref: string) => string;
+  text: (ref: string) => string | string[];
   timedOut: boolean;
 }
 
@@ -114,6 +119,7 @@ async function send(
   settings: HookSettings,
   notification: GitPushNotification,
   timeoutMs: number,
+  waitS: number,
 ): Promise<Outcome> {
   const url = notificationUrl(settings);
   const body = JSON.stringify(notification);
@@ -124,6 +130,9 @@ async function send(
         'content-type': 'application/json',
         'user-agent': 'gbcms-hook',
         [GBCMS_SIGNATURE_HEADER]: signBody(settings.secret, body),
+        // The server answers once the pipeline file passed or failed its check (bounded), so
+        // an invalid file is reported here rather than only on the page.
+        [PUSH_WAIT_HEADER]: String(waitS),
       },
       body,
       signal: AbortSignal.timeout(timeoutMs),
@@ -133,6 +142,17 @@ async function send(
     const answer = await readAnswer(response);
     const said = answer.message ? `: ${answer.message}` : '';
     if (!response.ok) return done((ref) => `server refused ${ref} with HTTP ${response.status}${said}`);
+    if (answer.number !== undefined && answer.executionId !== undefined) {
+      const { number, executionId, status, reason } = answer;
+      const page = `${settings.url.replace(/\/+$/, '')}/executions/${encodeURIComponent(executionId)}`;
+      return done((ref) =>
+        pushAnswerLines(
+          { execution_id: executionId, number, ...(status ? { status } : {}), reason },
+          ref,
+          page,
+        ),
+      );
+    }
     if (answer.number !== undefined) return done((ref) => `queued execution #${answer.number} for ${ref}`);
     return done((ref) => `server answered HTTP ${response.status} for ${ref}${said}`);
   } catch (error) {
@@ -146,12 +166,20 @@ async function send(
   }
 }
 
-function done(text: (ref: string) => string): Outcome {
+function done(text: (ref: string) => string | string[]): Outcome {
   return { text, timedOut: false };
 }
 
-/** The `number` and a message from a JSON answer, as far as they are there. */
-async function readAnswer(response: Response): Promise<{ number?: number; message?: string }> {
+interface Answer {
+  number?: number;
+  executionId?: string;
+  status?: string;
+  reason?: string | null;
+  message?: string;
+}
+
+/** The execution, its status and a message from a JSON answer, as far as they are there. */
+async function readAnswer(response: Response): Promise<Answer> {
   const text = await response.text().catch(() => '');
   let json: unknown;
   try {
@@ -160,10 +188,18 @@ async function readAnswer(response: Response): Promise<{ number?: number; messag
     return {};
   }
   if (typeof json !== 'object' || json === null) return {};
-  const { number, message, reason, error } = json as Record<string, unknown>;
+  const { number, message, reason, error, execution_id, status } = json as Record<string, unknown>;
   const said = [message, reason, error].find((value) => typeof value === 'string');
   return {
     ...(typeof number === 'number' && Number.isSafeInteger(number) ? { number } : {}),
+    ...(typeof execution_id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(execution_id)
+      ? { executionId: execution_id }
+      : {}),
+    ...(typeof status === 'string' ? { status: printable(status.slice(0, 20)) } : {}),
+    // Only the first line is shown; each line is made printable on its own.
+    ...(typeof reason === 'string'
+      ? { reason: reason.split('\n', 1).map((line) => printable(line.slice(0, 300)))[0] ?? null }
+      : {}),
     ...(typeof said === 'string' ? { message: printable(said.slice(0, 300)) } : {}),
   };
 }

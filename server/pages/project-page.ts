@@ -1,8 +1,10 @@
 // `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed.
-import type { Execution, Project, SessionSummary, User } from '../store/index.ts';
+import type { Execution, Project, Schedule, SessionSummary, User } from '../store/index.ts';
+import { connectView } from './connect-view.ts';
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
+import { schedulesView } from './schedules-view.ts';
 import { type SecretRow, secretsSection } from './secrets-view.ts';
 
 export interface ProjectPageInput {
@@ -12,9 +14,15 @@ export interface ProjectPageInput {
   nextCursor: string | null;
   /** Newest first. */
   sessions?: readonly SessionSummary[];
+  /** Oldest first. */
+  schedules?: readonly Schedule[];
   canWrite: boolean;
   /** The project's secrets and the global ones, for its owner and admins; absent for others. */
   secrets?: readonly SecretRow[];
+  /** Settings, schedules and the webhook secret: the owner and admins. */
+  canManage?: boolean;
+  /** The zone a new schedule gets by default. */
+  serverTimeZone?: string;
   /** Absolute origin the badge markdown points at. */
   origin: string;
   now: Date;
@@ -28,6 +36,7 @@ export function badgeMarkdown(origin: string, project: Pick<Project, 'id' | 'def
 
 export function projectPage(input: ProjectPageInput): SafeHtml {
   const { actor, project, executions, nextCursor, sessions = [], canWrite, origin, now } = input;
+  const { schedules = [], canManage = false, serverTimeZone = 'UTC' } = input;
   const id = encodeURIComponent(project.id);
   const rows = executions.map(
     (execution) => html`<tr>
@@ -46,7 +55,8 @@ ${project.description ? html`<p>${project.description}</p>` : ''}
 <dt>Repository</dt><dd><code>${project.repo}</code></dd>
 <dt>Default branch</dt><dd><code>${project.default_branch}</code></dd>
 <dt>Badge</dt><dd><img src="/badges/${id}.svg?branch=${encodeURIComponent(project.default_branch)}" alt="build status" height="20">
-<input class="copy" readonly value="${badgeMarkdown(origin, project)}" aria-label="badge markdown"></dd>
+<input class="copy" readonly value="${badgeMarkdown(origin, project)}" aria-label="badge markdown">
+${project.visibility === 'private' ? html`<p class="muted" id="badge-private">The project is private: visitors who are not signed in to this server (a README's readers) see the badge as <code>unknown</code>. Make the project public to show its status to everyone.</p>` : ''}</dd>
 </dl>
 ${
   canWrite
@@ -56,7 +66,8 @@ ${
 <h2>Executions</h2>
 ${
   executions.length === 0
-    ? html`<p class="notice">No executions yet.</p>`
+    ? html`<p class="notice">No executions yet.</p>
+${nextCursor === null ? connectView({ project, origin, showSecret: canManage }) : ''}`
     : html`<table class="list" id="executions">
 <thead><tr><th>#</th><th>Status</th><th>Ref</th><th>Commit</th><th>Trigger</th><th>Duration</th><th>Created</th></tr></thead>
 <tbody>${rows}</tbody>
@@ -64,7 +75,8 @@ ${
 }
 ${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
 ${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
-${input.secrets ? secretsSection(project.id, input.secrets, now) : ''}`;
+${input.secrets ? secretsSection(project.id, input.secrets, now) : ''}
+${schedulesView({ projectId: project.id, schedules, defaultBranch: project.default_branch, serverTimeZone, canManage, now })}`;
   return layout({ title: project.name, actor, body });
 }
 

@@ -18,6 +18,7 @@ export function projectsPage({ actor, projects }: ProjectsPageInput): SafeHtml {
 </tr>`,
   );
   const body = html`<h1>Projects</h1>
+${actor?.role === 'admin' ? html`<p class="actions"><a href="/projects/new" id="new-project-link">New project</a></p>` : ''}
 ${
   projects.length === 0
     ? html`<p class="notice">${actor ? 'No projects you can see yet.' : 'No public projects. Sign in to see private ones.'}</p>`

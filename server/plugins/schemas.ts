@@ -173,6 +173,38 @@ export const ProjectSchema = {
   },
 } as const;
 
+export const ScheduleSchema = {
+  $id: 'Schedule',
+  type: 'object',
+  required: [
+    'id',
+    'project_id',
+    'name',
+    'cron',
+    'branch',
+    'timezone',
+    'next_run_at',
+    'last_run_at',
+    'last_execution_id',
+    'created_at',
+  ],
+  properties: {
+    id: { type: 'string' },
+    project_id: { type: 'string' },
+    name: nullableString,
+    cron: {
+      type: 'string',
+      description: 'five fields (minute hour day-of-month month day-of-week) or @daily...',
+    },
+    branch: { type: 'string' },
+    timezone: { type: 'string', description: 'IANA name the expression is read in' },
+    next_run_at: { ...nullableTimestamp, description: 'the next tick; null when there is none' },
+    last_run_at: nullableTimestamp,
+    last_execution_id: { type: ['string', 'null'], description: 'the execution the last tick started' },
+    created_at: timestamp,
+  },
+} as const;
+
 export const UserSchema = {
   $id: 'User',
   type: 'object',
@@ -211,6 +243,7 @@ export const SHARED_SCHEMAS = [
   ArtifactSchema,
   ExecutionDetailSchema,
   ProjectSchema,
+  ScheduleSchema,
   UserSchema,
   ApiTokenSchema,
   SecretSchema,

@@ -29,6 +29,7 @@ export type {
   StoredReport,
 } from './reports.ts';
 export { DEFAULT_REPORT_PAGE, MAX_REPORT_PAGE } from './reports.ts';
+export type { NewSchedule, ScheduleRepo } from './schedules.ts';
 // The row types, not the tables: the query builder's view of the schema stays in the store.
 export type {
   ApiToken,
@@ -40,6 +41,7 @@ export type {
   Project,
   RefType,
   Role,
+  Schedule,
   Session,
   StoredArtifact,
   StoredStep,

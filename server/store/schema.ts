@@ -212,6 +212,28 @@ export interface ExecutionSecretsTable {
   name: string;
 }
 
+export interface SchedulesTable {
+  id: string;
+  project_id: string;
+  /** A label for listings and the executions it starts; optional. */
+  name: string | null;
+  /** Five fields (minute hour day-of-month month day-of-week) or a nickname like @daily. */
+  cron: string;
+  branch: string;
+  /** IANA name the cron expression is read in (`Europe/Paris`, `UTC`). */
+  timezone: string;
+  /**
+   * The next tick, ISO-8601 UTC; null when the expression has no further tick. Servers claim a
+   * tick by moving this forward with a compare-and-set (store/schedules.ts).
+   */
+  next_run_at: string | null;
+  last_run_at: string | null;
+  /** The execution the last tick started, while it exists. */
+  last_execution_id: string | null;
+  created_by: string | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -227,6 +249,7 @@ export interface Database {
   execution_forges: ExecutionForgesTable;
   secrets: SecretsTable;
   execution_secrets: ExecutionSecretsTable;
+  schedules: SchedulesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -240,3 +263,4 @@ export type StoredArtifact = Selectable<ArtifactsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type Session = Selectable<SessionsTable>;
 export type ExecutionForge = Selectable<ExecutionForgesTable>;
+export type Schedule = Selectable<SchedulesTable>;

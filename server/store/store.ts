@@ -13,6 +13,7 @@ import { type ForgeRepo, forgeRepo } from './forges.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
+import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import type { Database } from './schema.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
@@ -50,6 +51,7 @@ export interface Store {
   /** Where executions report their status back to (forge statuses). */
   readonly forges: ForgeRepo;
   readonly secrets: SecretRepo;
+  readonly schedules: ScheduleRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -109,6 +111,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     reports: reportRepo(context),
     forges: forgeRepo(context),
     secrets: secretRepo(context),
+    schedules: scheduleRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

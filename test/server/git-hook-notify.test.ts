@@ -132,6 +132,11 @@ describe('a real push through the installed hook', () => {
       assert.equal(new Set(bodies.map((b) => b.delivery)).size, bodies.length);
       assert.equal(main.url, '/hooks/git/team%2Fweb');
       assert.equal(main.headers['content-type'], 'application/json');
+      assert.equal(
+        main.headers['x-gbcms-wait'],
+        '5',
+        'the server may hold its answer for the pipeline check',
+      );
       const signature = main.headers[GBCMS_SIGNATURE_HEADER];
       assert.equal(await verifySignature(SECRET, main.body, signature), true);
       assert.equal(await verifySignature('another secret', main.body, signature), false);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { gitDeliveryFor, notifyPush } from '../../server/git/hook-notify.ts';
-import { signBody } from '../../server/webhooks/signature.ts';
+import { GBCMS_SIGNATURE_HEADER, signBody } from '../../server/webhooks/signature.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 interface Example {
@@ -349,12 +349,73 @@ describe('POST /hooks/git/:project_id', () => {
           refs: [{ before, after, ref: 'refs/heads/main' }],
           pusher: 'alice',
           settings: { url, project: live.privateProject.id, secret: live.privateProject.webhook_secret },
+          // The fake manager never leaves pending: nothing to wait for.
+          waitS: 0,
         },
         (line) => lines.push(line),
       );
-      assert.deepEqual(lines, ['gbcms: queued execution #1 for refs/heads/main']);
+      const [execution] = (await live.store.executions.listByProject(live.privateProject.id)).items;
+      assert.deepEqual(lines, [
+        `gbcms: queued execution #1 for refs/heads/main: ${url}/executions/${execution?.id}`,
+      ]);
     } finally {
       await live.close();
     }
+  });
+
+  test('the hook hears of an invalid pipeline file when the execution ends error at once', async () => {
+    const live = await startTestServer();
+    try {
+      const url = await live.app.listen({ host: '127.0.0.1', port: 0 });
+      // The fake manager fails the pipeline check as soon as the execution is queued.
+      const start = live.executions.start.bind(live.executions);
+      live.executions.start = async (request) => {
+        const execution = await start(request);
+        setTimeout(() => {
+          void live.executions.finish(
+            execution.id,
+            'error',
+            ".gbcms.yml:3:5: error GBCMS_E_UNKNOWN_KEY: unknown key 'stepz'\n.gbcms.yml:9:1: error GBCMS_E_OTHER: more",
+          );
+        }, 50);
+        return execution;
+      };
+      const lines: string[] = [];
+      await notifyPush(
+        {
+          gitDir: '/srv/git/app.git',
+          refs: [{ before, after, ref: 'refs/heads/main' }],
+          pusher: 'alice',
+          settings: { url, project: live.publicProject.id, secret: live.publicProject.webhook_secret },
+        },
+        (line) => lines.push(line),
+      );
+      const [execution] = (await live.store.executions.listByProject(live.publicProject.id)).items;
+      assert.deepEqual(lines, [
+        "gbcms: execution #1 for refs/heads/main ended at once: invalid pipeline file: .gbcms.yml:3:5: error GBCMS_E_UNKNOWN_KEY: unknown key 'stepz'",
+        `gbcms: see ${url}/executions/${execution?.id}`,
+      ]);
+    } finally {
+      await live.close();
+    }
+  });
+
+  test('the answer waits for the pipeline check only as long as asked, and says how it stood', async () => {
+    const payload = JSON.stringify({ ref: 'refs/heads/main', before, after });
+    const started = Date.now();
+    const response = await server.app.inject({
+      method: 'POST',
+      url: `/hooks/git/${server.publicProject.id}`,
+      headers: {
+        'content-type': 'application/json',
+        [GBCMS_SIGNATURE_HEADER]: signBody(server.publicProject.webhook_secret, payload),
+        'x-gbcms-wait': '1',
+      },
+      payload,
+    });
+    assert.equal(response.statusCode, 202);
+    // The fake never leaves pending: the answer comes when the wait is over, without a status.
+    assert.ok(Date.now() - started >= 900);
+    assert.equal(response.json().status, undefined);
   });
 });

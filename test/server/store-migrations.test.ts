@@ -18,7 +18,7 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports', '003-secrets', '004-forge-status'];
+const MIGRATIONS = ['001-initial', '002-reports', '003-secrets', '004-forge-status', '005-schedules'];
 
 const TABLES = [
   'api_tokens',
@@ -30,6 +30,7 @@ const TABLES = [
   'project_members',
   'projects',
   'reports',
+  'schedules',
   'secrets',
   'sessions',
   'steps',

@@ -4,11 +4,18 @@ import type { RunStatus } from '../../../engine/status.ts';
 import { STEP_STATUSES } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { refNameProblem } from '../../git/ref-name.ts';
-import { checkRepoSource } from '../../git/url-policy.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
+import {
+  MAX_CONCURRENT_LIMIT,
+  PROJECT_NAME_PATTERN,
+  ProjectExistsError,
+  ProjectInputError,
+  registerProject,
+} from '../../projects/register.ts';
 import {
   InvalidCursorError,
   MAX_PAGE_SIZE,
+  type Project,
   type ProjectPatch,
   VISIBILITIES,
   type Visibility,
@@ -24,6 +31,7 @@ interface NewProjectBody {
   description?: string;
   default_branch?: string;
   visibility?: Visibility;
+  max_concurrent?: number;
 }
 
 interface ProjectChangesBody {
@@ -34,8 +42,14 @@ interface ProjectChangesBody {
   max_concurrent?: number;
 }
 
-/** Executions of one project running at once; more wait as pending. */
-const MAX_CONCURRENT_LIMIT = 100;
+/** What the API answers for a project the input cannot make. */
+export function projectInputHttpError(error: unknown): unknown {
+  if (error instanceof ProjectExistsError) return errors.projectExists();
+  if (!(error instanceof ProjectInputError)) return error;
+  if (error.field === 'repo') return errors.invalidRepo(error.message);
+  if (error.field === 'default_branch') return errors.invalidRef(error.message);
+  return errors.validation(error.message);
+}
 
 const idParams = {
   type: 'object',
@@ -63,7 +77,7 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
               type: 'string',
               minLength: 1,
               maxLength: 100,
-              pattern: '^\\S(?:[^\\u0000-\\u001f\\u007f]*\\S)?$',
+              pattern: PROJECT_NAME_PATTERN,
             },
             repo: {
               type: 'string',
@@ -74,6 +88,7 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
             description: { type: 'string', maxLength: 2000 },
             default_branch: { type: 'string', minLength: 1, maxLength: 255 },
             visibility: { type: 'string', enum: [...VISIBILITIES] },
+            max_concurrent: { type: 'integer', minimum: 1, maximum: MAX_CONCURRENT_LIMIT },
           },
         },
         response: { 201: { $ref: 'Project#' }, ...errorResponses(400, 401, 403, 409) },
@@ -82,30 +97,11 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const actor = requireActor(request);
       if (!isAdmin(actor.role)) throw errors.forbidden('only admins register projects');
-      const body = request.body;
-      // Only admins get here, so an absolute path on the server is an acceptable source.
-      const repo = checkRepoSource(body.repo, { allowLocalPaths: true });
-      if (!repo.ok) throw errors.invalidRepo(`repo refused: ${repo.reason}`);
-      if (body.default_branch !== undefined) {
-        const problem = refNameProblem(body.default_branch);
-        if (problem) throw errors.invalidRef(`default_branch ${problem}`);
-      }
-      if (await app.store.projects.byName(body.name)) throw errors.projectExists();
-      let project: Awaited<ReturnType<typeof app.store.projects.create>>;
+      let project: Project;
       try {
-        project = await app.store.projects.create({
-          name: body.name,
-          repo: repo.value,
-          description: body.description ?? null,
-          ...(body.default_branch !== undefined ? { default_branch: body.default_branch } : {}),
-          ...(body.visibility !== undefined ? { visibility: body.visibility } : {}),
-          owner_id: actor.id,
-        });
+        project = await registerProject(app.store, { ...request.body, owner_id: actor.id });
       } catch (error) {
-        // Two admins racing for one name: the unique index decides.
-        if (String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
-          throw errors.projectExists();
-        throw error;
+        throw projectInputHttpError(error);
       }
       request.log.info({ project: project.id, name: project.name, by: actor.id }, 'project registered');
       return reply.code(201).send(projectView(project, { showSecret: true }, urls));

@@ -144,6 +144,8 @@ export interface VerifiedDelivery {
   decision: WebhookDecision;
   source: ExecutionSource;
   forge: ForgeTarget | undefined;
+  /** What the 202 answer says beyond the execution's id and number; default nothing more. */
+  answer?: (started: { execution_id: string; number: number }) => Promise<object>;
 }
 
 /**
@@ -175,5 +177,5 @@ export async function actOnDelivery(
     throw error;
   }
   if (delivery !== undefined) await deliveries.attach(delivery, started.execution_id);
-  return reply.code(202).send(started);
+  return reply.code(202).send(d.answer ? await d.answer(started) : started);
 }

@@ -3,7 +3,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
-import { requireActor, writeExecution, writeProject } from '../access.ts';
+import { addSchedule } from '../../schedules/create.ts';
+import { manageProject, requireActor, writeExecution, writeProject } from '../access.ts';
+import { scheduleInputHttpError } from '../api/schedules.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
 
@@ -11,6 +13,17 @@ const idParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+// Empty optional fields mean "the default", as leaving them out of the API's body does.
+const scheduleForm = {
+  type: 'object',
+  required: ['cron'],
+  properties: {
+    cron: { type: 'string', maxLength: 200 },
+    branch: { type: 'string', maxLength: 255 },
+    name: { type: 'string', maxLength: 100 },
+    timezone: { type: 'string', maxLength: 64 },
+  },
 } as const;
 const formRoute = { config: { html: true, auth: 'form' as const }, schema: { hide: true, params: idParams } };
 
@@ -41,6 +54,57 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     );
     return reply.redirect(executionPage(execution.id), 303);
   });
+
+  const schedulesOf = (projectId: string) => `/projects/${encodeURIComponent(projectId)}#schedules`;
+
+  app.post<{
+    Params: { id: string };
+    Body: { cron: string; branch?: string; name?: string; timezone?: string };
+  }>(
+    '/projects/:id/schedules',
+    { ...formRoute, schema: { ...formRoute.schema, body: scheduleForm } },
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { project } = await manageProject(request, request.params.id);
+      const { cron, branch, name, timezone } = request.body;
+      try {
+        await addSchedule(
+          app.store,
+          project,
+          { cron, branch, name, timezone, createdBy: actor.id },
+          new Date(),
+        );
+      } catch (error) {
+        throw scheduleInputHttpError(error);
+      }
+      return reply.redirect(schedulesOf(project.id), 303);
+    },
+  );
+
+  app.post<{ Params: { id: string; schedule_id: string } }>(
+    '/projects/:id/schedules/:schedule_id/delete',
+    {
+      ...formRoute,
+      schema: {
+        hide: true,
+        params: {
+          type: 'object',
+          required: ['id', 'schedule_id'],
+          properties: {
+            id: { type: 'string', minLength: 1, maxLength: 64 },
+            schedule_id: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { project } = await manageProject(request, request.params.id);
+      if (!(await app.store.schedules.remove(project.id, request.params.schedule_id))) {
+        throw errors.scheduleNotFound();
+      }
+      return reply.redirect(schedulesOf(project.id), 303);
+    },
+  );
 };
 
 export default actionRoutes;

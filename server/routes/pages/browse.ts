@@ -6,6 +6,7 @@ import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
 import type { SecretRow } from '../../pages/secrets-view.ts';
+import { serverTimeZone } from '../../schedules/cron.ts';
 import { GLOBAL_SCOPE_KEY, scopeKey, secretView } from '../../secrets/vault.ts';
 import { InvalidCursorError, type Store } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';
@@ -73,14 +74,18 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
       }
       const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
       const secrets = access.manage ? await secretRows(app.store, access.project.id) : undefined;
+      const schedules = await app.store.schedules.listByProject(access.project.id);
       const body = projectPage({
         actor: request.actor,
         project: access.project,
         executions: page.items,
         nextCursor: page.next_cursor,
         sessions,
+        schedules,
         canWrite: access.write,
         ...(secrets ? { secrets } : {}),
+        canManage: access.manage,
+        serverTimeZone: serverTimeZone(),
         origin: origin(request),
         now: new Date(),
       });

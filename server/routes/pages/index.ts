@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import actionRoutes from './actions.ts';
 import browseRoutes from './browse.ts';
+import newProjectRoutes from './new-project.ts';
 import secretPageRoutes from './secrets.ts';
 import sessionRoutes from './session.ts';
 import sessionPageRoutes from './sessions.ts';
@@ -54,6 +55,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   await app.register(sessionPageRoutes);
   await app.register(actionRoutes);
   await app.register(secretPageRoutes);
+  await app.register(newProjectRoutes);
 };
 
 export default pageRoutes;

@@ -6,12 +6,14 @@ import * as initial from './001-initial.ts';
 import * as reports from './002-reports.ts';
 import * as secrets from './003-secrets.ts';
 import * as forgeStatus from './004-forge-status.ts';
+import * as schedules from './005-schedules.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-reports': reports,
   '003-secrets': secrets,
   '004-forge-status': forgeStatus,
+  '005-schedules': schedules,
 };
 
 export const migrationProvider: MigrationProvider = {

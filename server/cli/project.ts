@@ -1,0 +1,163 @@
+// `gbcms project`: register and look at projects on the machine that holds the server's data
+// directory, without an API token or curl. `create` prints what connecting a repository
+// needs: the project id, the webhook URL and its secret.
+import { parseArgs } from 'node:util';
+import type { CliIO } from '../../engine/cli/io.ts';
+import { ProjectExistsError, ProjectInputError, registerProject } from '../projects/register.ts';
+import { links } from '../routes/links.ts';
+import { type Project, resolveDataDir, type Store, VISIBILITIES, type Visibility } from '../store/index.ts';
+import {
+  CommandError,
+  DATA_OPTION_HELP,
+  findProject,
+  reportErrors,
+  table,
+  UsageError,
+  withExistingStore,
+} from './data-commands.ts';
+
+const HELP = `usage: gbcms project <command> [options]
+
+commands:
+  create NAME --repo R [--visibility public|private] [--max-concurrent N] [--branch B]
+              [--description D] [--owner USERNAME]
+                    register a project (R: a clone URL, or an absolute path on this machine);
+                    prints its id, webhook URL and webhook secret
+  list              show every project: id, name, visibility, default branch, repository
+  show PROJECT      a project (id or name) with its webhook URL and secret
+
+options:
+  --url URL         the server's public URL, for full webhook URLs (default: $GBCMS_URL)
+${DATA_OPTION_HELP}
+  -h, --help        this text
+
+exit: 0 done, 1 failed (name taken, repository refused...), 2 invalid usage
+`;
+
+const OPTIONS = {
+  repo: { type: 'string' },
+  visibility: { type: 'string' },
+  'max-concurrent': { type: 'string' },
+  branch: { type: 'string' },
+  description: { type: 'string' },
+  owner: { type: 'string' },
+  url: { type: 'string' },
+  data: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export function projectCommand(argv: string[], io: CliIO): Promise<number> {
+  return reportErrors('project', HELP, io, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const [command, ...rest] = positionals;
+    if (values.help || command === 'help') {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    const dataDir = resolveDataDir(values.data, io);
+    const base = (values.url ?? io.env.GBCMS_URL ?? '').replace(/\/+$/, '');
+    const one = (usage: string) => {
+      if (rest.length !== 1 || rest[0] === undefined) throw new UsageError(`usage: gbcms project ${usage}`);
+      return rest[0];
+    };
+    switch (command) {
+      case 'create': {
+        const name = one('create NAME --repo R');
+        if (values.repo === undefined) throw new UsageError('--repo is required');
+        return withExistingStore(dataDir, (store) => create(store, name, values, base, io));
+      }
+      case 'list':
+        if (rest.length > 0) throw new UsageError('usage: gbcms project list');
+        return withExistingStore(dataDir, (store) => list(store, io));
+      case 'show': {
+        const project = one('show PROJECT');
+        return withExistingStore(dataDir, async (store) => {
+          io.stdout.write(describe(await findProject(store, project), base));
+          return 0;
+        });
+      }
+      case undefined:
+        throw new UsageError('expected a command: create, list or show');
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  });
+}
+
+function visibility(value: string | undefined): Visibility | undefined {
+  if (value === undefined) return undefined;
+  const found = VISIBILITIES.find((v) => v === value);
+  if (!found) throw new UsageError(`--visibility must be ${VISIBILITIES.join(' or ')}, not '${value}'`);
+  return found;
+}
+
+function maxConcurrent(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--max-concurrent must be a whole number, not '${value}'`);
+  return Number(value);
+}
+
+async function create(store: Store, name: string, values: Values, base: string, io: CliIO): Promise<number> {
+  let ownerId: string | null = null;
+  if (values.owner !== undefined) {
+    const owner = await store.users.byUsername(values.owner);
+    if (!owner) throw new CommandError(`no user '${values.owner}'`);
+    ownerId = owner.id;
+  }
+  try {
+    const project = await registerProject(store, {
+      name,
+      repo: values.repo ?? '',
+      description: values.description,
+      default_branch: values.branch,
+      visibility: visibility(values.visibility),
+      max_concurrent: maxConcurrent(values['max-concurrent']),
+      owner_id: ownerId,
+    });
+    io.stdout.write(describe(project, base));
+    if (base === '') {
+      io.stderr.write('gbcms project: give --url (or set GBCMS_URL) to print full webhook URLs\n');
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof ProjectInputError || error instanceof ProjectExistsError) {
+      throw new CommandError(error.message);
+    }
+    throw error;
+  }
+}
+
+/** `key: value` lines, easy to read and to grep. */
+function describe(project: Project, base: string): string {
+  const urls = links(base);
+  const rows: [string, string][] = [
+    ['id', project.id],
+    ['name', project.name],
+    ['repo', project.repo],
+    ['visibility', project.visibility],
+    ['default branch', project.default_branch],
+    ['max concurrent', String(project.max_concurrent)],
+    ['page', urls.projectPage(project.id)],
+    [
+      'webhook URL',
+      `${urls.githubHook(project.id)} (GitHub: content type application/json, events push and pull_request)`,
+    ],
+    ['webhook secret', project.webhook_secret],
+    ['git hook URL', urls.gitHook(project.id)],
+  ];
+  return rows.map(([key, value]) => `${`${key}:`.padEnd(16)}${value}\n`).join('');
+}
+
+async function list(store: Store, io: CliIO): Promise<number> {
+  // The CLI stands for an admin: having the data folder is having every project.
+  const projects = await store.projects.list({ id: '', role: 'admin' });
+  if (projects.length === 0) {
+    io.stderr.write('gbcms project: no projects\n');
+    return 0;
+  }
+  const rows = projects.map((p) => [p.id, p.name, p.visibility, p.default_branch, p.repo]);
+  io.stdout.write(table(['ID', 'NAME', 'VISIBILITY', 'BRANCH', 'REPOSITORY'], rows));
+  return 0;
+}
