@@ -8,8 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { ensureBusyboxImage } from '../helpers/build-images.ts';
 import { gbcms } from '../helpers/cli.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
-import { beforeHang, HANG_MS } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
 import { tempDir } from '../helpers/plans.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 

@@ -17,7 +17,8 @@ import type { PlannedStep, ResolvedEnvironment } from '../../engine/plan.ts';
 import { readRunInputs } from '../../engine/run-inputs.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
-import { beforeHang, HANG_MS } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 
 const runIds: string[] = [];
 const dirs: string[] = [];

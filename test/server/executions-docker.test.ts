@@ -13,7 +13,8 @@ import { type Execution, openStore, type Project, type Store } from '../../serve
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 import { ADA, commitAll, gitAs } from '../helpers/git.ts';
-import { beforeHang, HANG_MS } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 import { collectEvents } from './helpers/collect-events.ts';
 
 const PIPELINE = `version: 1

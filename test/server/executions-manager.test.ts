@@ -18,7 +18,8 @@ import type { StepEvents } from '../../server/plugins/metrics.ts';
 import { executionHttpError } from '../../server/routes/execution-errors.ts';
 import { type Execution, NotFoundError, type Project, type Store } from '../../server/store/index.ts';
 import { GRACE, gitAs } from '../helpers/git.ts';
-import { beforeHang, HANG_MS, pollUntil } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
+import { HANG_MS, pollUntil } from '../helpers/poll.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { collectEvents as collect } from './helpers/collect-events.ts';
 import { openFakeManagers, writePipeline } from './helpers/fake-managers.ts';
@@ -519,10 +520,13 @@ describe('recovery, drain and retention', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     const stop = manager.startRetentionTimer(0, 50);
     try {
-      await pollUntil(async () => (await store.executions.get(first.id)) === undefined, 'first swept');
+      await pollUntil(
+        'the first execution swept',
+        async () => (await store.executions.get(first.id)) === undefined,
+      );
       const second = await startManual(manager, project);
       await ended(manager, second.id);
-      await pollUntil(async () => !existsSync(join(dataDir, second.logs_dir)), 'second swept');
+      await pollUntil('the second execution swept', () => !existsSync(join(dataDir, second.logs_dir)));
       assert.equal(await store.executions.get(second.id), undefined);
     } finally {
       stop();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { REPORTER_SILENT } from '../../server/executions/external.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
-import { HANG_MS } from '../helpers/hang.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 import { collectEvents } from './helpers/collect-events.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 

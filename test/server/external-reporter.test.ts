@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createHttpReporter, type ReporterError } from '../../engine/report/http.ts';
-import { HANG_MS } from '../helpers/hang.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
 const run = promisify(execFile);

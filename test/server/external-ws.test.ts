@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { HANG_MS } from '../helpers/hang.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
 // `ws` (the library behind @fastify/websocket) ships no types: this much of it is used.

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPLAY_FIRST_ID } from '../../server/executions/stored-replay.ts';
 import type { Project } from '../../server/store/index.ts';
-import { beforeHang, HANG_MS, pollUntil } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
+import { HANG_MS, pollUntil } from '../helpers/poll.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { type ExternalServer, startExternalServer } from './helpers/external-server.ts';
 import { writePipeline } from './helpers/fake-managers.ts';
@@ -193,7 +194,7 @@ describe('GET /api/executions/:id/events (live, over a real socket)', () => {
     assert.deepEqual(seen.map(describeEvent), ['status pending', 'status running', 'step build running']);
     controller.abort();
     // The server notices the client left and closes its side of the stream.
-    await pollUntil(() => closed() === closedBefore + 1, 'the server closing the stream');
+    await pollUntil('the server to close the stream', () => closed() === closedBefore + 1);
 
     await terminate(server, id);
     const again = await injectEvents(server, id, { 'last-event-id': seen.at(-1)?.id ?? '' });

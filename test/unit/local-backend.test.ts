@@ -10,8 +10,8 @@ import { bwrapAvailable } from '../../engine/backends/local/sandbox.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { runPipeline } from '../../engine/run.ts';
-import { pollUntil } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 const image = 'ignored:latest';
 const sandboxSkip = (await bwrapAvailable())
@@ -88,8 +88,8 @@ describe('local backend', () => {
     assert.equal(run.steps[0]?.reason, 'timed out after 1.0s');
     // Killed processes take a moment to go; a child that outlived the step would stay 300 s.
     await pollUntil(
+      'the step’s background child to go',
       () => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(marker),
-      'the step’s background child gone',
     );
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileTail, type FileTailOptions } from '../../engine/reports/file-tail.ts';
-import { pollUntil } from '../helpers/hang.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 /** A file that grows as the test appends to it, read the way the engine reads a step's file. */
 function growingFile() {
@@ -75,7 +75,7 @@ describe('reports file tail', () => {
     const { tail: t, lines } = tail(file, { intervalMs: 10 });
     t.start();
     file.append('one\n');
-    await pollUntil(() => lines.length > 0, 'the first poll');
+    await pollUntil('the first poll', () => lines.length > 0);
     assert.deepEqual(lines, ['one']);
     file.append('two\n');
     await t.stop();

@@ -15,8 +15,9 @@ import { runPipeline } from '../../engine/run.ts';
 import { runFileWriter } from '../../engine/run-file.ts';
 import { newRunId } from '../../engine/run-id.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
-import { beforeHang, HANG_MS } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 
 const image = 'busybox:stable';
 

@@ -8,8 +8,9 @@ import { readLogFile } from '../../engine/logs/log-line.ts';
 import { runPipeline } from '../../engine/run.ts';
 import { runFileWriter } from '../../engine/run-file.ts';
 import type { RunRecord } from '../../engine/run-record.ts';
-import { beforeHang, HANG_MS } from '../helpers/hang.ts';
+import { beforeHang } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
+import { HANG_MS } from '../helpers/poll.ts';
 
 const image = 'busybox:stable';
 /** Longer than any test waits: a step that sleeps this long runs until it is stopped. */

@@ -4,14 +4,9 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { HANG_MS } from '../../helpers/poll.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
-
-/**
- * How long a page action or wait may take before it counts as failed: only a hang takes this
- * long, even on a loaded machine, so no test depends on how fast the page happens to be.
- */
-const PAGE_HANG_MS = 60_000;
 
 const ARGS = [
   '--headless',
@@ -36,9 +31,10 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
-    timeout: PAGE_HANG_MS,
+    timeout: HANG_MS,
   });
-  context.setDefaultTimeout(PAGE_HANG_MS);
+  // A page action or wait fails only when a hang would: no test depends on how fast the page is.
+  context.setDefaultTimeout(HANG_MS);
   return {
     context,
     async close() {

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { type AppOptions, buildApp } from '../../../server/app.ts';
 import type { ExecutionManager, ExecutionManagerOptions } from '../../../server/executions/manager.ts';
 import type { Project, Store } from '../../../server/store/index.ts';
-import { HANG_MS } from '../../helpers/hang.ts';
+import { HANG_MS } from '../../helpers/poll.ts';
 import { openFakeManagers, warningsLogger } from './fake-managers.ts';
 import { type Callers, createCallers, type Who } from './users.ts';
 
