@@ -53,6 +53,8 @@ export { FORGES, ROLES, SECRET_EVENTS, VISIBILITIES } from './schema.ts';
 export type { SecretInfo, SecretRepo, SecretUse, StoredSecret } from './secrets.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
+export type { StatusSettings, StatusSettingsRepo } from './status-settings.ts';
+export { DEFAULT_STATUS_SETTINGS } from './status-settings.ts';
 export type { StepRepo } from './steps.ts';
 export type { Store, StoreOptions } from './store.ts';
 export { DATABASE_FILE, openStore } from './store.ts';

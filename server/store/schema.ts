@@ -177,6 +177,17 @@ export interface ExecutionForgesTable {
   problem: string | null;
 }
 
+export interface ProjectStatusSettingsTable {
+  project_id: string;
+  /** 1: each step gets a status of its own (`gbcms/<project>/<step>`) besides the execution's. */
+  step_statuses: number;
+  /** The forge the plain git hook's pushes report to (a mirror's origin); null: none. */
+  forge: Forge | null;
+  /** That forge's repository: `owner/name` (GitHub, Gitea), a project id or path (GitLab). */
+  forge_repo: string | null;
+  updated_at: string;
+}
+
 export const SECRET_EVENTS = [
   'push',
   'tag',
@@ -250,6 +261,7 @@ export interface Database {
   secrets: SecretsTable;
   execution_secrets: ExecutionSecretsTable;
   schedules: SchedulesTable;
+  project_status_settings: ProjectStatusSettingsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -17,6 +17,7 @@ import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import type { Database } from './schema.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
+import { type StatusSettingsRepo, statusSettingsRepo } from './status-settings.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
 import { type UserRepo, userRepo } from './users.ts';
@@ -52,6 +53,8 @@ export interface Store {
   readonly forges: ForgeRepo;
   readonly secrets: SecretRepo;
   readonly schedules: ScheduleRepo;
+  /** Per-project commit-status settings (per-step statuses, the git hook's forge). */
+  readonly statusSettings: StatusSettingsRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -112,6 +115,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     forges: forgeRepo(context),
     secrets: secretRepo(context),
     schedules: scheduleRepo(context),
+    statusSettings: statusSettingsRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -18,7 +18,14 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports', '003-secrets', '004-forge-status', '005-schedules'];
+const MIGRATIONS = [
+  '001-initial',
+  '002-reports',
+  '003-secrets',
+  '004-forge-status',
+  '005-schedules',
+  '007-project-status-settings',
+];
 
 const TABLES = [
   'api_tokens',
@@ -28,6 +35,7 @@ const TABLES = [
   'execution_secrets',
   'executions',
   'project_members',
+  'project_status_settings',
   'projects',
   'reports',
   'schedules',
