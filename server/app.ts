@@ -29,6 +29,7 @@ import reportsRoutes from './routes/api/reports.ts';
 import schedulesRoutes from './routes/api/schedules.ts';
 import secretsRoutes from './routes/api/secrets.ts';
 import sessionsRoutes from './routes/api/sessions.ts';
+import statusSettingsRoutes from './routes/api/status-settings.ts';
 import tokensRoutes from './routes/api/tokens.ts';
 import usersRoutes from './routes/api/users.ts';
 import badgeRoutes from './routes/badges.ts';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(usersRoutes);
   await app.register(tokensRoutes);
   await app.register(projectsRoutes);
+  await app.register(statusSettingsRoutes);
   await app.register(membersRoutes);
   await app.register(schedulesRoutes);
   await app.register(executionsRoutes);

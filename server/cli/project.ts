@@ -5,7 +5,14 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { ProjectExistsError, ProjectInputError, registerProject } from '../projects/register.ts';
 import { links } from '../routes/links.ts';
-import { type Project, resolveDataDir, type Store, VISIBILITIES, type Visibility } from '../store/index.ts';
+import {
+  DEFAULT_STATUS_SETTINGS,
+  type Project,
+  resolveDataDir,
+  type Store,
+  VISIBILITIES,
+  type Visibility,
+} from '../store/index.ts';
 import {
   CommandError,
   DATA_OPTION_HELP,
@@ -15,6 +22,12 @@ import {
   UsageError,
   withExistingStore,
 } from './data-commands.ts';
+import {
+  PROJECT_SET_HELP,
+  setStatusSettings,
+  statusChangeOf,
+  statusSettingsRows,
+} from './project-statuses.ts';
 
 const HELP = `usage: gbcms project <command> [options]
 
@@ -25,6 +38,7 @@ commands:
                     prints its id, webhook URL and webhook secret
   list              show every project: id, name, visibility, default branch, repository
   show PROJECT      a project (id or name) with its webhook URL and secret
+${PROJECT_SET_HELP}
 
 options:
   --url URL         the server's public URL, for full webhook URLs (default: $GBCMS_URL)
@@ -41,6 +55,9 @@ const OPTIONS = {
   branch: { type: 'string' },
   description: { type: 'string' },
   owner: { type: 'string' },
+  'step-statuses': { type: 'string' },
+  forge: { type: 'string' },
+  'forge-repo': { type: 'string' },
   url: { type: 'string' },
   data: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -74,12 +91,23 @@ export function projectCommand(argv: string[], io: CliIO): Promise<number> {
       case 'show': {
         const project = one('show PROJECT');
         return withExistingStore(dataDir, async (store) => {
-          io.stdout.write(describe(await findProject(store, project), base));
+          const found = await findProject(store, project);
+          io.stdout.write(describe(found, base, await store.statusSettings.get(found.id)));
+          return 0;
+        });
+      }
+      case 'set': {
+        const project = one('set PROJECT [--step-statuses on|off] [--forge F] [--forge-repo R]');
+        const change = statusChangeOf(values);
+        return withExistingStore(dataDir, async (store) => {
+          const found = await findProject(store, project);
+          const settings = await setStatusSettings(store, found, change);
+          io.stdout.write(describe(found, base, settings));
           return 0;
         });
       }
       case undefined:
-        throw new UsageError('expected a command: create, list or show');
+        throw new UsageError('expected a command: create, list, show or set');
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -130,7 +158,7 @@ async function create(store: Store, name: string, values: Values, base: string, 
 }
 
 /** `key: value` lines, easy to read and to grep. */
-function describe(project: Project, base: string): string {
+function describe(project: Project, base: string, statuses = DEFAULT_STATUS_SETTINGS): string {
   const urls = links(base);
   const rows: [string, string][] = [
     ['id', project.id],
@@ -146,6 +174,7 @@ function describe(project: Project, base: string): string {
     ],
     ['webhook secret', project.webhook_secret],
     ['git hook URL', urls.gitHook(project.id)],
+    ...statusSettingsRows(statuses),
   ];
   return rows.map(([key, value]) => `${`${key}:`.padEnd(16)}${value}\n`).join('');
 }

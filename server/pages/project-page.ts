@@ -1,11 +1,12 @@
 // `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed.
-import type { Execution, Project, Schedule, SessionSummary, User } from '../store/index.ts';
+import type { Execution, Project, Schedule, SessionSummary, StatusSettings, User } from '../store/index.ts';
 import { connectView } from './connect-view.ts';
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 import { schedulesView } from './schedules-view.ts';
 import { type SecretRow, secretsSection } from './secrets-view.ts';
+import { statusSettingsView } from './status-settings-view.ts';
 
 export interface ProjectPageInput {
   actor: User | undefined;
@@ -19,6 +20,8 @@ export interface ProjectPageInput {
   canWrite: boolean;
   /** The project's secrets and the global ones, for its owner and admins; absent for others. */
   secrets?: readonly SecretRow[];
+  /** Commit-status settings, for its owner and admins; absent for others. */
+  statusSettings?: StatusSettings;
   /** Settings, schedules and the webhook secret: the owner and admins. */
   canManage?: boolean;
   /** The zone a new schedule gets by default. */
@@ -76,6 +79,7 @@ ${nextCursor === null ? connectView({ project, origin, showSecret: canManage }) 
 ${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
 ${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
 ${input.secrets ? secretsSection(project.id, input.secrets, now) : ''}
+${input.statusSettings ? statusSettingsView(project.id, input.statusSettings) : ''}
 ${schedulesView({ projectId: project.id, schedules, defaultBranch: project.default_branch, serverTimeZone, canManage, now })}`;
   return layout({ title: project.name, actor, body });
 }

@@ -100,4 +100,55 @@ describe('gbcms project', () => {
     assert.equal((await run('create', 'x')).code, 2);
     assert.equal((await run('show', 'nope')).code, 1);
   });
+
+  test('set changes the commit-status settings; show prints them; bad values are refused', async () => {
+    const created = await run('create', 'mirror', '--repo', 'https://git.example.com/org/mirror.git');
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(field(created.stdout, 'step statuses'), 'off');
+    assert.equal(field(created.stdout, 'git hook forge'), 'none');
+
+    const set = await run(
+      'set',
+      'mirror',
+      '--step-statuses',
+      'on',
+      '--forge',
+      'gitlab',
+      '--forge-repo',
+      'team/mirror',
+    );
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(field(set.stdout, 'step statuses'), 'on');
+    assert.equal(field(set.stdout, 'git hook forge'), 'gitlab team/mirror');
+    const shown = await run('show', 'mirror');
+    assert.equal(field(shown.stdout, 'git hook forge'), 'gitlab team/mirror');
+    const store = await openStore(data);
+    const id = (await store.projects.byName('mirror'))?.id ?? '';
+    assert.deepEqual(await store.statusSettings.get(id), {
+      step_statuses: true,
+      git_hook_forge: { forge: 'gitlab', repo: 'team/mirror' },
+    });
+    await store.close();
+
+    const refused = await run('set', 'mirror', '--forge', 'github');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /gbcms project: forge_repo is required with forge github/);
+    const badRepo = await run('set', 'mirror', '--forge', 'github', '--forge-repo', 'just-a-name');
+    assert.equal(badRepo.code, 1);
+    assert.match(badRepo.stderr, /forge_repo must be owner\/name, not "just-a-name"/);
+    const badForge = await run('set', 'mirror', '--forge', 'bitbucket');
+    assert.equal(badForge.code, 2);
+    assert.match(badForge.stderr, /--forge must be github, gitea, gitlab or none, not 'bitbucket'/);
+    const badSwitch = await run('set', 'mirror', '--step-statuses', 'yes');
+    assert.equal(badSwitch.code, 2);
+    assert.match(badSwitch.stderr, /--step-statuses must be on or off/);
+    const nothing = await run('set', 'mirror');
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /give --step-statuses, --forge or --forge-repo/);
+
+    const cleared = await run('set', 'mirror', '--forge', 'none', '--step-statuses', 'off');
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.equal(field(cleared.stdout, 'git hook forge'), 'none');
+    assert.equal(field(cleared.stdout, 'step statuses'), 'off');
+  });
 });

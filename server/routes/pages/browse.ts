@@ -75,6 +75,9 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
       const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
       const secrets = access.manage ? await secretRows(app.store, access.project.id) : undefined;
       const schedules = await app.store.schedules.listByProject(access.project.id);
+      const statusSettings = access.manage
+        ? await app.store.statusSettings.get(access.project.id)
+        : undefined;
       const body = projectPage({
         actor: request.actor,
         project: access.project,
@@ -84,6 +87,7 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         schedules,
         canWrite: access.write,
         ...(secrets ? { secrets } : {}),
+        ...(statusSettings ? { statusSettings } : {}),
         canManage: access.manage,
         serverTimeZone: serverTimeZone(),
         origin: origin(request),

@@ -11,6 +11,7 @@ import newProjectRoutes from './new-project.ts';
 import secretPageRoutes from './secrets.ts';
 import sessionRoutes from './session.ts';
 import sessionPageRoutes from './sessions.ts';
+import statusSettingsPageRoutes from './status-settings.ts';
 import vendorRoutes from './vendor.ts';
 
 const ASSETS = fileURLToPath(new URL('../../pages/assets/', import.meta.url));
@@ -56,6 +57,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
   await app.register(actionRoutes);
   await app.register(secretPageRoutes);
   await app.register(newProjectRoutes);
+  await app.register(statusSettingsPageRoutes);
 };
 
 export default pageRoutes;
