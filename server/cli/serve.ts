@@ -40,11 +40,14 @@ options:
   --log-level L       fatal, error, warn, info, debug or trace (default info); logs are JSON on stdout
   -h, --help          this text
 
-Commit statuses need a forge token: for now GBCMS_GITHUB_TOKEN, GBCMS_GITEA_TOKEN or
-GBCMS_GITLAB_TOKEN in the environment, one for every project.
+Commit statuses need a forge token: the project's (or a global) secret GITHUB_TOKEN,
+GITEA_TOKEN or GITLAB_TOKEN, else GBCMS_GITHUB_TOKEN, GBCMS_GITEA_TOKEN or GBCMS_GITLAB_TOKEN
+in the server's environment.
 
 Pages read private projects with the API token saved by /login (an HttpOnly cookie);
 the API takes it as 'Authorization: Bearer <token>' (see 'gbcms token create').
+
+On SIGTERM, once executions are done, the forge statuses still queued get up to 30 s to go out.
 
 exit: 0 stopped by a signal, 1 failed to start, 2 invalid usage
 `;
@@ -71,6 +74,8 @@ const BACKENDS: readonly BackendChoice[] = ['docker', 'local', 'auto'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const DEFAULT_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const MAX_SWEEP_INTERVAL_MS = 3600 * 1000;
+/** On shutdown, how long queued forge statuses may take to go out: about as long as their retries. */
+const STATUS_FLUSH_MS = 30_000;
 
 export interface ServeSettings {
   host: string;
@@ -242,6 +247,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     logger: logger.child({ component: 'forge-status' }),
   });
   manager.events.on('status', statuses.observe);
+  manager.events.on('step-ended', statuses.observeStep);
   const scheduler = new Scheduler({
     store,
     start: (request) => manager.start(request),
@@ -297,6 +303,11 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   try {
     await manager.drain(settings.graceMs);
     await app.close();
+    // The executions' last states were only queued: without this wait a pull request would
+    // keep `pending` for ever. Bounded, since a forge that does not answer must not hold the exit.
+    if (!(await settled(statuses.idle(), STATUS_FLUSH_MS))) {
+      logger.warn({ waitedMs: STATUS_FLUSH_MS }, 'shutting down: forge statuses still unsent were dropped');
+    }
   } finally {
     process.off('SIGINT', hurry);
     process.off('SIGTERM', hurry);
@@ -304,6 +315,19 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   }
   logger.info('stopped');
   return 0;
+}
+
+/** True when `work` settled within `ms`. */
+async function settled(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Resolves with the name of the first of SIGTERM, SIGINT or the abort of `signal`. */

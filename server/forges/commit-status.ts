@@ -91,6 +91,11 @@ export function statusContext(projectName: string): string {
   return `gbcms/${projectName}`;
 }
 
+/** `gbcms/<name>/<step>`: a step's own status, for projects that enable per-step statuses. */
+export function stepStatusContext(projectName: string, step: string): string {
+  return `${statusContext(projectName)}/${step}`;
+}
+
 function truncate(text: string, max: number): string {
   const chars = [...text];
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;

@@ -6,7 +6,7 @@ import { giteaPoster, githubPoster, gitlabPoster, type StatusPoster } from './po
 import { StatusReporter, type StatusReporterOptions } from './status-reporter.ts';
 import type { ForgeTokens } from './tokens.ts';
 
-export { type CommitStatus, commitStatus, statusContext } from './commit-status.ts';
+export { type CommitStatus, commitStatus, statusContext, stepStatusContext } from './commit-status.ts';
 export { ForgePostError, giteaPoster, githubPoster, gitlabPoster, type StatusPoster } from './posters.ts';
 export { StatusReporter, type StatusReporterOptions } from './status-reporter.ts';
 export { envForgeTokens, type ForgeTokens, secretForgeTokens, TOKEN_SECRET_NAMES } from './tokens.ts';
@@ -21,7 +21,7 @@ export interface ForgeUrls {
 }
 
 export interface ForgeReporterSetup {
-  store: Pick<Store, 'forges' | 'projects'>;
+  store: Pick<Store, 'forges' | 'projects' | 'statusSettings'>;
   tokens: ForgeTokens;
   /** Without one, statuses carry no link: a relative one means nothing on the forge. */
   publicUrl: string | undefined;

@@ -1,12 +1,15 @@
 // Reports executions' statuses to the forge whose webhook started them. It listens to the
-// execution manager's `status` events and never blocks or fails an execution: each execution
-// has its own queue, posts go out one at a time and in order, a failed post is retried with
-// backoff a bounded number of times, and a state still waiting when a newer one arrives is
-// dropped, so an older state can never land after a newer one. A post that finally fails
-// becomes a notice in the execution's log (while it runs) and a problem on its run page.
+// execution manager's `status` events (and `step-ended`, for projects with per-step statuses)
+// and never blocks or fails an execution: each status context of an execution has its own
+// queue, posts go out one at a time and in order, a failed post is retried with backoff a
+// bounded number of times, and a state still waiting when a newer one arrives is dropped, so
+// an older state can never land after a newer one. A post that finally fails becomes a notice
+// in the execution's log (while it runs) and a problem on its run page.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Execution, Forge, Store } from '../store/index.ts';
-import { commitStatus, FORGE_NAMES, statusContext } from './commit-status.ts';
+import type { RunStatus } from '../../engine/status.ts';
+import type { StepEnded } from '../executions/manager-types.ts';
+import type { Execution, Forge, Project, Store } from '../store/index.ts';
+import { commitStatus, FORGE_NAMES, statusContext, stepStatusContext } from './commit-status.ts';
 import { ForgePostError, type StatusPoster } from './posters.ts';
 import type { ForgeTokens } from './tokens.ts';
 
@@ -14,7 +17,7 @@ import type { ForgeTokens } from './tokens.ts';
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1000, 5000, 20_000];
 
 export interface StatusReporterOptions {
-  store: Pick<Store, 'forges' | 'projects'>;
+  store: Pick<Store, 'forges' | 'projects' | 'statusSettings'>;
   tokens: ForgeTokens;
   posters: Partial<Record<Forge, StatusPoster>>;
   /** The run page's absolute URL, the status's link; undefined without a public URL. */
@@ -26,6 +29,14 @@ export interface StatusReporterOptions {
     warn(details: object, message: string): void;
   };
   retryDelaysMs?: readonly number[];
+}
+
+/** One status to report: the execution's, or one of its steps'. */
+interface Reported {
+  status: RunStatus;
+  reason: string | null;
+  /** The step's name; undefined for the execution's own status. */
+  step?: string;
 }
 
 interface Queue {
@@ -45,28 +56,39 @@ export class StatusReporter {
 
   /** For `manager.events.on('status', ...)`: queues the post and returns at once. */
   readonly observe = (execution: Execution): void => {
+    this.#enqueue(execution, { status: execution.status, reason: execution.reason });
+  };
+
+  /** For `manager.events.on('step-ended', ...)`: the step's own status, when the project wants one. */
+  readonly observeStep = ({ execution, step }: StepEnded): void => {
+    this.#enqueue(execution, { status: step.status, reason: step.reason, step: step.name });
+  };
+
+  #enqueue(execution: Execution, what: Reported): void {
     if (execution.external === 1 || execution.commit_sha === null) return;
     const seq = ++this.#sequence;
-    const queue = this.#queues.get(execution.id) ?? { latest: seq, tail: Promise.resolve() };
+    // One queue per status context: a step's status never makes the execution's give way.
+    const key = `${execution.id}\u0000${what.step ?? ''}`;
+    const queue = this.#queues.get(key) ?? { latest: seq, tail: Promise.resolve() };
     queue.latest = seq;
     const tail = queue.tail
-      .then(() => this.#report(execution, seq, queue))
+      .then(() => this.#report(execution, what, seq, queue))
       .catch((error) =>
         this.#options.logger.warn({ err: error, execution: execution.id }, 'forge status reporting failed'),
       )
       .finally(() => {
-        if (this.#queues.get(execution.id)?.tail === tail) this.#queues.delete(execution.id);
+        if (this.#queues.get(key)?.tail === tail) this.#queues.delete(key);
       });
     queue.tail = tail;
-    this.#queues.set(execution.id, queue);
-  };
+    this.#queues.set(key, queue);
+  }
 
   /** Resolves once every queued post is done or given up (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.#queues.size > 0) await Promise.all([...this.#queues.values()].map((q) => q.tail));
   }
 
-  async #report(execution: Execution, seq: number, queue: Queue): Promise<void> {
+  async #report(execution: Execution, what: Reported, seq: number, queue: Queue): Promise<void> {
     const { store, tokens, posters, logger } = this.#options;
     if (queue.latest !== seq) return;
     const target = await store.forges.get(execution.id);
@@ -74,15 +96,16 @@ export class StatusReporter {
     const poster = posters[target.forge];
     const project = await store.projects.get(execution.project_id);
     if (!poster || !project) return;
+    if (what.step !== undefined && !(await store.statusSettings.get(project.id)).step_statuses) return;
     const token = await tokens.forgeToken(project, target.forge);
     if (token === undefined) {
       logger.info({ execution: execution.id, forge: target.forge }, 'no forge token: status not reported');
       return;
     }
     const status = commitStatus(target.forge, {
-      status: execution.status,
-      reason: execution.reason,
-      context: statusContext(project.name),
+      status: what.status,
+      reason: what.reason,
+      context: contextOf(project, what),
       targetUrl: this.#options.executionPage(execution.id),
     });
     const sha = execution.commit_sha as string;
@@ -109,4 +132,8 @@ export class StatusReporter {
       }
     }
   }
+}
+
+function contextOf(project: Project, what: Reported): string {
+  return what.step === undefined ? statusContext(project.name) : stepStatusContext(project.name, what.step);
 }

@@ -5,7 +5,7 @@ import type { Trigger } from '../../engine/plan.ts';
 import { errors } from '../errors.ts';
 import type { ExecutionSource, StartExecutionRequest } from '../executions/types.ts';
 import { refNameProblem } from '../git/ref-name.ts';
-import { type Execution, type Project, triggerOf } from '../store/index.ts';
+import { type Execution, type ForgeTarget, type Project, triggerOf } from '../store/index.ts';
 import { classifyRef } from '../webhooks/ref.ts';
 
 export interface StartPlan {
@@ -29,11 +29,15 @@ export function manualStart(
   return { trigger, source: PROJECT_SOURCE };
 }
 
-/** The same trigger again (on the same commit when the original had one), recorded as a re-run. */
+/**
+ * The same trigger again (on the same commit when the original had one), recorded as a re-run.
+ * It reports to the forge the original reported to: a pull request's check is re-run in place.
+ */
 export function rerunRequest(
   original: Execution,
   project: Project,
   requestedBy: string,
+  originalForge: ForgeTarget | undefined,
 ): StartExecutionRequest {
   return {
     project,
@@ -42,6 +46,7 @@ export function rerunRequest(
     requestedBy,
     rerunOf: original.id,
     ...(original.message !== null ? { message: original.message } : {}),
+    ...(originalForge ? { forge: { forge: originalForge.forge, repo: originalForge.repo } } : {}),
   };
 }
 

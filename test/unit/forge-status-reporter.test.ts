@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { StepRecord } from '../../engine/run-record.ts';
 import { ForgePostError, type StatusPoster } from '../../server/forges/posters.ts';
 import { StatusReporter } from '../../server/forges/status-reporter.ts';
 import type { Execution, ExecutionForge, Project } from '../../server/store/index.ts';
@@ -10,7 +11,7 @@ function execution(status: Execution['status'], id = 'e1'): Execution {
   return { id, project_id: 'p1', status, commit_sha: SHA, reason: null, external: 0 } as Execution;
 }
 
-function harness(poster: StatusPoster, token: string | null = 'secret') {
+function harness(poster: StatusPoster, token: string | null = 'secret', stepStatuses = false) {
   const forges = new Map<string, ExecutionForge>([
     ['e1', { execution_id: 'e1', forge: 'github', repo: 'org/app', problem: null }],
   ]);
@@ -26,6 +27,10 @@ function harness(poster: StatusPoster, token: string | null = 'secret') {
         },
       },
       projects: { get: async () => ({ id: 'p1', name: 'app' }) as Project } as never,
+      statusSettings: {
+        get: async () => ({ step_statuses: stepStatuses, git_hook_forge: null }),
+        set: async () => undefined,
+      },
     },
     tokens: { forgeToken: async () => token ?? undefined },
     posters: { github: poster },
@@ -102,5 +107,35 @@ describe('the status reporter', () => {
     tokenless.observe(execution('pending'));
     await tokenless.idle();
     assert.deepEqual(tries, []);
+  });
+
+  test('per-step statuses: only when the project enables them, each step in a context of its own', async () => {
+    const posted: string[] = [];
+    const poster: StatusPoster = {
+      async post(_target, _sha, status) {
+        posted.push(`${status.context} ${status.state} ${status.description}`);
+      },
+    };
+    const step = (name: string, status: StepRecord['status'], reason: string | null) =>
+      ({ name, status, reason }) as StepRecord;
+    const off = harness(poster).reporter;
+    off.observeStep({ execution: execution('running'), step: step('build', 'success', null) });
+    await off.idle();
+    assert.deepEqual(posted, []);
+
+    const { reporter } = harness(poster, 'secret', true);
+    reporter.observe(execution('running'));
+    reporter.observeStep({ execution: execution('running'), step: step('build', 'success', null) });
+    reporter.observeStep({ execution: execution('running'), step: step('test', 'failure', 'exit code 2') });
+    await reporter.idle();
+    reporter.observe(execution('failure'));
+    await reporter.idle();
+    // A step's status does not make the execution's `pending` give way: every context ends posted.
+    assert.deepEqual(posted.sort(), [
+      'gbcms/app failure failed',
+      'gbcms/app pending running',
+      'gbcms/app/build success passed',
+      'gbcms/app/test failure failed: exit code 2',
+    ]);
   });
 });

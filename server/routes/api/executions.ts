@@ -142,7 +142,9 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
       const actor = requireActor(request);
       const { execution: original, access } = await writeExecution(request, request.params.id);
       const execution = await mapExecutionErrors(
-        app.executions.start(rerunRequest(original, access.project, actor.id)),
+        app.executions.start(
+          rerunRequest(original, access.project, actor.id, await app.store.forges.get(original.id)),
+        ),
       );
       return reply.code(201).send(executionView(execution, urls));
     },

@@ -66,7 +66,8 @@ const gitHookRoutes: FastifyPluginAsync = async (app) => {
         decision: interpretGitNotification(payload),
         // The repository the admin registered, not the path the notification names.
         source: { kind: 'project' },
-        forge: undefined,
+        // A mirror's commits are its forge repository's: statuses go there when the project says so.
+        forge: (await app.store.statusSettings.get(project.id)).git_hook_forge ?? undefined,
         // The hook may wait to tell the pusher whether the pipeline file passed.
         answer: async (started): Promise<PushAnswer> => {
           if (waitS === 0) return started;

@@ -41,7 +41,9 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     const actor = requireActor(request);
     const { execution: original, access } = await writeExecution(request, request.params.id);
     const execution = await mapExecutionErrors(
-      app.executions.start(rerunRequest(original, access.project, actor.id)),
+      app.executions.start(
+        rerunRequest(original, access.project, actor.id, await app.store.forges.get(original.id)),
+      ),
     );
     return reply.redirect(executionPage(execution.id), 303);
   });
