@@ -78,7 +78,7 @@ ${nextCursor === null ? connectView({ project, origin, showSecret: canManage }) 
 }
 ${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
 ${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
-${input.secrets ? secretsSection(project.id, input.secrets, now) : ''}
+${input.secrets ? secretsSection(project.id, input.secrets, now, actor?.role === 'admin') : ''}
 ${input.statusSettings ? statusSettingsView(project.id, input.statusSettings) : ''}
 ${schedulesView({ projectId: project.id, schedules, defaultBranch: project.default_branch, serverTimeZone, canManage, now })}`;
   return layout({ title: project.name, actor, body });

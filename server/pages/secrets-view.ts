@@ -15,11 +15,25 @@ export interface SecretRow {
   uses: readonly { execution_id: string; number: number }[];
 }
 
-export function secretsSection(projectId: string, secrets: readonly SecretRow[], now: Date): SafeHtml {
+/** `linkGlobal`: global secrets' pages are for admins, so only they get those links. */
+export function secretsSection(
+  projectId: string,
+  secrets: readonly SecretRow[],
+  now: Date,
+  linkGlobal = false,
+): SafeHtml {
   const id = encodeURIComponent(projectId);
+  const page = (secret: SecretRow) =>
+    secret.scope === 'project'
+      ? `/projects/${id}/secrets/${encodeURIComponent(secret.name)}`
+      : `/secrets/${encodeURIComponent(secret.name)}`;
   const rows = secrets.map(
     (secret) => html`<tr data-secret="${secret.name}">
-<td><code>${secret.name}</code></td>
+<td>${
+      secret.scope === 'project' || linkGlobal
+        ? html`<a href="${page(secret)}"><code>${secret.name}</code></a>`
+        : html`<code>${secret.name}</code>`
+    }</td>
 <td>${secret.scope}</td>
 <td>${secret.events?.join(', ') ?? 'all'}</td>
 <td>${secret.branches?.join(', ') ?? 'all'}</td>

@@ -1,14 +1,18 @@
 // The project page's Secrets form: add or replace a project secret, remove one. Plain form
 // posts like the other page buttons (cookie, same origin), for the project's owner and admins;
-// each answers with a redirect back to the project page, which lists names only.
+// each answers with a redirect back to the project page, which lists names only. And each
+// secret's own page (its audit trail): project secrets for those who manage the project,
+// global ones for admins.
 import type { FastifyPluginAsync } from 'fastify';
 import { MIN_SECRET_LENGTH } from '../../../engine/logs/masker.ts';
 import type { TriggerEvent } from '../../../engine/plan.ts';
 import { errors } from '../../errors.ts';
+import { secretPage } from '../../pages/secret-page.ts';
 import { isSecretName, MAX_SECRET_VALUE_BYTES } from '../../secrets/policy.ts';
-import { scopeKey } from '../../secrets/vault.ts';
-import { SECRET_EVENTS } from '../../store/index.ts';
+import { type SecretScope, scopeKey, secretView } from '../../secrets/vault.ts';
+import { SECRET_EVENTS, type SecretUse, type Store } from '../../store/index.ts';
 import { manageProject, requireActor } from '../access.ts';
+import { SECRET_USES_LISTED } from '../api/secrets.ts';
 
 interface SecretForm {
   name?: string;
@@ -33,8 +37,66 @@ function listField(text: string | undefined): string[] | null {
   return items.length === 0 ? null : [...new Set(items)];
 }
 
+const nameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+const HTML = 'text/html; charset=utf-8';
+
+/** The secret and its last uses, each use with its project's name; undefined when there is no such secret. */
+async function auditOf(store: Store, scope: SecretScope, name: string) {
+  const stored = await store.secrets.get(scopeKey(scope), name);
+  if (!stored) return undefined;
+  const uses = await store.secrets.uses(scopeKey(scope), name, SECRET_USES_LISTED);
+  const names = new Map<string, string>();
+  for (const id of new Set(uses.map((use) => use.project_id))) {
+    names.set(id, (await store.projects.get(id))?.name ?? id);
+  }
+  const named = uses.map((use: SecretUse) => ({ ...use, project_name: names.get(use.project_id) ?? '' }));
+  return { secret: secretView(stored), uses: named };
+}
+
 const secretPageRoutes: FastifyPluginAsync = async (app) => {
   const projectPage = (id: string) => `/projects/${encodeURIComponent(id)}`;
+
+  app.get<{ Params: { id: string; name: string } }>(
+    '/projects/:id/secrets/:name',
+    {
+      config: { html: true },
+      schema: {
+        hide: true,
+        params: {
+          type: 'object',
+          required: ['id', 'name'],
+          properties: { ...idParams.properties, ...nameParams.properties },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { project } = await manageProject(request, request.params.id);
+      const audit = await auditOf(app.store, { kind: 'project', projectId: project.id }, request.params.name);
+      if (!audit) throw errors.secretNotFound();
+      const page = secretPage({
+        actor: request.actor,
+        ...audit,
+        project: { id: project.id, name: project.name },
+        now: new Date(),
+      });
+      return reply.type(HTML).send(page.value);
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/secrets/:name',
+    { config: { html: true }, schema: { hide: true, params: nameParams } },
+    async (request, reply) => {
+      if (requireActor(request).role !== 'admin') throw errors.forbidden('only admins see global secrets');
+      const audit = await auditOf(app.store, { kind: 'global' }, request.params.name);
+      if (!audit) throw errors.secretNotFound();
+      return reply.type(HTML).send(secretPage({ actor: request.actor, ...audit, now: new Date() }).value);
+    },
+  );
 
   app.post<{ Params: { id: string }; Body: SecretForm }>(
     '/projects/:id/secrets',
