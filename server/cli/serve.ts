@@ -47,7 +47,8 @@ in the server's environment.
 Pages read private projects with the API token saved by /login (an HttpOnly cookie);
 the API takes it as 'Authorization: Bearer <token>' (see 'gbcms token create').
 
-On SIGTERM, once executions are done, the forge statuses still queued get up to 30 s to go out.
+On SIGTERM, once executions are done, the forge statuses still queued get up to 30 s to go
+out; a second signal stops at once.
 
 exit: 0 stopped by a signal, 1 failed to start, 2 invalid usage
 `;
@@ -286,6 +287,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     stopRetention?.();
     await app?.close();
     await manager.drain(0);
+    statuses.close();
     await store.close();
     return 1;
   }
@@ -297,7 +299,12 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   );
   stopRetention?.();
   await stopSchedules?.();
-  const hurry = () => void manager.drain(0);
+  // A second signal means "now": executions are stopped and queued statuses no longer awaited.
+  const impatient = new AbortController();
+  const hurry = () => {
+    impatient.abort();
+    void manager.drain(0);
+  };
   process.once('SIGINT', hurry);
   process.once('SIGTERM', hurry);
   try {
@@ -305,10 +312,11 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     await app.close();
     // The executions' last states were only queued: without this wait a pull request would
     // keep `pending` for ever. Bounded, since a forge that does not answer must not hold the exit.
-    if (!(await settled(statuses.idle(), STATUS_FLUSH_MS))) {
+    if (!(await settled(statuses.idle(), STATUS_FLUSH_MS, impatient.signal))) {
       logger.warn({ waitedMs: STATUS_FLUSH_MS }, 'shutting down: forge statuses still unsent were dropped');
     }
   } finally {
+    statuses.close();
     process.off('SIGINT', hurry);
     process.off('SIGTERM', hurry);
     await store.close();
@@ -317,16 +325,21 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   return 0;
 }
 
-/** True when `work` settled within `ms`. */
-async function settled(work: Promise<unknown>, ms: number): Promise<boolean> {
+/** True when `work` settled within `ms`, and before `signal` aborted. */
+async function settled(work: Promise<unknown>, ms: number, signal: AbortSignal): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const late = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
+    onAbort = () => resolve(false);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([work.then(() => true as const), late]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 

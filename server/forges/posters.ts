@@ -6,8 +6,14 @@ import type { ForgeTarget } from '../store/index.ts';
 import type { CommitStatus } from './commit-status.ts';
 
 export interface StatusPoster {
-  /** Resolves once the forge accepted the status; throws a ForgePostError otherwise. */
-  post(target: ForgeTarget, sha: string, status: CommitStatus, token: string): Promise<void>;
+  /** Resolves once the forge accepted the status; throws a ForgePostError otherwise (or once `signal` aborts). */
+  post(
+    target: ForgeTarget,
+    sha: string,
+    status: CommitStatus,
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 export class ForgePostError extends Error {
@@ -36,7 +42,7 @@ const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {
 /** GitHub or GitHub Enterprise (`https://<host>/api/v3`). */
 export function githubPoster(baseUrl = 'https://api.github.com'): StatusPoster {
   return {
-    async post(target, sha, status, token) {
+    async post(target, sha, status, token, signal) {
       const [owner, repo] = splitRepo(target.repo);
       // No retry or throttling plugin: @octokit/rest has none unless added, and retries are the reporter's.
       // Its own request log would go to the console: failures are the reporter's to tell.
@@ -50,6 +56,7 @@ export function githubPoster(baseUrl = 'https://api.github.com'): StatusPoster {
           ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
           description: status.description,
           context: status.context,
+          ...(signal ? { request: { signal } } : {}),
         });
       } catch (error) {
         const code = (error as { status?: unknown }).status;
@@ -62,7 +69,7 @@ export function githubPoster(baseUrl = 'https://api.github.com'): StatusPoster {
 /** Gitea or Forgejo at `baseUrl` (the site, without /api/v1). */
 export function giteaPoster(baseUrl: string): StatusPoster {
   return {
-    async post(target, sha, status, token) {
+    async post(target, sha, status, token, signal) {
       const [owner, repo] = splitRepo(target.repo);
       const url = `${trimSlash(baseUrl)}/api/v1/repos/${enc(owner)}/${enc(repo)}/statuses/${enc(sha)}`;
       await postJson(
@@ -74,6 +81,7 @@ export function giteaPoster(baseUrl: string): StatusPoster {
           description: status.description,
           context: status.context,
         },
+        signal,
       );
     },
   };
@@ -82,7 +90,7 @@ export function giteaPoster(baseUrl: string): StatusPoster {
 /** GitLab at `baseUrl` (the site, without /api/v4); the target's repo is the numeric project id. */
 export function gitlabPoster(baseUrl: string): StatusPoster {
   return {
-    async post(target, sha, status, token) {
+    async post(target, sha, status, token, signal) {
       const url = `${trimSlash(baseUrl)}/api/v4/projects/${enc(target.repo)}/statuses/${enc(sha)}`;
       await postJson(
         url,
@@ -93,12 +101,18 @@ export function gitlabPoster(baseUrl: string): StatusPoster {
           ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
           description: status.description,
         },
+        signal,
       );
     },
   };
 }
 
-async function postJson(url: string, headers: Record<string, string>, body: object): Promise<void> {
+async function postJson(
+  url: string,
+  headers: Record<string, string>,
+  body: object,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -106,6 +120,7 @@ async function postJson(url: string, headers: Record<string, string>, body: obje
       headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
       redirect: 'error',
+      ...(signal ? { signal } : {}),
     });
   } catch (error) {
     throw new ForgePostError(errorText(error));

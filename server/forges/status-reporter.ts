@@ -48,6 +48,8 @@ interface Queue {
 export class StatusReporter {
   readonly #options: StatusReporterOptions;
   readonly #queues = new Map<string, Queue>();
+  /** Aborted by close(): posts in flight are cut off and nothing more is tried. */
+  readonly #closing = new AbortController();
   #sequence = 0;
 
   constructor(options: StatusReporterOptions) {
@@ -65,6 +67,7 @@ export class StatusReporter {
   };
 
   #enqueue(execution: Execution, what: Reported): void {
+    if (this.#closing.signal.aborted) return;
     if (execution.external === 1 || execution.commit_sha === null) return;
     const seq = ++this.#sequence;
     // One queue per status context: a step's status never makes the execution's give way.
@@ -88,9 +91,19 @@ export class StatusReporter {
     while (this.#queues.size > 0) await Promise.all([...this.#queues.values()].map((q) => q.tail));
   }
 
+  /**
+   * Gives up on whatever is still queued or in flight, without recording it as a problem: the
+   * server is stopping and its store closes next. Posts would otherwise keep the process alive
+   * through their retries, or for ever behind a forge that never answers.
+   */
+  close(): void {
+    this.#closing.abort();
+  }
+
   async #report(execution: Execution, what: Reported, seq: number, queue: Queue): Promise<void> {
     const { store, tokens, posters, logger } = this.#options;
-    if (queue.latest !== seq) return;
+    const closing = this.#closing.signal;
+    if (queue.latest !== seq || closing.aborted) return;
     const target = await store.forges.get(execution.id);
     if (!target) return;
     const poster = posters[target.forge];
@@ -112,10 +125,11 @@ export class StatusReporter {
     const delays = this.#options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        await poster.post(target, sha, status, token);
+        await poster.post(target, sha, status, token, closing);
         if (target.problem !== null) await store.forges.setProblem(execution.id, null);
         return;
       } catch (error) {
+        if (closing.aborted) return;
         const failure = error instanceof ForgePostError ? error : new ForgePostError(String(error));
         const delay = delays[attempt];
         if (!failure.retryable || delay === undefined) {
@@ -126,9 +140,9 @@ export class StatusReporter {
           await store.forges.setProblem(execution.id, message);
           return;
         }
-        await sleep(delay);
+        const waited = await sleep(delay, true, { signal: closing }).catch(() => false);
         // A newer status is waiting: it says more than this one would.
-        if (queue.latest !== seq) return;
+        if (!waited || queue.latest !== seq) return;
       }
     }
   }

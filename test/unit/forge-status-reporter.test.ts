@@ -4,6 +4,7 @@ import type { StepRecord } from '../../engine/run-record.ts';
 import { ForgePostError, type StatusPoster } from '../../server/forges/posters.ts';
 import { StatusReporter } from '../../server/forges/status-reporter.ts';
 import type { Execution, ExecutionForge, Project } from '../../server/store/index.ts';
+import { pollUntil } from '../helpers/poll.ts';
 
 const SHA = 'a'.repeat(40);
 
@@ -137,5 +138,30 @@ describe('the status reporter', () => {
       'gbcms/app/build success passed',
       'gbcms/app/test failure failed: exit code 2',
     ]);
+  });
+
+  test('close() cuts off the post in flight and its retries, and records no problem', async () => {
+    const tries: string[] = [];
+    let aborted: Promise<void> | undefined;
+    const poster: StatusPoster = {
+      post(_target, _sha, status, _token, signal) {
+        tries.push(status.state);
+        // A forge that never answers: only the reporter's signal ends the post.
+        aborted = new Promise((resolve) => signal?.addEventListener('abort', () => resolve()));
+        return aborted.then(() => {
+          throw new ForgePostError('aborted');
+        });
+      },
+    };
+    const { reporter, forges, notices } = harness(poster);
+    reporter.observe(execution('success'));
+    await pollUntil('the post to start', () => tries.length > 0, 1);
+    reporter.close();
+    await reporter.idle();
+    reporter.observe(execution('success'));
+    await reporter.idle();
+    assert.deepEqual(tries, ['success']);
+    assert.deepEqual(notices, []);
+    assert.equal(forges.get('e1')?.problem, null);
   });
 });
