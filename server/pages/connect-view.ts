@@ -44,7 +44,8 @@ token, triggers <em>Push events</em>, <em>Tag push events</em> and <em>Merge req
 <h3>A bare repository on a server (plain git)</h3>
 <p>On the machine that holds it:</p>
 <pre><code id="hook-install">gbcms hook install /path/to/repository.git --url ${origin} --project ${project.id} ${secretOption}</code></pre>
-<p>Each push then prints the execution's page in the pusher's terminal.</p>
+<p>Each push then prints the execution's page in the pusher's terminal. If the repository mirrors one on a
+forge, name that repository under <a href="#commit-statuses">Commit statuses</a> (shown to the project's owner and admins) and pushes report their status there.</p>
 <h3>Secrets for steps</h3>
 <p>Steps get the secrets they name (<code>secrets: [NAME]</code>) from the server:</p>
 <pre><code>gbcms secret set NAME --project ${project.id}</code></pre>
