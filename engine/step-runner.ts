@@ -151,6 +151,13 @@ async function runAttempt(
       const reason = `timed out after ${formatDuration(step.timeoutMs)}`;
       return { outcome: { status: 'failure', exitCode: exit.exitCode, reason }, started };
     }
+    if (exit.stoppedFromOutside !== undefined) {
+      ctx.log.system(`error: ${exit.stoppedFromOutside}`);
+      return {
+        outcome: { status: 'error', exitCode: exit.exitCode, reason: exit.stoppedFromOutside },
+        started,
+      };
+    }
     if (exit.oomKilled) {
       return { outcome: { status: 'failure', exitCode: exit.exitCode, reason: 'out of memory' }, started };
     }

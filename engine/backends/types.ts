@@ -44,6 +44,11 @@ export interface StepExit {
   exitCode: number;
   /** The kernel killed the step at its memory limit. */
   oomKilled: boolean;
+  /**
+   * Set when something outside the step and the engine ended it (the Docker daemon shutting
+   * down or restarting): the step is then `error` with this reason, not the developer's failure.
+   */
+  stoppedFromOutside?: string;
 }
 
 /** A collected artifact file, as the run records it. */
@@ -124,4 +129,10 @@ export interface Backend {
    * the background.
    */
   destroyRun(runId: string): Promise<void>;
+  /**
+   * Ids of runs that still hold resources here (containers, volumes, scratch folders), found the
+   * way destroyRun finds them. A cleanup that could not reach the engine is retried from this:
+   * the caller passes the ids whose run is over to destroyRun (engine/leftovers.ts).
+   */
+  leftoverRuns(): Promise<string[]>;
 }

@@ -23,7 +23,7 @@ import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cac
 import { mergeOutput } from './output.ts';
 import { PROCESSES_FILE, recordProcess } from './processes.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
-import { copyWorkspace, createScratch, findScratch, removeScratch } from './scratch.ts';
+import { copyWorkspace, createScratch, findScratch, listScratchRuns, removeScratch } from './scratch.ts';
 
 export interface LocalBackendOptions {
   /** false: plain processes even where bubblewrap works. */
@@ -217,6 +217,10 @@ export class LocalBackend implements Backend {
       this.removals.set(runId, removal);
     }
     return removal;
+  }
+
+  leftoverRuns(): Promise<string[]> {
+    return listScratchRuns(this.scratchRoot());
   }
 
   /** This process's steps first (killed and waited for), then every folder of the run. */
