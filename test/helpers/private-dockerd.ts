@@ -1,7 +1,9 @@
 // A Docker daemon of the test's own, for faults that must not touch the shared engine: it can
 // be stopped and started again mid-step. It has its own data and exec roots (hence its own
 // containerd, started by dockerd under the exec root), pid file and socket, no bridge and no
-// iptables rules, and an empty config (no runtimes beyond runc). Images come from the shared
+// iptables rules, and an empty config (no runtimes beyond runc). It runs in a network
+// namespace of its own: `--bridge=none` makes dockerd delete any `docker0` it sees, and in the
+// host's namespace that is the shared engine's bridge. Images come from the shared
 // engine through save/load, as no registry is reachable. `remove()` stops it and deletes its
 // folder; a test calls it from `after`, and process exit stops the daemon as a last resort.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -33,9 +35,9 @@ export interface PrivateDockerd {
 export function privateDockerdUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'a private dockerd needs root';
   try {
-    execFileSync('dockerd', ['--version'], { stdio: 'ignore' });
+    execFileSync('unshare', ['--net', '--', 'dockerd', '--version'], { stdio: 'ignore' });
   } catch {
-    return 'dockerd is not installed';
+    return 'dockerd is not installed, or cannot run in a network namespace of its own';
   }
   return undefined;
 }
@@ -71,7 +73,10 @@ export async function startPrivateDockerd(images: readonly string[]): Promise<Pr
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return;
     const log = join(dir, 'dockerd.log');
-    const spawned = spawn('dockerd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // unshare execs dockerd in place: the child's pid is the daemon's.
+    const spawned = spawn('unshare', ['--net', '--', 'dockerd', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child = spawned;
     exited = once(spawned, 'exit');
     let text = '';
