@@ -49,6 +49,11 @@ export interface StepExit {
    * down or restarting): the step is then `error` with this reason, not the developer's failure.
    */
   stoppedFromOutside?: string;
+  /**
+   * The step's scratch folders sized by `resources.tmp` (/tmp, HOME): a "no space left" in its
+   * output that names one of them is reported as that folder being full, not as an exit code.
+   */
+  scratch?: string[];
 }
 
 /** A collected artifact file, as the run records it. */

@@ -20,6 +20,7 @@ import {
   type CacheMount,
   parseOwner,
   requireRuntime,
+  SCRATCH_PATHS,
   stepContainerOptions,
   WORKSPACE_PATH,
 } from './convert.ts';
@@ -297,6 +298,7 @@ export class DockerBackend implements Backend {
       const exit: StepExit = {
         exitCode: result.StatusCode ?? info.State.ExitCode,
         oomKilled: info.State.OOMKilled === true,
+        scratch: [...SCRATCH_PATHS],
       };
       // Read after the inspect round trip: the daemon logs a kill as it signals, well before
       // the exit it causes has gone through containerd and back to the wait.

@@ -136,7 +136,15 @@ export class LocalBackend implements Backend {
     };
     const command = stepCommand(step.commands);
     const argv = local.sandboxed
-      ? bwrapCommand({ workspace: local.workspace, home, network: step.environment.network }, command)
+      ? bwrapCommand(
+          {
+            workspace: local.workspace,
+            home,
+            network: step.environment.network,
+            tmpBytes: step.environment.resources.tmpBytes,
+          },
+          command,
+        )
       : command;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: local.workspace,
@@ -192,7 +200,8 @@ export class LocalBackend implements Backend {
         await saveCache(cache.target, cache.dir);
       }
     }
-    return { exitCode, oomKilled: false };
+    // In bubblewrap /tmp is a tmpfs of resources.tmp; HOME is a folder on the host's disk.
+    return { exitCode, oomKilled: false, ...(this.runs.get(run.id)?.sandboxed ? { scratch: ['/tmp'] } : {}) };
   }
 
   async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
