@@ -21,7 +21,8 @@ export interface ResolvedEnvironment {
   /** Absolute context directory and Dockerfile path relative to it. */
   build?: { context: string; dockerfile: string; args: Record<string, string> };
   pull: 'always' | 'if-not-present' | 'never';
-  resources: { nanoCpus: number; memoryBytes: number; pids: number };
+  /** `tmpBytes`: the size of each of the step's scratch tmpfs (/tmp, HOME), on top of memory. */
+  resources: { nanoCpus: number; memoryBytes: number; pids: number; tmpBytes: number };
   network: 'none' | 'bridge';
   runtime: 'runc' | 'gvisor';
   /** uid[:gid] or a user name known to the image. */
@@ -99,7 +100,12 @@ export interface Plan {
   layers: string[][];
 }
 
-export const DEFAULT_RESOURCES = { nanoCpus: 2e9, memoryBytes: 2 * 1024 ** 3, pids: 1024 } as const;
+export const DEFAULT_RESOURCES = {
+  nanoCpus: 2e9,
+  memoryBytes: 2 * 1024 ** 3,
+  pids: 1024,
+  tmpBytes: 1024 ** 3,
+} as const;
 export const DEFAULT_USER = '1000:1000';
 export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
 

@@ -2,10 +2,16 @@
 // containers (or scratch folders) still there. The next `gbcms run` in that project finds such
 // runs by their owner file (pid and host of the process that ran them), marks them `error` and
 // has the backend remove what is left, from the run id alone (Backend.destroyRun).
+//
+// A run can also end cleanly while its cleanup fails (the Docker daemon was restarting): its
+// owner file is released, but the backend still lists it among its leftovers. The next
+// `gbcms run` removes those too (removeLeftoverRuns), and keeps trying at every run until the
+// removal succeeds.
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from './backends/types.ts';
+import { type LeftoverSweep, sweepLeftovers } from './leftovers.ts';
 import type { RunRecord } from './run-record.ts';
 import { abandonedStepStatus, isFinished } from './status.ts';
 
@@ -78,9 +84,30 @@ export async function recoverCrashedRuns(runsDir: string, backend: Backend): Pro
       record.duration_ms = Date.parse(now) - Date.parse(record.started_at);
       await writeFile(join(dir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
     }
-    await backend.destroyRun(id);
-    await releaseRun(dir);
     recovered.push({ id, pid: owner.pid });
+    // When the engine is still unreachable the owner file stays: the next run tries again.
+    await backend.destroyRun(id).then(
+      () => releaseRun(dir),
+      () => undefined,
+    );
   }
   return recovered;
+}
+
+/**
+ * Removes what the backend still holds for runs under `runsDir` that no live process owns: runs
+ * that ended (or crashed) while their cleanup could not reach the engine. Runs of other projects
+ * on the same engine are not this folder's to judge and stay.
+ */
+export async function removeLeftoverRuns(runsDir: string, backend: Backend): Promise<LeftoverSweep> {
+  const ours = new Set(await readdir(runsDir).catch(() => [] as string[]));
+  // The backend is asked first: a run claims its folder before it creates anything, so a run
+  // listed there with no live owner afterwards is over, not one that is just starting.
+  const sweep = await sweepLeftovers(backend, async (id) => {
+    if (!ours.has(id)) return false;
+    const owner = await readJson<Owner>(join(runsDir, id, OWNER_FILE));
+    return owner === undefined || (owner.host === hostname() && !alive(owner.pid));
+  });
+  for (const id of sweep.removed) await releaseRun(join(runsDir, id));
+  return sweep;
 }

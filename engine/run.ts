@@ -99,7 +99,11 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     try {
       await backend.destroyRun(run.id);
     } catch (error) {
-      emit({ type: 'notice', message: `could not remove the run's resources: ${errorText(error)}` });
+      // Left for a later sweep (the next `gbcms run`, the server's leftover sweep) to retry.
+      emit({
+        type: 'notice',
+        message: `could not remove the run's resources (they are removed later): ${errorText(error)}`,
+      });
     }
   }
   return state.finish(signal.aborted);

@@ -9,7 +9,9 @@ import {
   type RunContext,
 } from './backends/types.ts';
 import { formatDuration } from './config/units.ts';
+import { formatBytes } from './logs/log-line.ts';
 import { MIN_SECRET_LENGTH } from './logs/masker.ts';
+import { NoSpaceWatch } from './logs/no-space.ts';
 import type { StepLog } from './logs/step-log.ts';
 import type { PlannedStep } from './plan.ts';
 import type { StepReporting } from './reports/collector.ts';
@@ -137,7 +139,8 @@ async function runAttempt(
     await ctx.backend.startStep(step, ctx.run);
     started = true;
     ctx.reports?.attemptStarted();
-    const output = pumpOutput(ctx.backend.tailStep(step, ctx.run), ctx.log);
+    const noSpace = new NoSpaceWatch();
+    const output = pumpOutput(ctx.backend.tailStep(step, ctx.run), ctx.log, noSpace);
     const exit = await ctx.backend.waitStep(step, ctx.run, signal, ctx.graceMs);
     await drain(output);
     await ctx.reports?.attemptEnded();
@@ -151,11 +154,18 @@ async function runAttempt(
       const reason = `timed out after ${formatDuration(step.timeoutMs)}`;
       return { outcome: { status: 'failure', exitCode: exit.exitCode, reason }, started };
     }
+    if (exit.stoppedFromOutside !== undefined) {
+      ctx.log.system(`error: ${exit.stoppedFromOutside}`);
+      return {
+        outcome: { status: 'error', exitCode: exit.exitCode, reason: exit.stoppedFromOutside },
+        started,
+      };
+    }
     if (exit.oomKilled) {
       return { outcome: { status: 'failure', exitCode: exit.exitCode, reason: 'out of memory' }, started };
     }
     if (exit.exitCode !== 0) {
-      const reason = `exit code ${exit.exitCode}`;
+      const reason = noSpaceReason(noSpace, exit.scratch ?? [], step) ?? `exit code ${exit.exitCode}`;
       return { outcome: { status: 'failure', exitCode: exit.exitCode, reason }, started };
     }
     return { outcome: { status: 'success', exitCode: 0, reason: null }, started };
@@ -172,9 +182,24 @@ async function runAttempt(
   }
 }
 
-async function pumpOutput(output: AsyncIterable<OutputChunk>, log: StepLog): Promise<void> {
+async function pumpOutput(
+  output: AsyncIterable<OutputChunk>,
+  log: StepLog,
+  noSpace: NoSpaceWatch,
+): Promise<void> {
   // Backpressure: when the log file falls behind, stop reading so the source slows down.
-  for await (const chunk of output) if (!log.write(chunk)) await log.drained();
+  for await (const chunk of output) {
+    noSpace.feed(chunk);
+    if (!log.write(chunk)) await log.drained();
+  }
+}
+
+/** A failure the step's output blames on a full disk; by name when it is /tmp or HOME. */
+function noSpaceReason(noSpace: NoSpaceWatch, scratch: string[], step: PlannedStep): string | undefined {
+  const folder = noSpace.fullFolder(scratch);
+  if (folder === undefined) return undefined;
+  if (folder === '') return 'no space left on device';
+  return `no space left on ${folder} (resources.tmp: ${formatBytes(step.environment.resources.tmpBytes)})`;
 }
 
 /** Output normally ends with the process; a stuck stream must not hold the run. */

@@ -1,10 +1,13 @@
 // A step's artifacts out of its workspace, the same on every backend: each artifact's archive
 // comes from Backend.fetchArchive and goes through the safe extraction, under one budget for
-// the whole step so that many artifacts cannot add up past it.
+// the whole step so that many artifacts cannot add up past it. Each archive is measured on a
+// read of its own before it is extracted (measure.ts): one past the budgets is refused before a
+// single file of it is written.
 import { join, posix } from 'node:path';
 import type { ArtifactRecord, Backend, RunContext } from '../backends/types.ts';
 import type { PlannedStep } from '../plan.ts';
-import { extractArchive } from './extract.ts';
+import { DEFAULT_MAX_ENTRIES, extractArchive } from './extract.ts';
+import { measureArchive } from './measure.ts';
 
 /** Bytes of file content one step's artifacts may hold together. */
 export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
@@ -14,6 +17,8 @@ export interface CollectOptions {
   destDir: string;
   /** Total for all the step's artifacts; default DEFAULT_ARTIFACT_MAX_BYTES. */
   maxBytes?: number;
+  /** Archive entries (files, folders, links) of all the step's artifacts; default DEFAULT_MAX_ENTRIES. */
+  maxEntries?: number;
   /** Told about artifacts the step did not produce: that is the step's business, not a failure. */
   missing(path: string): void;
 }
@@ -29,16 +34,26 @@ export async function collectArtifacts(
   options: CollectOptions,
 ): Promise<ArtifactRecord[]> {
   const maxBytes = options.maxBytes ?? DEFAULT_ARTIFACT_MAX_BYTES;
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   const records: ArtifactRecord[] = [];
   let used = 0;
+  let usedEntries = 0;
   for (const artifact of step.artifacts) {
+    const measured = await backend.fetchArchive(step, run, artifact.path);
+    if (measured === undefined) {
+      options.missing(artifact.path);
+      continue;
+    }
+    const budget = { maxBytes: maxBytes - used, maxEntries: maxEntries - usedEntries };
+    usedEntries += (await measureArchive(measured, budget)).entries;
+    // The extraction checks the same budgets again: the workspace may have changed in between.
     const archive = await backend.fetchArchive(step, run, artifact.path);
     if (archive === undefined) {
       options.missing(artifact.path);
       continue;
     }
     const files = await extractArchive(archive, join(options.destDir, artifact.dest), {
-      maxBytes: maxBytes - used,
+      ...budget,
       stripPrefix: posix.basename(artifact.path),
     });
     for (const file of files) {

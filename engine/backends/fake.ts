@@ -109,6 +109,11 @@ export class FakeBackend implements Backend {
     for (const name of this.steps.keys()) if (name.startsWith(`${runId}/`)) this.steps.delete(name);
   }
 
+  /** Runs with a started step not yet destroyed by destroyRun. */
+  async leftoverRuns(): Promise<string[]> {
+    return [...new Set([...this.steps.keys()].map((name) => name.slice(0, name.indexOf('/'))))].sort();
+  }
+
   private state(step: PlannedStep, run: RunContext): FakeStepState {
     const state = this.steps.get(key(step, run));
     if (!state) throw new Error(`fake backend: step '${step.name}' was not started`);

@@ -44,6 +44,16 @@ export interface StepExit {
   exitCode: number;
   /** The kernel killed the step at its memory limit. */
   oomKilled: boolean;
+  /**
+   * Set when something outside the step and the engine ended it (the Docker daemon shutting
+   * down or restarting): the step is then `error` with this reason, not the developer's failure.
+   */
+  stoppedFromOutside?: string;
+  /**
+   * The step's scratch folders sized by `resources.tmp` (/tmp, HOME): a "no space left" in its
+   * output that names one of them is reported as that folder being full, not as an exit code.
+   */
+  scratch?: string[];
 }
 
 /** A collected artifact file, as the run records it. */
@@ -124,4 +134,10 @@ export interface Backend {
    * the background.
    */
   destroyRun(runId: string): Promise<void>;
+  /**
+   * Ids of runs that still hold resources here (containers, volumes, scratch folders), found the
+   * way destroyRun finds them. A cleanup that could not reach the engine is retried from this:
+   * the caller passes the ids whose run is over to destroyRun (engine/leftovers.ts).
+   */
+  leftoverRuns(): Promise<string[]>;
 }

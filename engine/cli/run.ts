@@ -2,12 +2,12 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type BackendChoice, selectBackend } from '../backends/registry.ts';
-import { BackendError } from '../backends/types.ts';
+import { type Backend, BackendError } from '../backends/types.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import { UnknownStepError } from '../plan-select.ts';
-import { claimRun, recoverCrashedRuns, releaseRun } from '../recovery.ts';
+import { claimRun, recoverCrashedRuns, releaseRun, removeLeftoverRuns } from '../recovery.ts';
 import { runPipeline } from '../run.ts';
 import { runFileWriter } from '../run-file.ts';
 import { newRunId } from '../run-id.ts';
@@ -156,6 +156,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its leftovers removed`)}\n`,
     );
   }
+  await removeLeftovers(runsDir, backend, (message) =>
+    progress.write(`${paint('yellow', `note: ${message}`)}\n`),
+  );
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   progress.write(
     `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
@@ -190,6 +193,27 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   progress.write(runSummary(record, paint, relativeToCwd(io.cwd, runDir)));
   if (values.json) io.stdout.write(`${JSON.stringify({ ...record, dir: runDir }, null, 2)}\n`);
   return EXIT[record.status as keyof typeof EXIT] ?? 2;
+}
+
+/** What earlier runs here could not remove (the engine was unreachable) goes now, or next time. */
+async function removeLeftovers(
+  runsDir: string,
+  backend: Backend,
+  note: (message: string) => void,
+): Promise<void> {
+  let sweep: Awaited<ReturnType<typeof removeLeftoverRuns>>;
+  try {
+    sweep = await removeLeftoverRuns(runsDir, backend);
+  } catch (error) {
+    note(
+      `could not look for what earlier runs left: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return;
+  }
+  for (const id of sweep.removed)
+    note(`removed what run ${id} left on ${backend.name} (its cleanup could not reach the engine)`);
+  for (const { id, reason } of sweep.failed)
+    note(`could not remove what run ${id} left: ${reason}; the next run tries again`);
 }
 
 function relativeToCwd(cwd: string, path: string): string {

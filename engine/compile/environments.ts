@@ -46,17 +46,21 @@ function resolveResources(
   name: string,
   resources: Environment['resources'],
 ): ResolvedEnvironment['resources'] {
-  let memoryBytes: number = DEFAULT_RESOURCES.memoryBytes;
-  if (resources?.memory !== undefined) {
-    const parsed = parseSize(resources.memory);
-    if (parsed === undefined) throw new Error(`environment '${name}': bad memory size '${resources.memory}'`);
-    memoryBytes = parsed;
-  }
+  const size = (field: 'memory' | 'tmp', fallback: number): number => {
+    const value = resources?.[field];
+    if (value === undefined) return fallback;
+    const parsed = parseSize(value);
+    // Lint (the schema's size format) refused it already: this is a programmer error.
+    if (parsed === undefined) throw new Error(`environment '${name}': bad ${field} size '${value}'`);
+    return parsed;
+  };
+  const memoryBytes = size('memory', DEFAULT_RESOURCES.memoryBytes);
   return {
     // Docker takes whole nano-CPUs; rounding keeps 0.1 * 1e9 from becoming 100000000.00000001.
     nanoCpus: resources?.cpus === undefined ? DEFAULT_RESOURCES.nanoCpus : Math.round(resources.cpus * 1e9),
     memoryBytes,
     pids: resources?.pids ?? DEFAULT_RESOURCES.pids,
+    tmpBytes: size('tmp', DEFAULT_RESOURCES.tmpBytes),
   };
 }
 

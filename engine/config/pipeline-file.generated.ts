@@ -86,6 +86,10 @@ export interface Environment {
   resources?: {
     cpus?: number;
     memory?: Size;
+    /**
+     * A size like 512m, 1g or 1.5GiB; a bare integer counts bytes.
+     */
+    tmp?: string | number;
     pids?: number;
   };
   network?: "none" | "bridge";

@@ -26,6 +26,8 @@ options:
   --data DIR          data directory (default: $GBCMS_DATA, else ./.gbcms-data)
   --retention D       delete finished executions older than D: 14d, 36h, 90m (default 14d; 0 keeps all)
   --backend B         docker, local or auto (default auto: Docker when an engine answers)
+  --leftover-sweep D  how often to retry removing what ended executions left on the backend when
+                      their cleanup could not reach it (a Docker daemon restart): 5m, 30s (default 5m)
   --max-running N     executions running at once over all projects (default: the number of cores)
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
@@ -59,6 +61,7 @@ const OPTIONS = {
   data: { type: 'string' },
   retention: { type: 'string' },
   backend: { type: 'string' },
+  'leftover-sweep': { type: 'string' },
   'max-running': { type: 'string' },
   grace: { type: 'string' },
   'public-url': { type: 'string' },
@@ -77,6 +80,7 @@ const DEFAULT_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const MAX_SWEEP_INTERVAL_MS = 3600 * 1000;
 /** On shutdown, how long queued forge statuses may take to go out: about as long as their retries. */
 const STATUS_FLUSH_MS = 30_000;
+const DEFAULT_LEFTOVER_SWEEP_MS = 5 * 60 * 1000;
 
 export interface ServeSettings {
   host: string;
@@ -84,6 +88,7 @@ export interface ServeSettings {
   data: string | undefined;
   retentionMs: number;
   backend: BackendChoice;
+  leftoverSweepMs: number;
   maxRunning: number | undefined;
   graceMs: number;
   publicUrl: string | undefined;
@@ -153,6 +158,10 @@ export function readSettings(values: Values): ServeSettings {
     data: values.data,
     retentionMs: values.retention === undefined ? DEFAULT_RETENTION_MS : retention(values.retention),
     backend: backend as BackendChoice,
+    leftoverSweepMs:
+      values['leftover-sweep'] === undefined
+        ? DEFAULT_LEFTOVER_SWEEP_MS
+        : positiveDuration(values['leftover-sweep'], '--leftover-sweep'),
     maxRunning:
       values['max-running'] === undefined
         ? undefined
@@ -208,6 +217,12 @@ function duration(text: string, option: string): number {
   return ms;
 }
 
+function positiveDuration(text: string, option: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`${option} must be a duration like 30s or 5m, not '${text}'`);
+  return ms;
+}
+
 async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Promise<number> {
   const logger = pino(loggerOptions({ level: settings.logLevel }), io.stdout);
   const dataDir = resolveDataDir(settings.data, io);
@@ -255,10 +270,12 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     logger: logger.child({ component: 'schedules' }),
   });
   let stopRetention: (() => void) | undefined;
+  let stopLeftoverSweep: (() => void) | undefined;
   let stopSchedules: (() => Promise<void>) | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     await manager.recover();
+    stopLeftoverSweep = manager.startLeftoverSweep(settings.leftoverSweepMs);
     if (settings.retentionMs > 0) {
       stopRetention = manager.startRetentionTimer(
         settings.retentionMs,
@@ -285,6 +302,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   } catch (error) {
     io.stderr.write(`gbcms serve: could not start: ${(error as Error).message}\n`);
     stopRetention?.();
+    stopLeftoverSweep?.();
     await app?.close();
     await manager.drain(0);
     statuses.close();
@@ -298,6 +316,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     `gbcms serve: ${signal}: finishing running executions (up to ${settings.graceMs / 1000} s)\n`,
   );
   stopRetention?.();
+  stopLeftoverSweep?.();
   await stopSchedules?.();
   // A second signal means "now": executions are stopped and queued statuses no longer awaited.
   const impatient = new AbortController();

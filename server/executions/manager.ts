@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { sweepLeftovers } from '../../engine/leftovers.ts';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
 import { type Execution, NotFoundError, triggerOf } from '../store/index.ts';
@@ -231,6 +232,35 @@ export class ExecutionManager implements ExecutionControl {
   startRetentionTimer(retentionMs: number, intervalMs: number): () => void {
     const sweep = () => this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
     return everyInterval(sweep, intervalMs, this.#options.logger);
+  }
+
+  /**
+   * Removes what ended executions still hold on the backend: their cleanup could not reach it
+   * (the Docker daemon was restarting), and nothing else would try again. Executions this
+   * manager runs, and runs the store does not know (a `gbcms run` on the same engine), stay.
+   * Returns how many executions' leftovers went.
+   */
+  async sweepLeftovers(): Promise<number> {
+    const { store, backend, logger } = this.#options;
+    const sweep = await sweepLeftovers(backend, async (id) => {
+      if (this.#jobs.has(id)) return false;
+      const row = await store.executions.get(id);
+      return row !== undefined && isFinished(row.status);
+    });
+    for (const { id, reason } of sweep.failed) {
+      logger.warn({ execution: id, reason }, 'could not remove what an execution left; trying again later');
+    }
+    return sweep.removed.length;
+  }
+
+  /** Sweeps leftovers now and every `intervalMs`. Returns the stop function. */
+  startLeftoverSweep(intervalMs: number): () => void {
+    return everyInterval(
+      () => this.sweepLeftovers(),
+      intervalMs,
+      this.#options.logger,
+      "executions' leftovers",
+    );
   }
 
   #admit(execution: Execution, request: StartExecutionRequest): void {

@@ -29,12 +29,13 @@ export async function removeOldExecutions(
 
 /**
  * Runs `sweep` now and every `intervalMs`, never two at once; the timer does not keep the
- * process alive. Returns the stop function.
+ * process alive. `what` names what the sweep removes, for the log. Returns the stop function.
  */
 export function everyInterval(
   sweep: () => Promise<number>,
   intervalMs: number,
   logger: ExecutionLogger,
+  what = 'old executions',
 ): () => void {
   let sweeping = false;
   const run = async () => {
@@ -42,9 +43,9 @@ export function everyInterval(
     sweeping = true;
     try {
       const removed = await sweep();
-      if (removed > 0) logger.info({ removed }, 'removed old executions');
+      if (removed > 0) logger.info({ removed }, `removed ${what}`);
     } catch (error) {
-      logger.error({ err: error }, 'retention sweep failed');
+      logger.error({ err: error }, `sweep of ${what} failed`);
     } finally {
       sweeping = false;
     }

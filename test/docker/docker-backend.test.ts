@@ -37,7 +37,13 @@ type EnvironmentOverrides = Partial<Omit<ResolvedEnvironment, 'resources'>> &
   Partial<ResolvedEnvironment['resources']>;
 
 function makeEnvironment(overrides: EnvironmentOverrides = {}): ResolvedEnvironment {
-  const { nanoCpus = 1e9, memoryBytes = 256 * 1024 ** 2, pids = 256, ...rest } = overrides;
+  const {
+    nanoCpus = 1e9,
+    memoryBytes = 256 * 1024 ** 2,
+    pids = 256,
+    tmpBytes = 64 * 1024 ** 2,
+    ...rest
+  } = overrides;
   return {
     name: `image:${BUSYBOX_IMAGE}`,
     image: BUSYBOX_IMAGE,
@@ -47,7 +53,7 @@ function makeEnvironment(overrides: EnvironmentOverrides = {}): ResolvedEnvironm
     user: '1000:1000',
     env: {},
     ...rest,
-    resources: { nanoCpus, memoryBytes, pids },
+    resources: { nanoCpus, memoryBytes, pids, tmpBytes },
   };
 }
 

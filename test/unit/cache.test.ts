@@ -127,7 +127,7 @@ function plannedStep(cache: PlannedStep['cache'], baseName = 'install'): Planned
       name: 'image:busybox:stable',
       image: 'busybox:stable',
       pull: 'never',
-      resources: { nanoCpus: 1e9, memoryBytes: 1024 ** 3, pids: 64 },
+      resources: { nanoCpus: 1e9, memoryBytes: 1024 ** 3, pids: 64, tmpBytes: 1024 ** 3 },
       network: 'none',
       runtime: 'runc',
       user: '1000:1000',

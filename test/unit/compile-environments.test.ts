@@ -27,7 +27,7 @@ describe('resolveEnvironment', () => {
       {
         image: 'busybox:stable',
         pull: 'never',
-        resources: { cpus: 0.5, memory: '512m', pids: 64 },
+        resources: { cpus: 0.5, memory: '512m', pids: 64, tmp: '64m' },
         network: 'bridge',
         runtime: 'gvisor',
         user: 'nobody',
@@ -35,7 +35,12 @@ describe('resolveEnvironment', () => {
       },
       '/p',
     );
-    assert.deepEqual(env.resources, { nanoCpus: 500_000_000, memoryBytes: 512 * 1024 ** 2, pids: 64 });
+    assert.deepEqual(env.resources, {
+      nanoCpus: 500_000_000,
+      memoryBytes: 512 * 1024 ** 2,
+      pids: 64,
+      tmpBytes: 64 * 1024 ** 2,
+    });
     assert.equal(env.pull, 'never');
     assert.equal(env.network, 'bridge');
     assert.equal(env.runtime, 'gvisor');
@@ -48,6 +53,7 @@ describe('resolveEnvironment', () => {
     assert.equal(env.resources.nanoCpus, 100_000_000);
     assert.equal(env.resources.memoryBytes, 1048576);
     assert.equal(env.resources.pids, DEFAULT_RESOURCES.pids);
+    assert.equal(env.resources.tmpBytes, DEFAULT_RESOURCES.tmpBytes);
   });
 
   test('a build context is resolved against the pipeline directory, args become text', () => {

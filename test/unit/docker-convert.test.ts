@@ -21,7 +21,7 @@ function environment(overrides: Partial<ResolvedEnvironment> = {}): ResolvedEnvi
     name: 'image:busybox:stable',
     image: 'busybox:stable',
     pull: 'if-not-present',
-    resources: { nanoCpus: 1.5e9, memoryBytes: 256 * 1024 ** 2, pids: 128 },
+    resources: { nanoCpus: 1.5e9, memoryBytes: 256 * 1024 ** 2, pids: 128, tmpBytes: 64 * 1024 ** 2 },
     network: 'none',
     runtime: 'runc',
     user: '1000:1000',
@@ -109,10 +109,10 @@ describe('stepContainerOptions', () => {
     assert.doesNotMatch(JSON.stringify(opts), /docker\.sock/);
   });
 
-  test('resources: memory without swap, cpus, pids; network none unless bridge', () => {
+  test('resources: memory (plus room for /tmp and HOME) without swap, cpus, pids; network none unless bridge', () => {
     const host = options().HostConfig ?? {};
-    assert.equal(host.Memory, 256 * 1024 ** 2);
-    assert.equal(host.MemorySwap, 256 * 1024 ** 2);
+    assert.equal(host.Memory, 256 * 1024 ** 2 + 2 * 64 * 1024 ** 2);
+    assert.equal(host.MemorySwap, host.Memory);
     assert.equal(host.NanoCpus, 1.5e9);
     assert.equal(host.PidsLimit, 128);
     assert.equal(host.NetworkMode, 'none');
@@ -122,11 +122,11 @@ describe('stepContainerOptions', () => {
     assert.equal(bridged.NetworkDisabled, false);
   });
 
-  test('tmpfs /tmp and a private home, both owned by the step user', () => {
+  test('tmpfs /tmp and a private home, both owned by the step user and sized by resources.tmp', () => {
     const opts = options(step({ environment: environment({ user: '1234:99' }) }));
     assert.deepEqual(opts.HostConfig?.Tmpfs, {
-      '/tmp': `rw,exec,nosuid,nodev,uid=1234,gid=99,mode=1777,size=${256 * 1024 ** 2}`,
-      '/home/gbcms': 'rw,exec,nosuid,nodev,uid=1234,gid=99,mode=0700',
+      '/tmp': `rw,exec,nosuid,nodev,uid=1234,gid=99,mode=1777,size=${64 * 1024 ** 2}`,
+      '/home/gbcms': `rw,exec,nosuid,nodev,uid=1234,gid=99,mode=0700,size=${64 * 1024 ** 2}`,
     });
     assert.equal(opts.User, '1234:99');
     assert.ok(opts.Env?.includes('HOME=/home/gbcms'));

@@ -184,6 +184,11 @@ describe('schema diagnostics: messages', () => {
     assert.deepEqual(environment('1.5'), [
       '3:37 GBCMS_SCHEMA_TYPE environments.e.resources.memory: expected a size like 512m, 1g or 1.5GiB, got 1.5',
     ]);
+    // resources.tmp (/tmp and HOME) is a size the same way.
+    assert.deepEqual(environment('1g, tmp: 256m'), []);
+    assert.deepEqual(environment('1g, tmp: lots'), [
+      "3:46 GBCMS_SCHEMA_SIZE environments.e.resources.tmp: 'lots' is not a size like 512m, 1g or 1.5GiB",
+    ]);
   });
 
   test('durations: 90s, 10m, 1h30m; zero and decimals are not', () => {

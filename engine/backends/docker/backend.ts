@@ -6,19 +6,35 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
-import type { Backend, OutputChunk, RunContext, RunInputs, StepExit } from '../types.ts';
+import {
+  type Backend,
+  BackendError,
+  type OutputChunk,
+  type RunContext,
+  type RunInputs,
+  type StepExit,
+} from '../types.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
-import { removeRunResources } from './cleanup.ts';
+import { listRunsWithResources, removeRunResources } from './cleanup.ts';
 import {
   type CacheMount,
   parseOwner,
   requireRuntime,
+  SCRATCH_PATHS,
   stepContainerOptions,
   WORKSPACE_PATH,
 } from './convert.ts';
 import { demux } from './demux.ts';
-import { dockerFailure, dockerReason, isGoneOrGoing, isNotFound, statusCode } from './errors.ts';
+import {
+  dockerFailure,
+  dockerReason,
+  isConnectionLoss,
+  isGoneOrGoing,
+  isNotFound,
+  statusCode,
+} from './errors.ts';
 import { ImageResolver } from './images.ts';
+import { type KillWatch, lostDaemon, stoppedByDaemon, watchKills } from './outside-stops.ts';
 import { removeServices, type StartedServices, startServices } from './services.ts';
 import { withReportsEnv } from './step-files.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
@@ -49,6 +65,8 @@ interface DockerRun {
 interface DockerStep {
   container: Docker.Container;
   output: NodeJS.ReadableStream;
+  /** Kills the daemon logged for the container: tells a daemon's stop from the step's own exit. */
+  kills: KillWatch;
 }
 
 /** Environments with the same image source share one resolved image. */
@@ -208,7 +226,14 @@ export class DockerBackend implements Backend {
       await this.removeStep(container).catch(() => undefined);
       throw dockerFailure('GBCMS_ERR_START', `could not attach to step '${step.name}'`, error);
     }
-    this.steps.set(key, { container, output });
+    let kills: KillWatch;
+    try {
+      kills = await watchKills(this.docker, container.id);
+    } catch (error) {
+      await this.removeStep(container).catch(() => undefined);
+      throw dockerFailure('GBCMS_ERR_START', `could not follow the events of step '${step.name}'`, error);
+    }
+    this.steps.set(key, { container, output, kills });
     try {
       await container.start();
     } catch (error) {
@@ -254,7 +279,7 @@ export class DockerBackend implements Backend {
     signal: AbortSignal,
     graceMs: number,
   ): Promise<StepExit> {
-    const { container } = this.stepState(step, run);
+    const { container, kills } = this.stepState(step, run);
     const stop = () => {
       container.stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) }).catch((error: unknown) => {
         // 304: it already stopped on its own, which is what we wanted.
@@ -270,11 +295,21 @@ export class DockerBackend implements Backend {
       // A clean exit cannot be an out-of-memory kill: spare the inspect round trip.
       if (result.StatusCode === 0) return { exitCode: 0, oomKilled: false };
       const info = await container.inspect();
-      return {
+      const exit: StepExit = {
         exitCode: result.StatusCode ?? info.State.ExitCode,
         oomKilled: info.State.OOMKilled === true,
+        scratch: [...SCRATCH_PATHS],
       };
+      // Read after the inspect round trip: the daemon logs a kill as it signals, well before
+      // the exit it causes has gone through containerd and back to the wait.
+      const outside = signal.aborted ? undefined : kills.killSignal();
+      return outside === undefined ? exit : { ...exit, stoppedFromOutside: stoppedByDaemon(outside) };
     } catch (error) {
+      if (isConnectionLoss(error)) {
+        throw new BackendError('GBCMS_ERR_DOCKER_LOST', lostDaemon(step.name, dockerReason(error)), {
+          cause: error,
+        });
+      }
       throw dockerFailure('GBCMS_ERR_DOCKER', `lost step '${step.name}' while waiting for it`, error);
     } finally {
       signal.removeEventListener('abort', stop);
@@ -303,6 +338,7 @@ export class DockerBackend implements Backend {
     const key = stepKey(step, run);
     const state = this.steps.get(key);
     this.steps.delete(key);
+    state?.kills.close();
     const removal = (async () => {
       if (state) await this.removeStep(state.container);
       await this.destroyServices(key);
@@ -327,13 +363,21 @@ export class DockerBackend implements Backend {
 
   async destroyRun(runId: string): Promise<void> {
     const ofRun = (key: string) => key.startsWith(`${runId}\0`);
-    for (const key of this.steps.keys()) if (ofRun(key)) this.steps.delete(key);
+    for (const [key, step] of this.steps) {
+      if (!ofRun(key)) continue;
+      step.kills.close();
+      this.steps.delete(key);
+    }
     for (const key of this.services.keys()) if (ofRun(key)) this.services.delete(key);
     for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
     const removals = [...(this.runs.get(runId)?.removals ?? [])];
     this.runs.delete(runId);
     await Promise.all(removals);
     await removeRunResources(this.docker, runId);
+  }
+
+  leftoverRuns(): Promise<string[]> {
+    return listRunsWithResources(this.docker);
   }
 
   private async removeStep(container: Docker.Container): Promise<void> {

@@ -45,6 +45,30 @@ async function removeByFilter(docker: Docker, filters: { label: string[] }): Pro
   return [...removed, ...removedVolumes, ...removedNetworks].filter(Boolean).length;
 }
 
+/**
+ * Ids of the runs that still have containers, volumes or networks here. Cache volumes carry
+ * no run label and are not counted.
+ */
+export async function listRunsWithResources(docker: Docker): Promise<string[]> {
+  const filters = { label: [LABEL_RUN] };
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listVolumes({ filters }),
+    docker.listNetworks({ filters }),
+  ]);
+  const labels = [
+    ...containers.map((c) => c.Labels),
+    ...(volumes.Volumes ?? []).map((v) => v.Labels),
+    ...networks.map((n) => n.Labels),
+  ];
+  const ids = new Set<string>();
+  for (const label of labels) {
+    const id = label?.[LABEL_RUN];
+    if (id) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
 export async function removeRunResources(docker: Docker, runId: string): Promise<void> {
   await removeByFilter(docker, labelFilter(LABEL_RUN, runId));
 }

@@ -10,6 +10,8 @@ import { cacheLabels, runLabels, stepLabels } from './labels.ts';
 
 export const WORKSPACE_PATH = '/workspace';
 export const HOME_PATH = '/home/gbcms';
+/** The tmpfs sized by `resources.tmp`. */
+export const SCRATCH_PATHS = ['/tmp', HOME_PATH] as const;
 export const GVISOR_RUNTIME = 'runsc';
 /** Where the cache-seeding container mounts a fresh cache volume to hand its root to the step user. */
 export const CACHE_SEED_PATH = '/cache';
@@ -143,7 +145,13 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
   const { step, run, image, volume, attempt, runtime, caches = [], serviceNetwork } = input;
   const environment = step.environment;
   const owner = parseOwner(environment.user);
-  const memory = environment.resources.memoryBytes;
+  const { memoryBytes, tmpBytes } = environment.resources;
+  // tmpfs pages are charged to the container's memory cgroup: a full /tmp or HOME under the
+  // step's own limit would be an OOM kill, blamed on memory. Each gets room of its own on top
+  // of `memory`, so filling one ends in ENOSPC ("no space left on /tmp") and only the step's
+  // processes count against `memory`.
+  const memory = memoryBytes + 2 * tmpBytes;
+  const scratch = `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid}`;
   return {
     name: stepContainerName(run.id, step, attempt),
     Image: image,
@@ -170,8 +178,8 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
         // Docker copies an image's /tmp mode onto the mount (some images have 0755), so the
         // step user owns it outright. `exec` because Docker's default noexec breaks real
         // builds (`go test` runs binaries from $TMPDIR) while /workspace is executable anyway.
-        '/tmp': `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=1777,size=${memory}`,
-        [HOME_PATH]: `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid},mode=0700`,
+        '/tmp': `${scratch},mode=1777,size=${tmpBytes}`,
+        [HOME_PATH]: `${scratch},mode=0700,size=${tmpBytes}`,
       },
       Mounts: [
         workspaceMount(volume),

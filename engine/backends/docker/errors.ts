@@ -46,3 +46,24 @@ export function isGoneOrGoing(error: unknown): boolean {
 export function dockerFailure(code: string, doing: string, error: unknown): BackendError {
   return new BackendError(code, `${doing}: ${dockerReason(error)}`, { cause: error });
 }
+
+/** Errno codes of a socket that could not reach the daemon or lost it mid-request. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOENT',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * The daemon did not answer at all (it is stopping, restarting or gone), as opposed to an
+ * answer that refused the request: no HTTP status, and a socket-level error.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (statusCode(error) !== undefined) return false;
+  const code = field(error, 'code');
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  return error instanceof Error && /socket hang up|aborted/i.test(error.message);
+}

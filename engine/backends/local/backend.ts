@@ -23,7 +23,7 @@ import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cac
 import { mergeOutput } from './output.ts';
 import { PROCESSES_FILE, recordProcess } from './processes.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
-import { copyWorkspace, createScratch, findScratch, removeScratch } from './scratch.ts';
+import { copyWorkspace, createScratch, findScratch, listScratchRuns, removeScratch } from './scratch.ts';
 
 export interface LocalBackendOptions {
   /** false: plain processes even where bubblewrap works. */
@@ -136,7 +136,15 @@ export class LocalBackend implements Backend {
     };
     const command = stepCommand(step.commands);
     const argv = local.sandboxed
-      ? bwrapCommand({ workspace: local.workspace, home, network: step.environment.network }, command)
+      ? bwrapCommand(
+          {
+            workspace: local.workspace,
+            home,
+            network: step.environment.network,
+            tmpBytes: step.environment.resources.tmpBytes,
+          },
+          command,
+        )
       : command;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: local.workspace,
@@ -192,7 +200,8 @@ export class LocalBackend implements Backend {
         await saveCache(cache.target, cache.dir);
       }
     }
-    return { exitCode, oomKilled: false };
+    // In bubblewrap /tmp is a tmpfs of resources.tmp; HOME is a folder on the host's disk.
+    return { exitCode, oomKilled: false, ...(this.runs.get(run.id)?.sandboxed ? { scratch: ['/tmp'] } : {}) };
   }
 
   async fetchArchive(step: PlannedStep, run: RunContext, path: string): Promise<Readable | undefined> {
@@ -217,6 +226,10 @@ export class LocalBackend implements Backend {
       this.removals.set(runId, removal);
     }
     return removal;
+  }
+
+  leftoverRuns(): Promise<string[]> {
+    return listScratchRuns(this.scratchRoot());
   }
 
   /** This process's steps first (killed and waited for), then every folder of the run. */

@@ -22,6 +22,8 @@ export interface SandboxSpec {
   workspace: string;
   home: string;
   network: 'none' | 'bridge';
+  /** Size of the private /tmp (resources.tmp). HOME is a folder of the scratch copy, on disk. */
+  tmpBytes: number;
 }
 
 /** argv that runs `command` inside the sandbox with the workspace writable and the rest read-only. */
@@ -38,6 +40,8 @@ export function bwrapCommand(spec: SandboxSpec, command: readonly string[]): str
     '/dev',
     '--proc',
     '/proc',
+    '--size',
+    String(spec.tmpBytes),
     '--tmpfs',
     '/tmp',
     '--bind',

@@ -33,6 +33,21 @@ export async function findScratch(parent: string, runId: string): Promise<string
   return found;
 }
 
+/** Ids of the runs with a folder of ours below `parent`. */
+export async function listScratchRuns(parent: string): Promise<string[]> {
+  const entries = await readdir(parent).catch(() => [] as string[]);
+  const ids = new Set<string>();
+  for (const entry of entries) {
+    const dot = entry.lastIndexOf('.');
+    if (!entry.startsWith(PREFIX) || dot <= PREFIX.length) continue;
+    const id = entry.slice(PREFIX.length, dot);
+    if (!RUN_ID.test(id)) continue;
+    const stats = await lstat(join(parent, entry)).catch(() => undefined);
+    if (stats?.isDirectory() && stats.uid === process.getuid?.()) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
 /** Stops what the run's steps left running, then removes the folder. */
 export async function removeScratch(dir: string): Promise<void> {
   await killRecordedProcesses(join(dir, PROCESSES_FILE));
