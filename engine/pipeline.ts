@@ -186,7 +186,7 @@ function lintText(text: string, reporter: Reporter): PipelineFile | undefined {
   reporter.useLines(lines);
   try {
     const { doc, readable } = parseYaml(text, lines, reporter);
-    if (!readable) return undefined;
+    if (!doc || !readable) return undefined;
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) {
       reporter.add(

@@ -13,6 +13,8 @@ export const LINT_CODES = {
   // YAML structure.
   GBCMS_YAML_SYNTAX: 'YAML the parser cannot read',
   GBCMS_YAML_TOO_DEEP: 'nesting deeper than 64 levels',
+  GBCMS_YAML_TOO_COMPLEX:
+    'more than 200000 YAML tokens (keys, values, brackets, commas) in one file: a bound on the work of reading it',
   GBCMS_YAML_MULTIPLE_DOCUMENTS: 'more than one YAML document (---) in one file',
   GBCMS_YAML_DUPLICATE_KEY: 'the same key twice in one mapping',
   GBCMS_YAML_MERGE_KEY: 'a `<<` merge key; gbcms does not merge mappings',
