@@ -7,6 +7,8 @@ export const LINT_CODES = {
   GBCMS_FILE_TOO_LARGE: 'the file is over 1 MiB; nothing is parsed',
   GBCMS_FILE_BINARY: 'a NUL byte or control character: not a text file',
   GBCMS_FILE_ENCODING: 'the bytes are not valid UTF-8',
+  GBCMS_FILE_CHECK_TIMEOUT:
+    'the server gave up checking the file after its time limit (20 s by default); nothing in it was used',
   GBCMS_FILE_EMPTY: 'the file holds no YAML content (only blanks or comments)',
   GBCMS_FILE_NOT_MAPPING: 'the top level is not a mapping of keys to values',
   GBCMS_TOO_MANY_DIAGNOSTICS: 'past 100 problems in one file, the rest are counted, not listed',
