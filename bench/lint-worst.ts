@@ -1,4 +1,4 @@
-// `node --import tsx bench/lint-worst.ts [FAMILY...]`: lints pathological files of just under
+// `npm run bench:lint [-- FAMILY...]`: lints pathological files of just under
 // the 1 MiB limit, one family of hostile input each, and prints each one's time as a ratio
 // against linting an honest pipeline of the same size in the same run (load slows both alike).
 // The goal is every family under about a second on a small shared machine.
