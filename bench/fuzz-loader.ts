@@ -132,6 +132,20 @@ const note = (what: keyof typeof counts, source: string | Uint8Array, detail: st
   }
 };
 
+/**
+ * An input over the limit is timed twice more and the fastest try counts: on a shared machine
+ * a pause of the whole process (load, a major GC) lands on some input, and is not its cost.
+ */
+function fastest(first: number, source: string | Uint8Array): number {
+  let ms = first;
+  for (let i = 0; i < 2 && ms > SLOW_MS; i++) {
+    const started = performance.now();
+    lintPipelineSource(source, 'fuzz.yml');
+    ms = Math.min(ms, performance.now() - started);
+  }
+  return ms;
+}
+
 let slowest = 0;
 const started = performance.now();
 const samples = fc.sample(input, { numRuns: RUNS, seed: SEED });
@@ -144,7 +158,7 @@ for (const [i, source] of samples.entries()) {
     note('crashes', source, error instanceof Error ? (error.stack ?? error.message) : String(error));
     continue;
   }
-  const ms = performance.now() - t0;
+  const ms = fastest(performance.now() - t0, source);
   slowest = Math.max(slowest, ms);
   if (ms > SLOW_MS) note('slow', source, `${Math.round(ms)} ms`);
   for (const d of result.diagnostics) {
