@@ -1,7 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: pipeline text quotes the ${{ matrix.AXIS }} syntax
 // `npm run fuzz`: the pipeline loader against many generated inputs (100,000 by default), too
 // many for `npm test`'s time budget. Inputs mix random text and bytes, YAML-shaped noise
-// (flow and block collections, anchors, tags, quotes, deep nesting) and mangled real pipelines.
+// (flow and block collections, anchors, tags, quotes, deep nesting), mangled real pipelines and
+// the pathological floods of bench/lint-families.ts.
 // It counts what must never happen: a throw, a diagnostic without a line and column, an
 // unknown code, a config together with an error, and an input that took over a second.
 // Exits 1 when any count is not zero, printing the first offending inputs to reproduce them.
@@ -10,6 +11,7 @@
 import fc from 'fast-check';
 import { LINT_CODES } from '../engine/lint/codes.ts';
 import { lintPipelineSource } from '../engine/pipeline.ts';
+import { FAMILIES } from './lint-families.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -99,12 +101,20 @@ const nested = fc
   .tuple(fc.constantFrom('[', '{a: ', '- ', 'a: ', '{a: s: ', '? '), fc.integer({ min: 1, max: 5000 }))
   .map(([open, depth]) => open.repeat(depth));
 
+// The floods of bench/lint-families.ts (a token or an error per byte, deep-but-allowed
+// nesting, documents, anchors, escapes) up to 32 KiB, sometimes after a valid pipeline, so
+// their errors land at every kind of position; bench/lint-worst.ts times them at 1 MiB.
+const flooded = fc
+  .tuple(fc.constantFrom(...FAMILIES), fc.integer({ min: 1, max: 32 * 1024 }), fc.boolean())
+  .map(([[, make], size, prefixed]) => (prefixed ? VALID : '') + make(size));
+
 const input = fc.oneof(
   { arbitrary: fc.string({ unit: 'binary', maxLength: 400 }), weight: 2 },
   { arbitrary: fc.uint8Array({ maxLength: 400 }), weight: 1 },
   { arbitrary: yamlNoise, weight: 4 },
   { arbitrary: mangled, weight: 4 },
   { arbitrary: nested, weight: 1 },
+  { arbitrary: flooded, weight: 1 },
 );
 
 interface Finding {
@@ -122,6 +132,20 @@ const note = (what: keyof typeof counts, source: string | Uint8Array, detail: st
   }
 };
 
+/**
+ * An input over the limit is timed twice more and the fastest try counts: on a shared machine
+ * a pause of the whole process (load, a major GC) lands on some input, and is not its cost.
+ */
+function fastest(first: number, source: string | Uint8Array): number {
+  let ms = first;
+  for (let i = 0; i < 2 && ms > SLOW_MS; i++) {
+    const started = performance.now();
+    lintPipelineSource(source, 'fuzz.yml');
+    ms = Math.min(ms, performance.now() - started);
+  }
+  return ms;
+}
+
 let slowest = 0;
 const started = performance.now();
 const samples = fc.sample(input, { numRuns: RUNS, seed: SEED });
@@ -134,7 +158,7 @@ for (const [i, source] of samples.entries()) {
     note('crashes', source, error instanceof Error ? (error.stack ?? error.message) : String(error));
     continue;
   }
-  const ms = performance.now() - t0;
+  const ms = fastest(performance.now() - t0, source);
   slowest = Math.max(slowest, ms);
   if (ms > SLOW_MS) note('slow', source, `${Math.round(ms)} ms`);
   for (const d of result.diagnostics) {

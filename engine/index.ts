@@ -17,6 +17,12 @@ export type { PipelineFile } from './config/pipeline-file.generated.ts';
 export { type Diagnostic, formatDiagnostic, hasErrors } from './diagnostics.ts';
 export type { RunEvent, RunObserver } from './events.ts';
 export { type LoadedPlan, loadPlan, type PipelineSource, type PlanRequest } from './load-plan.ts';
+export {
+  CHECK_TIMEOUT_MS,
+  loadPlanInWorker,
+  type WorkerCheckOptions,
+  type WorkerPlanRequest,
+} from './load-plan-worker.ts';
 export { type LoadedPipeline, lintPipelineSource, PipelineReadError, readPipeline } from './pipeline.ts';
 export type { Plan, PlannedStep, Trigger, TriggerEvent } from './plan.ts';
 export { type RunOptions, runPipeline } from './run.ts';

@@ -34,11 +34,14 @@ export interface LoadedPipeline {
 /** The file could not be read at all (missing, unreadable, a directory): not a lint finding. */
 export class PipelineReadError extends Error {
   readonly file: string;
+  /** Why, without the file: so the error can be made again on the other side of a thread. */
+  readonly reason: string;
 
   constructor(file: string, reason: string, options?: ErrorOptions) {
     super(`cannot read ${file}: ${reason}`, options);
     this.name = 'PipelineReadError';
     this.file = file;
+    this.reason = reason;
   }
 }
 
@@ -186,7 +189,7 @@ function lintText(text: string, reporter: Reporter): PipelineFile | undefined {
   reporter.useLines(lines);
   try {
     const { doc, readable } = parseYaml(text, lines, reporter);
-    if (!readable) return undefined;
+    if (!doc || !readable) return undefined;
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) {
       reporter.add(

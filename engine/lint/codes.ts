@@ -7,12 +7,16 @@ export const LINT_CODES = {
   GBCMS_FILE_TOO_LARGE: 'the file is over 1 MiB; nothing is parsed',
   GBCMS_FILE_BINARY: 'a NUL byte or control character: not a text file',
   GBCMS_FILE_ENCODING: 'the bytes are not valid UTF-8',
+  GBCMS_FILE_CHECK_TIMEOUT:
+    'the server gave up checking the file after its time limit (20 s by default); nothing in it was used',
   GBCMS_FILE_EMPTY: 'the file holds no YAML content (only blanks or comments)',
   GBCMS_FILE_NOT_MAPPING: 'the top level is not a mapping of keys to values',
   GBCMS_TOO_MANY_DIAGNOSTICS: 'past 100 problems in one file, the rest are counted, not listed',
   // YAML structure.
   GBCMS_YAML_SYNTAX: 'YAML the parser cannot read',
   GBCMS_YAML_TOO_DEEP: 'nesting deeper than 64 levels',
+  GBCMS_YAML_TOO_COMPLEX:
+    'more than 200000 YAML tokens (keys, values, brackets, commas) in one file: a bound on the work of reading it',
   GBCMS_YAML_MULTIPLE_DOCUMENTS: 'more than one YAML document (---) in one file',
   GBCMS_YAML_DUPLICATE_KEY: 'the same key twice in one mapping',
   GBCMS_YAML_MERGE_KEY: 'a `<<` merge key; gbcms does not merge mappings',

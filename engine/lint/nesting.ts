@@ -96,6 +96,38 @@ function scanLine(s: ScanState, start: number, end: number): void {
   if (pushed && !entry) s.indents.pop();
 }
 
+/** What valueStart knows about the entries seen so far on one line. */
+interface LineEntries {
+  depth: number;
+  confirmed: boolean;
+  indicators: number;
+  keySeen: boolean;
+}
+
+// Plain functions, not closures inside valueStart: it runs once per line, and under tsx each
+// closure created per call costs a defineProperty (its keep-names helper), which made the
+// scan of a 500,000-line file take seconds.
+function deeper(s: ScanState, line: LineEntries, at: number): boolean {
+  line.depth++;
+  if (line.depth > s.limit) s.excess = at;
+  return s.excess === undefined;
+}
+
+/** The first entry of a new line opens its collection; later ones nest (`- - x`, `- a: b`). */
+function entry(s: ScanState, line: LineEntries, at: number, nested: boolean): boolean {
+  if (!line.confirmed) {
+    line.confirmed = true;
+    return deeper(s, line, at);
+  }
+  return nested ? deeper(s, line, at) : true;
+}
+
+function key(s: ScanState, line: LineEntries, at: number): boolean {
+  if (line.keySeen) return true;
+  line.keySeen = true;
+  return entry(s, line, at, line.indicators > 0);
+}
+
 /**
  * Scans where a node may begin on a block line: indicators, keys, properties, then one
  * scalar or flow collection. `depth` counts the collections open around it; `pending` says
@@ -113,50 +145,30 @@ function valueStart(
   const { text } = s;
   let pos = from;
   let nodeCol = col;
-  let confirmed = !pending;
-  let indicators = 0;
-  let keySeen = false;
-  const deeper = (at: number) => {
-    depth++;
-    if (depth > s.limit) s.excess = at;
-    return s.excess === undefined;
-  };
-  // The first entry of a new line opens its collection; later ones nest (`- - x`, `- a: b`).
-  const entry = (at: number, nested: boolean) => {
-    if (!confirmed) {
-      confirmed = true;
-      return deeper(at);
-    }
-    return nested ? deeper(at) : true;
-  };
-  const key = (at: number) => {
-    if (keySeen) return true;
-    keySeen = true;
-    return entry(at, indicators > 0);
-  };
+  const line: LineEntries = { depth, confirmed: !pending, indicators: 0, keySeen: false };
   for (;;) {
     while (pos < end && isBlank(text[pos])) pos++;
-    if (pos >= end) return confirmed;
+    if (pos >= end) return line.confirmed;
     const c = text[pos];
     if ((c === '-' || c === '?') && separates(text[pos + 1])) {
-      if (!entry(pos, indicators > 0)) return confirmed;
-      indicators++;
+      if (!entry(s, line, pos, line.indicators > 0)) return line.confirmed;
+      line.indicators++;
       // A block scalar after `- ` must be indented past the dash.
       nodeCol = pos - s.lineStart;
       pos++;
     } else if (c === ':' && separates(text[pos + 1])) {
-      if (!entry(pos, false)) return confirmed;
+      if (!entry(s, line, pos, false)) return line.confirmed;
       pos++;
     } else if (c === '#') {
-      return confirmed;
+      return line.confirmed;
     } else if (c === '[' || c === '{') {
-      s.flowBase = depth;
+      s.flowBase = line.depth;
       scanFlow(s, pos, end);
-      return confirmed;
+      return line.confirmed;
     } else if (c === '|' || c === '>') {
       s.blockScalarParent = nodeCol;
       s.blockScalarIndent = undefined;
-      return confirmed;
+      return line.confirmed;
     } else if (c === '&' || c === '!') {
       while (pos < end && !isBlank(text[pos])) pos++;
     } else {
@@ -167,19 +179,19 @@ function valueStart(
         after = closeQuote(text, pos + 1, end, c);
         if (after === -1) {
           s.quote = c;
-          return confirmed;
+          return line.confirmed;
         }
       } else if (c === '*') {
         after = pos;
         while (after < end && !isBlank(text[after])) after++;
       } else {
         const colon = plainKeyEnd(text, pos, end);
-        if (colon === -1) return confirmed;
+        if (colon === -1) return line.confirmed;
         after = colon;
       }
       while (after < end && isBlank(text[after])) after++;
-      if (text[after] !== ':' || !separates(text[after + 1])) return confirmed;
-      if (!key(pos)) return confirmed;
+      if (text[after] !== ':' || !separates(text[after + 1])) return line.confirmed;
+      if (!key(s, line, pos)) return line.confirmed;
       nodeCol = pos - s.lineStart;
       pos = after + 1;
     }

@@ -5,7 +5,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { Backend } from '../../engine/backends/types.ts';
 import { formatDiagnostic } from '../../engine/diagnostics.ts';
-import { type LoadedPlan, loadPlan } from '../../engine/load-plan.ts';
+import type { LoadedPlan } from '../../engine/load-plan.ts';
+import { loadPlanInWorker } from '../../engine/load-plan-worker.ts';
 import { defaultPipelinePath, PipelineReadError } from '../../engine/pipeline.ts';
 import type { Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
@@ -132,7 +133,12 @@ async function loadExecutionPlan(
   let loaded: LoadedPlan;
   try {
     // The checkout's folder is named after the execution: the project's name is what lasts.
-    loaded = await loadPlan({ path, display: file, workspace, defaultName: projectName }, { trigger });
+    // In a worker thread: a dense 1 MiB file lints for a second or more, which the event loop
+    // (requests, webhooks, log streams) must not wait for.
+    loaded = await loadPlanInWorker(
+      { path, display: file, workspace, defaultName: projectName },
+      { trigger },
+    );
   } catch (error) {
     if (error instanceof PipelineReadError) return { reason: error.message };
     throw error;
