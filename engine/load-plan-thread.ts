@@ -1,7 +1,8 @@
-// The worker side of loadPlanInWorker (load-plan-worker.ts): one loadPlan call in a thread of
-// its own, its answer posted back as plain data. Errors that mean "bad input" travel as data
-// too, so the caller can throw the same classes loadPlan throws.
-import { parentPort, workerData } from 'node:worker_threads';
+// The worker side of loadPlanInWorker (load-plan-worker.ts): a thread that stays warm and runs
+// one loadPlan call per message, its answer posted back as plain data with the request's id.
+// Errors that mean "bad input" travel as data too, so the caller can throw the same classes
+// loadPlan throws; anything else travels as `failed` and the thread stays usable.
+import { parentPort } from 'node:worker_threads';
 import { type LoadedPlan, loadPlan, type PipelineSource } from './load-plan.ts';
 import { PipelineReadError } from './pipeline.ts';
 import type { Trigger } from './plan.ts';
@@ -12,8 +13,14 @@ export interface ThreadRequest {
   request?: { trigger: Trigger; steps?: readonly string[] };
 }
 
+export interface ThreadMessage {
+  id: number;
+  data: ThreadRequest;
+}
+
 export type ThreadAnswer =
   | { loaded: LoadedPlan }
+  | { failed: { message: string; stack?: string } }
   | { unreadable: { file: string; reason: string } }
   | { unknownSteps: { names: string[]; available: string[] } };
 
@@ -24,9 +31,11 @@ async function answer({ source, request }: ThreadRequest): Promise<ThreadAnswer>
     if (error instanceof PipelineReadError) return { unreadable: { file: error.file, reason: error.reason } };
     if (error instanceof UnknownStepError)
       return { unknownSteps: { names: error.names, available: error.available } };
-    throw error;
+    const { message, stack } = error instanceof Error ? error : new Error(String(error));
+    return { failed: stack === undefined ? { message } : { message, stack } };
   }
 }
 
-// Anything else thrown here reaches the caller as the worker's 'error' event.
-parentPort?.postMessage(await answer(workerData as ThreadRequest));
+parentPort?.on('message', (message: ThreadMessage) => {
+  void answer(message.data).then((reply) => parentPort?.postMessage({ id: message.id, answer: reply }));
+});

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import type { Diagnostic } from './diagnostics.ts';
 import type { LoadedPlan, PipelineSource } from './load-plan.ts';
-import type { ThreadAnswer, ThreadRequest } from './load-plan-thread.ts';
+import type { ThreadAnswer, ThreadMessage, ThreadRequest } from './load-plan-thread.ts';
 import { PipelineReadError } from './pipeline.ts';
 import type { Trigger } from './plan.ts';
 import { UnknownStepError } from './plan-select.ts';
@@ -49,38 +49,82 @@ export function loadPlanInWorker(
   return checks.add(() => check(data, options.timeoutMs ?? CHECK_TIMEOUT_MS));
 }
 
+/**
+ * Threads that finished a check and wait for the next, unref'd so they never keep the process
+ * alive. Starting a thread costs far more than a check of a usual file (the engine and the
+ * schema compiler load again), so a thread serves check after check; one that times out or
+ * dies is dropped, and the next check starts a fresh one. At most CHECK_CONCURRENCY exist.
+ */
+const idle: Worker[] = [];
+let lastId = 0;
+
+/** How many threads wait warm for the next check (for tests and diagnostics). */
+export function waitingCheckThreads(): number {
+  return idle.length;
+}
+
 function check(data: ThreadRequest, timeoutMs: number): Promise<LoadedPlan> {
   return new Promise((resolve, reject) => {
-    const worker = startThread(data);
+    const worker = idle.pop() ?? startThread();
+    worker.ref();
+    const id = ++lastId;
     let settled = false;
-    const settle = (finish: () => void) => {
+    const settle = (finish: () => void, reusable: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (reusable) {
+        worker.unref();
+        idle.push(worker);
+      }
       finish();
     };
+    const onMessage = (reply: { id: number; answer: ThreadAnswer }) => {
+      if (reply.id === id) settle(() => fromAnswer(reply.answer, resolve, reject), true);
+    };
+    const onError = (error: Error) => settle(() => reject(error), false);
+    const onExit = (code: number) =>
+      settle(
+        () => reject(new Error(`the pipeline check thread exited with code ${code} before answering`)),
+        false,
+      );
     const timer = setTimeout(() => {
-      settle(() => resolve(tooSlow(data.source.display, timeoutMs)));
+      settle(() => resolve(tooSlow(data.source.display, timeoutMs)), false);
       void worker.terminate();
     }, timeoutMs);
-    worker.once('message', (answer: ThreadAnswer) => settle(() => fromAnswer(answer, resolve, reject)));
-    worker.once('error', (error) => settle(() => reject(error)));
-    worker.once('exit', (code) =>
-      settle(() => reject(new Error(`the pipeline check thread exited with code ${code} before answering`))),
-    );
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    const message: ThreadMessage = { id, data };
+    worker.postMessage(message);
   });
 }
 
-function startThread(data: ThreadRequest): Worker {
+function startThread(): Worker {
+  const worker = spawnThread();
+  // A waiting thread that dies is forgotten; its error was (or will be) told to the check it
+  // served, and an idle one has nobody to tell, so the listener only keeps it from crashing us.
+  worker.on('error', () => undefined);
+  worker.once('exit', () => {
+    const at = idle.indexOf(worker);
+    if (at >= 0) idle.splice(at, 1);
+  });
+  return worker;
+}
+
+function spawnThread(): Worker {
   if (THREAD.pathname.endsWith('.ts')) {
     // Node 20 resolves a worker's entry file before the loaders of its execArgv run, and the
     // launcher registers tsx through its API, which threads do not inherit: the entry is a
     // bootstrap that registers tsx, then imports the thread's module.
     const tsx = import.meta.resolve('tsx/esm/api');
     const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(THREAD.href)}); });`;
-    return new Worker(code, { eval: true, workerData: data });
+    return new Worker(code, { eval: true });
   }
-  return new Worker(THREAD, { workerData: data });
+  return new Worker(THREAD);
 }
 
 function fromAnswer(
@@ -89,7 +133,11 @@ function fromAnswer(
   reject: (error: Error) => void,
 ): void {
   if ('loaded' in answer) resolve(answer.loaded);
-  else if ('unreadable' in answer)
+  else if ('failed' in answer) {
+    const error = new Error(answer.failed.message);
+    if (answer.failed.stack !== undefined) error.stack = answer.failed.stack;
+    reject(error);
+  } else if ('unreadable' in answer)
     reject(new PipelineReadError(answer.unreadable.file, answer.unreadable.reason));
   else reject(new UnknownStepError(answer.unknownSteps.names, answer.unknownSteps.available));
 }

@@ -5,7 +5,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadPlan } from '../../engine/load-plan.ts';
-import { loadPlanInWorker } from '../../engine/load-plan-worker.ts';
+import { loadPlanInWorker, waitingCheckThreads } from '../../engine/load-plan-worker.ts';
 import { MAX_PIPELINE_BYTES, PipelineReadError } from '../../engine/pipeline.ts';
 import type { Trigger } from '../../engine/plan.ts';
 import { UnknownStepError } from '../../engine/plan-select.ts';
@@ -77,7 +77,7 @@ describe('loadPlanInWorker', () => {
   });
 
   test('over the time limit: the thread is given up with a located error', async () => {
-    // 1 ms: no thread starts, let alone lints 1 MiB, that fast.
+    // 1 ms: no thread, warm or not, lints 1 MiB that fast.
     const loaded = await loadPlanInWorker(project(DENSE), { trigger }, { timeoutMs: 1 });
     assert.equal(loaded.plan, undefined);
     assert.deepEqual(
@@ -85,5 +85,23 @@ describe('loadPlanInWorker', () => {
       [{ severity: 'error', code: 'GBCMS_FILE_CHECK_TIMEOUT', file: '.gbcms.yml', line: 1, col: 1 }],
     );
     assert.match(loaded.diagnostics[0]?.message ?? '', /^pipeline file took too long to check \(over 1 ms\)/);
+  });
+
+  test('a thread stays warm for the next check; one given up is replaced', async () => {
+    const valid = project(
+      'version: 1\nname: warm\nenvironments:\n  shell:\n    image: busybox:stable\nsteps:\n  hello:\n    environment: shell\n    commands: [echo hi]\n',
+    );
+    await loadPlanInWorker(valid, { trigger });
+    assert.equal(waitingCheckThreads(), 1);
+    for (let i = 0; i < 3; i++) {
+      const loaded = await loadPlanInWorker(valid, { trigger });
+      assert.equal(loaded.plan?.steps.length, 1);
+      assert.equal(waitingCheckThreads(), 1, 'checks one after another share one thread');
+    }
+    await loadPlanInWorker(project(DENSE), { trigger }, { timeoutMs: 1 });
+    assert.equal(waitingCheckThreads(), 0, 'a thread past its limit is not kept');
+    const after = await loadPlanInWorker(valid, { trigger });
+    assert.equal(after.plan?.steps.length, 1);
+    assert.equal(waitingCheckThreads(), 1);
   });
 });
