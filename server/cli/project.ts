@@ -5,7 +5,15 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { ProjectExistsError, ProjectInputError, registerProject } from '../projects/register.ts';
 import { links } from '../routes/links.ts';
-import { type Project, resolveDataDir, type Store, VISIBILITIES, type Visibility } from '../store/index.ts';
+import {
+  FORK_PULL_REQUEST_POLICIES,
+  type ForkPullRequestPolicy,
+  type Project,
+  resolveDataDir,
+  type Store,
+  VISIBILITIES,
+  type Visibility,
+} from '../store/index.ts';
 import {
   CommandError,
   DATA_OPTION_HELP,
@@ -20,11 +28,15 @@ const HELP = `usage: gbcms project <command> [options]
 
 commands:
   create NAME --repo R [--visibility public|private] [--max-concurrent N] [--branch B]
-              [--description D] [--owner USERNAME]
+              [--description D] [--owner USERNAME] [--fork-pull-requests P]
                     register a project (R: a clone URL, or an absolute path on this machine);
                     prints its id, webhook URL and webhook secret
   list              show every project: id, name, visibility, default branch, repository
   show PROJECT      a project (id or name) with its webhook URL and secret
+  set PROJECT --fork-pull-requests P
+                    change a setting; P is what pull requests from forks do: approve (wait,
+                    blocked, until a project member approves; the default), run (at once)
+                    or never (start nothing)
 
 options:
   --url URL         the server's public URL, for full webhook URLs (default: $GBCMS_URL)
@@ -41,6 +53,7 @@ const OPTIONS = {
   branch: { type: 'string' },
   description: { type: 'string' },
   owner: { type: 'string' },
+  'fork-pull-requests': { type: 'string' },
   url: { type: 'string' },
   data: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -78,8 +91,21 @@ export function projectCommand(argv: string[], io: CliIO): Promise<number> {
           return 0;
         });
       }
+      case 'set': {
+        const project = one('set PROJECT --fork-pull-requests P');
+        const policy = forkPullRequests(values['fork-pull-requests']);
+        if (policy === undefined)
+          throw new UsageError('set: give the setting to change: --fork-pull-requests');
+        return withExistingStore(dataDir, async (store) => {
+          const found = await findProject(store, project);
+          const updated = await store.projects.update(found.id, { fork_pull_requests: policy });
+          if (!updated) throw new CommandError(`project '${project}' is gone`);
+          io.stdout.write(describe(updated, base));
+          return 0;
+        });
+      }
       case undefined:
-        throw new UsageError('expected a command: create, list or show');
+        throw new UsageError('expected a command: create, list, show or set');
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -90,6 +116,17 @@ function visibility(value: string | undefined): Visibility | undefined {
   if (value === undefined) return undefined;
   const found = VISIBILITIES.find((v) => v === value);
   if (!found) throw new UsageError(`--visibility must be ${VISIBILITIES.join(' or ')}, not '${value}'`);
+  return found;
+}
+
+function forkPullRequests(value: string | undefined): ForkPullRequestPolicy | undefined {
+  if (value === undefined) return undefined;
+  const found = FORK_PULL_REQUEST_POLICIES.find((p) => p === value);
+  if (!found) {
+    throw new UsageError(
+      `--fork-pull-requests must be ${FORK_PULL_REQUEST_POLICIES.join(', ')}, not '${value}'`,
+    );
+  }
   return found;
 }
 
@@ -115,6 +152,7 @@ async function create(store: Store, name: string, values: Values, base: string, 
       visibility: visibility(values.visibility),
       max_concurrent: maxConcurrent(values['max-concurrent']),
       owner_id: ownerId,
+      fork_pull_requests: forkPullRequests(values['fork-pull-requests']),
     });
     io.stdout.write(describe(project, base));
     if (base === '') {
@@ -139,6 +177,7 @@ function describe(project: Project, base: string): string {
     ['visibility', project.visibility],
     ['default branch', project.default_branch],
     ['max concurrent', String(project.max_concurrent)],
+    ['fork PRs', project.fork_pull_requests],
     ['page', urls.projectPage(project.id)],
     [
       'webhook URL',

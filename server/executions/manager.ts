@@ -1,6 +1,7 @@
 // The execution manager: the server's one way to run pipelines. Executions wait in a FIFO queue
 // for a slot (per project and overall), run in the background, are watched through their event
-// streams and can be terminated. At startup recover() settles what a previous process left
+// streams and can be terminated. One started with `awaitApproval` is held `blocked` outside the
+// queue (no slot, no container) until approve() queues it or terminate() declines it. At startup recover() settles what a previous process left
 // behind; at shutdown drain() lets running work finish for a while, then stops it.
 //
 // External executions (code gbcms did not start, reporting to the server) are followed by
@@ -9,15 +10,17 @@
 // find live event streams is stream-registry.ts.
 //
 // Metrics and other observers listen on `manager.events`:
-//   manager.events.on('status', (execution) => ...)     queued (pending), running, or ended
+//   manager.events.on('status', (execution) => ...)     blocked, queued (pending), running, or ended
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
-import { type Execution, NotFoundError, triggerOf } from '../store/index.ts';
+import { type Execution, NotFoundError } from '../store/index.ts';
+import { endExecution } from './ending.ts';
 import { ShuttingDownError } from './errors.ts';
+import type { EventStream } from './event-stream.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
@@ -26,6 +29,7 @@ import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } fro
 import { everyInterval, removeOldExecutions } from './retention.ts';
 import { SlotQueue } from './slots.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
+import { sourceRepoOf, storedRequest } from './stored-request.ts';
 import { StreamRegistry } from './stream-registry.ts';
 import type {
   ExecutionControl,
@@ -47,6 +51,8 @@ export class ExecutionManager implements ExecutionControl {
   readonly #queue: SlotQueue<Job>;
   /** Waiting and running executions. */
   readonly #jobs = new Map<string, Job>();
+  /** Blocked executions and their live streams, until approved or declined. */
+  readonly #awaiting = new Map<string, { execution: Execution; stream: EventStream }>();
   readonly #streams: StreamRegistry;
   readonly #jobContext: JobContext;
   /** Removes a run's backend resources, from its id alone. */
@@ -90,9 +96,20 @@ export class ExecutionManager implements ExecutionControl {
       trigger,
       message: request.message ?? null,
       rerun_of: request.rerunOf ?? null,
+      blocked: request.awaitApproval === true,
+      source_repo: sourceRepoOf(request.source),
     });
     // Before it is queued: status observers look the forge up when they hear `pending`.
     if (request.forge) await this.#options.store.forges.set(execution.id, request.forge);
+    if (execution.status === 'blocked') {
+      this.#options.logger.info(
+        { execution: execution.id, project: request.project.id },
+        'execution waits for approval',
+      );
+      this.#hold(execution);
+      this.#emitStatus(execution);
+      return execution;
+    }
     this.#options.logger.info(
       { execution: execution.id, project: request.project.id, requestedBy: request.requestedBy },
       'execution queued',
@@ -103,6 +120,12 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   async terminate(executionId: string, reason = TERMINATED_BY_USER): Promise<TerminateResult | undefined> {
+    const held = this.#awaiting.get(executionId);
+    if (held) {
+      // Taken out before the first await: a concurrent approve() finds it gone and gives way.
+      this.#awaiting.delete(executionId);
+      return terminated(await this.#endHeld(held, reason));
+    }
     const job = this.#jobs.get(executionId);
     if (!job) return this.#terminateUnmanaged(executionId, reason);
     if (this.#queue.remove(executionId)) {
@@ -116,6 +139,35 @@ export class ExecutionManager implements ExecutionControl {
     }
     await job.done;
     return terminated(job.execution);
+  }
+
+  async approve(executionId: string, username: string): Promise<Execution | undefined> {
+    const { store, logger } = this.#options;
+    const held = this.#awaiting.get(executionId);
+    if (!held) {
+      const row = await store.executions.get(executionId);
+      if (!row) throw new NotFoundError('execution', executionId);
+      // Blocked but not held: recover() has not run yet; it queues it as pending when it does.
+      if (row.status !== 'blocked' || !(await store.executions.setApproved(executionId, username))) {
+        return undefined;
+      }
+      return store.executions.get(executionId);
+    }
+    const project = await store.projects.get(held.execution.project_id);
+    if (!project) throw new NotFoundError('project', held.execution.project_id);
+    // Declined (or approved) meanwhile: whoever took it out of #awaiting first decides.
+    if (!this.#awaiting.delete(executionId)) return undefined;
+    const at = this.#stamp();
+    if (!(await store.executions.setApproved(executionId, username, at))) return undefined;
+    const execution: Execution = {
+      ...held.execution,
+      status: 'pending',
+      approved_by: username,
+      approved_at: at,
+    };
+    logger.info({ execution: executionId, approvedBy: username }, 'execution approved');
+    this.#admit(execution, storedRequest(execution, project));
+    return execution;
   }
 
   async subscribe(
@@ -160,7 +212,7 @@ export class ExecutionManager implements ExecutionControl {
    */
   async recover(): Promise<RecoveryReport> {
     const { store, dataDir, logger } = this.#options;
-    const report: RecoveryReport = { failed: [], requeued: [] };
+    const report: RecoveryReport = { failed: [], requeued: [], blocked: [] };
     const adopted: string[] = [];
     for (const row of await store.executions.listByStatus(['running'])) {
       if (this.#jobs.has(row.id)) continue;
@@ -180,20 +232,19 @@ export class ExecutionManager implements ExecutionControl {
         await store.executions.setEnded(row.id, 'error', 'the project no longer exists', this.#stamp());
         continue;
       }
-      const request: StartExecutionRequest = {
-        project,
-        trigger: triggerOf(row),
-        source: { kind: 'project' },
-      };
-      if (row.message !== null) request.message = row.message;
-      if (row.rerun_of !== null) request.rerunOf = row.rerun_of;
-      this.#admit(row, request);
+      this.#admit(row, storedRequest(row, project));
       report.requeued.push(row.id);
+    }
+    // Still waiting for someone: held again, as they were, with a live stream for their pages.
+    for (const row of await store.executions.listByStatus(['blocked'])) {
+      if (this.#awaiting.has(row.id)) continue;
+      this.#hold(row);
+      report.blocked.push(row.id);
     }
     await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#queue.isRunning(id), logger);
     // Those whose reporter went silent while no server was listening end now.
     const silent = await this.external.sweep();
-    if (report.failed.length + report.requeued.length + adopted.length > 0) {
+    if (report.failed.length + report.requeued.length + report.blocked.length + adopted.length > 0) {
       logger.info({ ...report, adopted, silent }, 'recovered executions left by the previous process');
     }
     return report;
@@ -241,7 +292,8 @@ export class ExecutionManager implements ExecutionControl {
       execution,
       request,
       controller: new AbortController(),
-      stream: this.#streams.open(execution.id, (step) => job.recorder?.logFile(step)),
+      // An approved execution keeps the stream it had while blocked: its page follows on.
+      stream: this.#streams.get(execution.id) ?? this.#openStream(execution.id),
     };
     this.#jobs.set(job.id, job);
     job.stream.publish({ type: 'status', execution });
@@ -259,6 +311,37 @@ export class ExecutionManager implements ExecutionControl {
         this.#dispatch();
       });
     }
+  }
+
+  #openStream(executionId: string): EventStream {
+    return this.#streams.open(executionId, (step) => this.#jobs.get(executionId)?.recorder?.logFile(step));
+  }
+
+  /** Keeps a blocked execution, with a live stream, until approve() or terminate(). */
+  #hold(execution: Execution): void {
+    const stream = this.#openStream(execution.id);
+    this.#awaiting.set(execution.id, { execution, stream });
+    stream.publish({ type: 'status', execution });
+  }
+
+  #endHeld(held: { execution: Execution; stream: EventStream }, reason: string): Promise<Execution> {
+    return endExecution(
+      {
+        store: this.#options.store,
+        logger: this.#options.logger,
+        emitStatus: (execution) => this.#emitStatus(execution),
+        retireStream: (id) => this.#streams.retire(id),
+      },
+      {
+        execution: held.execution,
+        stream: held.stream,
+        status: 'killed',
+        reason,
+        at: this.#stamp(),
+        noun: 'execution',
+        recorded: () => undefined,
+      },
+    );
   }
 
   /** An execution active in the store that this manager does not run (left before recover()). */
