@@ -94,7 +94,10 @@ describe('approving a fork pull request in Chromium', options, () => {
     await watcher.page.locator('#status.status-success').waitFor();
     assert.equal(await watcher.page.locator('#approval').isVisible(), false);
     assert.match((await watcher.page.locator('#approved').textContent()) ?? '', /by member/);
-    await watcher.page.locator('.step-log[data-step="build"] pre').getByText(repos.forkText, { exact: true }).waitFor();
+    await watcher.page
+      .locator('.step-log[data-step="build"] pre')
+      .getByText(repos.forkText, { exact: true })
+      .waitFor();
     assert.deepEqual([...watcher.problems, ...member.problems, ...stranger.problems], []);
   });
 
