@@ -108,6 +108,10 @@ describe('pull requests from forks on gbcms serve --backend docker', options, ()
     assert.equal(recovered.body.status, 'blocked');
     assert.equal(recovered.body.reason, null);
     assert.deepEqual(await dockerResources(id), []);
+    // Counted as blocked, not as waiting for a slot.
+    const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
+    assert.match(metrics, /^gbcms_executions\{status="blocked"\} 1$/m);
+    assert.match(metrics, /^gbcms_queue_depth 0$/m);
 
     const approvingAt = Date.now();
     assert.deepEqual(await dockerEventsFor(id, deliveredAt, approvingAt), [], 'no container before approval');
