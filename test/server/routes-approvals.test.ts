@@ -125,6 +125,25 @@ describe('POST /api/executions/:id/approve and /decline', () => {
     assert.equal(unknown.statusCode, 404);
   });
 
+  test("a member's re-run of a fork's pull request is built from the fork again, without waiting", async () => {
+    const original = await server.store.executions.create({
+      project_id: server.publicProject.id,
+      trigger: { event: 'pull_request', branch: 'patch-1', commit: 'a'.repeat(40), fork: true },
+      source_repo: 'https://git.example.com/forker/app.git',
+    });
+    await server.store.executions.setEnded(original.id, 'failure', null);
+    const rerun = await server.request('member', {
+      method: 'POST',
+      url: `/api/executions/${original.id}/rerun`,
+    });
+    assert.equal(rerun.statusCode, 201, rerun.body);
+    assert.equal(rerun.json().status, 'pending');
+    const request = server.executions.started.at(-1);
+    assert.deepEqual(request?.source, { kind: 'git', repo: 'https://git.example.com/forker/app.git' });
+    assert.equal(request?.trigger.fork, true, 'still a fork: no secrets');
+    assert.equal(request?.awaitApproval, undefined);
+  });
+
   test('the OpenAPI document lists the routes, the blocked status and the setting', async () => {
     const document = (await server.request('anonymous', { method: 'GET', url: '/api/openapi.json' })).json();
     assert.ok(document.paths['/api/executions/{id}/approve']?.post);
