@@ -1,8 +1,9 @@
 // The execution manager: the server's one way to run pipelines. Executions wait in a FIFO queue
 // for a slot (per project and overall), run in the background, are watched through their event
 // streams and can be terminated. One started with `awaitApproval` is held `blocked` outside the
-// queue (no slot, no container) until approve() queues it or terminate() declines it. At startup recover() settles what a previous process left
-// behind; at shutdown drain() lets running work finish for a while, then stops it.
+// queue (held.ts) until approve() queues it or terminate() ends it. At startup recover() settles
+// what a previous process left behind; at shutdown drain() lets running work finish for a while,
+// then stops it.
 //
 // External executions (code gbcms did not start, reporting to the server) are followed by
 // `manager.external` (external.ts): they hold no slot and have no steps, only reports.
@@ -18,11 +19,11 @@ import { join } from 'node:path';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
-import { endExecution } from './ending.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
+import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
@@ -51,8 +52,7 @@ export class ExecutionManager implements ExecutionControl {
   readonly #queue: SlotQueue<Job>;
   /** Waiting and running executions. */
   readonly #jobs = new Map<string, Job>();
-  /** Blocked executions and their live streams, until approved or declined. */
-  readonly #awaiting = new Map<string, { execution: Execution; stream: EventStream }>();
+  readonly #held: HeldExecutions;
   readonly #streams: StreamRegistry;
   readonly #jobContext: JobContext;
   /** Removes a run's backend resources, from its id alone. */
@@ -65,6 +65,16 @@ export class ExecutionManager implements ExecutionControl {
     this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
     this.#clean = runCleaner(options.backend, options.logger);
     this.#streams = new StreamRegistry(options);
+    this.#held = new HeldExecutions({
+      ending: {
+        store: options.store,
+        logger: options.logger,
+        emitStatus: (execution) => this.#emitStatus(execution),
+        retireStream: (id) => this.#streams.retire(id),
+      },
+      openStream: (id) => this.#openStream(id),
+      stamp: () => this.#stamp(),
+    });
     this.#jobContext = {
       options,
       stamp: () => this.#stamp(),
@@ -106,7 +116,7 @@ export class ExecutionManager implements ExecutionControl {
         { execution: execution.id, project: request.project.id },
         'execution waits for approval',
       );
-      this.#hold(execution);
+      this.#held.hold(execution);
       this.#emitStatus(execution);
       return execution;
     }
@@ -120,12 +130,8 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   async terminate(executionId: string, reason = TERMINATED_BY_USER): Promise<TerminateResult | undefined> {
-    const held = this.#awaiting.get(executionId);
-    if (held) {
-      // Taken out before the first await: a concurrent approve() finds it gone and gives way.
-      this.#awaiting.delete(executionId);
-      return terminated(await this.#endHeld(held, reason));
-    }
+    const held = this.#held.take(executionId);
+    if (held) return terminated(await this.#held.end(held, reason));
     const job = this.#jobs.get(executionId);
     if (!job) return this.#terminateUnmanaged(executionId, reason);
     if (this.#queue.remove(executionId)) {
@@ -143,7 +149,7 @@ export class ExecutionManager implements ExecutionControl {
 
   async approve(executionId: string, username: string): Promise<Execution | undefined> {
     const { store, logger } = this.#options;
-    const held = this.#awaiting.get(executionId);
+    const held = this.#held.peek(executionId);
     if (!held) {
       const row = await store.executions.get(executionId);
       if (!row) throw new NotFoundError('execution', executionId);
@@ -155,8 +161,8 @@ export class ExecutionManager implements ExecutionControl {
     }
     const project = await store.projects.get(held.execution.project_id);
     if (!project) throw new NotFoundError('project', held.execution.project_id);
-    // Declined (or approved) meanwhile: whoever took it out of #awaiting first decides.
-    if (!this.#awaiting.delete(executionId)) return undefined;
+    // Declined (or approved) while the project was read: whoever took it out first decides.
+    if (!this.#held.take(executionId)) return undefined;
     const at = this.#stamp();
     if (!(await store.executions.setApproved(executionId, username, at))) return undefined;
     const execution: Execution = {
@@ -237,8 +243,8 @@ export class ExecutionManager implements ExecutionControl {
     }
     // Still waiting for someone: held again, as they were, with a live stream for their pages.
     for (const row of await store.executions.listByStatus(['blocked'])) {
-      if (this.#awaiting.has(row.id)) continue;
-      this.#hold(row);
+      if (this.#held.has(row.id)) continue;
+      this.#held.hold(row);
       report.blocked.push(row.id);
     }
     await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#queue.isRunning(id), logger);
@@ -315,33 +321,6 @@ export class ExecutionManager implements ExecutionControl {
 
   #openStream(executionId: string): EventStream {
     return this.#streams.open(executionId, (step) => this.#jobs.get(executionId)?.recorder?.logFile(step));
-  }
-
-  /** Keeps a blocked execution, with a live stream, until approve() or terminate(). */
-  #hold(execution: Execution): void {
-    const stream = this.#openStream(execution.id);
-    this.#awaiting.set(execution.id, { execution, stream });
-    stream.publish({ type: 'status', execution });
-  }
-
-  #endHeld(held: { execution: Execution; stream: EventStream }, reason: string): Promise<Execution> {
-    return endExecution(
-      {
-        store: this.#options.store,
-        logger: this.#options.logger,
-        emitStatus: (execution) => this.#emitStatus(execution),
-        retireStream: (id) => this.#streams.retire(id),
-      },
-      {
-        execution: held.execution,
-        stream: held.stream,
-        status: 'killed',
-        reason,
-        at: this.#stamp(),
-        noun: 'execution',
-        recorded: () => undefined,
-      },
-    );
   }
 
   /** An execution active in the store that this manager does not run (left before recover()). */
