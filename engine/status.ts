@@ -1,6 +1,9 @@
 // The statuses a step or run can have, the same in the CLI, the store, the API and the pages.
+// `blocked` waits for a person to approve it (a pull request from a fork, on the server); it is
+// not finished, and unlike `pending` it holds no runner slot while it waits.
 export const STEP_STATUSES = [
   'pending',
+  'blocked',
   'running',
   'success',
   'failure',
@@ -30,6 +33,8 @@ export function isFinished(status: StepStatus): boolean {
  */
 export function deriveRunStatus(steps: readonly StepStatus[]): RunStatus {
   if (steps.some((s) => s === 'running')) return 'running';
+  // Nothing runs and someone's approval is awaited: the run waits on them, not on a runner.
+  if (steps.some((s) => s === 'blocked')) return 'blocked';
   if (steps.some((s) => s === 'pending')) return steps.some((s) => s !== 'pending') ? 'running' : 'pending';
   if (steps.includes('error')) return 'error';
   if (steps.includes('killed')) return 'killed';

@@ -7,6 +7,8 @@ import { ProjectExistsError, ProjectInputError, registerProject } from '../proje
 import { links } from '../routes/links.ts';
 import {
   DEFAULT_STATUS_SETTINGS,
+  FORK_PULL_REQUEST_POLICIES,
+  type ForkPullRequestPolicy,
   type Project,
   resolveDataDir,
   type Store,
@@ -33,12 +35,16 @@ const HELP = `usage: gbcms project <command> [options]
 
 commands:
   create NAME --repo R [--visibility public|private] [--max-concurrent N] [--branch B]
-              [--description D] [--owner USERNAME]
+              [--description D] [--owner USERNAME] [--fork-pull-requests P]
                     register a project (R: a clone URL, or an absolute path on this machine);
                     prints its id, webhook URL and webhook secret
   list              show every project: id, name, visibility, default branch, repository
   show PROJECT      a project (id or name) with its webhook URL and secret
 ${PROJECT_SET_HELP}
+  set PROJECT --fork-pull-requests P
+                    P is what pull requests from forks do: approve (wait,
+                    blocked, until a project member approves; the default), run (at once)
+                    or never (start nothing)
 
 options:
   --url URL         the server's public URL, for full webhook URLs (default: $GBCMS_URL)
@@ -58,6 +64,7 @@ const OPTIONS = {
   'step-statuses': { type: 'string' },
   forge: { type: 'string' },
   'forge-repo': { type: 'string' },
+  'fork-pull-requests': { type: 'string' },
   url: { type: 'string' },
   data: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -97,11 +104,29 @@ export function projectCommand(argv: string[], io: CliIO): Promise<number> {
         });
       }
       case 'set': {
-        const project = one('set PROJECT [--step-statuses on|off] [--forge F] [--forge-repo R]');
-        const change = statusChangeOf(values);
+        const project = one(
+          'set PROJECT [--fork-pull-requests P] [--step-statuses on|off] [--forge F] [--forge-repo R]',
+        );
+        const policy = forkPullRequests(values['fork-pull-requests']);
+        const statusesGiven = [values['step-statuses'], values.forge, values['forge-repo']].some(
+          (value) => value !== undefined,
+        );
+        if (policy === undefined && !statusesGiven) {
+          throw new UsageError(
+            'set: give a setting to change: --fork-pull-requests, --step-statuses, --forge or --forge-repo',
+          );
+        }
+        const change = statusesGiven ? statusChangeOf(values) : undefined;
         return withExistingStore(dataDir, async (store) => {
-          const found = await findProject(store, project);
-          const settings = await setStatusSettings(store, found, change);
+          let found = await findProject(store, project);
+          if (policy !== undefined) {
+            const updated = await store.projects.update(found.id, { fork_pull_requests: policy });
+            if (!updated) throw new CommandError(`project '${project}' is gone`);
+            found = updated;
+          }
+          const settings = change
+            ? await setStatusSettings(store, found, change)
+            : await store.statusSettings.get(found.id);
           io.stdout.write(describe(found, base, settings));
           return 0;
         });
@@ -118,6 +143,17 @@ function visibility(value: string | undefined): Visibility | undefined {
   if (value === undefined) return undefined;
   const found = VISIBILITIES.find((v) => v === value);
   if (!found) throw new UsageError(`--visibility must be ${VISIBILITIES.join(' or ')}, not '${value}'`);
+  return found;
+}
+
+function forkPullRequests(value: string | undefined): ForkPullRequestPolicy | undefined {
+  if (value === undefined) return undefined;
+  const found = FORK_PULL_REQUEST_POLICIES.find((p) => p === value);
+  if (!found) {
+    throw new UsageError(
+      `--fork-pull-requests must be ${FORK_PULL_REQUEST_POLICIES.join(', ')}, not '${value}'`,
+    );
+  }
   return found;
 }
 
@@ -143,6 +179,7 @@ async function create(store: Store, name: string, values: Values, base: string, 
       visibility: visibility(values.visibility),
       max_concurrent: maxConcurrent(values['max-concurrent']),
       owner_id: ownerId,
+      fork_pull_requests: forkPullRequests(values['fork-pull-requests']),
     });
     io.stdout.write(describe(project, base));
     if (base === '') {
@@ -167,6 +204,7 @@ function describe(project: Project, base: string, statuses = DEFAULT_STATUS_SETT
     ['visibility', project.visibility],
     ['default branch', project.default_branch],
     ['max concurrent', String(project.max_concurrent)],
+    ['fork PRs', project.fork_pull_requests],
     ['page', urls.projectPage(project.id)],
     [
       'webhook URL',

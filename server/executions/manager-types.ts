@@ -50,4 +50,6 @@ export interface RecoveryReport {
   failed: string[];
   /** Pending executions queued again. */
   requeued: string[];
+  /** Blocked executions, still waiting for approval. */
+  blocked: string[];
 }

@@ -1,7 +1,9 @@
 // The execution manager: the server's one way to run pipelines. Executions wait in a FIFO queue
 // for a slot (per project and overall), run in the background, are watched through their event
-// streams and can be terminated. At startup recover() settles what a previous process left
-// behind; at shutdown drain() lets running work finish for a while, then stops it.
+// streams and can be terminated. One started with `awaitApproval` is held `blocked` outside the
+// queue (held.ts) until approve() queues it or terminate() ends it. At startup recover() settles
+// what a previous process left behind; at shutdown drain() lets running work finish for a while,
+// then stops it.
 //
 // External executions (code gbcms did not start, reporting to the server) are followed by
 // `manager.external` (external.ts): they hold no slot and have no steps, only reports.
@@ -9,7 +11,7 @@
 // find live event streams is stream-registry.ts.
 //
 // Metrics and other observers listen on `manager.events`:
-//   manager.events.on('status', (execution) => ...)     queued (pending), running, or ended
+//   manager.events.on('status', (execution) => ...)     blocked, queued (pending), running, or ended
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
@@ -17,16 +19,19 @@ import { join } from 'node:path';
 import { sweepLeftovers } from '../../engine/leftovers.ts';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
-import { type Execution, NotFoundError, triggerOf } from '../store/index.ts';
+import { type Execution, NotFoundError } from '../store/index.ts';
 import { ShuttingDownError } from './errors.ts';
+import type { EventStream } from './event-stream.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
+import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
 import { everyInterval, removeOldExecutions } from './retention.ts';
 import { SlotQueue } from './slots.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
+import { sourceRepoOf, storedRequest } from './stored-request.ts';
 import { StreamRegistry } from './stream-registry.ts';
 import type {
   ExecutionControl,
@@ -48,6 +53,7 @@ export class ExecutionManager implements ExecutionControl {
   readonly #queue: SlotQueue<Job>;
   /** Waiting and running executions. */
   readonly #jobs = new Map<string, Job>();
+  readonly #held: HeldExecutions;
   readonly #streams: StreamRegistry;
   readonly #jobContext: JobContext;
   /** Removes a run's backend resources, from its id alone. */
@@ -60,6 +66,16 @@ export class ExecutionManager implements ExecutionControl {
     this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
     this.#clean = runCleaner(options.backend, options.logger);
     this.#streams = new StreamRegistry(options);
+    this.#held = new HeldExecutions({
+      ending: {
+        store: options.store,
+        logger: options.logger,
+        emitStatus: (execution) => this.#emitStatus(execution),
+        retireStream: (id) => this.#streams.retire(id),
+      },
+      openStream: (id) => this.#openStream(id),
+      stamp: () => this.#stamp(),
+    });
     this.#jobContext = {
       options,
       stamp: () => this.#stamp(),
@@ -91,9 +107,20 @@ export class ExecutionManager implements ExecutionControl {
       trigger,
       message: request.message ?? null,
       rerun_of: request.rerunOf ?? null,
+      blocked: request.awaitApproval === true,
+      source_repo: sourceRepoOf(request.source),
     });
     // Before it is queued: status observers look the forge up when they hear `pending`.
     if (request.forge) await this.#options.store.forges.set(execution.id, request.forge);
+    if (execution.status === 'blocked') {
+      this.#options.logger.info(
+        { execution: execution.id, project: request.project.id },
+        'execution waits for approval',
+      );
+      this.#held.hold(execution);
+      this.#emitStatus(execution);
+      return execution;
+    }
     this.#options.logger.info(
       { execution: execution.id, project: request.project.id, requestedBy: request.requestedBy },
       'execution queued',
@@ -104,6 +131,8 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   async terminate(executionId: string, reason = TERMINATED_BY_USER): Promise<TerminateResult | undefined> {
+    const held = this.#held.take(executionId);
+    if (held) return terminated(await this.#held.end(held, reason));
     const job = this.#jobs.get(executionId);
     if (!job) return this.#terminateUnmanaged(executionId, reason);
     if (this.#queue.remove(executionId)) {
@@ -117,6 +146,35 @@ export class ExecutionManager implements ExecutionControl {
     }
     await job.done;
     return terminated(job.execution);
+  }
+
+  async approve(executionId: string, username: string): Promise<Execution | undefined> {
+    const { store, logger } = this.#options;
+    const held = this.#held.peek(executionId);
+    if (!held) {
+      const row = await store.executions.get(executionId);
+      if (!row) throw new NotFoundError('execution', executionId);
+      // Blocked but not held: recover() has not run yet; it queues it as pending when it does.
+      if (row.status !== 'blocked' || !(await store.executions.setApproved(executionId, username))) {
+        return undefined;
+      }
+      return store.executions.get(executionId);
+    }
+    const project = await store.projects.get(held.execution.project_id);
+    if (!project) throw new NotFoundError('project', held.execution.project_id);
+    // Declined (or approved) while the project was read: whoever took it out first decides.
+    if (!this.#held.take(executionId)) return undefined;
+    const at = this.#stamp();
+    if (!(await store.executions.setApproved(executionId, username, at))) return undefined;
+    const execution: Execution = {
+      ...held.execution,
+      status: 'pending',
+      approved_by: username,
+      approved_at: at,
+    };
+    logger.info({ execution: executionId, approvedBy: username }, 'execution approved');
+    this.#admit(execution, storedRequest(execution, project));
+    return execution;
   }
 
   async subscribe(
@@ -161,7 +219,7 @@ export class ExecutionManager implements ExecutionControl {
    */
   async recover(): Promise<RecoveryReport> {
     const { store, dataDir, logger } = this.#options;
-    const report: RecoveryReport = { failed: [], requeued: [] };
+    const report: RecoveryReport = { failed: [], requeued: [], blocked: [] };
     const adopted: string[] = [];
     for (const row of await store.executions.listByStatus(['running'])) {
       if (this.#jobs.has(row.id)) continue;
@@ -181,20 +239,19 @@ export class ExecutionManager implements ExecutionControl {
         await store.executions.setEnded(row.id, 'error', 'the project no longer exists', this.#stamp());
         continue;
       }
-      const request: StartExecutionRequest = {
-        project,
-        trigger: triggerOf(row),
-        source: { kind: 'project' },
-      };
-      if (row.message !== null) request.message = row.message;
-      if (row.rerun_of !== null) request.rerunOf = row.rerun_of;
-      this.#admit(row, request);
+      this.#admit(row, storedRequest(row, project));
       report.requeued.push(row.id);
+    }
+    // Still waiting for someone: held again, as they were, with a live stream for their pages.
+    for (const row of await store.executions.listByStatus(['blocked'])) {
+      if (this.#held.has(row.id)) continue;
+      this.#held.hold(row);
+      report.blocked.push(row.id);
     }
     await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#queue.isRunning(id), logger);
     // Those whose reporter went silent while no server was listening end now.
     const silent = await this.external.sweep();
-    if (report.failed.length + report.requeued.length + adopted.length > 0) {
+    if (report.failed.length + report.requeued.length + report.blocked.length + adopted.length > 0) {
       logger.info({ ...report, adopted, silent }, 'recovered executions left by the previous process');
     }
     return report;
@@ -271,7 +328,8 @@ export class ExecutionManager implements ExecutionControl {
       execution,
       request,
       controller: new AbortController(),
-      stream: this.#streams.open(execution.id, (step) => job.recorder?.logFile(step)),
+      // An approved execution keeps the stream it had while blocked: its page follows on.
+      stream: this.#streams.get(execution.id) ?? this.#openStream(execution.id),
     };
     this.#jobs.set(job.id, job);
     job.stream.publish({ type: 'status', execution });
@@ -289,6 +347,10 @@ export class ExecutionManager implements ExecutionControl {
         this.#dispatch();
       });
     }
+  }
+
+  #openStream(executionId: string): EventStream {
+    return this.#streams.open(executionId, (step) => this.#jobs.get(executionId)?.recorder?.logFile(step));
   }
 
   /** An execution active in the store that this manager does not run (left before recover()). */

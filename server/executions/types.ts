@@ -23,6 +23,11 @@ export interface StartExecutionRequest {
   rerunOf?: string;
   /** The forge and repository whose webhook started it: its statuses are reported there. */
   forge?: ForgeTarget;
+  /**
+   * Created `blocked` instead of queued: it takes no slot and starts nothing until approve()
+   * (a pull request from a fork, when its project asks for approval).
+   */
+  awaitApproval?: boolean;
 }
 
 /**
@@ -78,10 +83,17 @@ export interface ExecutionControl {
    */
   start(request: StartExecutionRequest): Promise<Execution>;
   /**
-   * Stops a pending or running execution: its containers are removed before this resolves.
-   * Resolves undefined when the execution already ended (routes answer 409).
+   * Stops a blocked, pending or running execution (`reason` default: terminated by user): its
+   * containers are removed before this resolves. Resolves undefined when the execution already
+   * ended (routes answer 409).
    */
-  terminate(executionId: string): Promise<TerminateResult | undefined>;
+  terminate(executionId: string, reason?: string): Promise<TerminateResult | undefined>;
+  /**
+   * A `blocked` execution is approved by `username`: recorded, then queued like any other.
+   * Resolves undefined when it is not blocked (approved or ended already: routes answer 409);
+   * throws NotFoundError for an unknown execution.
+   */
+  approve(executionId: string, username: string): Promise<Execution | undefined>;
   /**
    * Live events. Replays what the client has not seen (all of it without `afterId`), then
    * follows until the `end` event. Works for ended executions too (replay, then `end`).

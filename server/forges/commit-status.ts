@@ -26,6 +26,7 @@ export const MAX_DESCRIPTION = 140;
 const STATES: Record<Forge, Record<RunStatus, string>> = {
   github: {
     pending: 'pending',
+    blocked: 'pending',
     running: 'pending',
     success: 'success',
     failure: 'failure',
@@ -35,6 +36,7 @@ const STATES: Record<Forge, Record<RunStatus, string>> = {
   },
   gitea: {
     pending: 'pending',
+    blocked: 'pending',
     running: 'pending',
     success: 'success',
     failure: 'failure',
@@ -44,6 +46,7 @@ const STATES: Record<Forge, Record<RunStatus, string>> = {
   },
   gitlab: {
     pending: 'pending',
+    blocked: 'pending',
     running: 'running',
     success: 'success',
     failure: 'failed',
@@ -55,6 +58,7 @@ const STATES: Record<Forge, Record<RunStatus, string>> = {
 
 const DESCRIPTIONS: Record<RunStatus, string> = {
   pending: 'queued',
+  blocked: 'waiting for approval',
   running: 'running',
   success: 'passed',
   failure: 'failed',

@@ -1,7 +1,7 @@
 // `/executions/:id`: status, steps, reports (progress, metric charts, tests, annotations: kept
 // current by /assets/reports.js), logs (coloured; followed live by /assets/execution.js through
 // the events endpoint while the execution runs), artifacts, and the Terminate and Re-run
-// buttons for those allowed.
+// buttons for those allowed; Approve and Decline while it is blocked (a fork's pull request).
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import type { LogLine } from '../../engine/logs/log-line.ts';
 import { formatBytes } from '../../engine/logs/log-line.ts';
@@ -70,9 +70,11 @@ ${execution.message ? html`<dt>Message</dt><dd class="message">${execution.messa
 <dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
 <dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
 ${forge ? html`<dt>Status to</dt><dd id="forge-status">${forge.name} ${forge.repo}${forge.problem ? html` <span class="error" id="forge-problem">${forge.problem}</span>` : ''}</dd>` : ''}
+${execution.approved_by ? html`<dt>Approved</dt><dd id="approved">by ${execution.approved_by}${execution.approved_at ? html` ${timeElement(execution.approved_at, now)}` : ''}</dd>` : ''}
 ${input.secrets && input.secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${input.secrets.map((s) => html`<code>${s.name}</code> <span class="tag">${s.scope}</span> `)}</dd>` : ''}
 ${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
+${execution.status === 'blocked' ? approvalBox(id, canWrite) : ''}
 ${
   canWrite
     ? html`<div class="actions">
@@ -107,6 +109,19 @@ ${artifacts.length === 0 ? html`<p class="muted" id="no-artifacts">None.</p>` : 
       : [...CHART_SCRIPTS, 'reports.js', 'execution.js'],
     styles: CHART_STYLES,
   });
+}
+
+/** Why it waits, and for those who may run the project's executions, the buttons that end the wait. */
+function approvalBox(id: string, canWrite: boolean): SafeHtml {
+  return html`<div id="approval" class="notice">
+<p>This pull request comes from a fork: its pipeline runs code nobody on the project has reviewed yet. It waits, taking no runner, until a project member approves it. Its steps never get secrets.</p>
+${
+  canWrite
+    ? html`<form method="post" action="/executions/${id}/approve" id="approve-form" class="inline"><button type="submit">Approve and run</button></form>
+<form method="post" action="/executions/${id}/decline" id="decline-form" class="inline"><button type="submit" class="danger">Decline</button></form>`
+    : html`<p class="muted">A member of the project can approve it.</p>`
+}
+</div>`;
 }
 
 function stepRow(step: StoredStep): SafeHtml {

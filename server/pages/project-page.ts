@@ -1,5 +1,15 @@
-// `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed.
-import type { Execution, Project, Schedule, SessionSummary, StatusSettings, User } from '../store/index.ts';
+// `/projects/:id`: recent executions, sessions, the badge to embed, a Run button for those allowed,
+// and for its owner and admins the settings a page can change (what pull requests from forks do).
+import {
+  type Execution,
+  FORK_PULL_REQUEST_POLICIES,
+  type ForkPullRequestPolicy,
+  type Project,
+  type Schedule,
+  type SessionSummary,
+  type StatusSettings,
+  type User,
+} from '../store/index.ts';
 import { connectView } from './connect-view.ts';
 import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
@@ -57,6 +67,7 @@ ${project.description ? html`<p>${project.description}</p>` : ''}
 <dl class="meta">
 <dt>Repository</dt><dd><code>${project.repo}</code></dd>
 <dt>Default branch</dt><dd><code>${project.default_branch}</code></dd>
+<dt>Fork pull requests</dt><dd id="fork-pull-requests">${FORK_POLICY_TEXT[project.fork_pull_requests]}</dd>
 <dt>Badge</dt><dd><img src="/badges/${id}.svg?branch=${encodeURIComponent(project.default_branch)}" alt="build status" height="20">
 <input class="copy" readonly value="${badgeMarkdown(origin, project)}" aria-label="badge markdown">
 ${project.visibility === 'private' ? html`<p class="muted" id="badge-private">The project is private: visitors who are not signed in to this server (a README's readers) see the badge as <code>unknown</code>. Make the project public to show its status to everyone.</p>` : ''}</dd>
@@ -78,10 +89,30 @@ ${nextCursor === null ? connectView({ project, origin, showSecret: canManage }) 
 }
 ${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
 ${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
+${canManage ? settingsForm(project) : ''}
 ${input.secrets ? secretsSection(project.id, input.secrets, now, actor?.role === 'admin') : ''}
 ${input.statusSettings ? statusSettingsView(project.id, input.statusSettings) : ''}
 ${schedulesView({ projectId: project.id, schedules, defaultBranch: project.default_branch, serverTimeZone, canManage, now })}`;
   return layout({ title: project.name, actor, body });
+}
+
+const FORK_POLICY_TEXT: Record<ForkPullRequestPolicy, string> = {
+  approve: 'wait for a member to approve them',
+  run: 'run at once',
+  never: 'never run',
+};
+
+function settingsForm(project: Project): SafeHtml {
+  const options = FORK_PULL_REQUEST_POLICIES.map(
+    (policy) =>
+      html`<option value="${policy}"${policy === project.fork_pull_requests ? html` selected` : ''}>${policy}: ${FORK_POLICY_TEXT[policy]}</option>`,
+  );
+  return html`<h2 id="settings">Settings</h2>
+<form method="post" action="/projects/${encodeURIComponent(project.id)}/settings" id="settings-form">
+<label>Pull requests from forks <select name="fork_pull_requests">${options}</select></label>
+<button type="submit">Save</button>
+<p class="muted">A fork's pipeline file is code nobody on the project has read. Whatever this says, its steps never get secrets.</p>
+</form>`;
 }
 
 function sessionsTable(sessions: readonly SessionSummary[], now: Date): SafeHtml {

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { STEP_STATUSES } from '../../engine/status.ts';
-import { ROLES, SECRET_EVENTS, VISIBILITIES } from '../store/index.ts';
+import { FORK_PULL_REQUEST_POLICIES, ROLES, SECRET_EVENTS, VISIBILITIES } from '../store/index.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableInteger = { type: ['integer', 'null'] } as const;
@@ -46,6 +46,15 @@ const executionProperties = {
     type: 'boolean',
     description: 'a pull request from another repository than the base: its steps get no secrets',
   },
+  source_repo: {
+    type: ['string', 'null'],
+    description: "where the source was fetched from when not the project's repository (a fork)",
+  },
+  approved_by: {
+    type: ['string', 'null'],
+    description: 'who approved it, when it waited as blocked (a pull request from a fork)',
+  },
+  approved_at: nullableTimestamp,
   session_id: nullableString,
   name: { type: ['string', 'null'], description: "an external execution's label" },
   heartbeat_timeout_s: nullableInteger,
@@ -163,6 +172,11 @@ export const ProjectSchema = {
     visibility: { type: 'string', enum: [...VISIBILITIES] },
     owner_id: nullableString,
     max_concurrent: { type: 'integer' },
+    fork_pull_requests: {
+      type: 'string',
+      enum: [...FORK_PULL_REQUEST_POLICIES],
+      description: 'pull requests from forks: approve (wait blocked for a member), run (at once), never',
+    },
     created_at: timestamp,
     updated_at: timestamp,
     webhook_secret: { type: 'string', description: 'only shown to admins' },

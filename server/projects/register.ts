@@ -2,7 +2,7 @@
 // input checked field by field, then stored with a fresh webhook secret.
 import { refNameProblem } from '../git/ref-name.ts';
 import { checkRepoSource } from '../git/url-policy.ts';
-import type { Project, Store, Visibility } from '../store/index.ts';
+import type { ForkPullRequestPolicy, Project, Store, Visibility } from '../store/index.ts';
 
 export interface ProjectInput {
   name: string;
@@ -12,6 +12,7 @@ export interface ProjectInput {
   visibility?: Visibility | undefined;
   max_concurrent?: number | undefined;
   owner_id?: string | null | undefined;
+  fork_pull_requests?: ForkPullRequestPolicy | undefined;
 }
 
 /** Executions of one project running at once; more wait as pending. */
@@ -68,6 +69,7 @@ export async function registerProject(store: Pick<Store, 'projects'>, input: Pro
       ...(input.default_branch !== undefined ? { default_branch: input.default_branch } : {}),
       ...(input.visibility !== undefined ? { visibility: input.visibility } : {}),
       ...(limit !== undefined ? { max_concurrent: limit } : {}),
+      ...(input.fork_pull_requests !== undefined ? { fork_pull_requests: input.fork_pull_requests } : {}),
     });
   } catch (error) {
     // Two admins racing for one name: the unique index decides.

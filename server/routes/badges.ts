@@ -14,6 +14,7 @@ const COLORS: Record<RunStatus | 'unknown', string> = {
   skipped: 'lightgrey',
   running: 'blue',
   pending: 'yellow',
+  blocked: 'yellow',
   unknown: 'lightgrey',
 };
 

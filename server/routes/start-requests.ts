@@ -1,6 +1,7 @@
 // What to ask the execution manager for when a user starts or re-runs an execution (API or
-// page form). Pure. The source is always the project's registered one (which may be a local
-// path only an admin could register); the trigger says which ref and commit to take from it.
+// page form). Pure. The source is the project's registered one (which may be a local path only
+// an admin could register), or for a re-run of a fork's pull request the fork it was built
+// from; the trigger says which ref and commit to take from it.
 import type { Trigger } from '../../engine/plan.ts';
 import { errors } from '../errors.ts';
 import type { ExecutionSource, StartExecutionRequest } from '../executions/types.ts';
@@ -30,8 +31,9 @@ export function manualStart(
 }
 
 /**
- * The same trigger again (on the same commit when the original had one), recorded as a re-run.
- * It reports to the forge the original reported to: a pull request's check is re-run in place.
+ * The same trigger again (on the same commit when the original had one), from the same source,
+ * recorded as a re-run. Not held for approval: a member asking for it is the approval. It
+ * reports to the forge the original reported to: a pull request's check is re-run in place.
  */
 export function rerunRequest(
   original: Execution,
@@ -42,7 +44,7 @@ export function rerunRequest(
   return {
     project,
     trigger: triggerOf(original),
-    source: PROJECT_SOURCE,
+    source: original.source_repo === null ? PROJECT_SOURCE : { kind: 'git', repo: original.source_repo },
     requestedBy,
     rerunOf: original.id,
     ...(original.message !== null ? { message: original.message } : {}),

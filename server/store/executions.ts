@@ -1,7 +1,8 @@
 // Executions: one row per run of a project's pipeline, numbered 1, 2, 3... per project.
 // Status moves pending -> running -> finished, or pending -> finished (terminated before it
-// started); the guarded setters below refuse to move a finished execution again, so a late
-// "success" from the engine cannot overwrite a user's "killed".
+// started); one that waits for approval starts blocked -> pending (approved) or blocked ->
+// finished (declined). The guarded setters below refuse to move a finished execution again,
+// so a late "success" from the engine cannot overwrite a user's "killed".
 import type { Trigger } from '../../engine/plan.ts';
 import { newRunId } from '../../engine/run-id.ts';
 import type { RunStatus } from '../../engine/status.ts';
@@ -15,7 +16,7 @@ import type { Execution } from './schema.ts';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-const ACTIVE: readonly RunStatus[] = ['pending', 'running'];
+const ACTIVE: readonly RunStatus[] = ['blocked', 'pending', 'running'];
 const FINISHED: readonly RunStatus[] = [...FINISHED_STATUSES];
 
 export interface NewExecution {
@@ -28,6 +29,10 @@ export interface NewExecution {
   logs_dir?: string;
   /** Code gbcms does not start reports to it: the execution is created running, with no steps. */
   external?: NewExternal;
+  /** Created `blocked`: it waits for someone to approve it (setApproved) before it is queued. */
+  blocked?: boolean;
+  /** Where its source is fetched from when not the project's repository (a fork's clone URL). */
+  source_repo?: string | null;
 }
 
 export interface NewExternal {
@@ -78,13 +83,19 @@ export interface ExecutionRepo {
    * touches an ended row. False when it did not change.
    */
   setHeartbeat(id: string, at: string): Promise<boolean>;
+  /**
+   * blocked -> pending, recording who approved it and when (default now). False when it was
+   * not blocked (already approved, declined or never blocked).
+   */
+  setApproved(id: string, by: string, at?: string): Promise<boolean>;
   /** pending -> running, stamping started_at (default now). False when it was not pending. */
   setStarted(id: string, at?: string): Promise<boolean>;
-  /** pending|running -> a finished status, stamping ended_at. False when it had already finished. */
+  /** blocked|pending|running -> a finished status, stamping ended_at. False when it had already finished. */
   setEnded(id: string, status: RunStatus, reason: string | null, at?: string): Promise<boolean>;
   /**
-   * The latest execution that is running or finished (pending ones don't count: a badge should
-   * not flicker to "pending"), on that branch when one is given, on any ref otherwise.
+   * The latest execution that is running or finished (pending and blocked ones don't count: a
+   * badge should not flicker to "pending", and a fork's pull request waiting for approval says
+   * nothing about the branch), on that branch when one is given, on any ref otherwise.
    */
   latestForBadge(projectId: string, branch?: string): Promise<Execution | undefined>;
   /** How many executions are in each status; statuses no execution has are left out. */
@@ -122,7 +133,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           id,
           project_id: input.project_id,
           number: counter.last_execution_number,
-          status: external ? 'running' : 'pending',
+          status: external ? 'running' : input.blocked ? 'blocked' : 'pending',
           ...triggerColumns(input.trigger),
           message: input.message ?? null,
           reason: null,
@@ -136,6 +147,9 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           name: external?.name ?? null,
           heartbeat_timeout_s: external?.heartbeat_timeout_s ?? null,
           last_heartbeat_at: external ? created : null,
+          source_repo: input.source_repo ?? null,
+          approved_by: null,
+          approved_at: null,
         };
         await trx.insertInto('executions').values(execution).execute();
         return execution;
@@ -192,6 +206,16 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
         .set({ last_heartbeat_at: at })
         .where('id', '=', id)
         .where('status', '=', 'running')
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
+
+    async setApproved(id, by, at = now()) {
+      const result = await db
+        .updateTable('executions')
+        .set({ status: 'pending', approved_by: by, approved_at: at })
+        .where('id', '=', id)
+        .where('status', '=', 'blocked')
         .executeTakeFirst();
       return result.numUpdatedRows === 1n;
     },

@@ -38,6 +38,7 @@ export type {
   Execution,
   ExecutionForge,
   Forge,
+  ForkPullRequestPolicy,
   Project,
   RefType,
   Role,
@@ -49,7 +50,7 @@ export type {
   Visibility,
   WebhookDelivery,
 } from './schema.ts';
-export { FORGES, ROLES, SECRET_EVENTS, VISIBILITIES } from './schema.ts';
+export { FORGES, FORK_PULL_REQUEST_POLICIES, ROLES, SECRET_EVENTS, VISIBILITIES } from './schema.ts';
 export type { SecretInfo, SecretRepo, SecretUse, StoredSecret } from './secrets.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
-import type { Project, User, Visibility } from './schema.ts';
+import type { ForkPullRequestPolicy, Project, User, Visibility } from './schema.ts';
 
 export interface NewProject {
   name: string;
@@ -12,17 +12,25 @@ export interface NewProject {
   visibility?: Visibility;
   owner_id?: string | null;
   max_concurrent?: number;
+  fork_pull_requests?: ForkPullRequestPolicy;
 }
 
 export type ProjectPatch = Partial<
   Pick<
     Project,
-    'name' | 'description' | 'repo' | 'default_branch' | 'visibility' | 'owner_id' | 'max_concurrent'
+    | 'name'
+    | 'description'
+    | 'repo'
+    | 'default_branch'
+    | 'visibility'
+    | 'owner_id'
+    | 'max_concurrent'
+    | 'fork_pull_requests'
   >
 >;
 
 export interface ProjectRepo {
-  /** Defaults: branch `main`, private, one execution at a time; a fresh webhook secret. */
+  /** Defaults: branch `main`, private, one execution at a time, fork pull requests await approval; a fresh webhook secret. */
   create(input: NewProject): Promise<Project>;
   get(id: string): Promise<Project | undefined>;
   byName(name: string): Promise<Project | undefined>;
@@ -52,6 +60,7 @@ const PROJECT_COLUMNS = [
   'owner_id',
   'webhook_secret',
   'max_concurrent',
+  'fork_pull_requests',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof Project)[];
@@ -76,6 +85,7 @@ export function projectRepo({ db, now }: RepoContext): ProjectRepo {
           visibility: input.visibility,
           owner_id: input.owner_id ?? null,
           max_concurrent: input.max_concurrent,
+          fork_pull_requests: input.fork_pull_requests,
           webhook_secret: newWebhookSecret(),
           created_at: at,
           updated_at: at,

@@ -14,6 +14,13 @@ export type Role = (typeof ROLES)[number];
 export const VISIBILITIES = ['public', 'private'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
 
+/**
+ * What a pull request from a fork does: wait as `blocked` until a project member approves it,
+ * run at once, or start nothing.
+ */
+export const FORK_PULL_REQUEST_POLICIES = ['approve', 'run', 'never'] as const;
+export type ForkPullRequestPolicy = (typeof FORK_PULL_REQUEST_POLICIES)[number];
+
 export type RefType = 'branch' | 'tag';
 export type EnvironmentType = 'docker' | 'local';
 
@@ -55,6 +62,7 @@ export interface ProjectsTable {
   max_concurrent: Generated<number>;
   /** Last execution number handed out: a counter, so numbers are never reused after deletions. */
   last_execution_number: Generated<number>;
+  fork_pull_requests: Generated<ForkPullRequestPolicy>;
   created_at: string;
   updated_at: string;
 }
@@ -99,6 +107,11 @@ export interface ExecutionsTable {
   last_heartbeat_at: string | null;
   /** 1: a pull request from another repository (a fork); its steps never get secrets. */
   fork: number;
+  /** Where the source is fetched from when it is not the project's own repository (a fork's clone URL). */
+  source_repo: string | null;
+  /** The username of who approved a `blocked` execution, and when. */
+  approved_by: string | null;
+  approved_at: string | null;
 }
 
 export interface SessionsTable {

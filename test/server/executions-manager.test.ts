@@ -442,7 +442,7 @@ describe('recovery, drain and retention', () => {
 
     const manager = newManager();
     const report = await manager.recover();
-    assert.deepEqual(report, { failed: [crashed.id], requeued: [waiting.id] });
+    assert.deepEqual(report, { failed: [crashed.id], requeued: [waiting.id], blocked: [] });
 
     const failed = await store.executions.get(crashed.id);
     assert.equal(failed?.status, 'error');

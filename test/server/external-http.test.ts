@@ -511,7 +511,7 @@ describe('external executions over HTTP', () => {
     const report = await restarted.recover();
     assert.deepEqual(
       report,
-      { failed: [], requeued: [] },
+      { failed: [], requeued: [], blocked: [] },
       'external executions are neither failed nor queued',
     );
     assert.equal((await s.store.executions.get(silent))?.reason, REPORTER_SILENT);

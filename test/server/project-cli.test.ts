@@ -144,7 +144,10 @@ describe('gbcms project', () => {
     assert.match(badSwitch.stderr, /--step-statuses must be on or off/);
     const nothing = await run('set', 'mirror');
     assert.equal(nothing.code, 2);
-    assert.match(nothing.stderr, /give --step-statuses, --forge or --forge-repo/);
+    assert.match(
+      nothing.stderr,
+      /give a setting to change: --fork-pull-requests, --step-statuses, --forge or --forge-repo/,
+    );
 
     const cleared = await run('set', 'mirror', '--forge', 'none', '--step-statuses', 'off');
     assert.equal(cleared.code, 0, cleared.stderr);

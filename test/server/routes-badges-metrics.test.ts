@@ -214,6 +214,7 @@ ${env}
     const idle = await scrape();
     assert.deepEqual(linesOf(idle, 'gbcms_executions{'), [
       'gbcms_executions{status="pending"} 0',
+      'gbcms_executions{status="blocked"} 0',
       'gbcms_executions{status="running"} 0',
       'gbcms_executions{status="success"} 3',
       'gbcms_executions{status="failure"} 2',

@@ -24,6 +24,7 @@ const MIGRATIONS = [
   '003-secrets',
   '004-forge-status',
   '005-schedules',
+  '006-fork-pull-requests',
   '007-project-status-settings',
 ];
 

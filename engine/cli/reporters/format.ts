@@ -24,6 +24,7 @@ export function painter(enabled: boolean): Paint {
 
 export const STATUS_SYMBOL: Record<StepStatus, string> = {
   pending: '·',
+  blocked: '‖',
   running: '▶',
   success: '✓',
   failure: '✗',
@@ -34,6 +35,7 @@ export const STATUS_SYMBOL: Record<StepStatus, string> = {
 
 export const STATUS_COLOR: Record<StepStatus, Color> = {
   pending: 'gray',
+  blocked: 'yellow',
   running: 'cyan',
   success: 'green',
   failure: 'red',

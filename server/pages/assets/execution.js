@@ -87,6 +87,18 @@
     if (typeof execution.duration_ms === 'number') {
       document.getElementById('duration').textContent = formatDuration(execution.duration_ms);
     }
+    if (execution.status !== 'blocked') {
+      const approval = document.getElementById('approval');
+      if (approval) approval.hidden = true;
+    }
+    if (execution.approved_by && !document.getElementById('approved')) {
+      const term = document.createElement('dt');
+      term.textContent = 'Approved';
+      const detail = document.createElement('dd');
+      detail.id = 'approved';
+      detail.textContent = `by ${execution.approved_by}`;
+      document.querySelector('#execution dl.meta').append(term, detail);
+    }
     if (FINISHED.has(execution.status)) {
       const terminate = document.getElementById('terminate-form');
       if (terminate) terminate.hidden = true;

@@ -1,9 +1,10 @@
-// Executions: start, look at, terminate, re-run.
+// Executions: start, look at, terminate, re-run, approve or decline one that is blocked.
 import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { readExecution, requireActor, writeExecution, writeProject } from '../access.ts';
+import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
@@ -95,7 +96,7 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     '/api/executions/:id/terminate',
     {
       schema: {
-        summary: 'Terminate a pending or running execution',
+        summary: 'Terminate a blocked, pending or running execution',
         tags: ['executions'],
         params: idParams,
         response: {
@@ -126,6 +127,32 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
         terminated_at: result.terminated_at,
       };
     },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/executions/:id/approve',
+    {
+      schema: {
+        summary: 'Approve a blocked execution (a pull request from a fork): it is queued and runs',
+        tags: ['executions'],
+        params: idParams,
+        response: { 200: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request) => executionView(await approveExecution(request, request.params.id), urls),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/executions/:id/decline',
+    {
+      schema: {
+        summary: 'Decline a blocked execution: it ends killed, nothing of it runs',
+        tags: ['executions'],
+        params: idParams,
+        response: { 200: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request) => executionView(await declineExecution(request, request.params.id), urls),
   );
 
   app.post<{ Params: { id: string } }>(

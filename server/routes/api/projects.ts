@@ -13,6 +13,8 @@ import {
   registerProject,
 } from '../../projects/register.ts';
 import {
+  FORK_PULL_REQUEST_POLICIES,
+  type ForkPullRequestPolicy,
   InvalidCursorError,
   MAX_PAGE_SIZE,
   type Project,
@@ -32,7 +34,14 @@ interface NewProjectBody {
   default_branch?: string;
   visibility?: Visibility;
   max_concurrent?: number;
+  fork_pull_requests?: ForkPullRequestPolicy;
 }
+
+const forkPullRequestsProperty = {
+  type: 'string',
+  enum: [...FORK_PULL_REQUEST_POLICIES],
+  description: 'pull requests from forks: approve (the default: wait blocked for a member), run, never',
+} as const;
 
 interface ProjectChangesBody {
   owner?: string;
@@ -40,6 +49,7 @@ interface ProjectChangesBody {
   default_branch?: string;
   visibility?: Visibility;
   max_concurrent?: number;
+  fork_pull_requests?: ForkPullRequestPolicy;
 }
 
 /** What the API answers for a project the input cannot make. */
@@ -89,6 +99,7 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
             default_branch: { type: 'string', minLength: 1, maxLength: 255 },
             visibility: { type: 'string', enum: [...VISIBILITIES] },
             max_concurrent: { type: 'integer', minimum: 1, maximum: MAX_CONCURRENT_LIMIT },
+            fork_pull_requests: forkPullRequestsProperty,
           },
         },
         response: { 201: { $ref: 'Project#' }, ...errorResponses(400, 401, 403, 409) },
@@ -164,6 +175,7 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
             default_branch: { type: 'string', minLength: 1, maxLength: 255 },
             visibility: { type: 'string', enum: [...VISIBILITIES] },
             max_concurrent: { type: 'integer', minimum: 1, maximum: MAX_CONCURRENT_LIMIT },
+            fork_pull_requests: forkPullRequestsProperty,
           },
         },
         response: { 200: { $ref: 'Project#' }, ...errorResponses(400, 401, 403, 404) },

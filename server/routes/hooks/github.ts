@@ -17,6 +17,8 @@ import {
   singleHeader,
   startFromWebhook,
   verifiedProject,
+  type WebhookStart,
+  webhookRefusal,
   webhookResponses,
 } from './webhook-common.ts';
 
@@ -52,8 +54,16 @@ const githubHookRoutes: FastifyPluginAsync = async (app) => {
         request.log.info({ project: project.id, delivery, reason: decision.reason }, 'webhook ignored');
         return { ignored: true, reason: decision.reason };
       }
+      const refusal = webhookRefusal(project, decision.trigger);
+      if (refusal !== undefined) {
+        request.log.info(
+          { project: project.id, delivery, reason: refusal },
+          'webhook refused by project setting',
+        );
+        return { ignored: true, reason: refusal };
+      }
       const repo = githubRepository(payload);
-      let started: Awaited<ReturnType<typeof startFromWebhook>>;
+      let started: WebhookStart;
       try {
         started = await startFromWebhook(
           request,

@@ -5,6 +5,7 @@ import type { Trigger } from '../../../engine/plan.ts';
 import { errors } from '../../errors.ts';
 import type { ExecutionSource } from '../../executions/types.ts';
 import { checkRepoSource } from '../../git/url-policy.ts';
+import { forkAdmission } from '../../projects/fork-policy.ts';
 import type { ForgeTarget, Project } from '../../store/index.ts';
 import { verifySignature } from '../../webhooks/signature.ts';
 import type { WebhookDecision, WebhookTrigger } from '../../webhooks/types.ts';
@@ -41,7 +42,15 @@ export const webhookResponses = {
   202: {
     type: 'object',
     required: ['execution_id', 'number'],
-    properties: { execution_id: { type: 'string' }, number: { type: 'integer' } },
+    properties: {
+      execution_id: { type: 'string' },
+      number: { type: 'integer' },
+      status: {
+        type: 'string',
+        enum: ['blocked'],
+        description: 'only for a pull request from a fork that waits for approval',
+      },
+    },
   },
 } as const;
 
@@ -92,13 +101,29 @@ export function engineTrigger(trigger: WebhookTrigger): Trigger {
   return rest;
 }
 
+export interface WebhookStart {
+  execution_id: string;
+  number: number;
+  /** Only for a fork's pull request that waits for approval: `blocked`. */
+  status?: 'blocked';
+}
+
+/**
+ * Why the project starts nothing for this trigger (a fork's pull request where forks never
+ * run), for the 200 answer; undefined when it starts something.
+ */
+export function webhookRefusal(project: Project, trigger: WebhookTrigger): string | undefined {
+  const admission = forkAdmission(project.fork_pull_requests, trigger);
+  return admission.kind === 'refuse' ? admission.reason : undefined;
+}
+
 export async function startFromWebhook(
   request: FastifyRequest,
   project: Project,
   trigger: WebhookTrigger,
   source: ExecutionSource,
   forge?: ForgeTarget,
-): Promise<{ execution_id: string; number: number }> {
+): Promise<WebhookStart> {
   const execution = await mapExecutionErrors(
     request.server.executions.start({
       project,
@@ -106,13 +131,26 @@ export async function startFromWebhook(
       source,
       ...(trigger.message !== undefined ? { message: trigger.message } : {}),
       ...(forge ? { forge } : {}),
+      ...(forkAdmission(project.fork_pull_requests, trigger).kind === 'approve'
+        ? { awaitApproval: true }
+        : {}),
     }),
   );
   request.log.info(
-    { project: project.id, execution: execution.id, number: execution.number, event: trigger.event },
+    {
+      project: project.id,
+      execution: execution.id,
+      number: execution.number,
+      event: trigger.event,
+      status: execution.status,
+    },
     'webhook started an execution',
   );
-  return { execution_id: execution.id, number: execution.number };
+  return {
+    execution_id: execution.id,
+    number: execution.number,
+    ...(execution.status === 'blocked' ? { status: 'blocked' as const } : {}),
+  };
 }
 
 /** A single header's value; undefined when missing, repeated, empty or unreasonably long. */
@@ -145,7 +183,7 @@ export interface VerifiedDelivery {
   source: ExecutionSource;
   forge: ForgeTarget | undefined;
   /** What the 202 answer says beyond the execution's id and number; default nothing more. */
-  answer?: (started: { execution_id: string; number: number }) => Promise<object>;
+  answer?: (started: WebhookStart) => Promise<object>;
 }
 
 /**
@@ -168,7 +206,15 @@ export async function actOnDelivery(
     request.log.info({ project: project.id, delivery, reason: decision.reason }, 'webhook ignored');
     return { ignored: true, reason: decision.reason };
   }
-  let started: Awaited<ReturnType<typeof startFromWebhook>>;
+  const refusal = webhookRefusal(project, decision.trigger);
+  if (refusal !== undefined) {
+    request.log.info(
+      { project: project.id, delivery, reason: refusal },
+      'webhook refused by project setting',
+    );
+    return { ignored: true, reason: refusal };
+  }
+  let started: WebhookStart;
   try {
     started = await startFromWebhook(request, project, decision.trigger, d.source, d.forge);
   } catch (error) {

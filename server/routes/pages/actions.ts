@@ -4,8 +4,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { addSchedule } from '../../schedules/create.ts';
+import { FORK_PULL_REQUEST_POLICIES, type ForkPullRequestPolicy } from '../../store/index.ts';
 import { manageProject, requireActor, writeExecution, writeProject } from '../access.ts';
 import { scheduleInputHttpError } from '../api/schedules.ts';
+import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
 
@@ -25,6 +27,11 @@ const scheduleForm = {
     timezone: { type: 'string', maxLength: 64 },
   },
 } as const;
+const settingsForm = {
+  type: 'object',
+  required: ['fork_pull_requests'],
+  properties: { fork_pull_requests: { type: 'string', enum: [...FORK_PULL_REQUEST_POLICIES] } },
+} as const;
 const formRoute = { config: { html: true, auth: 'form' as const }, schema: { hide: true, params: idParams } };
 
 const actionRoutes: FastifyPluginAsync = async (app) => {
@@ -34,6 +41,16 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     const { execution } = await writeExecution(request, request.params.id);
     if (isFinished(execution.status)) throw errors.executionEnded();
     await app.executions.terminate(execution.id);
+    return reply.redirect(executionPage(execution.id), 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/executions/:id/approve', formRoute, async (request, reply) => {
+    const execution = await approveExecution(request, request.params.id);
+    return reply.redirect(executionPage(execution.id), 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/executions/:id/decline', formRoute, async (request, reply) => {
+    const execution = await declineExecution(request, request.params.id);
     return reply.redirect(executionPage(execution.id), 303);
   });
 
@@ -56,6 +73,17 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     );
     return reply.redirect(executionPage(execution.id), 303);
   });
+
+  app.post<{ Params: { id: string }; Body: { fork_pull_requests: ForkPullRequestPolicy } }>(
+    '/projects/:id/settings',
+    { ...formRoute, schema: { ...formRoute.schema, body: settingsForm } },
+    async (request, reply) => {
+      const { project } = await manageProject(request, request.params.id);
+      await app.store.projects.update(project.id, { fork_pull_requests: request.body.fork_pull_requests });
+      request.log.info({ project: project.id, by: request.actor?.id }, 'project settings changed');
+      return reply.redirect(`/projects/${encodeURIComponent(project.id)}#settings`, 303);
+    },
+  );
 
   const schedulesOf = (projectId: string) => `/projects/${encodeURIComponent(projectId)}#schedules`;
 

@@ -7,6 +7,7 @@ import * as reports from './002-reports.ts';
 import * as secrets from './003-secrets.ts';
 import * as forgeStatus from './004-forge-status.ts';
 import * as schedules from './005-schedules.ts';
+import * as forkPullRequests from './006-fork-pull-requests.ts';
 import * as projectStatusSettings from './007-project-status-settings.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-secrets': secrets,
   '004-forge-status': forgeStatus,
   '005-schedules': schedules,
+  '006-fork-pull-requests': forkPullRequests,
   '007-project-status-settings': projectStatusSettings,
 };
 

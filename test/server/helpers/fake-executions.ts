@@ -41,20 +41,29 @@ export class FakeExecutions implements ExecutionControl {
       trigger: request.trigger,
       message: request.message ?? null,
       rerun_of: request.rerunOf ?? null,
+      blocked: request.awaitApproval === true,
     });
     this.started.push(request);
     this.emit(execution.id, { type: 'status', execution });
     return execution;
   }
 
-  async terminate(executionId: string): Promise<TerminateResult | undefined> {
+  async terminate(executionId: string, reason = 'terminated by user'): Promise<TerminateResult | undefined> {
     const terminated_at = new Date().toISOString();
-    if (!(await this.store.executions.setEnded(executionId, 'killed', 'terminated by user', terminated_at))) {
+    if (!(await this.store.executions.setEnded(executionId, 'killed', reason, terminated_at))) {
       return undefined;
     }
     this.terminated.push(executionId);
     await this.end(executionId);
     return { execution_id: executionId, terminated_at };
+  }
+
+  /** Approved executions are recorded, then left pending for the test to drive. */
+  async approve(executionId: string, username: string): Promise<Execution | undefined> {
+    if (!(await this.store.executions.setApproved(executionId, username))) return undefined;
+    const execution = await this.mustGet(executionId);
+    this.emit(executionId, { type: 'status', execution });
+    return execution;
   }
 
   async subscribe(executionId: string, listener: Listener, afterId = 0): Promise<() => void> {
