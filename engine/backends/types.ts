@@ -59,8 +59,12 @@ export interface ArtifactRecord {
 export interface StepCache {
   /** As in the plan: relative to the workspace or absolute. */
   path: string;
-  /** sha256, hex (engine/cache.ts). */
+  /** sha256, hex (engine/cache.ts): differs between scopes, slots and key file contents. */
   key: string;
+  /** Whose cache it is (RunOptions.cacheScope); a backend labels what it keeps with it. */
+  scope: string;
+  /** sha256 of pipeline, step and path: every key of one slot keeps the same folder. */
+  slot: string;
 }
 
 /**
@@ -72,6 +76,11 @@ export interface RunInputs {
   workspaceFiles: string[];
   /** The caches of each step that runs and keeps some, by step name. */
   caches: Map<string, StepCache[]>;
+  /**
+   * Steps that must not start, with why (a cache key file gbcms will not read): the engine
+   * ends them `error` and a backend prepares nothing for them.
+   */
+  refusals: Map<string, string>;
 }
 
 /** Thrown by a backend for the engine's own faults (image missing, engine unreachable): status `error`. */

@@ -9,7 +9,7 @@ import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { cacheVolumeName } from '../../engine/backends/docker/convert.ts';
 import { LABEL_CACHE, LABEL_RUN, labelFilter } from '../../engine/backends/docker/labels.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
-import { resolveStepCaches } from '../../engine/cache.ts';
+import { repositoryCacheScope, resolveStepCaches } from '../../engine/cache.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import type { Plan } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
@@ -37,7 +37,9 @@ function cachePlan(workspace: string, commands: [string, ...string[]]): Plan {
 async function cacheVolumes(plan: Plan): Promise<string[]> {
   const step = plan.steps[0];
   assert.ok(step);
-  const names = (await resolveStepCaches(plan, step, () => undefined)).map((c) => cacheVolumeName(c.key));
+  const names = (
+    await resolveStepCaches(plan, step, await repositoryCacheScope(plan.workspace), () => undefined)
+  ).map((c) => cacheVolumeName(c.key));
   for (const name of names) volumes.add(name);
   return names;
 }

@@ -158,7 +158,7 @@ export class DockerBackend implements Backend {
       for (const cache of stepCaches) {
         const volume = await ensureCacheVolume(this.docker, {
           runId: run.id,
-          key: cache.key,
+          cache,
           image: this.imageFor(step, images),
           owner: parseOwner(step.environment.user),
         });
