@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
 import { type Execution, NotFoundError, triggerOf } from '../store/index.ts';
+import { DEFAULT_CACHE_BUDGET_BYTES, sweepCaches } from './cache-sweep.ts';
 import { ShuttingDownError } from './errors.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
@@ -225,11 +226,26 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   /**
-   * Sweeps executions older than `retentionMs` now and every `intervalMs` (the timer does not
-   * keep the process alive). Returns the stop function.
+   * Removes the caches no key reaches any more and, per project, the least recently used past
+   * the budget (cache-sweep.ts). Returns how many went; 0 when the backend keeps no caches.
+   */
+  sweepCaches(): Promise<number> {
+    const { store, backend, logger, cacheBudgetBytes } = this.#options;
+    if (backend.caches === undefined) return Promise.resolve(0);
+    const budgetBytes = cacheBudgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES;
+    return sweepCaches({ store, caches: backend.caches, budgetBytes, logger });
+  }
+
+  /**
+   * Sweeps executions older than `retentionMs` (0: none) and the caches now and every
+   * `intervalMs` (the timer does not keep the process alive). Returns the stop function.
    */
   startRetentionTimer(retentionMs: number, intervalMs: number): () => void {
-    const sweep = () => this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
+    const sweep = async () => {
+      const executions =
+        retentionMs > 0 ? await this.sweepRetention(new Date(this.#now().getTime() - retentionMs)) : 0;
+      return executions + (await this.sweepCaches());
+    };
     return everyInterval(sweep, intervalMs, this.#options.logger);
   }
 

@@ -1,4 +1,5 @@
-// Old executions go: their rows (with steps, environments, artifacts) and their folders.
+// Old executions go: their rows (with steps, environments, artifacts) and their folders. The
+// same periodic sweep removes caches (cache-sweep.ts).
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Store } from '../store/index.ts';
@@ -42,7 +43,7 @@ export function everyInterval(
     sweeping = true;
     try {
       const removed = await sweep();
-      if (removed > 0) logger.info({ removed }, 'removed old executions');
+      if (removed > 0) logger.info({ removed }, 'retention sweep removed old executions and caches');
     } catch (error) {
       logger.error({ err: error }, 'retention sweep failed');
     } finally {

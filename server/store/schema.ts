@@ -234,6 +234,15 @@ export interface SchedulesTable {
   created_at: string;
 }
 
+export interface CacheUsesTable {
+  /** The engine's cache key (sha256 hex): one volume or folder. */
+  key: string;
+  project_id: string;
+  scope: string;
+  slot: string;
+  last_used_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -250,6 +259,7 @@ export interface Database {
   secrets: SecretsTable;
   execution_secrets: ExecutionSecretsTable;
   schedules: SchedulesTable;
+  cache_uses: CacheUsesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { type ArtifactRepo, artifactRepo } from './artifacts.ts';
+import { type CacheRepo, cacheRepo } from './caches.ts';
 import type { RepoContext } from './context.ts';
 import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
 import { type EnvironmentRepo, environmentRepo } from './environments.ts';
@@ -52,6 +53,8 @@ export interface Store {
   readonly forges: ForgeRepo;
   readonly secrets: SecretRepo;
   readonly schedules: ScheduleRepo;
+  /** When each project's caches were last used, for the cache sweep. */
+  readonly caches: CacheRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -112,6 +115,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     forges: forgeRepo(context),
     secrets: secretRepo(context),
     schedules: scheduleRepo(context),
+    caches: cacheRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -18,11 +18,19 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports', '003-secrets', '004-forge-status', '005-schedules'];
+const MIGRATIONS = [
+  '001-initial',
+  '002-reports',
+  '003-secrets',
+  '004-forge-status',
+  '005-schedules',
+  '008-cache-uses',
+];
 
 const TABLES = [
   'api_tokens',
   'artifacts',
+  'cache_uses',
   'environments',
   'execution_forges',
   'execution_secrets',

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
 import type { Backend, OutputChunk, RunContext, RunInputs, StepExit } from '../types.ts';
+import { DockerCacheStore } from './cache-store.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
 import { removeRunResources } from './cleanup.ts';
 import {
@@ -64,6 +65,8 @@ function stepKey(step: PlannedStep, run: RunContext): string {
 
 export class DockerBackend implements Backend {
   readonly name = 'docker';
+  /** The labelled cache volumes, for the server's sweep. */
+  readonly caches: DockerCacheStore;
   private readonly docker: Docker;
   private readonly logger: DockerBackendLogger;
   private readonly images: ImageResolver;
@@ -80,6 +83,7 @@ export class DockerBackend implements Backend {
     this.docker = options.docker ?? new Docker();
     this.logger = options.logger ?? { warn: (message) => console.warn(message) };
     this.images = new ImageResolver(this.docker);
+    this.caches = new DockerCacheStore(this.docker);
     this.listRuntimes =
       options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {}));
   }
