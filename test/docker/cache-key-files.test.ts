@@ -3,44 +3,20 @@
 // message naming the file, and the host file's content never reaches a key. `gbcms run` runs
 // as a child process, so a reader that blocks or eats memory fails the test, not the runner.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MAX_KEY_FILE_BYTES } from '../../engine/cache.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
+import { gbcmsChild } from '../helpers/cli-child.ts';
 import { dockerTestOptions } from '../helpers/docker.ts';
 import { tempDir } from '../helpers/plans.ts';
-import { HANG_MS } from '../helpers/poll.ts';
 
-const GBCMS = join(import.meta.dirname, '..', '..', 'bin', 'gbcms.js');
-
-interface ChildResult {
-  code: number | null;
-  output: string;
-}
-
-/** `gbcms run DIR --backend B --json`, killed (and failing the test) if it outlives HANG_MS. */
-function gbcmsRun(dir: string, backend: 'docker' | 'local'): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GBCMS, 'run', dir, '--backend', backend, '--json'], {
-      cwd: dir,
-      env: { ...process.env, CI: 'true', XDG_CACHE_HOME: join(dir, '..', 'xdg-cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gbcms run on ${backend} still going after ${HANG_MS / 1000} s`));
-    }, HANG_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output: Buffer.concat(chunks).toString('utf8') });
-    });
-  });
+/** `gbcms run DIR --backend B --json`, its local caches in a folder of the test's own. */
+function gbcmsRun(dir: string, backend: 'docker' | 'local') {
+  const env = { XDG_CACHE_HOME: join(dir, '..', 'xdg-cache') };
+  return gbcmsChild(['run', dir, '--backend', backend, '--json'], { cwd: dir, env });
 }
 
 type Plant = (dir: string) => void;

@@ -115,7 +115,10 @@ export class DockerBackend implements Backend {
     const images = new Map<string, string>();
     await Promise.all(
       [...environments].map(async ([key, environment]) => {
-        images.set(key, await this.images.resolve(environment, (message) => run.notice(message)));
+        images.set(
+          key,
+          await this.images.resolve(environment, (message) => run.notice(message), run.plan.workspace),
+        );
       }),
     );
     const first = steps[0];
