@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { StepCache } from './backends/types.ts';
+import { formatBytes, readRegularFileInside, WorkspaceFileError } from './backends/workspace-files.ts';
 import type { CacheSpec, Plan, PlannedStep } from './plan.ts';
-import { formatBytes, readRegularFileInside, WorkspaceFileError } from './workspace-files.ts';
 
 /** Key files are hashed as they are read; a lock file of more than this is not one. */
 export const MAX_KEY_FILE_BYTES = 64 * 1024 ** 2;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import picomatch from 'picomatch';
 import tar from 'tar-fs';
-import { readRegularFileInside, resolveInside, WorkspaceFileError } from '../../workspace-files.ts';
+import { readRegularFileInside, resolveInside, WorkspaceFileError } from '../workspace-files.ts';
 
 interface IgnoreRule {
   negate: boolean;

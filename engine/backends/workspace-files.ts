@@ -1,5 +1,6 @@
-// Reading a repository's file on the host (cache key files, .dockerignore, build context
-// files). A repository is not trusted: a committed `lock.json -> /dev/zero`, a FIFO or a link
+// Reading a repository's file on the host: cache key files (engine/cache.ts), .dockerignore
+// and build context files (docker/build-context.ts); here, beside the backends, so both the
+// engine and the backends may import it. A repository is not trusted: a committed `lock.json -> /dev/zero`, a FIFO or a link
 // to /etc/shadow must neither hang gbcms, nor exhaust its memory, nor pull host content into a
 // key or an image. So a file is read only when it is a regular file that is inside the
 // workspace once every link is resolved, it is opened without following a final link and
