@@ -1,11 +1,11 @@
 // Reading a repository's file on the host: cache key files (engine/cache.ts), .dockerignore
 // and build context files (docker/build-context.ts); here, beside the backends, so both the
-// engine and the backends may import it. A repository is not trusted: a committed `lock.json -> /dev/zero`, a FIFO or a link
-// to /etc/shadow must neither hang gbcms, nor exhaust its memory, nor pull host content into a
-// key or an image. So a file is read only when it is a regular file that is inside the
-// workspace once every link is resolved, it is opened without following a final link and
-// without blocking (a FIFO's open waits for a writer otherwise), its type is checked on the
-// open descriptor, and it is read up to a size cap.
+// engine and the backends may import it. A repository is not trusted: a committed
+// `lock.json -> /dev/zero`, a FIFO or a link to /etc/shadow must neither hang gbcms, nor
+// exhaust its memory, nor pull host content into a key or an image. So a file is read only
+// when it is a regular file inside the workspace once every link is resolved; it is opened
+// without following a final link and without blocking (a FIFO's open waits for a writer
+// otherwise), its type is checked on the open descriptor, and it is read up to a size cap.
 //
 // The links are resolved before the open, so a link swapped in between could still lead out;
 // nothing runs on the host in the repository while gbcms reads it (steps run in containers or
