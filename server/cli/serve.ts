@@ -270,7 +270,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     await manager.recover();
     // Caches are swept even when executions are kept for ever.
     stopRetention = manager.startRetentionTimer(
-      settings.retentionMs,
+      settings.retentionMs > 0 ? settings.retentionMs : null,
       settings.retentionMs > 0
         ? Math.min(MAX_SWEEP_INTERVAL_MS, settings.retentionMs)
         : MAX_SWEEP_INTERVAL_MS,

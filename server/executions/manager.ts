@@ -237,13 +237,13 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   /**
-   * Sweeps executions older than `retentionMs` (0: none) and the caches now and every
-   * `intervalMs` (the timer does not keep the process alive). Returns the stop function.
+   * Sweeps executions older than `retentionMs` (null: keeps them all) and the caches now and
+   * every `intervalMs` (the timer does not keep the process alive). Returns the stop function.
    */
-  startRetentionTimer(retentionMs: number, intervalMs: number): () => void {
+  startRetentionTimer(retentionMs: number | null, intervalMs: number): () => void {
     const sweep = async () => {
       const executions =
-        retentionMs > 0 ? await this.sweepRetention(new Date(this.#now().getTime() - retentionMs)) : 0;
+        retentionMs === null ? 0 : await this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
       return executions + (await this.sweepCaches());
     };
     return everyInterval(sweep, intervalMs, this.#options.logger);
