@@ -5,6 +5,8 @@ export { type BackendChoice, selectBackend } from './backends/registry.ts';
 export type {
   ArtifactRecord,
   Backend,
+  CacheStore,
+  KeptCache,
   OutputChunk,
   RunContext,
   RunInputs,

@@ -23,6 +23,12 @@ export interface RunOptions {
   secrets?: Record<string, string>;
   /** Secrets refused to this run, with why: a step naming one ends `error` with that reason. */
   secretRefusals?: Record<string, string>;
+  /**
+   * Whose caches the run reads and writes: runs of one scope share caches, runs of two never
+   * do. The server gives a project's id and trust tier; default: the repository's real path
+   * (engine/cache.ts repositoryCacheScope).
+   */
+  cacheScope?: string;
   /** Variables every step gets, on top of the engine's own (CI, GBCMS_RUN_ID, ...). */
   env?: Record<string, string>;
   /** Steps running at once; default: the number of cores. */
@@ -57,6 +63,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   };
   state.announce();
 
+  let refusals = new Map<string, string>();
   const runOneStep = async (step: PlannedStep): Promise<StepOutcome> => {
     const sinks = openStepSinks(step, {
       backend,
@@ -76,6 +83,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
         artifactsPrefix: step.slug,
         reports: sinks.collector,
         onAttemptStart: (attempt) => state.attemptStarted(step, attempt),
+        refusal: refusals.get(step.name),
       });
       state.reportsSummary(step, await sinks.close());
       return state.finishStep(step, outcome);
@@ -86,7 +94,12 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   };
 
   try {
-    await backend.setupRun(run, await readRunInputs(plan, run.notice));
+    const inputs = await readRunInputs(plan, run.notice, options.cacheScope);
+    refusals = inputs.refusals;
+    for (const [step, caches] of inputs.caches) {
+      for (const cache of caches) emit({ type: 'cache', step, cache });
+    }
+    await backend.setupRun(run, inputs);
     await schedule(plan.steps, {
       concurrency: options.concurrency ?? availableParallelism(),
       signal,

@@ -40,6 +40,8 @@ export interface StepRunContext {
   artifactMaxBytes?: number;
   /** Called when an attempt starts, so observers can show the step running. */
   onAttemptStart(attempt: number): void;
+  /** Why the step may not start (RunInputs.refusals): it ends `error` with this reason. */
+  refusal?: string | undefined;
   /** Follows the step's reports file and reads its JUnit report, while its resources exist. */
   reports?: StepReporting;
 }
@@ -66,7 +68,7 @@ export function secretProblem(
 }
 
 export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<StepOutcome> {
-  const problem = secretProblem(step, ctx.run.secrets, ctx.run.secretRefusals);
+  const problem = ctx.refusal ?? secretProblem(step, ctx.run.secrets, ctx.run.secretRefusals);
   if (problem) {
     ctx.log.system(`error: ${problem}`);
     return { status: 'error', exitCode: null, reason: problem, attempts: 0, artifacts: [] };

@@ -39,10 +39,12 @@ async function gitFiles(dir: string): Promise<string[]> {
   });
   const listed = [...new Set(stdout.split('\0').filter((p) => p !== ''))];
   // --cached still lists files deleted from the work tree; gitlinks (submodules) are directories.
+  // A tracked path replaced by a FIFO or a device since is left out: copying it would block.
   const present = await Promise.all(
     listed.map(async (p) => {
       try {
-        return !(await lstat(join(dir, p))).isDirectory();
+        const stats = await lstat(join(dir, p));
+        return stats.isFile() || stats.isSymbolicLink();
       } catch {
         return false;
       }

@@ -69,8 +69,12 @@ export interface ArtifactRecord {
 export interface StepCache {
   /** As in the plan: relative to the workspace or absolute. */
   path: string;
-  /** sha256, hex (engine/cache.ts). */
+  /** sha256, hex (engine/cache.ts): differs between scopes, slots and key file contents. */
   key: string;
+  /** Whose cache it is (RunOptions.cacheScope); a backend labels what it keeps with it. */
+  scope: string;
+  /** sha256 of pipeline, step and path: every key of one slot keeps the same folder. */
+  slot: string;
 }
 
 /**
@@ -82,6 +86,11 @@ export interface RunInputs {
   workspaceFiles: string[];
   /** The caches of each step that runs and keeps some, by step name. */
   caches: Map<string, StepCache[]>;
+  /**
+   * Steps that must not start, with why (a cache key file gbcms will not read): the engine
+   * ends them `error` and a backend prepares nothing for them.
+   */
+  refusals: Map<string, string>;
 }
 
 /** Thrown by a backend for the engine's own faults (image missing, engine unreachable): status `error`. */
@@ -96,8 +105,36 @@ export class BackendError extends Error {
   }
 }
 
+/** A cache a backend keeps between runs, as a sweep sees it (CacheStore). */
+export interface KeptCache {
+  key: string;
+  scope: string;
+  slot: string;
+  /** Bytes it holds; 0 when the backend cannot tell. */
+  sizeBytes: number;
+  /** A step has it mounted or copied in now: a sweep never removes it. */
+  inUse: boolean;
+  /** When it was created (ISO 8601), for caches no run has been seen to use. */
+  createdAt: string;
+}
+
+/**
+ * Where a backend keeps caches, for a sweep (the server's retention) that removes those no
+ * key can reach any more. Kept apart from Backend's run methods because no run needs it and
+ * a backend that keeps no caches (fake) has none: the Backend interface gains one optional
+ * property, not two methods every backend must stub.
+ */
+export interface CacheStore {
+  /** Every cache this backend keeps, from any scope. */
+  list(): Promise<KeptCache[]>;
+  /** Removes the cache of `key`; false when a step uses it now (it stays). Gone already: true. */
+  remove(key: string): Promise<boolean>;
+}
+
 export interface Backend {
   readonly name: BackendName;
+  /** The caches this backend keeps between runs; absent when it keeps none. */
+  readonly caches?: CacheStore;
   /** Whether this backend can run here (a Docker engine answers, ...). Cheap and side-effect free. */
   isAvailable(): Promise<boolean>;
   /** Prepares images and the shared workspace from `inputs`. Throws BackendError when it cannot. */

@@ -3,6 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type BackendChoice, selectBackend } from '../backends/registry.ts';
 import { type Backend, BackendError } from '../backends/types.ts';
+import { repositoryCacheScope } from '../cache.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
@@ -177,6 +178,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       id,
       secrets,
       concurrency,
+      // The repository's real path: two clones never share caches (README, Caches).
+      cacheScope: await repositoryCacheScope(workspace),
       signal: controller.signal,
       observer: (event) => {
         runFile.observe(event);

@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { type BackendChoice, selectBackend } from '../../engine/backends/registry.ts';
 import type { CliIO } from '../../engine/cli/io.ts';
-import { parseDuration } from '../../engine/config/units.ts';
+import { parseDuration, parseSize } from '../../engine/config/units.ts';
 import { buildApp } from '../app.ts';
+import { DEFAULT_CACHE_BUDGET_BYTES } from '../executions/cache-sweep.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, type ForgeUrls, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
@@ -25,6 +26,8 @@ options:
   --port P            port (default 8080; 0 picks a free one)
   --data DIR          data directory (default: $GBCMS_DATA, else ./.gbcms-data)
   --retention D       delete finished executions older than D: 14d, 36h, 90m (default 14d; 0 keeps all)
+  --cache-budget S    bytes each project's caches may hold together: 5GiB, 500MiB (default 5GiB);
+                      the least recently used go first, in the retention sweep
   --backend B         docker, local or auto (default auto: Docker when an engine answers)
   --leftover-sweep D  how often to retry removing what ended executions left on the backend when
                       their cleanup could not reach it (a Docker daemon restart): 5m, 30s (default 5m)
@@ -60,6 +63,7 @@ const OPTIONS = {
   port: { type: 'string' },
   data: { type: 'string' },
   retention: { type: 'string' },
+  'cache-budget': { type: 'string' },
   backend: { type: 'string' },
   'leftover-sweep': { type: 'string' },
   'max-running': { type: 'string' },
@@ -87,6 +91,8 @@ export interface ServeSettings {
   port: number;
   data: string | undefined;
   retentionMs: number;
+  /** Bytes each project's caches may hold together. */
+  cacheBudgetBytes: number;
   backend: BackendChoice;
   leftoverSweepMs: number;
   maxRunning: number | undefined;
@@ -157,6 +163,8 @@ export function readSettings(values: Values): ServeSettings {
     port: integer(values.port ?? '8080', '--port', 0, 65535),
     data: values.data,
     retentionMs: values.retention === undefined ? DEFAULT_RETENTION_MS : retention(values.retention),
+    cacheBudgetBytes:
+      values['cache-budget'] === undefined ? DEFAULT_CACHE_BUDGET_BYTES : cacheBudget(values['cache-budget']),
     backend: backend as BackendChoice,
     leftoverSweepMs:
       values['leftover-sweep'] === undefined
@@ -210,6 +218,13 @@ export function retention(text: string): number {
   return dayMs + restMs;
 }
 
+function cacheBudget(text: string): number {
+  const bytes = parseSize(text);
+  if (bytes === undefined)
+    throw new UsageError(`--cache-budget must be a size like 5GiB or 500MiB, not '${text}'`);
+  return bytes;
+}
+
 function duration(text: string, option: string): number {
   if (text === '0') return 0;
   const ms = parseDuration(text);
@@ -252,6 +267,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     logger: logger.child({ component: 'executions' }),
     graceMs: 10_000,
     secrets: vault,
+    cacheBudgetBytes: settings.cacheBudgetBytes,
     ...(settings.maxRunning !== undefined ? { maxRunning: settings.maxRunning } : {}),
   });
   const statuses = forgeStatusReporter({
@@ -276,12 +292,13 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   try {
     await manager.recover();
     stopLeftoverSweep = manager.startLeftoverSweep(settings.leftoverSweepMs);
-    if (settings.retentionMs > 0) {
-      stopRetention = manager.startRetentionTimer(
-        settings.retentionMs,
-        Math.min(MAX_SWEEP_INTERVAL_MS, settings.retentionMs),
-      );
-    }
+    // Caches are swept even when executions are kept for ever.
+    stopRetention = manager.startRetentionTimer(
+      settings.retentionMs > 0 ? settings.retentionMs : null,
+      settings.retentionMs > 0
+        ? Math.min(MAX_SWEEP_INTERVAL_MS, settings.retentionMs)
+        : MAX_SWEEP_INTERVAL_MS,
+    );
     app = await buildApp({
       store,
       executions: manager,

@@ -14,6 +14,7 @@ import type { RunStatus } from '../../engine/status.ts';
 import type { FetchedCommit } from '../git/fetch.ts';
 import { type RunSecretSource, type RunSecrets, SecretUnreadableError } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
+import { executionCacheScope } from './cache-scope.ts';
 import { SourceError } from './errors.ts';
 import type { EventBody } from './event-shapes.ts';
 import type { ExecutionLogger } from './logger.ts';
@@ -83,6 +84,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       // Passed as `gbcms run` passes them: the engine injects them and masks them in every log line.
       secrets: secrets.values,
       secretRefusals: secrets.refusals,
+      cacheScope: executionCacheScope(execution.project_id, ctx.request),
       env: {
         GBCMS_PROJECT: ctx.request.project.name,
         GBCMS_EXECUTION_NUMBER: String(execution.number),

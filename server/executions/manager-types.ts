@@ -29,6 +29,8 @@ export interface ExecutionManagerOptions {
   heartbeatSweepMs?: number;
   /** Where runs get the secrets their steps name; without it no step gets any. */
   secrets?: RunSecretSource;
+  /** Bytes each project's caches may hold together (cache-sweep.ts); default 5 GiB. */
+  cacheBudgetBytes?: number;
   /** The engine's report limits for external executions (tests lower them). */
   reportLimits?: Partial<ReportLimits>;
 }

@@ -20,6 +20,7 @@ import { sweepLeftovers } from '../../engine/leftovers.ts';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
+import { DEFAULT_CACHE_BUDGET_BYTES, sweepCaches } from './cache-sweep.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import { WORKSPACES_DIR } from './execute.ts';
@@ -283,12 +284,27 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   /**
-   * Sweeps executions older than `retentionMs` now and every `intervalMs` (the timer does not
-   * keep the process alive). Returns the stop function.
+   * Removes the caches no key reaches any more and, per project, the least recently used past
+   * the budget (cache-sweep.ts). Returns how many went; 0 when the backend keeps no caches.
    */
-  startRetentionTimer(retentionMs: number, intervalMs: number): () => void {
-    const sweep = () => this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
-    return everyInterval(sweep, intervalMs, this.#options.logger);
+  sweepCaches(): Promise<number> {
+    const { store, backend, logger, cacheBudgetBytes } = this.#options;
+    if (backend.caches === undefined) return Promise.resolve(0);
+    const budgetBytes = cacheBudgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES;
+    return sweepCaches({ store, caches: backend.caches, budgetBytes, logger });
+  }
+
+  /**
+   * Sweeps executions older than `retentionMs` (null: keeps them all) and the caches now and
+   * every `intervalMs` (the timer does not keep the process alive). Returns the stop function.
+   */
+  startRetentionTimer(retentionMs: number | null, intervalMs: number): () => void {
+    const sweep = async () => {
+      const executions =
+        retentionMs === null ? 0 : await this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
+      return executions + (await this.sweepCaches());
+    };
+    return everyInterval(sweep, intervalMs, this.#options.logger, 'old executions and caches');
   }
 
   /**

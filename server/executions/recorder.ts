@@ -92,6 +92,13 @@ export class RunRecorder {
         // Bookkeeping for cleanup after a crash; viewers have nothing to do with a container id.
         this.#write(() => this.#containerCreated(event.step, event.container_id, event.image));
         return;
+      case 'cache': {
+        // Orders the cache sweep's removals: least recently used first.
+        const { key, scope, slot } = event.cache;
+        const projectId = this.#options.execution.project_id;
+        this.#write(() => this.#options.store.caches.touch({ key, projectId, scope, slot }));
+        return;
+      }
     }
   };
 

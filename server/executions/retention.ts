@@ -1,4 +1,5 @@
-// Old executions go: their rows (with steps, environments, artifacts) and their folders.
+// Old executions go: their rows (with steps, environments, artifacts) and their folders. The
+// same periodic sweep removes caches (cache-sweep.ts).
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Store } from '../store/index.ts';

@@ -1,5 +1,6 @@
 // The store's public surface: import from here, not from the files behind it.
 export type { ArtifactRepo } from './artifacts.ts';
+export type { CacheRepo, CacheUse } from './caches.ts';
 export { decodeCursor, encodeCursor } from './cursor.ts';
 export { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.ts';
 export type { DeliveryRepo } from './deliveries.ts';

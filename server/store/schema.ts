@@ -258,6 +258,15 @@ export interface SchedulesTable {
   created_at: string;
 }
 
+export interface CacheUsesTable {
+  /** The engine's cache key (sha256 hex): one volume or folder. */
+  key: string;
+  project_id: string;
+  scope: string;
+  slot: string;
+  last_used_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -275,6 +284,7 @@ export interface Database {
   execution_secrets: ExecutionSecretsTable;
   schedules: SchedulesTable;
   project_status_settings: ProjectStatusSettingsTable;
+  cache_uses: CacheUsesTable;
 }
 
 export type User = Selectable<UsersTable>;

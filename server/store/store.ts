@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { type ArtifactRepo, artifactRepo } from './artifacts.ts';
+import { type CacheRepo, cacheRepo } from './caches.ts';
 import type { RepoContext } from './context.ts';
 import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
 import { type EnvironmentRepo, environmentRepo } from './environments.ts';
@@ -55,6 +56,8 @@ export interface Store {
   readonly schedules: ScheduleRepo;
   /** Per-project commit-status settings (per-step statuses, the git hook's forge). */
   readonly statusSettings: StatusSettingsRepo;
+  /** When each project's caches were last used, for the cache sweep. */
+  readonly caches: CacheRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -116,6 +119,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     secrets: secretRepo(context),
     schedules: scheduleRepo(context),
     statusSettings: statusSettingsRepo(context),
+    caches: cacheRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

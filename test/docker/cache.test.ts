@@ -2,14 +2,20 @@
 // contents of key files, owned by the step user, mounted inside the workspace and the home.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { cacheVolumeName } from '../../engine/backends/docker/convert.ts';
-import { LABEL_CACHE, LABEL_RUN, labelFilter } from '../../engine/backends/docker/labels.ts';
+import {
+  LABEL_CACHE,
+  LABEL_CACHE_SCOPE,
+  LABEL_CACHE_SLOT,
+  LABEL_RUN,
+  labelFilter,
+} from '../../engine/backends/docker/labels.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
-import { resolveStepCaches } from '../../engine/cache.ts';
+import { repositoryCacheScope, resolveStepCaches } from '../../engine/cache.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import type { Plan } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
@@ -37,7 +43,9 @@ function cachePlan(workspace: string, commands: [string, ...string[]]): Plan {
 async function cacheVolumes(plan: Plan): Promise<string[]> {
   const step = plan.steps[0];
   assert.ok(step);
-  const names = (await resolveStepCaches(plan, step, () => undefined)).map((c) => cacheVolumeName(c.key));
+  const names = (
+    await resolveStepCaches(plan, step, await repositoryCacheScope(plan.workspace), () => undefined)
+  ).map((c) => cacheVolumeName(c.key));
   for (const name of names) volumes.add(name);
   return names;
 }
@@ -90,6 +98,9 @@ describe('docker backend: cache', await dockerTestOptions(), () => {
       assert.ok(labels, `${name} survives the run's destroyRun`);
       assert.equal(labels[LABEL_CACHE], 'true');
       assert.equal(labels['gbcms.managed'], 'true');
+      // Found again by the sweep: whose it is (this folder, outside git) and which slot.
+      assert.equal(labels[LABEL_CACHE_SCOPE], `repository:${realpathSync(workspace)}`);
+      assert.match(labels[LABEL_CACHE_SLOT] ?? '', /^[0-9a-f]{64}$/);
       assert.equal(labels[LABEL_RUN], undefined);
     }
 

@@ -454,16 +454,17 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       commands: ['cat /built.txt', 'ls /ctx'],
     });
     const firstNotices: string[] = [];
-    const first = makeRun(workspaceDir({}), [step], firstNotices);
+    // The context must be inside the workspace: here it is the workspace.
+    const first = makeRun(context, [step], firstNotices);
     await backend.setupRun(first, await inputsOf(first));
-    assert.deepEqual(firstNotices, [`building image for environment 'built' from ${context}`]);
+    assert.deepEqual(firstNotices, ["building image for environment 'built' from ."]);
     assert.ok((await docker.getImage(tag).inspect()).Id);
     const result = await runStep(backend, step, first);
     assert.equal(result.stdout, '+ cat /built.txt\nhi from build\n+ ls /ctx\nDockerfile\nnonce.txt\n');
     await backend.destroyRun(first.id);
 
     const secondNotices: string[] = [];
-    const second = makeRun(workspaceDir({}), [step], secondNotices);
+    const second = makeRun(context, [step], secondNotices);
     await backend.setupRun(second, await inputsOf(second));
     assert.deepEqual(secondNotices, [], 'no second build');
     await backend.destroyRun(second.id);
@@ -476,7 +477,7 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
     const step = makeStep({
       environment: { image: undefined, build: { context, dockerfile: 'Dockerfile', args: {} } },
     });
-    const run = makeRun(workspaceDir({}), [step]);
+    const run = makeRun(context, [step]);
     await assert.rejects(backend.setupRun(run, await inputsOf(run)), (error: unknown) => {
       assert.ok(error instanceof BackendError);
       assert.equal(error.code, 'GBCMS_ERR_IMAGE_BUILD');

@@ -165,5 +165,8 @@ describe('gbcms serve', () => {
     assert.equal(defaults.backend, 'auto');
     assert.equal(defaults.rateLimit, 600);
     assert.equal(defaults.retentionMs, 14 * 24 * 3600 * 1000);
+    assert.equal(defaults.cacheBudgetBytes, 5 * 1024 ** 3);
+    assert.equal(readSettings({ 'cache-budget': '500MiB' }).cacheBudgetBytes, 500 * 1024 ** 2);
+    assert.throws(() => readSettings({ 'cache-budget': 'lots' }), /--cache-budget must be a size like 5GiB/);
   });
 });

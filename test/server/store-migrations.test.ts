@@ -26,11 +26,13 @@ const MIGRATIONS = [
   '005-schedules',
   '006-fork-pull-requests',
   '007-project-status-settings',
+  '008-cache-uses',
 ];
 
 const TABLES = [
   'api_tokens',
   'artifacts',
+  'cache_uses',
   'environments',
   'execution_forges',
   'execution_secrets',

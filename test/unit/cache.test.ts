@@ -1,6 +1,8 @@
 // Caches, the pure parts: lint rules, the planned form, the key hash and Docker's options.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,10 +14,19 @@ import {
 } from '../../engine/backends/docker/convert.ts';
 import { LABEL_RUN } from '../../engine/backends/docker/labels.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
-import { cacheKey, resolveStepCaches } from '../../engine/cache.ts';
+import {
+  CacheKeyFileError,
+  cacheKey,
+  cacheSlot,
+  hashKeyFile,
+  MAX_KEY_FILE_BYTES,
+  resolveStepCaches,
+} from '../../engine/cache.ts';
 import { compilePlan } from '../../engine/compile/compiler.ts';
 import { lintPipelineSource } from '../../engine/pipeline.ts';
 import type { Plan, PlannedStep } from '../../engine/plan.ts';
+import { readRunInputs } from '../../engine/run-inputs.ts';
+import { beforeHang } from '../helpers/hang.ts';
 
 function lint(source: string): string[] {
   return lintPipelineSource(source, 'p.yml').diagnostics.map(
@@ -152,15 +163,18 @@ function planIn(workspace: string, name = 'pipe'): Plan {
 
 describe('cache: keys', () => {
   test('each input changes the key; fields cannot run into each other', () => {
-    const lock = { file: 'package-lock.json', content: Buffer.from('v1') };
-    const base = cacheKey('p', 's', 'node_modules', [lock]);
+    const slot = cacheSlot('p', 's', 'node_modules');
+    const lock = { file: 'package-lock.json', sha256: 'a'.repeat(64) };
+    const base = cacheKey('project:1', slot, [lock]);
     assert.match(base, /^[0-9a-f]{64}$/);
-    assert.equal(cacheKey('p', 's', 'node_modules', [lock]), base);
-    assert.notEqual(cacheKey('q', 's', 'node_modules', [lock]), base);
-    assert.notEqual(cacheKey('p', 't', 'node_modules', [lock]), base);
-    assert.notEqual(cacheKey('p', 's', 'vendor', [lock]), base);
-    assert.notEqual(cacheKey('p', 's', 'node_modules', [{ ...lock, content: Buffer.from('v2') }]), base);
-    assert.notEqual(cacheKey('ab', 'c', 'x', []), cacheKey('a', 'bc', 'x', []));
+    assert.equal(cacheKey('project:1', slot, [lock]), base);
+    assert.notEqual(cacheKey('project:2', slot, [lock]), base);
+    assert.notEqual(cacheKey('project:1', cacheSlot('q', 's', 'node_modules'), [lock]), base);
+    assert.notEqual(cacheKey('project:1', cacheSlot('p', 't', 'node_modules'), [lock]), base);
+    assert.notEqual(cacheKey('project:1', cacheSlot('p', 's', 'vendor'), [lock]), base);
+    assert.notEqual(cacheKey('project:1', slot, [{ ...lock, sha256: 'b'.repeat(64) }]), base);
+    assert.notEqual(cacheKey('project:1', slot, [{ ...lock, sha256: undefined }]), base);
+    assert.notEqual(cacheSlot('ab', 'c', 'x'), cacheSlot('a', 'bc', 'x'));
   });
 
   test('key files are read from the workspace; a missing one counts as empty, with a notice', async () => {
@@ -169,19 +183,91 @@ describe('cache: keys', () => {
     writeFileSync(join(workspace, 'lock'), 'one');
     const notices: string[] = [];
     const step = plannedStep([{ path: 'deps', keyFiles: ['lock', 'gone.lock'] }]);
-    const [first] = await resolveStepCaches(planIn(workspace), step, (m) => notices.push(m));
-    assert.equal(
-      first?.key,
-      cacheKey('pipe', 'install', 'deps', [
-        { file: 'lock', content: Buffer.from('one') },
-        { file: 'gone.lock', content: Buffer.alloc(0) },
+    const [first] = await resolveStepCaches(planIn(workspace), step, 'scope-a', (m) => notices.push(m));
+    const slot = cacheSlot('pipe', 'install', 'deps');
+    assert.deepEqual(first, {
+      path: 'deps',
+      scope: 'scope-a',
+      slot,
+      key: cacheKey('scope-a', slot, [
+        { file: 'lock', sha256: createHash('sha256').update('one').digest('hex') },
+        { file: 'gone.lock', sha256: undefined },
       ]),
-    );
+    });
     assert.deepEqual(notices, ["cache key file 'gone.lock' of 'deps' was not found; it counts as empty"]);
+    const [otherScope] = await resolveStepCaches(planIn(workspace), step, 'scope-b', () => undefined);
+    assert.notEqual(otherScope?.key, first?.key);
+    assert.equal(otherScope?.slot, first?.slot);
     writeFileSync(join(workspace, 'lock'), 'two');
-    const [second] = await resolveStepCaches(planIn(workspace), step, () => undefined);
+    const [second] = await resolveStepCaches(planIn(workspace), step, 'scope-a', () => undefined);
     assert.notEqual(second?.key, first?.key);
-    assert.deepEqual(await resolveStepCaches(planIn(workspace), plannedStep(undefined), () => undefined), []);
+    assert.deepEqual(
+      await resolveStepCaches(planIn(workspace), plannedStep(undefined), 'scope-a', () => undefined),
+      [],
+    );
+  });
+
+  test('a link that stays in the workspace is followed; its target keys the cache', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'gbcms-cache-key-'));
+    dirs.push(workspace);
+    mkdirSync(join(workspace, 'sub'));
+    writeFileSync(join(workspace, 'sub', 'real.lock'), 'pinned');
+    symlinkSync('sub/real.lock', join(workspace, 'lock'));
+    assert.equal(await hashKeyFile(workspace, 'lock'), createHash('sha256').update('pinned').digest('hex'));
+  });
+});
+
+describe('cache: hostile key files', () => {
+  const workspace = mkdtempSync(join(tmpdir(), 'gbcms-cache-hostile-'));
+  dirs.push(workspace);
+  symlinkSync('/dev/zero', join(workspace, 'zero.lock'));
+  symlinkSync('/etc/passwd', join(workspace, 'passwd.lock'));
+  symlinkSync('../../../../../../../../etc/passwd', join(workspace, 'relative.lock'));
+  execFileSync('mkfifo', [join(workspace, 'fifo.lock')]);
+  mkdirSync(join(workspace, 'dir.lock'));
+  const big = join(workspace, 'big.lock');
+  writeFileSync(big, '');
+  truncateSync(big, MAX_KEY_FILE_BYTES + 1);
+
+  const cases: Array<[string, RegExp]> = [
+    ['zero.lock', /'zero\.lock' is a symbolic link that leads out of the workspace/],
+    ['passwd.lock', /'passwd\.lock' is a symbolic link that leads out of the workspace/],
+    ['relative.lock', /'relative\.lock' is a symbolic link that leads out of the workspace/],
+    ['fifo.lock', /'fifo\.lock' is a FIFO/],
+    ['dir.lock', /'dir\.lock' is a directory/],
+    ['big.lock', /'big\.lock' is larger than 64 MiB/],
+  ];
+  for (const [file, message] of cases) {
+    test(`${file} is refused at once with why, naming the file and the cache`, async () => {
+      const step = plannedStep([{ path: 'deps', keyFiles: [file] }]);
+      await assert.rejects(
+        beforeHang(
+          resolveStepCaches(planIn(workspace), step, 'scope', () => undefined),
+          file,
+        ),
+        (error: unknown) =>
+          error instanceof CacheKeyFileError &&
+          message.test(error.message) &&
+          error.message.includes("(cache 'deps')"),
+      );
+    });
+  }
+
+  test('a refused key file ends its step error; the run goes on for the others', async () => {
+    const plan: Plan = {
+      ...planIn(workspace),
+      steps: [
+        { ...plannedStep([{ path: 'deps', keyFiles: ['fifo.lock'] }]), name: 'bad' },
+        { ...plannedStep([{ path: 'deps', keyFiles: [] }]), name: 'good' },
+      ],
+    };
+    const inputs = await beforeHang(
+      readRunInputs(plan, () => undefined, 'scope'),
+      'run inputs',
+    );
+    assert.match(inputs.refusals.get('bad') ?? '', /cache key file 'fifo\.lock' is a FIFO/);
+    assert.equal(inputs.caches.has('bad'), false);
+    assert.equal(inputs.caches.get('good')?.length, 1);
   });
 });
 
@@ -190,9 +276,15 @@ describe('cache: Docker options', () => {
 
   test('a named volume per key, labelled as a managed cache and never with a run', () => {
     assert.equal(cacheVolumeName(key), `gbcms-cache-${'ab'.repeat(12)}`);
-    const options = cacheVolumeOptions(key);
+    const options = cacheVolumeOptions({ path: 'deps', key, scope: 'project:p1', slot: 'cd'.repeat(32) });
     assert.equal(options.Name, cacheVolumeName(key));
-    assert.deepEqual(options.Labels, { 'gbcms.managed': 'true', 'gbcms.cache': 'true' });
+    assert.deepEqual(options.Labels, {
+      'gbcms.managed': 'true',
+      'gbcms.cache': 'true',
+      'gbcms.cache.scope': 'project:p1',
+      'gbcms.cache.slot': 'cd'.repeat(32),
+      'gbcms.cache.key': key,
+    });
     assert.equal(Object.hasOwn(options.Labels ?? {}, LABEL_RUN), false);
   });
 

@@ -2,7 +2,7 @@
 // and a fresh one when a key file changes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -46,6 +46,9 @@ describe('local backend: cache', () => {
     assert.equal(localCacheTarget('/opt/cache', dirs), undefined);
   });
 
+  /** Cache folders, without the `<key>.json` beside each. */
+  const folders = (root: string) => readdirSync(root).filter((name) => !name.endsWith('.json'));
+
   for (const sandbox of [false, true]) {
     test(`a second run sees the first run's files; a new key starts empty (sandbox: ${sandbox})`, async () => {
       const workspace = tempDir();
@@ -59,11 +62,11 @@ describe('local backend: cache', () => {
         sandbox,
       );
       assert.equal(write.status, 'success', write.log);
-      assert.equal(readdirSync(cacheRoot).length, 1);
+      assert.equal(folders(cacheRoot).length, 1);
 
       const read = await runWithCache(workspace, cacheRoot, ['cat node_modules/marker'], sandbox);
       assert.equal(read.status, 'success', read.log);
-      assert.match(read.log, new RegExp(marker));
+      assert.match(read.log, new RegExp(marker), read.log);
 
       writeFileSync(join(workspace, 'lock'), 'v2');
       const fresh = await runWithCache(
@@ -73,7 +76,25 @@ describe('local backend: cache', () => {
         sandbox,
       );
       assert.equal(fresh.status, 'success', fresh.log);
-      assert.equal(readdirSync(cacheRoot).length, 2);
+      assert.equal(folders(cacheRoot).length, 2);
+
+      // What a sweep sees: both keys of one slot, scoped to this folder (not a git work tree).
+      const { caches } = new LocalBackend({ cacheRoot });
+      const kept = await caches.list();
+      assert.equal(kept.length, 2);
+      assert.deepEqual(new Set(kept.map((c) => c.scope)), new Set([`repository:${realpathSync(workspace)}`]));
+      assert.equal(new Set(kept.map((c) => c.slot)).size, 1);
+      assert.ok(kept.every((c) => !c.inUse));
+      assert.ok(
+        kept.some((c) => c.sizeBytes > 0),
+        'the first key holds the marker',
+      );
+      assert.equal(await caches.remove(kept[0]?.key ?? ''), true);
+      assert.deepEqual(
+        (await caches.list()).map((c) => c.key),
+        [kept[1]?.key],
+      );
+      assert.equal(folders(cacheRoot).length, 1);
     });
   }
 

@@ -10,6 +10,7 @@ import type { RunContext } from '../../engine/backends/types.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { runPipeline } from '../../engine/run.ts';
 import { readRunInputs } from '../../engine/run-inputs.ts';
+import { beforeHang } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
 
 const image = 'ignored:latest';
@@ -56,6 +57,7 @@ describe('local readStepFile', () => {
           'ln -s data.txt inside-link',
           'mkdir folder',
           'ln -s / up',
+          'mkfifo pipe',
         ],
       },
     });
@@ -86,6 +88,8 @@ describe('local readStepFile', () => {
       assert.equal(await read('../../etc/passwd', 0), undefined);
       assert.equal(await read('/etc/passwd', 0), undefined);
       assert.equal(await read('folder', 0), undefined);
+      // A FIFO (a JUnit file a step replaced) is not a file, and reading it never blocks.
+      assert.equal(await beforeHang(read('pipe', 0), 'reading a FIFO'), undefined);
       assert.equal(await read('missing', 0), undefined);
       assert.equal(await read('missing/below', 0), undefined);
       await backend.destroyStep(step, run);

@@ -14,6 +14,7 @@ import {
   type RunInputs,
   type StepExit,
 } from '../types.ts';
+import { DockerCacheStore } from './cache-store.ts';
 import { ensureCacheVolume } from './cache-volumes.ts';
 import { listRunsWithResources, removeRunResources } from './cleanup.ts';
 import {
@@ -82,6 +83,8 @@ function stepKey(step: PlannedStep, run: RunContext): string {
 
 export class DockerBackend implements Backend {
   readonly name = 'docker';
+  /** The labelled cache volumes, for the server's sweep. */
+  readonly caches: DockerCacheStore;
   private readonly docker: Docker;
   private readonly logger: DockerBackendLogger;
   private readonly images: ImageResolver;
@@ -98,6 +101,7 @@ export class DockerBackend implements Backend {
     this.docker = options.docker ?? new Docker();
     this.logger = options.logger ?? { warn: (message) => console.warn(message) };
     this.images = new ImageResolver(this.docker);
+    this.caches = new DockerCacheStore(this.docker);
     this.listRuntimes =
       options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {}));
   }
@@ -129,7 +133,10 @@ export class DockerBackend implements Backend {
     const images = new Map<string, string>();
     await Promise.all(
       [...environments].map(async ([key, environment]) => {
-        images.set(key, await this.images.resolve(environment, (message) => run.notice(message)));
+        images.set(
+          key,
+          await this.images.resolve(environment, (message) => run.notice(message), run.plan.workspace),
+        );
       }),
     );
     const first = steps[0];
@@ -176,7 +183,7 @@ export class DockerBackend implements Backend {
       for (const cache of stepCaches) {
         const volume = await ensureCacheVolume(this.docker, {
           runId: run.id,
-          key: cache.key,
+          cache,
           image: this.imageFor(step, images),
           owner: parseOwner(step.environment.user),
         });

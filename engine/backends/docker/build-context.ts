@@ -2,12 +2,12 @@
 // hash of them that names the built image, and the tar to send. The hash covers paths, modes,
 // contents, the Dockerfile path and the build args, so an unchanged context reuses its image.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import picomatch from 'picomatch';
 import tar from 'tar-fs';
+import { readRegularFileInside, resolveInside, WorkspaceFileError } from '../workspace-files.ts';
 
 interface IgnoreRule {
   negate: boolean;
@@ -47,12 +47,26 @@ export function isIgnored(rules: readonly IgnoreRule[], path: string): boolean {
   return ignored;
 }
 
+/** A .dockerignore is a short list of patterns; a bigger one is not one. */
+const MAX_DOCKERIGNORE_BYTES = 1024 ** 2;
+
+/** Its text, '' when there is none; throws WorkspaceFileError for a link out, a FIFO, ... */
 async function readDockerignore(context: string): Promise<string> {
-  try {
-    return await readFile(join(context, '.dockerignore'), 'utf8');
-  } catch {
-    return '';
-  }
+  const chunks: Buffer[] = [];
+  const options = { maxBytes: MAX_DOCKERIGNORE_BYTES };
+  await readRegularFileInside(context, '.dockerignore', options, (chunk) => chunks.push(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The context's real path: a folder inside the workspace once its links are resolved, so a
+ * committed `context -> /etc` cannot send host files to the image (and so to the steps).
+ */
+export async function buildContextDir(workspace: string, context: string, shown: string): Promise<string> {
+  const real = await resolveInside(workspace, context, shown);
+  if (real === undefined) throw new WorkspaceFileError(shown, 'does not exist');
+  if (!(await lstat(real)).isDirectory()) throw new WorkspaceFileError(shown, 'is not a directory');
+  return real;
 }
 
 /** Files of the context Docker would receive, relative posix paths, sorted. */
@@ -79,9 +93,11 @@ export async function listContextFiles(context: string, dockerfile: string): Pro
   return files.sort();
 }
 
-async function hashFile(path: string): Promise<string> {
+/** Opened without following a link and checked on the descriptor: a file swapped for a FIFO never blocks. */
+async function hashFile(context: string, file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const options = { maxBytes: Number.MAX_SAFE_INTEGER };
+  await readRegularFileInside(context, file, options, (chunk) => hash.update(chunk));
   return hash.digest('hex');
 }
 
@@ -98,7 +114,7 @@ export async function contextHash(
   for (const file of files) {
     const abs = join(context, file);
     const stat = await lstat(abs);
-    const content = stat.isSymbolicLink() ? `link:${await readlink(abs)}` : await hashFile(abs);
+    const content = stat.isSymbolicLink() ? `link:${await readlink(abs)}` : await hashFile(context, file);
     hash.update(`${file}\0${stat.mode.toString(8)}\0${content}\0`);
   }
   return hash.digest('hex');

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
+import type { StepCache } from '../types.ts';
 import {
   CACHE_SEED_PATH,
   cacheSeedContainerOptions,
@@ -15,7 +16,7 @@ import { dockerFailure, isNotFound } from './errors.ts';
 
 export interface CacheVolumeSeed {
   runId: string;
-  key: string;
+  cache: StepCache;
   /** Image id to create the seeding container from: one the run already has. */
   image: string;
   owner: { uid: number; gid: number };
@@ -40,11 +41,11 @@ async function volumeExists(docker: Docker, name: string): Promise<boolean> {
 
 /** The cache volume's name, after creating it (owned by the step user) when it did not exist. */
 export async function ensureCacheVolume(docker: Docker, seed: CacheVolumeSeed): Promise<string> {
-  const name = cacheVolumeName(seed.key);
+  const name = cacheVolumeName(seed.cache.key);
   if (await volumeExists(docker, name)) return name;
   let container: Docker.Container | undefined;
   try {
-    await docker.createVolume(cacheVolumeOptions(seed.key));
+    await docker.createVolume(cacheVolumeOptions(seed.cache));
     container = await docker.createContainer(cacheSeedContainerOptions(seed.runId, seed.image, name));
     await container.putArchive(rootEntryArchive(seed.owner), { path: '/' });
   } catch (error) {

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { PlannedStep, ResolvedEnvironment } from '../../plan.ts';
 import { stepEnvironment } from '../env.ts';
 import { stepCommand } from '../script.ts';
-import { BackendError, type RunContext } from '../types.ts';
+import { BackendError, type RunContext, type StepCache } from '../types.ts';
 import { cacheLabels, runLabels, stepLabels } from './labels.ts';
 
 export const WORKSPACE_PATH = '/workspace';
@@ -78,8 +78,8 @@ export interface CacheMount {
   path: string;
 }
 
-export function cacheVolumeOptions(key: string): Docker.VolumeCreateOptions {
-  return { Name: cacheVolumeName(key), Labels: cacheLabels() };
+export function cacheVolumeOptions(cache: StepCache): Docker.VolumeCreateOptions {
+  return { Name: cacheVolumeName(cache.key), Labels: cacheLabels(cache) };
 }
 
 /** Docker's runtime name for the environment, or a clear error when the engine lacks it. */

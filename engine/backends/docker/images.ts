@@ -1,10 +1,11 @@
 // Getting each environment's image ready: pulled per its policy, or built from its context
 // and tagged by a hash of that context so an unchanged build is never redone. Work is shared
 // between concurrent runs asking for the same image.
+import { relative } from 'node:path';
 import type Docker from 'dockerode';
 import type { ResolvedEnvironment } from '../../plan.ts';
 import { BackendError } from '../types.ts';
-import { contextHash, listContextFiles, packContext } from './build-context.ts';
+import { buildContextDir, contextHash, listContextFiles, packContext } from './build-context.ts';
 import { dockerFailure, dockerReason, isNotFound } from './errors.ts';
 import { LABEL_BUILD_HASH, LABEL_MANAGED } from './labels.ts';
 
@@ -52,15 +53,22 @@ export class ImageResolver {
 
   constructor(private readonly docker: Docker) {}
 
-  /** The image id an environment's steps run, ready in the engine. */
-  resolve(environment: ResolvedEnvironment, notice: (message: string) => void): Promise<string> {
+  /**
+   * The image id an environment's steps run, ready in the engine. A build context must lie
+   * inside `workspace` once its links are resolved (workspace-files.ts).
+   */
+  resolve(
+    environment: ResolvedEnvironment,
+    notice: (message: string) => void,
+    workspace: string,
+  ): Promise<string> {
     const key = environment.build
       ? `build\0${JSON.stringify(environment.build)}`
       : `image\0${environment.image}\0${environment.pull}`;
     const running = this.inflight.get(key);
     if (running) return running;
     const work = (
-      environment.build ? this.build(environment, notice) : this.pull(environment, notice)
+      environment.build ? this.build(environment, notice, workspace) : this.pull(environment, notice)
     ).finally(() => this.inflight.delete(key));
     this.inflight.set(key, work);
     return work;
@@ -111,28 +119,35 @@ export class ImageResolver {
     return id;
   }
 
-  private async build(environment: ResolvedEnvironment, notice: (message: string) => void): Promise<string> {
+  private async build(
+    environment: ResolvedEnvironment,
+    notice: (message: string) => void,
+    workspace: string,
+  ): Promise<string> {
     const build = environment.build;
     if (!build) throw new Error('build() called for an environment without build');
+    const shown = relative(workspace, build.context) || '.';
+    let context: string;
     let files: string[];
     let hash: string;
     try {
-      files = await listContextFiles(build.context, build.dockerfile);
-      hash = await contextHash(build.context, files, build.dockerfile, build.args);
+      context = await buildContextDir(workspace, build.context, shown);
+      files = await listContextFiles(context, build.dockerfile);
+      hash = await contextHash(context, files, build.dockerfile, build.args);
     } catch (error) {
       throw dockerFailure(
         'GBCMS_ERR_IMAGE_BUILD',
-        `could not read the build context '${build.context}' of environment '${environment.name}'`,
+        `could not read the build context '${shown}' of environment '${environment.name}'`,
         error,
       );
     }
     const tag = buildTag(hash);
     const cached = await this.localId(tag);
     if (cached !== undefined) return cached;
-    notice(`building image for environment '${environment.name}' from ${build.context}`);
+    notice(`building image for environment '${environment.name}' from ${shown}`);
     let failure: string | undefined;
     try {
-      const stream = await this.docker.buildImage(packContext(build.context, files), {
+      const stream = await this.docker.buildImage(packContext(context, files), {
         t: tag,
         dockerfile: build.dockerfile,
         buildargs: build.args,

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type PlannedStep, REPORTS_DIR, reportsFileOf, workspaceRelative } from '../../plan.ts';
 import { stepEnvironment } from '../env.ts';
@@ -16,10 +16,12 @@ import {
   type OutputChunk,
   type RunContext,
   type RunInputs,
+  type StepCache,
   type StepExit,
 } from '../types.ts';
 import { packWorkspacePath } from './archive.ts';
 import { localCacheRoot, localCacheTarget, restoreCache, saveCache } from './cache.ts';
+import { LocalCacheStore, writeCacheMeta } from './cache-store.ts';
 import { mergeOutput } from './output.ts';
 import { PROCESSES_FILE, recordProcess } from './processes.ts';
 import { bwrapAvailable, bwrapCommand } from './sandbox.ts';
@@ -46,6 +48,7 @@ interface LocalRun {
 interface LocalCache {
   dir: string;
   target: string;
+  cache: StepCache;
 }
 
 interface LocalStep {
@@ -62,7 +65,18 @@ export class LocalBackend implements Backend {
   /** destroyRun calls in progress, so concurrent ones share one removal. */
   private readonly removals = new Map<string, Promise<void>>();
 
+  /** Folders below the cache root, keyed as every backend keys caches (engine/cache.ts). */
+  readonly caches = new LocalCacheStore(
+    () => this.cacheRoot(),
+    (key) =>
+      [...this.runs.values()].some((run) => [...run.caches.values()].flat().some((c) => c.cache.key === key)),
+  );
+
   constructor(private readonly options: LocalBackendOptions = {}) {}
+
+  private cacheRoot(): string {
+    return this.options.cacheRoot ?? localCacheRoot();
+  }
 
   async isAvailable(): Promise<boolean> {
     return true;
@@ -91,7 +105,7 @@ export class LocalBackend implements Backend {
     inputs: RunInputs,
     dirs: { workspace: string; home: string },
   ): Map<string, LocalCache[]> {
-    const root = this.options.cacheRoot ?? localCacheRoot();
+    const root = this.cacheRoot();
     const caches = new Map<string, LocalCache[]>();
     for (const [step, stepCaches] of inputs.caches) {
       const entries: LocalCache[] = [];
@@ -104,7 +118,7 @@ export class LocalBackend implements Backend {
           );
           continue;
         }
-        entries.push({ dir: join(root, cache.key), target });
+        entries.push({ dir: join(root, cache.key), target, cache });
       }
       caches.set(step, entries);
     }
@@ -198,6 +212,7 @@ export class LocalBackend implements Backend {
     if (exitCode === 0) {
       for (const cache of this.runs.get(run.id)?.caches.get(step.name) ?? []) {
         await saveCache(cache.target, cache.dir);
+        await writeCacheMeta(dirname(cache.dir), cache.cache);
       }
     }
     // In bubblewrap /tmp is a tmpfs of resources.tmp; HOME is a folder on the host's disk.

@@ -56,14 +56,17 @@ export async function removeScratch(dir: string): Promise<void> {
 
 /**
  * Copies the listed files of `source` into `dest`. A symlink is copied as a link, as the Docker
- * backend's tar keeps it, so a link never pulls a host file into the workspace.
+ * backend's tar keeps it, so a link never pulls a host file into the workspace; anything but a
+ * regular file or a link (a FIFO would block the copy) is left out, as the tar leaves it out.
  */
 export async function copyWorkspace(source: string, files: readonly string[], dest: string): Promise<void> {
   for (const file of files) {
     const from = join(source, file);
     const to = join(dest, file);
+    const stats = await lstat(from);
+    if (!stats.isSymbolicLink() && !stats.isFile()) continue;
     await mkdir(dirname(to), { recursive: true });
-    if ((await lstat(from)).isSymbolicLink()) await symlink(await readlink(from), to);
+    if (stats.isSymbolicLink()) await symlink(await readlink(from), to);
     else await copyFile(from, to, constants.COPYFILE_EXCL);
   }
 }

@@ -9,6 +9,7 @@ import * as forgeStatus from './004-forge-status.ts';
 import * as schedules from './005-schedules.ts';
 import * as forkPullRequests from './006-fork-pull-requests.ts';
 import * as projectStatusSettings from './007-project-status-settings.ts';
+import * as cacheUses from './008-cache-uses.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005-schedules': schedules,
   '006-fork-pull-requests': forkPullRequests,
   '007-project-status-settings': projectStatusSettings,
+  '008-cache-uses': cacheUses,
 };
 
 export const migrationProvider: MigrationProvider = {
