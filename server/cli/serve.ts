@@ -297,6 +297,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   try {
     await manager.drain(settings.graceMs);
     await app.close();
+    // Reports taken by requests that were still being answered while the app closed are
+    // stored before the store goes: a reporter that got 202 must not lose them.
+    await manager.external.stop();
   } finally {
     process.off('SIGINT', hurry);
     process.off('SIGTERM', hurry);

@@ -18,7 +18,14 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const MIGRATIONS = ['001-initial', '002-reports', '003-secrets', '004-forge-status', '005-schedules'];
+const MIGRATIONS = [
+  '001-initial',
+  '002-reports',
+  '003-secrets',
+  '004-forge-status',
+  '005-schedules',
+  '009-session-keys',
+];
 
 const TABLES = [
   'api_tokens',
@@ -32,6 +39,7 @@ const TABLES = [
   'reports',
   'schedules',
   'secrets',
+  'session_keys',
   'sessions',
   'steps',
   'users',

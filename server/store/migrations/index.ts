@@ -7,6 +7,7 @@ import * as reports from './002-reports.ts';
 import * as secrets from './003-secrets.ts';
 import * as forgeStatus from './004-forge-status.ts';
 import * as schedules from './005-schedules.ts';
+import * as sessionKeys from './009-session-keys.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-secrets': secrets,
   '004-forge-status': forgeStatus,
   '005-schedules': schedules,
+  '009-session-keys': sessionKeys,
 };
 
 export const migrationProvider: MigrationProvider = {
