@@ -2,10 +2,11 @@
 // gets 401 or 404 for everything else, and stops working when revoked or expired (the store's
 // clock is the test's).
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, describe, test } from 'node:test';
 import { createHttpReporter } from '../../engine/report/client.ts';
 import { SESSION_KEY_LIFETIME_MS } from '../../server/store/index.ts';
-import { type ExternalServer, startExternalServer } from './helpers/external-server.ts';
+import { type ExternalServer, startExternalServer, waitFor } from './helpers/external-server.ts';
 
 const servers: ExternalServer[] = [];
 after(async () => {
@@ -13,6 +14,32 @@ after(async () => {
 });
 
 type Json = Record<string, unknown>;
+
+// `ws` (the library behind @fastify/websocket) ships no types: this much of it is used.
+interface WsClient {
+  send(data: string): void;
+  close(): void;
+  on(event: 'open' | 'close', listener: () => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  on(
+    event: 'unexpected-response',
+    listener: (request: unknown, response: { statusCode?: number }) => void,
+  ): void;
+}
+const { WebSocket } = createRequire(import.meta.url)('ws') as {
+  WebSocket: new (url: string, options?: { headers?: Record<string, string> }) => WsClient;
+};
+
+/** Opens a report socket; resolves with it, or with the HTTP status that refused the upgrade. */
+function openSocket(url: string, headers: Record<string, string> = {}): Promise<WsClient | number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    socket.on('error', reject);
+    socket.on('open', () => resolve(socket));
+  });
+}
+
 const DAY_MS = 24 * 3600 * 1000;
 
 async function server(clock?: () => Date): Promise<ExternalServer> {
@@ -113,6 +140,40 @@ describe('session keys', () => {
     const ended = await reporter.finish('success');
     assert.equal(ended.status, 'success');
     assert.equal(reporter.lost, 0);
+  });
+
+  test('a key streams reports over the WebSocket, in the header or as ?token=', async () => {
+    const s = await server();
+    const { key } = await sessionWithKey(s, s.privateProject.id, 'socket');
+    const other = await sessionWithKey(s, s.privateProject.id, 'elsewhere');
+    const created = await call(s, key, 'POST', '/api/executions', { external: true });
+    const id = String(created.body.id);
+    const ws = `${s.url.replace('http', 'ws')}/api/executions/${id}/reports/ws`;
+    for (const [n, socket] of [
+      [1, await openSocket(ws, { authorization: `Bearer ${key}` })],
+      [2, await openSocket(`${ws}?token=${key}`)],
+    ] as const) {
+      assert.notEqual(typeof socket, 'number', `socket ${n} opened`);
+      const open = socket as WsClient;
+      open.send(JSON.stringify({ type: 'metric', name: 'loss', value: n }));
+      await new Promise<void>((done) => {
+        open.on('close', done);
+        open.close();
+      });
+    }
+    assert.equal(await openSocket(`${ws}?token=${other.key}`), 404);
+    assert.equal(await openSocket(`${ws}?token=gbcmsk_${'A'.repeat(43)}`), 401);
+    const values = async () => {
+      const points = await s.api<{ items: { report: Json }[] }>(
+        'owner',
+        'GET',
+        `/api/executions/${id}/reports`,
+      );
+      return points.body.items.map((item) => item.report.value).sort();
+    };
+    // Reports from a socket are stored in the background: wait for both, then compare.
+    await waitFor(async () => (await values()).length >= 2);
+    assert.deepEqual(await values(), [1, 2]);
   });
 
   test('everything else is 401 or 404 to a key', async () => {
