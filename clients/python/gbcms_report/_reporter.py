@@ -185,7 +185,11 @@ class Reporter:
         frames = traceback.extract_tb(error.__traceback__)
         where: Dict[str, Any] = {}
         if frames:
-            where = {"file": frames[-1].filename[-1024:], "line": max(1, frames[-1].lineno or 1)}
+            # Relative to the working directory when inside it: a step's annotations name
+            # workspace files that way.
+            file = frames[-1].filename
+            cwd = os.getcwd() + os.sep
+            where = {"file": (file[len(cwd):] if file.startswith(cwd) else file)[-1024:], "line": max(1, frames[-1].lineno or 1)}
         detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         self.annotation("error", summary[:4096], detail[-4096:], **where)
         if self._http is None:

@@ -65,7 +65,7 @@ class ReporterTest(unittest.TestCase):
         self.assertEqual(note["level"], "error")
         self.assertEqual(note["title"], "ZeroDivisionError: division by zero")
         self.assertIn("Traceback (most recent call last)", note["message"])
-        self.assertEqual(note["file"], __file__)
+        self.assertEqual(note["file"], os.path.relpath(__file__) if __file__.startswith(os.getcwd() + os.sep) else __file__)
         self.assertEqual(len(server.reports(str(report.execution_id), "metric")), 1)
 
     def test_killed_with_sigkill_ends_error_after_the_heartbeat_timeout(self) -> None:
