@@ -42,8 +42,11 @@ function openSocket(url: string, headers: Record<string, string> = {}): Promise<
 
 const DAY_MS = 24 * 3600 * 1000;
 
-async function server(clock?: () => Date): Promise<ExternalServer> {
-  const started = await startExternalServer({ reportFlushMs: 20 }, {}, clock ? { now: clock } : {});
+async function server(
+  clock?: () => Date,
+  appOptions: Parameters<typeof startExternalServer>[1] = {},
+): Promise<ExternalServer> {
+  const started = await startExternalServer({ reportFlushMs: 20 }, appOptions, clock ? { now: clock } : {});
   servers.push(started);
   return started;
 }
@@ -298,6 +301,16 @@ describe('session keys', () => {
     const later = await sessionWithKey(s, s.publicProject.id, 'unused');
     now += SESSION_KEY_LIFETIME_MS;
     assert.equal((await call(s, later.key, 'POST', '/api/executions', { external: true })).status, 401);
+  });
+
+  test('requests with a key are rate-limited per address like any other', async () => {
+    const s = await server(undefined, { rateLimit: { max: 4, timeWindowMs: 3_600_000 } });
+    const { key } = await sessionWithKey(s, s.publicProject.id, 'limited');
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await call(s, key, 'POST', '/api/executions', { external: true })).status);
+    // The key's session was made with one request of the window: three more fit, then 429.
+    assert.deepEqual(statuses, [201, 201, 201, 429]);
   });
 
   test('the session page makes a key, shows it once and revokes it', async () => {

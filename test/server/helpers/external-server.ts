@@ -48,7 +48,7 @@ export interface ExternalServer extends Callers {
 
 export async function startExternalServer(
   options: Partial<ExecutionManagerOptions> = {},
-  appOptions: Pick<AppOptions, 'sseKeepAliveMs'> = {},
+  appOptions: Pick<AppOptions, 'sseKeepAliveMs' | 'rateLimit'> = {},
   /** The store's clock, for tests of what expires. */
   storeOptions: StoreOptions = {},
 ): Promise<ExternalServer> {
