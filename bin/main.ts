@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a pipeline here, in hardened containers (or locally without Docker)',
     load: async () => (await import('../engine/cli/run.ts')).runCommand,
   },
+  report: {
+    summary: 'report metrics, progress, annotations and the end of an execution, from any language',
+    load: async () => (await import('../engine/cli/report.ts')).reportCommand,
+  },
   serve: {
     summary: 'start the gbcms server: API, webhooks, live run pages, badges, metrics',
     load: async () => (await import('../server/cli/serve.ts')).serveCommand,

@@ -28,6 +28,7 @@ import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
 import schedulesRoutes from './routes/api/schedules.ts';
 import secretsRoutes from './routes/api/secrets.ts';
+import sessionKeysRoutes from './routes/api/session-keys.ts';
 import sessionsRoutes from './routes/api/sessions.ts';
 import statusSettingsRoutes from './routes/api/status-settings.ts';
 import tokensRoutes from './routes/api/tokens.ts';
@@ -139,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(reportsRoutes);
   await app.register(externalRoutes);
   await app.register(sessionsRoutes);
+  await app.register(sessionKeysRoutes);
   await app.register(secretsRoutes);
   await app.register(badgeRoutes);
   await app.register(githubHookRoutes);

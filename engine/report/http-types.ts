@@ -5,9 +5,9 @@ import type { AnnotationInput } from './inputs.ts';
 export interface HttpReporterOptions {
   /** The server's base URL, like `https://ci.example.com`. */
   url: string;
-  /** An API token of a developer on the project (or an admin). */
+  /** An API token of a developer on the project (or an admin), or a session key (`gbcmsk_...`). */
   token: string;
-  /** The project to create the execution in; needed unless `executionId` is given. */
+  /** The project to create the execution in; needed unless `executionId` or a session key is given. */
   projectId?: string;
   /** An external execution created already (by a job script, say): report to it. */
   executionId?: string;

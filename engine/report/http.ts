@@ -41,6 +41,8 @@ interface Answer {
 }
 
 const MAX_RETRY_DELAY_MS = 8000;
+/** How a session key (rather than an API token) starts. */
+const SESSION_KEY_PREFIX = 'gbcmsk_';
 
 export function createHttpReporter(options: HttpReporterOptions): HttpReporter {
   return new HttpReporterImpl(options);
@@ -216,10 +218,12 @@ class HttpReporterImpl implements HttpReporter {
   }
 
   async #create(start: StartOptions): Promise<ExternalExecution> {
-    const { projectId } = this.#options;
-    if (projectId === undefined)
+    const { projectId, token } = this.#options;
+    // A session key names its project and session itself.
+    if (projectId === undefined && !token.startsWith(SESSION_KEY_PREFIX))
       throw new ReporterError('gbcms report: projectId (or executionId) is needed');
-    const body: Record<string, unknown> = { project_id: projectId, external: true };
+    const body: Record<string, unknown> = { external: true };
+    if (projectId !== undefined) body.project_id = projectId;
     if (start.session !== undefined) body.session = start.session;
     if (start.name !== undefined) body.name = start.name;
     if (start.heartbeatTimeout !== undefined) body.heartbeat_timeout = start.heartbeatTimeout;

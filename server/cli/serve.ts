@@ -346,6 +346,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   try {
     await manager.drain(settings.graceMs);
     await app.close();
+    // Reports taken by requests that were still being answered while the app closed are
+    // stored before the store goes: a reporter that got 202 must not lose them.
+    await manager.external.stop();
     // The executions' last states were only queued: without this wait a pull request would
     // keep `pending` for ever. Bounded, since a forge that does not answer must not hold the exit.
     if (!(await settled(statuses.idle(), STATUS_FLUSH_MS, impatient.signal))) {

@@ -7,6 +7,7 @@ import { CHART_SCRIPTS, CHART_STYLES } from './execution-page.ts';
 import { durationText, statusLabel, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
+import { type SessionKeysInput, sessionKeysSection } from './session-keys-view.ts';
 
 export interface SessionPageInput {
   actor: User | undefined;
@@ -21,6 +22,8 @@ export interface SessionPageInput {
     reports: (id: string) => string;
   };
   now: Date;
+  /** For writers of the project: the Keys section. */
+  keys?: SessionKeysInput;
 }
 
 /** How an execution is named in the table and the chart legends. */
@@ -29,7 +32,7 @@ export function executionLabel(execution: Pick<Execution, 'number' | 'name'>): s
 }
 
 export function sessionPage(input: SessionPageInput): SafeHtml {
-  const { actor, project, session, executions, metrics, urls, now } = input;
+  const { actor, project, session, executions, metrics, urls, now, keys } = input;
   const rows = executions.map(
     (
       execution,
@@ -64,6 +67,7 @@ ${
       html`<figure class="chart" data-chart="${name}"><figcaption>${name}</figcaption><div class="plot"></div></figure>`,
   )}</div>
 <p class="notice" id="no-metrics"${metrics.length > 0 ? html` hidden` : ''}>No metrics reported yet.</p>
+${keys ? sessionKeysSection(keys, now) : ''}
 </section>`;
   return layout({
     title: `${session.name} · ${project.name}`,

@@ -6,23 +6,36 @@
 //                    A bad header is a 401; a bad cookie is just anonymous (it may be stale).
 //   'form'           the page forms: the cookie, on same-origin requests only.
 //   'none'           webhooks: signed, not authenticated; the headers are not looked at.
+// A session key (`gbcmsk_...`) is taken wherever a token is, but only on routes that say
+// `config.sessionKey: true` (creating and reporting external executions): there it sets
+// `request.sessionKey` and no actor; anywhere else it is a 401, so it never reads anything.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseBearer } from '../auth/bearer.ts';
+import { isSessionKeyShaped } from '../auth/session-key-crypto.ts';
 import { errors } from '../errors.ts';
-import type { User } from '../store/index.ts';
+import type { Session, User } from '../store/index.ts';
 import { readCookie, TOKEN_COOKIE } from './cookies.ts';
 
 export type AuthMode = 'api' | 'form' | 'none';
 
+/** What a valid session key opens: one session of one project. */
+export interface SessionKeyGrant {
+  keyId: string;
+  session: Session;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     actor: User | undefined;
+    sessionKey: SessionKeyGrant | undefined;
   }
   interface FastifyContextConfig {
     auth?: AuthMode;
     /** Errors on this route are answered with an HTML page rather than JSON. */
     html?: boolean;
+    /** A session key may call this route (it then checks the key's session itself). */
+    sessionKey?: boolean;
   }
 }
 
@@ -30,6 +43,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 const authPlugin: FastifyPluginAsync = async (app) => {
   app.decorateRequest('actor', undefined);
+  app.decorateRequest('sessionKey', undefined);
 
   app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config.auth ?? 'api';
@@ -42,6 +56,10 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     const bearer = parseBearer(request.headers.authorization);
     if (bearer.kind === 'malformed')
       throw errors.unauthorized('the Authorization header is not "Bearer <token>"');
+    if (bearer.kind === 'token' && isSessionKeyShaped(bearer.token)) {
+      request.sessionKey = await sessionKeyGrant(request, bearer.token);
+      return;
+    }
     if (bearer.kind === 'token') {
       const found = await app.store.tokens.authenticate(bearer.token);
       if (!found) throw errors.unauthorized('the API token is invalid or revoked');
@@ -50,6 +68,16 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     }
     if (SAFE_METHODS.has(request.method)) request.actor = await fromCookie(request);
   });
+
+  /** The grant of a key this route takes; throws 401 for a bad key or a route keys may not call. */
+  async function sessionKeyGrant(request: FastifyRequest, key: string): Promise<SessionKeyGrant> {
+    const grant = await app.store.sessionKeys.authenticate(key);
+    if (!grant) throw errors.unauthorized('the session key is invalid, revoked or expired');
+    if (request.routeOptions.config.sessionKey !== true) {
+      throw errors.unauthorized('a session key only creates executions in its session and reports to them');
+    }
+    return grant;
+  }
 
   async function fromCookie(request: FastifyRequest): Promise<User | undefined> {
     const token = readCookie(request.headers.cookie, TOKEN_COOKIE);

@@ -42,6 +42,23 @@ export async function writeExecution(request: FastifyRequest, executionId: strin
   return found;
 }
 
+/**
+ * An execution a session key may report to: one of the key's session. Any other is 404, like
+ * one that does not exist, so a key learns nothing about the rest of the server.
+ */
+export async function sessionKeyExecution(request: FastifyRequest, executionId: string): Promise<Execution> {
+  const grant = request.sessionKey;
+  const execution = grant ? await request.server.store.executions.get(executionId) : undefined;
+  if (!execution || execution.session_id !== grant?.session.id) throw errors.executionNotFound();
+  return execution;
+}
+
+/** For reports, heartbeats and the end of an external execution: a session key of its session, or a writer. */
+export async function reportExecution(request: FastifyRequest, executionId: string): Promise<Execution> {
+  if (request.sessionKey) return sessionKeyExecution(request, executionId);
+  return (await writeExecution(request, executionId)).execution;
+}
+
 export async function writeProject(request: FastifyRequest, projectId: string): Promise<ProjectAccess> {
   requireActor(request);
   const access = await readProject(request, projectId);

@@ -45,6 +45,7 @@ export type {
   Role,
   Schedule,
   Session,
+  SessionKey,
   StoredArtifact,
   StoredStep,
   User,
@@ -53,6 +54,8 @@ export type {
 } from './schema.ts';
 export { FORGES, FORK_PULL_REQUEST_POLICIES, ROLES, SECRET_EVENTS, VISIBILITIES } from './schema.ts';
 export type { SecretInfo, SecretRepo, SecretUse, StoredSecret } from './secrets.ts';
+export type { SessionKeyInfo, SessionKeyRepo } from './session-keys.ts';
+export { SESSION_KEY_LIFETIME_MS } from './session-keys.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
 export type { StatusSettings, StatusSettingsRepo } from './status-settings.ts';

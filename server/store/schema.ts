@@ -122,6 +122,18 @@ export interface SessionsTable {
   created_at: string;
 }
 
+export interface SessionKeysTable {
+  id: string;
+  session_id: string;
+  /** sha256 of the key, hex: the key itself is shown once, when it is made. */
+  key_hash: string;
+  /** The first characters after `gbcmsk_`, to tell keys apart in lists. */
+  prefix: string;
+  created_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 export interface ReportsTable {
   execution_id: string;
   /** 1, 2, 3... per execution, in the order the reports were stored. */
@@ -285,6 +297,7 @@ export interface Database {
   schedules: SchedulesTable;
   project_status_settings: ProjectStatusSettingsTable;
   cache_uses: CacheUsesTable;
+  session_keys: SessionKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -299,3 +312,4 @@ export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type Session = Selectable<SessionsTable>;
 export type ExecutionForge = Selectable<ExecutionForgesTable>;
 export type Schedule = Selectable<SchedulesTable>;
+export type SessionKey = Selectable<SessionKeysTable>;

@@ -17,6 +17,7 @@ import { type ReportRepo, reportRepo } from './reports.ts';
 import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import type { Database } from './schema.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
+import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
 import { type StatusSettingsRepo, statusSettingsRepo } from './status-settings.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
@@ -49,6 +50,8 @@ export interface Store {
   readonly artifacts: ArtifactRepo;
   readonly deliveries: DeliveryRepo;
   readonly sessions: SessionRepo;
+  /** Capabilities to create executions in one session and report to them. */
+  readonly sessionKeys: SessionKeyRepo;
   readonly reports: ReportRepo;
   /** Where executions report their status back to (forge statuses). */
   readonly forges: ForgeRepo;
@@ -114,6 +117,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     artifacts: artifactRepo(context),
     deliveries: deliveryRepo(context),
     sessions: sessionRepo(context),
+    sessionKeys: sessionKeyRepo(context),
     reports: reportRepo(context),
     forges: forgeRepo(context),
     secrets: secretRepo(context),

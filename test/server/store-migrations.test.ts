@@ -27,6 +27,7 @@ const MIGRATIONS = [
   '006-fork-pull-requests',
   '007-project-status-settings',
   '008-cache-uses',
+  '009-session-keys',
 ];
 
 const TABLES = [
@@ -43,6 +44,7 @@ const TABLES = [
   'reports',
   'schedules',
   'secrets',
+  'session_keys',
   'sessions',
   'steps',
   'users',

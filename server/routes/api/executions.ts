@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import { readExecution, requireActor, writeExecution, writeProject } from '../access.ts';
+import { readExecution, requireActor, sessionKeyExecution, writeExecution, writeProject } from '../access.ts';
 import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
@@ -29,15 +29,22 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: ExternalStartBody }>(
     '/api/executions',
     {
+      config: { sessionKey: true },
       schema: {
         summary: 'Start an execution of a project, or create an external one (external: true)',
+        description:
+          "With a session key instead of a token, only `external: true` is allowed: the execution goes in the key's session, and project_id and session may be left out.",
         tags: ['executions'],
         body: {
           type: 'object',
-          required: ['project_id'],
           additionalProperties: false,
           properties: {
-            project_id: { type: 'string', minLength: 1, maxLength: 64 },
+            project_id: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              description: 'required, except with a session key',
+            },
             ref: {
               type: 'string',
               minLength: 1,
@@ -53,10 +60,12 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       if (request.body.external === true) return startExternal(request, reply);
+      if (request.sessionKey) throw errors.unauthorized('a session key only creates external executions');
       const externalOnly = externalOnlyFields(request.body);
       if (externalOnly.length > 0)
         throw errors.validation(`${externalOnly.join(', ')}: only with external: true`);
       const actor = requireActor(request);
+      if (request.body.project_id === undefined) throw errors.validation('project_id is required');
       const { project } = await writeProject(request, request.body.project_id);
       const plan = manualStart(project, request.body);
       const execution = await mapExecutionErrors(
@@ -69,6 +78,8 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string } }>(
     '/api/executions/:id',
     {
+      // A session key reads the executions of its session (what creating one answered already).
+      config: { sessionKey: true },
       schema: {
         summary: 'An execution with its steps and artifacts',
         tags: ['executions'],
@@ -77,7 +88,9 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request) => {
-      const { execution } = await readExecution(request, request.params.id);
+      const execution = request.sessionKey
+        ? await sessionKeyExecution(request, request.params.id)
+        : (await readExecution(request, request.params.id)).execution;
       const [steps, artifacts, secrets] = await Promise.all([
         app.store.steps.list(execution.id),
         app.store.artifacts.list(execution.id),

@@ -1,9 +1,11 @@
 // External executions: code gbcms did not start (a notebook, a cluster job) reports to the
 // server. POST /api/executions with `external: true` creates one (startExternal, called from the
 // executions routes); these routes take its reports (a JSON array, or a WebSocket of JSON
-// messages), its heartbeats and its end. Writing needs a developer on the project or an admin.
+// messages), its heartbeats and its end. Writing needs a developer on the project or an admin,
+// or a session key of the execution's session (config.sessionKey, checked by reportExecution).
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { isSessionKeyShaped } from '../../auth/session-key-crypto.ts';
 import { describeError, errors, HttpError } from '../../errors.ts';
 import {
   DEFAULT_HEARTBEAT_TIMEOUT_S,
@@ -13,7 +15,8 @@ import {
   MIN_HEARTBEAT_TIMEOUT_S,
 } from '../../executions/index.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import { requireActor, writeExecution, writeProject } from '../access.ts';
+import type { Project } from '../../store/index.ts';
+import { reportExecution, requireActor, writeProject } from '../access.ts';
 import { executionHttpError, mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { executionView } from './views.ts';
@@ -21,7 +24,7 @@ import { executionView } from './views.ts';
 /** Reports in one request or one WebSocket message, at most. */
 export const MAX_REPORTS_PER_REQUEST = 10_000;
 
-const SESSION_NAME = {
+export const SESSION_NAME = {
   type: 'string',
   minLength: 1,
   maxLength: 100,
@@ -51,7 +54,8 @@ export function externalStartProperties(minHeartbeatTimeoutS: number) {
 }
 
 export interface ExternalStartBody {
-  project_id: string;
+  /** Required, except with a session key (its project then). */
+  project_id?: string;
   ref?: string;
   commit?: string;
   external?: boolean;
@@ -79,22 +83,49 @@ export async function startExternal(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const app = request.server;
-  const actor = requireActor(request);
   const { body } = request;
   if (body.ref !== undefined || body.commit !== undefined) {
     throw errors.validation('an external execution has no ref or commit: gbcms does not run it');
   }
-  const { project } = await writeProject(request, body.project_id);
+  const { project, session, requestedBy } = await externalTarget(request);
   const execution = await mapExecutionErrors(
     externalControl(app).start({
       project,
-      requestedBy: actor.id,
-      ...(body.session !== undefined ? { session: body.session } : {}),
+      requestedBy,
+      ...(session !== undefined ? { session } : {}),
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(body.heartbeat_timeout !== undefined ? { heartbeatTimeoutS: body.heartbeat_timeout } : {}),
     }),
   );
   return reply.code(201).send(executionView(execution, links(app.settings.publicUrl)));
+}
+
+/**
+ * Where a new external execution goes, and who asked. A session key names its project and
+ * session itself (both may be left out); any other project or session is 404 to it.
+ */
+async function externalTarget(
+  request: FastifyRequest<{ Body: ExternalStartBody }>,
+): Promise<{ project: Project; session: string | undefined; requestedBy: string }> {
+  const { body } = request;
+  const grant = request.sessionKey;
+  if (grant) {
+    const { session } = grant;
+    const project = await request.server.store.projects.get(session.project_id);
+    if (!project || (body.project_id !== undefined && body.project_id !== project.id)) {
+      throw errors.projectNotFound();
+    }
+    if (body.session !== undefined && body.session !== session.name) {
+      throw errors.notFound(
+        `session '${body.session}' not found: this key creates executions in '${session.name}'`,
+      );
+    }
+    return { project, session: session.name, requestedBy: `session-key:${grant.keyId}` };
+  }
+  const actor = requireActor(request);
+  if (body.project_id === undefined) throw errors.validation('project_id is required');
+  const { project } = await writeProject(request, body.project_id);
+  return { project, session: body.session, requestedBy: actor.id };
 }
 
 /** Fields of POST /api/executions that only an external execution takes. */
@@ -159,6 +190,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string }; Body: unknown[] | Record<string, unknown> }>(
     '/api/executions/:id/reports',
     {
+      config: { sessionKey: true },
       schema: {
         summary: 'Send reports of an external execution',
         description: REPORT_SHAPES,
@@ -176,7 +208,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const { execution } = await writeExecution(request, request.params.id);
+      const execution = await reportExecution(request, request.params.id);
       const { body } = request;
       const intake = await mapExecutionErrors(
         externalControl(app).report(execution.id, Array.isArray(body) ? body : [body]),
@@ -188,6 +220,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string } }>(
     '/api/executions/:id/heartbeat',
     {
+      config: { sessionKey: true },
       schema: {
         summary: 'Tell the server an external execution is still alive',
         description:
@@ -209,7 +242,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request) => {
-      const { execution } = await writeExecution(request, request.params.id);
+      const execution = await reportExecution(request, request.params.id);
       const alive = await mapExecutionErrors(externalControl(app).heartbeat(execution.id));
       return {
         status: alive.status,
@@ -222,6 +255,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string }; Body: { status: ExternalVerdict; message?: string } }>(
     '/api/executions/:id/finish',
     {
+      config: { sessionKey: true },
       schema: {
         summary: 'End an external execution with its outcome',
         tags: ['executions'],
@@ -244,11 +278,15 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request) => {
-      const { execution } = await writeExecution(request, request.params.id);
+      const execution = await reportExecution(request, request.params.id);
       const { status, message } = request.body;
       const ended = await mapExecutionErrors(externalControl(app).finish(execution.id, status, message));
       request.log.info(
-        { execution: execution.id, status, by: request.actor?.id },
+        {
+          execution: execution.id,
+          status,
+          by: request.actor?.id ?? `session key ${request.sessionKey?.keyId}`,
+        },
         'external execution finished',
       );
       return executionView(ended, urls);
@@ -259,6 +297,7 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
     '/api/executions/:id/reports/ws',
     {
       websocket: true,
+      config: { sessionKey: true },
       schema: {
         summary: 'Send reports of an external execution over a WebSocket',
         tags: ['executions', 'reports'],
@@ -275,13 +314,19 @@ const externalRoutes: FastifyPluginAsync = async (app) => {
         // The URL goes into the access log: not with the token in it.
         request.raw.url = request.raw.url?.replace(/([?&]token=)[^&]*/, '$1[redacted]');
         if (request.headers.authorization !== undefined) return;
+        if (isSessionKeyShaped(query.token)) {
+          const grant = await app.store.sessionKeys.authenticate(query.token);
+          if (!grant) throw errors.unauthorized('the session key is invalid, revoked or expired');
+          request.sessionKey = grant;
+          return;
+        }
         const found = await app.store.tokens.authenticate(query.token);
         if (!found) throw errors.unauthorized('the API token is invalid or revoked');
         request.actor = found.user;
       },
       // Checked before the upgrade, so a refusal is an ordinary HTTP answer (401, 403, 404, 409).
       preHandler: async (request) => {
-        const { execution } = await writeExecution(request, request.params.id);
+        const execution = await reportExecution(request, request.params.id);
         await mapExecutionErrors(externalControl(app).heartbeat(execution.id));
       },
     },

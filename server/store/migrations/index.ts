@@ -10,6 +10,7 @@ import * as schedules from './005-schedules.ts';
 import * as forkPullRequests from './006-fork-pull-requests.ts';
 import * as projectStatusSettings from './007-project-status-settings.ts';
 import * as cacheUses from './008-cache-uses.ts';
+import * as sessionKeys from './009-session-keys.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-fork-pull-requests': forkPullRequests,
   '007-project-status-settings': projectStatusSettings,
   '008-cache-uses': cacheUses,
+  '009-session-keys': sessionKeys,
 };
 
 export const migrationProvider: MigrationProvider = {

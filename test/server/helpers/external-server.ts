@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type AppOptions, buildApp } from '../../../server/app.ts';
 import type { ExecutionManager, ExecutionManagerOptions } from '../../../server/executions/manager.ts';
-import type { Project, Store } from '../../../server/store/index.ts';
+import type { Project, Store, StoreOptions } from '../../../server/store/index.ts';
 import { HANG_MS } from '../../helpers/poll.ts';
 import { openFakeManagers, warningsLogger } from './fake-managers.ts';
 import { type Callers, createCallers, type Who } from './users.ts';
@@ -48,11 +48,13 @@ export interface ExternalServer extends Callers {
 
 export async function startExternalServer(
   options: Partial<ExecutionManagerOptions> = {},
-  appOptions: Pick<AppOptions, 'sseKeepAliveMs'> = {},
+  appOptions: Pick<AppOptions, 'sseKeepAliveMs' | 'rateLimit'> = {},
+  /** The store's clock, for tests of what expires. */
+  storeOptions: StoreOptions = {},
 ): Promise<ExternalServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gbcms-external-'));
   const { logger, warnings } = warningsLogger();
-  const managers = await openFakeManagers(dataDir, { logger, ...options });
+  const managers = await openFakeManagers(dataDir, { logger, ...options }, storeOptions);
   const { store, manager, newManager } = managers;
   const { users, tokens } = await createCallers(store);
   const publicProject = await store.projects.create({

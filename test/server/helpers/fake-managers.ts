@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FakeBackend } from '../../../engine/backends/fake.ts';
 import type { ExecutionLogger } from '../../../server/executions/logger.ts';
 import { ExecutionManager, type ExecutionManagerOptions } from '../../../server/executions/manager.ts';
-import { openStore, type Store } from '../../../server/store/index.ts';
+import { openStore, type Store, type StoreOptions } from '../../../server/store/index.ts';
 
 /** A logger that keeps the messages of warnings and errors and drops the rest. */
 export function warningsLogger(): { logger: ExecutionLogger; warnings: string[] } {
@@ -30,8 +30,9 @@ export interface FakeManagers {
 export async function openFakeManagers(
   dataDir: string,
   options: Partial<ExecutionManagerOptions> & { logger: ExecutionLogger },
+  storeOptions: StoreOptions = {},
 ): Promise<FakeManagers> {
-  const store = await openStore(dataDir);
+  const store = await openStore(dataDir, storeOptions);
   const managers: ExecutionManager[] = [];
   const newManager = (more: Partial<ExecutionManagerOptions> = {}) => {
     const manager = new ExecutionManager({ store, backend: new FakeBackend(), dataDir, ...options, ...more });

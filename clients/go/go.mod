@@ -1,0 +1,3 @@
+module gbcms/report
+
+go 1.19
