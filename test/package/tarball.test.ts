@@ -168,9 +168,11 @@ describe('the packed gbcms, installed into an empty project', () => {
     const token = made.stdout.trim();
     assert.match(token, /^\S{20,}$/);
 
+    // The installed command itself rather than npx, so that SIGTERM reaches gbcms (npx would die
+    // of it and leave the server running).
     const server: ChildProcess = spawn(
-      'npx',
-      ['--no-install', 'gbcms', 'serve', '--port', '0', '--data', data],
+      process.execPath,
+      [join(gbcms.project, 'node_modules', '.bin', 'gbcms'), 'serve', '--port', '0', '--data', data],
       {
         cwd: gbcms.project,
         env: { ...process.env, GBCMS_DATA: data },
@@ -192,7 +194,11 @@ describe('the packed gbcms, installed into an empty project', () => {
       );
       const health = await fetch(`${url}/healthz`);
       assert.equal(health.status, 200);
-      assert.equal(((await health.json()) as { status: string }).status, 'ok');
+      assert.deepEqual(await health.json(), { status: 'ok', version: gbcms.version });
+      assert.match(
+        await (await fetch(`${url}/login`)).text(),
+        new RegExp(`<footer[^>]*>gbcms ${gbcms.version}</footer>`),
+      );
       assert.equal((await fetch(`${url}/api/tokens`)).status, 401);
       const tokens = await fetch(`${url}/api/tokens`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(tokens.status, 200, await tokens.clone().text());
