@@ -63,11 +63,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    const { readFile } = await import('node:fs/promises');
-    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    io.stdout.write(`${pkg.version}\n`);
+    const { packageVersion } = await import('../engine/package-info.ts');
+    io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const command = COMMANDS[name];

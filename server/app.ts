@@ -2,9 +2,9 @@
 // OpenAPI), then the app's own (one decoration each: store, executions, settings, metrics,
 // auth), then the routes. `gbcms serve` builds it with the real execution manager; tests build
 // it with a fake one and call `app.inject()`.
-import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { packageVersion } from '../engine/package-info.ts';
 import type { ExecutionControl } from './executions/types.ts';
 import authPlugin from './plugins/auth.ts';
 import errorHandlerPlugin from './plugins/error-handler.ts';
@@ -67,12 +67,6 @@ export interface AppOptions {
   executionEvents?: StepEvents;
   /** Seals secret values set through the API and pages; without it they cannot be set (503). */
   secrets?: SecretVault;
-}
-
-function packageVersion(): string {
-  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-  const version = (JSON.parse(text) as { version?: unknown }).version;
-  return typeof version === 'string' ? version : '0.0.0';
 }
 
 function isLogger(value: LoggerOptions | Logger): value is Logger {

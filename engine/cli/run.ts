@@ -14,6 +14,7 @@ import { runFileWriter } from '../run-file.ts';
 import { newRunId } from '../run-id.ts';
 import type { RunRecord } from '../run-record.ts';
 import { commandArgs } from './args.ts';
+import { ensureGbcmsDir } from './gbcms-dir.ts';
 import type { CliIO } from './io.ts';
 import { painter, runSummary } from './reporters/format.ts';
 import { liveReporter } from './reporters/live.ts';
@@ -151,7 +152,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
 
-  const runsDir = join(workspace, '.gbcms', 'runs');
+  const runsDir = join(await ensureGbcmsDir(workspace), 'runs');
   for (const crashed of await recoverCrashedRuns(runsDir, backend)) {
     progress.write(
       `${paint('yellow', `note: run ${crashed.id} was left running by a gbcms process that ended (pid ${crashed.pid}): marked error, its leftovers removed`)}\n`,

@@ -4,7 +4,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliIO } from '../../engine/cli/io.ts';
-import { DATABASE_FILE, openStore, type Project, type Store } from '../store/index.ts';
+import { DATABASE_FILE, MigrationError, openStore, type Project, type Store } from '../store/index.ts';
 
 /** Bad arguments: the command prints its help and exits 2. */
 export class UsageError extends Error {}
@@ -68,7 +68,8 @@ export async function reportErrors(
       io.stderr.write(`gbcms ${command}: ${(error as Error).message}\n\n${help}`);
       return 2;
     }
-    if (error instanceof CommandError) {
+    // A database gbcms cannot use (newer than the code, a failed migration) is the operator's to fix.
+    if (error instanceof CommandError || error instanceof MigrationError) {
       io.stderr.write(`gbcms ${command}: ${error.message}\n`);
       return 1;
     }

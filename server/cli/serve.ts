@@ -16,7 +16,7 @@ import { loggerOptions } from '../plugins/logger.ts';
 import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
-import { openStore, resolveDataDir } from '../store/index.ts';
+import { MigrationError, openStore, resolveDataDir, type Store } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 
 const HELP = `usage: gbcms serve [options]
@@ -250,7 +250,14 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     io.stderr.write(`gbcms serve: ${(error as Error).message}\n`);
     return 1;
   }
-  const store = await openStore(dataDir);
+  let store: Store;
+  try {
+    store = await openStore(dataDir);
+  } catch (error) {
+    if (!(error instanceof MigrationError)) throw error;
+    io.stderr.write(`gbcms serve: ${dataDir}: ${error.message}\n`);
+    return 1;
+  }
   let vault: SecretVault;
   try {
     const key = await secretKeySource(store.dataDir);

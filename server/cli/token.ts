@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { TOKEN_PREFIX } from '../auth/token-crypto.ts';
 import { resolveDataDir } from '../store/data-dir.ts';
+import { MigrationError } from '../store/migrations/index.ts';
 import { ROLES, type Role } from '../store/schema.ts';
 import { DATABASE_FILE, openStore, type Store } from '../store/store.ts';
 import type { TokenInfo } from '../store/tokens.ts';
@@ -83,7 +84,7 @@ export async function tokenCommand(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`gbcms token: ${error.message}\n\n${HELP}`);
       return 2;
     }
-    if (error instanceof CommandError) {
+    if (error instanceof CommandError || error instanceof MigrationError) {
       io.stderr.write(`gbcms token: ${error.message}\n`);
       return 1;
     }

@@ -4,7 +4,7 @@
 // same for every repository and can be shown, diffed and reinstalled freely.
 import { lstat, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../engine/package-info.ts';
 import { GitError, runGit } from './run-git.ts';
 import { hasControlCharacter } from './text.ts';
 
@@ -41,7 +41,7 @@ const MARKER = '# gbcms post-receive hook';
 const BACKUP_SUFFIX = '.gbcms-backup';
 
 export function defaultHookCommand(): string[] {
-  return [process.execPath, fileURLToPath(new URL('../../bin/gbcms.js', import.meta.url))];
+  return [process.execPath, join(packageRoot(), 'bin', 'gbcms.js')];
 }
 
 /** The hook script: POSIX sh that passes the push's stdin to `<command> hook notify`. */

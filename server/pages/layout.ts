@@ -1,4 +1,5 @@
 // The frame around every page: head, navigation, who is signed in.
+import { packageVersion } from '../../engine/package-info.ts';
 import type { User } from '../store/index.ts';
 import { html, type SafeHtml } from './html.ts';
 
@@ -33,6 +34,7 @@ ${scripts.map((file) => html`<script src="/assets/${file}" defer></script>`)}
 <main>
 ${body}
 </main>
+<footer class="site">gbcms ${packageVersion()}</footer>
 </body>
 </html>
 `;

@@ -1,5 +1,7 @@
-// GET /healthz: the process answers and its database does.
+// GET /healthz: the process answers and its database does; says which gbcms answers, so an
+// upgrade or a rollback can be checked from outside.
 import type { FastifyPluginAsync } from 'fastify';
+import { packageVersion } from '../../engine/package-info.ts';
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get(
@@ -11,15 +13,15 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
         response: {
           200: {
             type: 'object',
-            required: ['status'],
-            properties: { status: { type: 'string', enum: ['ok'] } },
+            required: ['status', 'version'],
+            properties: { status: { type: 'string', enum: ['ok'] }, version: { type: 'string' } },
           },
         },
       },
     },
     async () => {
       await app.store.ping();
-      return { status: 'ok' };
+      return { status: 'ok', version: packageVersion() };
     },
   );
 };

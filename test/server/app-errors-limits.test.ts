@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -302,11 +303,14 @@ describe('OpenAPI and health', () => {
     }
   });
 
-  test('/healthz', async () => {
+  test('/healthz answers with the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     const server = await startTestServer();
     try {
       const response = await server.request('anonymous', { method: 'GET', url: '/healthz' });
-      assert.deepEqual(response.json(), { status: 'ok' });
+      assert.deepEqual(response.json(), { status: 'ok', version });
     } finally {
       await server.close();
     }

@@ -1,7 +1,8 @@
 // Migrations listed in code rather than read from a folder: they are bundled with the sources,
 // and tsx needs no file-system tricks to load them. Add each new file here, in order.
 import type { Kysely, Migration, MigrationProvider, MigrationResult } from 'kysely';
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
+import { packageVersion } from '../../../engine/package-info.ts';
 import * as initial from './001-initial.ts';
 import * as reports from './002-reports.ts';
 import * as secrets from './003-secrets.ts';
@@ -41,6 +42,7 @@ export class MigrationError extends Error {
 
 /** Brings the schema up to date; returns the names of the migrations it applied. */
 export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
+  await refuseNewerDatabase(db);
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
@@ -51,4 +53,23 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
     });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * A database migrated by a later gbcms (after a rollback to an older image, say) has tables
+ * and columns this code does not know: writing to it could lose data, so the store refuses to
+ * open it and says what to do, rather than Kysely's "corrupted migrations".
+ */
+async function refuseNewerDatabase<DB>(db: Kysely<DB>): Promise<void> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === 'kysely_migration')) return;
+  const applied = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+  const unknown = applied.rows.map((r) => r.name).filter((name) => !(name in MIGRATIONS));
+  if (unknown.length === 0) return;
+  throw new MigrationError(
+    `the database is newer than this gbcms ${packageVersion()}: it was migrated by a later version ` +
+      `(migrations ${unknown.join(', ')} are unknown here). Run that version or a newer one, or ` +
+      'restore the data folder backed up before the upgrade (see README, "Deploy").',
+    [],
+  );
 }
