@@ -11,6 +11,20 @@ const PATH = /(?:^|[\s'"`(=:])(\/[^\s'"`):,]*)/g;
 /** A line longer than this is cut before it is searched: messages are short, floods are not. */
 const MAX_LINE = 4096;
 
+const NEWLINE = 0x0a;
+/** Both spellings of the message contain one of these, byte for byte. */
+const NEEDLES = ['space left on device', 'ENOSPC'].map((text) => Buffer.from(text));
+const LONGEST_NEEDLE = Math.max(...NEEDLES.map((needle) => needle.length));
+
+/** Whether `data`, or the end of the last line joined to it, may hold a no-space message. */
+function mentionsNoSpace(partial: string, data: Buffer): boolean {
+  if (NEEDLES.some((needle) => data.includes(needle))) return true;
+  if (partial === '') return false;
+  // A message cut between two chunks.
+  const seam = Buffer.concat([Buffer.from(partial.slice(-LONGEST_NEEDLE)), data.subarray(0, LONGEST_NEEDLE)]);
+  return NEEDLES.some((needle) => seam.includes(needle));
+}
+
 export class NoSpaceWatch {
   /** The unfinished last line of each stream. */
   readonly #partial = { stdout: '', stderr: '' };
@@ -18,7 +32,16 @@ export class NoSpaceWatch {
   #seen = false;
 
   feed(chunk: OutputChunk): void {
-    const lines = (this.#partial[chunk.stream] + chunk.data.toString('utf8')).split('\n');
+    const partial = this.#partial[chunk.stream];
+    if (!mentionsNoSpace(partial, chunk.data)) {
+      // The usual case, and on the hot path of every log byte: no line is split or searched,
+      // only the unfinished last line is kept in case the message is completed by the next chunk.
+      const end = chunk.data.lastIndexOf(NEWLINE);
+      const tail = chunk.data.subarray(Math.max(end + 1, chunk.data.length - MAX_LINE)).toString('utf8');
+      this.#partial[chunk.stream] = end === -1 ? (partial + tail).slice(-MAX_LINE) : tail;
+      return;
+    }
+    const lines = (partial + chunk.data.toString('utf8')).split('\n');
     this.#partial[chunk.stream] = (lines.pop() ?? '').slice(-MAX_LINE);
     for (const line of lines) this.#line(line);
   }
