@@ -1,8 +1,11 @@
 // The cache half of the retention sweep. A cache goes when no key can reach it any more, or
 // when its project holds more than its budget:
 // - every cache of a project that was deleted;
-// - in each slot (one scope's pipeline, step and path), every key but the one used last: the
-//   key files changed since, so a run would compute the newer key;
+// - in each slot (one scope's pipeline, step and path), every key but the one used last, once
+//   it has not been used for a week: the key files changed since, so a run of that branch
+//   computes the newer key. The week is for the other branches: two branches with different
+//   lock files each reach their own key, and removing the older at once would make them
+//   evict each other's cache on every sweep (GitHub Actions keeps an unused cache as long);
 // - then, while a project's caches together pass the budget, the least recently used.
 // A cache a step uses now is never removed (the backend refuses, and the sweep skips it).
 // Only scopes the server made (`project:<id>...`, cache-scope.ts) are looked at: caches of a
@@ -14,6 +17,8 @@ import type { ExecutionLogger } from './logger.ts';
 
 /** Bytes a project's caches may hold together, unless the server is told otherwise. */
 export const DEFAULT_CACHE_BUDGET_BYTES = 5 * 1024 ** 3;
+/** How long an older key of a slot is kept after its last use, for branches still on it. */
+export const REPLACED_KEY_GRACE_MS = 7 * 24 * 3600 * 1000;
 
 export interface CacheSweepOptions {
   store: Pick<Store, 'caches'>;
@@ -21,6 +26,7 @@ export interface CacheSweepOptions {
   /** Per project, over every scope (its own and its forks'). */
   budgetBytes: number;
   logger: ExecutionLogger;
+  now: Date;
 }
 
 interface Candidate extends KeptCache {
@@ -48,7 +54,9 @@ export function planCacheRemovals(
   candidates: readonly Candidate[],
   existingProjects: ReadonlySet<string>,
   budgetBytes: number,
+  now: Date,
 ): Array<{ cache: Candidate; why: string }> {
+  const staleBefore = new Date(now.getTime() - REPLACED_KEY_GRACE_MS).toISOString();
   const removals: Array<{ cache: Candidate; why: string }> = [];
   const kept: Candidate[] = [];
   for (const cache of candidates) {
@@ -60,8 +68,8 @@ export function planCacheRemovals(
     const [newest, ...older] = slot.sort(byRecentFirst);
     if (newest) reachable.push(newest);
     for (const cache of older) {
-      if (cache.inUse) reachable.push(cache);
-      else removals.push({ cache, why: 'a newer key of its slot replaced it' });
+      if (cache.inUse || new Date(cache.lastUsed).toISOString() > staleBefore) reachable.push(cache);
+      else removals.push({ cache, why: 'a newer key of its slot replaced it a week or more ago' });
     }
   }
   for (const project of groupBy(reachable, (c) => c.projectId).values()) {
@@ -89,7 +97,7 @@ export async function sweepCaches(options: CacheSweepOptions): Promise<number> {
   }
   const existing = await store.caches.existingProjects([...new Set(candidates.map((c) => c.projectId))]);
   const removed: string[] = [];
-  for (const { cache, why } of planCacheRemovals(candidates, existing, options.budgetBytes)) {
+  for (const { cache, why } of planCacheRemovals(candidates, existing, options.budgetBytes, options.now)) {
     try {
       // false: a run mounted it since the listing; it stays.
       if (!(await caches.remove(cache.key))) continue;

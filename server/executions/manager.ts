@@ -291,7 +291,7 @@ export class ExecutionManager implements ExecutionControl {
     const { store, backend, logger, cacheBudgetBytes } = this.#options;
     if (backend.caches === undefined) return Promise.resolve(0);
     const budgetBytes = cacheBudgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES;
-    return sweepCaches({ store, caches: backend.caches, budgetBytes, logger });
+    return sweepCaches({ store, caches: backend.caches, budgetBytes, logger, now: this.#now() });
   }
 
   /**

@@ -191,6 +191,8 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
       dataDir: join(root, 'data'),
       logger,
       cacheBudgetBytes: 3 * 1024 ** 2,
+      // Over a week after the older keys' last use.
+      now: () => new Date('2030-01-12T00:00:00Z'),
     });
     try {
       await sweeper.sweepCaches();
