@@ -1,13 +1,13 @@
 // A step's artifacts out of its workspace, the same on every backend: each artifact's archive
 // comes from Backend.fetchArchive and goes through the safe extraction, under one budget for
-// the whole step so that many artifacts cannot add up past it. Each archive is measured on a
-// read of its own before it is extracted (measure.ts): one past the budgets is refused before a
-// single file of it is written.
+// the whole step so that many artifacts cannot add up past it. The archive is read once: the
+// extraction refuses at the first entry past a budget, destroys the source there (a hostile
+// archive is never read to its end) and removes what it wrote. Reading it twice, to measure
+// first, would double the cost of every artifact to save work only on refused ones.
 import { join, posix } from 'node:path';
 import type { ArtifactRecord, Backend, RunContext } from '../backends/types.ts';
 import type { PlannedStep } from '../plan.ts';
 import { DEFAULT_MAX_ENTRIES, extractArchive } from './extract.ts';
-import { measureArchive } from './measure.ts';
 
 /** Bytes of file content one step's artifacts may hold together. */
 export const DEFAULT_ARTIFACT_MAX_BYTES = 1024 ** 3;
@@ -39,23 +39,17 @@ export async function collectArtifacts(
   let used = 0;
   let usedEntries = 0;
   for (const artifact of step.artifacts) {
-    const measured = await backend.fetchArchive(step, run, artifact.path);
-    if (measured === undefined) {
-      options.missing(artifact.path);
-      continue;
-    }
-    const budget = { maxBytes: maxBytes - used, maxEntries: maxEntries - usedEntries };
-    usedEntries += (await measureArchive(measured, budget)).entries;
-    // The extraction checks the same budgets again: the workspace may have changed in between.
     const archive = await backend.fetchArchive(step, run, artifact.path);
     if (archive === undefined) {
       options.missing(artifact.path);
       continue;
     }
-    const files = await extractArchive(archive, join(options.destDir, artifact.dest), {
-      ...budget,
+    const { files, entries } = await extractArchive(archive, join(options.destDir, artifact.dest), {
+      maxBytes: maxBytes - used,
+      maxEntries: maxEntries - usedEntries,
       stripPrefix: posix.basename(artifact.path),
     });
+    usedEntries += entries;
     for (const file of files) {
       used += file.size;
       const path = file.path === '' ? artifact.dest : `${artifact.dest}/${file.path}`;

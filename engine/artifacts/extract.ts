@@ -41,11 +41,17 @@ const CREATE_FLAGS =
 
 type Entry = AsyncIterable<unknown> & { header: tarStream.Header };
 
+/** What an extraction wrote, and how many archive entries (files, folders, links) it read. */
+export interface Extracted {
+  files: ExtractedFile[];
+  entries: number;
+}
+
 export async function extractArchive(
   tar: ArchiveSource,
   destDir: string,
   options: ExtractOptions,
-): Promise<ExtractedFile[]> {
+): Promise<Extracted> {
   const extraction = new Extraction(resolve(destDir), options);
   const extract = tarStream.extract();
   const feeding: FeedState = { stopped: false, sourceError: undefined };
@@ -53,7 +59,7 @@ export async function extractArchive(
   try {
     for await (const entry of extract) await extraction.add(entry);
     await fed;
-    return extraction.files();
+    return { files: extraction.files(), entries: extraction.entries };
   } catch (error) {
     // Reading stops here: the feed sees the parser gone, and the source is destroyed. Not awaited:
     // a source stuck mid-read must not hold the refusal up.
@@ -91,6 +97,10 @@ class Extraction {
 
   files(): ExtractedFile[] {
     return [...this.#files.values()];
+  }
+
+  get entries(): number {
+    return this.#entries;
   }
 
   async add(entry: Entry): Promise<void> {

@@ -273,7 +273,7 @@ describe('extractArchive writes good archives', () => {
       file('coverage/implicit/dirs/file.txt', 'no directory entries before me'),
       dir('coverage/empty-dir/'),
     ]);
-    const files = await extractArchive(Readable.from([archive]), box.dest, {
+    const { files } = await extractArchive(Readable.from([archive]), box.dest, {
       maxBytes: 21 * 1024 * 1024,
       stripPrefix: 'coverage',
     });
@@ -303,7 +303,7 @@ describe('extractArchive writes good archives', () => {
       pieces.push(archive.subarray(offset, offset + size));
       offset += size;
     }
-    const files = await extractArchive(Readable.from(pieces), box.dest, {
+    const { files } = await extractArchive(Readable.from(pieces), box.dest, {
       maxBytes: 6 * 1024 * 1024,
       stripPrefix: 'out',
     });
@@ -314,7 +314,7 @@ describe('extractArchive writes good archives', () => {
   test('a single file lands at destDir itself, as Docker names it after the requested path', async () => {
     const archive = await tarOf([file('junit.xml', '<testsuites/>')]);
     const target = join(box.dest, 'reports', 'junit.xml');
-    const files = await extractArchive(Readable.from([archive]), target, {
+    const { files } = await extractArchive(Readable.from([archive]), target, {
       maxBytes: 1e6,
       stripPrefix: 'junit.xml',
     });
@@ -348,7 +348,7 @@ describe('extractArchive writes good archives', () => {
       symlink('out/inner', 'sub'),
       file('out/inner/x.txt', 'x'),
     ]);
-    const files = await extractArchive(Readable.from([archive]), box.dest, {
+    const { files } = await extractArchive(Readable.from([archive]), box.dest, {
       maxBytes: 1e6,
       stripPrefix: 'out',
     });
@@ -362,7 +362,7 @@ describe('extractArchive writes good archives', () => {
 
   test('a repeated entry replaces the earlier one, as tar does', async () => {
     const archive = await tarOf([file('a.txt', 'first'), file('b.txt', 'b'), file('a.txt', 'second')]);
-    const files = await extractArchive(Readable.from([archive]), box.dest, { maxBytes: 1e6 });
+    const { files } = await extractArchive(Readable.from([archive]), box.dest, { maxBytes: 1e6 });
     assert.deepEqual(
       files.map((f) => [f.path, f.size]),
       [
@@ -392,7 +392,7 @@ describe('extractArchive writes good archives', () => {
     writeFileSync(join(workspace, 'build/out/nested/data.json'), '{}');
     writeFileSync(join(workspace, 'build/other.txt'), 'not collected');
     const packed = tarFs.pack(workspace, { entries: ['build/out'] });
-    const files = await extractArchive(packed, box.dest, { maxBytes: 1e6, stripPrefix: 'build/out' });
+    const { files } = await extractArchive(packed, box.dest, { maxBytes: 1e6, stripPrefix: 'build/out' });
     assert.deepEqual(files.map((f) => f.path).sort(), ['app.js', 'nested/data.json']);
     assert.equal(readFileSync(join(box.dest, 'nested/data.json'), 'utf8'), '{}');
   });
