@@ -2,7 +2,7 @@
 // then its unittest suite runs against a real `gbcms serve` it starts (clients/python/tests).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -64,6 +64,9 @@ test('the Python client installs offline and passes its suite against gbcms serv
 test('inside a gbcms step the same code reports through the protocol', { timeout: HANG_MS }, async () => {
   const project = await mkdtemp(join(tmpdir(), 'gbcms-py-step-'));
   dirs.push(project);
+  // The package goes into the workspace: a sandboxed step sees nothing of the host's /tmp,
+  // where a CI checkout may live.
+  await cp(join(client, 'gbcms_report'), join(project, 'vendor', 'gbcms_report'), { recursive: true });
   await writeFile(
     join(project, '.gbcms.yml'),
     `version: 1
@@ -72,7 +75,7 @@ steps:
     image: python:3
     commands: [python3 train.py]
     env:
-      PYTHONPATH: ${JSON.stringify(client)}
+      PYTHONPATH: vendor
       PYTHONDONTWRITEBYTECODE: "1"
 `,
   );
@@ -104,6 +107,7 @@ with Reporter(name="train") as report:
   };
   assert.equal(record.status, 'failure');
   const train = record.reports.train;
+  assert.ok(train, `no reports from the step:\n${ran.output}`);
   assert.deepEqual(train?.metrics.loss && [train.metrics.loss.count, train.metrics.loss.last], [3, 1 / 3]);
   assert.equal(train?.progress?.done, 3);
   assert.deepEqual(

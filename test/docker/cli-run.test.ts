@@ -141,7 +141,7 @@ describe('gbcms run on Docker', await dockerTestOptions(), () => {
 
   test('a step past its memory limit: failure, out of memory', async () => {
     const dir = pipeline(
-      'version: 1\nenvironments:\n  small:\n    image: busybox:stable\n    resources: { memory: 32m }\nsteps:\n  hog:\n    environment: small\n    commands: ["head -c 300m /dev/zero | tail > /dev/null"]\n',
+      'version: 1\nenvironments:\n  small:\n    image: busybox:stable\n    resources: { memory: 32m, tmp: 8m }\nsteps:\n  hog:\n    environment: small\n    commands: ["head -c 300m /dev/zero | tail > /dev/null"]\n',
     );
     const { code, summary } = await runJson(dir);
     assert.equal(code, 1);

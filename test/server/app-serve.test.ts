@@ -73,7 +73,9 @@ describe('gbcms serve', () => {
     });
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
-    assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' });
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { status: string; version: string };
+    assert.equal(health.status, 'ok');
+    assert.match(health.version, /^\d+\.\d+\.\d+/);
     const project = await (
       await fetch(`${url}/api/projects`, {
         method: 'POST',

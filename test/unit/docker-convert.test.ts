@@ -111,7 +111,7 @@ describe('stepContainerOptions', () => {
 
   test('resources: memory (plus room for /tmp and HOME) without swap, cpus, pids; network none unless bridge', () => {
     const host = options().HostConfig ?? {};
-    assert.equal(host.Memory, 256 * 1024 ** 2 + 2 * 64 * 1024 ** 2);
+    assert.equal(host.Memory, 256 * 1024 ** 2 + 64 * 1024 ** 2);
     assert.equal(host.MemorySwap, host.Memory);
     assert.equal(host.NanoCpus, 1.5e9);
     assert.equal(host.PidsLimit, 128);

@@ -146,11 +146,12 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
   const environment = step.environment;
   const owner = parseOwner(environment.user);
   const { memoryBytes, tmpBytes } = environment.resources;
-  // tmpfs pages are charged to the container's memory cgroup: a full /tmp or HOME under the
-  // step's own limit would be an OOM kill, blamed on memory. Each gets room of its own on top
-  // of `memory`, so filling one ends in ENOSPC ("no space left on /tmp") and only the step's
-  // processes count against `memory`.
-  const memory = memoryBytes + 2 * tmpBytes;
+  // tmpfs pages are charged to the container's memory cgroup: a full /tmp under the step's own
+  // limit would be an OOM kill, blamed on memory. The limit is `memory` plus room for one full
+  // scratch folder, so filling /tmp (or HOME) ends in ENOSPC ("no space left on /tmp"). Not
+  // plus two: the cgroup cannot tell tmpfs pages from a process's, and every byte added here is
+  // memory a step that never touches /tmp may use too.
+  const memory = memoryBytes + tmpBytes;
   const scratch = `rw,exec,nosuid,nodev,uid=${owner.uid},gid=${owner.gid}`;
   return {
     name: stepContainerName(run.id, step, attempt),
