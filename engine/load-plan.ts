@@ -45,7 +45,7 @@ export interface LoadedPlan {
  * the trigger function throws.
  */
 export async function loadPlan(source: PipelineSource, request?: PlanRequest): Promise<LoadedPlan> {
-  const loaded = await readPipeline(source.path, source.display);
+  const loaded = await readPipeline(source.path, source.display, { workspace: source.workspace });
   // Sorted by position, capped, each with a line and a column (lint/report.ts).
   const { diagnostics } = loaded;
   if (!request || !loaded.config || hasErrors(diagnostics)) return { file: source.display, diagnostics };
