@@ -10,6 +10,7 @@ import type { LintCode } from './lint/codes.ts';
 import { MAX_PIPELINE_BYTES, type ParsedFile, parseFile } from './lint/parse-file.ts';
 import type { Reporter } from './lint/report.ts';
 import type { AliasBudget } from './lint/yaml-tree.ts';
+import { type RemoteIncludeOptions, remoteInclude } from './remote/remote-include.ts';
 
 /** Files below the pipeline file in one chain of includes. */
 export const MAX_INCLUDE_DEPTH = 4;
@@ -24,7 +25,11 @@ export interface IncludeRoot {
   display: string;
   /** Includes never lead out of this folder, links resolved. */
   workspace: string;
+  /** The cache and the network rules for `{url, sha256}` entries. */
+  remote?: RemoteIncludeOptions;
 }
+
+const SHA256 = /^[0-9a-f]{64}$/;
 
 interface Link {
   real: string;
@@ -50,7 +55,8 @@ class IncludeWalk {
     return join(dirname(this.root.display), relative(dirname(this.root.path), path));
   }
 
-  async follow(file: ParsedFile, path: string, chain: readonly Link[]): Promise<void> {
+  /** `path` is the file's absolute path, or undefined for a remote file. */
+  async follow(file: ParsedFile, path: string | undefined, chain: readonly Link[]): Promise<void> {
     const list = file.data.include;
     if (list === undefined) return;
     if (!Array.isArray(list)) {
@@ -59,6 +65,10 @@ class IncludeWalk {
     }
     for (const [index, entry] of list.entries()) {
       const at: [string, number] = ['include', index];
+      if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+        if (!(await this.#remote(file, at, entry as Record<string, unknown>, chain))) return;
+        continue;
+      }
       if (typeof entry !== 'string' || entry === '') {
         this.#report(file, at, 'GBCMS_SCHEMA_TYPE', 'must be a path to a pipeline file (a string)');
         continue;
@@ -70,6 +80,11 @@ class IncludeWalk {
           'GBCMS_INCLUDE_PATH',
           `'${entry}' is absolute; include paths are relative to the including file`,
         );
+        continue;
+      }
+      if (path === undefined) {
+        const message = `'${entry}': a remote file may include only other remote files, as {url, sha256}`;
+        this.#report(file, at, 'GBCMS_INCLUDE_PATH', message);
         continue;
       }
       const targets = await this.#targets(file, at, dirname(path), entry);
@@ -156,11 +171,73 @@ class IncludeWalk {
       this.#report(file, at, 'GBCMS_INCLUDE_TOO_LARGE', message);
       return false;
     }
+    return this.#parse(bytes, display, real, real, chain);
+  }
+
+  /** Checks a pipeline-wide limit, then parses and follows one file's bytes. */
+  async #parse(
+    bytes: Buffer,
+    display: string,
+    key: string,
+    path: string | undefined,
+    chain: readonly Link[],
+  ): Promise<boolean> {
     const parsed = parseFile(bytes, display, this.reporter, this.budget);
     if (!parsed) return true;
-    await this.follow(parsed, real, [...chain, { real, display }]);
+    await this.follow(parsed, path, [...chain, { real: key, display }]);
     this.files.push(parsed);
     return true;
+  }
+
+  /** A `{url, sha256}` entry: the pinned file, from the cache or the network. */
+  async #remote(
+    file: ParsedFile,
+    at: [string, number],
+    entry: Record<string, unknown>,
+    chain: readonly Link[],
+  ): Promise<boolean> {
+    const pinned = readRemoteEntry(entry);
+    if (typeof pinned === 'string') {
+      this.#report(file, at, 'GBCMS_INCLUDE_REMOTE', pinned);
+      return true;
+    }
+    const { url: parsedUrl, sha256 } = pinned;
+    const display = parsedUrl.href;
+    const key = `${display}#${sha256}`;
+    const loop = chain.findIndex((link) => link.real === key);
+    if (loop !== -1) {
+      const names = [...chain.slice(loop).map((link) => link.display), display];
+      this.#report(file, at, 'GBCMS_INCLUDE_CYCLE', `include cycle: ${names.join(' -> ')}`);
+      return true;
+    }
+    if (this.#seen.has(key)) return true;
+    if (chain.length > MAX_INCLUDE_DEPTH) {
+      const message = `'${display}' would be included ${chain.length} files deep; includes nest at most ${MAX_INCLUDE_DEPTH} deep`;
+      this.#report(file, at, 'GBCMS_INCLUDE_TOO_DEEP', message);
+      return true;
+    }
+    if (this.#seen.size >= MAX_INCLUDED_FILES) {
+      this.#report(
+        file,
+        at,
+        'GBCMS_INCLUDE_TOO_LARGE',
+        `a pipeline includes at most ${MAX_INCLUDED_FILES} files`,
+      );
+      return false;
+    }
+    this.#seen.add(key);
+    const answer = await remoteInclude(parsedUrl, sha256, this.root.remote);
+    if (!answer.ok) {
+      this.#report(file, at, answer.code, answer.message);
+      return true;
+    }
+    this.#bytes += answer.bytes.length;
+    if (this.#bytes > MAX_PIPELINE_BYTES) {
+      const message = `the pipeline and its included files come to more than ${MAX_PIPELINE_BYTES} bytes (1 MiB), the limit for one pipeline`;
+      this.#report(file, at, 'GBCMS_INCLUDE_TOO_LARGE', message);
+      return false;
+    }
+    return this.#parse(answer.bytes, display, key, undefined, chain);
   }
 
   async #read(
@@ -197,6 +274,22 @@ class IncludeWalk {
     const { position } = file.places.place(path, 'value');
     this.reporter.add(severity, code, path, message, position, file.file);
   }
+}
+
+/** The URL and hash of a `{url, sha256}` entry, or what is wrong with it. */
+function readRemoteEntry(entry: Record<string, unknown>): { url: URL; sha256: string } | string {
+  const { url, sha256 } = entry;
+  const extra = Object.keys(entry).find((key) => key !== 'url' && key !== 'sha256');
+  if (extra !== undefined)
+    return `unknown key '${extra}'; a remote include is {url: https://..., sha256: HEX}`;
+  const parsed = typeof url === 'string' && URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed?.protocol !== 'https:') return 'url must be an https:// URL';
+  if (typeof sha256 !== 'string') {
+    return "sha256 must be the file's SHA-256 as a string: quote it, YAML reads a hash of digits as a number";
+  }
+  if (!SHA256.test(sha256))
+    return "sha256 must be the file's SHA-256, 64 lowercase hex digits (sha256sum FILE)";
+  return { url: parsed, sha256 };
 }
 
 function isInside(root: string, path: string): boolean {

@@ -14,6 +14,7 @@ import { Reporter } from './lint/report.ts';
 import { checkRules } from './lint/rules.ts';
 import { checkSchema } from './lint/schema.ts';
 import { expandTemplates } from './lint/templates.ts';
+import type { RemoteIncludeOptions } from './remote/remote-include.ts';
 
 export { MAX_PIPELINE_BYTES };
 
@@ -55,6 +56,8 @@ export function lintPipelineSource(source: string | Uint8Array, file: string): L
 export interface ReadOptions {
   /** Included files must lie in this folder, links resolved; default: the file's folder. */
   workspace?: string;
+  /** The cache and network rules for `{url, sha256}` includes. */
+  remote?: RemoteIncludeOptions;
 }
 
 /**
@@ -107,7 +110,8 @@ export async function readPipeline(
   const budget = { expanded: 0 };
   const parsed = parseFile(bytes, displayName, reporter, budget);
   if (!parsed) return finish(displayName, reporter, undefined);
-  const root: IncludeRoot = { path, display: displayName, workspace: options.workspace ?? dirname(path) };
+  const workspace = options.workspace ?? dirname(path);
+  const root: IncludeRoot = { path, display: displayName, workspace, remote: options.remote };
   const included = await readIncludes(root, parsed, bytes.length, reporter, budget);
   return finish(displayName, reporter, checkPipeline(parsed, included, reporter));
 }

@@ -49,12 +49,27 @@ export interface PipelineFile {
   name?: string;
   env?: EnvMap;
   /**
-   * Pipeline files in the repository whose templates, environments and steps join this file's: paths relative to this file, globs allowed (matches sorted). An included file holds only include, templates, environments and steps.
+   * Pipeline files in the repository (or {url, sha256} over HTTPS) whose templates, environments and steps join this file's: paths relative to this file, globs allowed (matches sorted). An included file holds only include, templates, environments and steps.
    *
    * @minItems 1
    * @maxItems 50
    */
-  include?: [string, ...string[]];
+  include?: [
+    (
+      | string
+      | {
+          url: string;
+          sha256: string;
+        }
+    ),
+    ...(
+      | string
+      | {
+          url: string;
+          sha256: string;
+        }
+    )[]
+  ];
   /**
    * Step fragments by name that steps take with extends: maps merge key by key, everything else replaces. Checked in each step that extends them.
    */

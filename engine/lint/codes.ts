@@ -81,6 +81,11 @@ export const LINT_CODES = {
   GBCMS_INCLUDE_TOO_DEEP: 'includes nested more than 4 files deep',
   GBCMS_INCLUDE_TOO_LARGE: 'a pipeline and its included files together over 1 MiB, or more than 50 files',
   GBCMS_INCLUDE_KEY: 'a key other than include, templates, environments and steps in an included file',
+  GBCMS_INCLUDE_REMOTE: 'a remote include whose url is not https:// or whose sha256 is not 64 hex digits',
+  GBCMS_INCLUDE_FETCH:
+    'a remote include that could not be fetched (refused address, redirect, too large, timeout, HTTP error)',
+  GBCMS_INCLUDE_HASH: 'a remote include whose bytes do not have the pinned sha256',
+  GBCMS_INCLUDE_OFFLINE: 'a remote include not in the cache, with --offline',
   GBCMS_INCLUDE_NOT_FOLLOWED: 'include: in text linted without a file system (lintPipelineSource)',
   GBCMS_DUPLICATE_DEFINITION: 'a step, environment or template defined in two files',
   GBCMS_UNKNOWN_TEMPLATE: 'extends names a template the pipeline does not define',
