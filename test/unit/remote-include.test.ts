@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadPlanInWorker } from '../../engine/load-plan-worker.ts';
 import { type LoadedPipeline, readPipeline } from '../../engine/pipeline.ts';
 import { refusedAddress } from '../../engine/remote/address-policy.ts';
 import { type RemoteIncludeOptions, sha256Of } from '../../engine/remote/remote-include.ts';
@@ -139,6 +140,17 @@ describe('remote includes', () => {
     const before = requests;
     const offline = await read(path, { cacheDir: cache, offline: true });
     assert.deepEqual(lines(offline), []);
+    assert.equal(requests, before);
+
+    // The server's loader, in its worker thread, reads the same cache.
+    const workspace = join(path, '..');
+    const trigger = { event: 'manual', branch: 'main', commit: 'abc123' } as const;
+    const source = { path, display: '.gbcms.yml', workspace, remote: { cacheDir: cache, offline: true } };
+    const inWorker = await loadPlanInWorker(source, { trigger });
+    assert.deepEqual(
+      inWorker.plan?.steps.map((step) => step.name),
+      ['from-remote', 'own'],
+    );
     assert.equal(requests, before);
   });
 
