@@ -7,6 +7,7 @@ import { type Diagnostic, hasErrors } from './diagnostics.ts';
 import { readPipeline } from './pipeline.ts';
 import type { Plan, Trigger } from './plan.ts';
 import { selectSteps } from './plan-select.ts';
+import type { RemoteIncludeOptions } from './remote/remote-include.ts';
 
 export interface PipelineSource {
   /** Absolute path of the pipeline file. */
@@ -21,6 +22,8 @@ export interface PipelineSource {
    * from one run to the next.
    */
   defaultName?: string;
+  /** The cache and network rules for remote includes; default: the user's cache, online. */
+  remote?: RemoteIncludeOptions;
 }
 
 export interface PlanRequest {
@@ -45,7 +48,10 @@ export interface LoadedPlan {
  * the trigger function throws.
  */
 export async function loadPlan(source: PipelineSource, request?: PlanRequest): Promise<LoadedPlan> {
-  const loaded = await readPipeline(source.path, source.display);
+  const loaded = await readPipeline(source.path, source.display, {
+    workspace: source.workspace,
+    remote: source.remote,
+  });
   // Sorted by position, capped, each with a line and a column (lint/report.ts).
   const { diagnostics } = loaded;
   if (!request || !loaded.config || hasErrors(diagnostics)) return { file: source.display, diagnostics };

@@ -3,26 +3,20 @@
 // a typed config only when the file has no errors.
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
+import { dirname, join } from 'node:path';
 import type { PipelineFile } from './config/pipeline-file.generated.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { hasErrors } from './diagnostics.ts';
-import { findExcessNesting, MAX_NESTING } from './lint/nesting.ts';
-import { Locator, Reporter } from './lint/report.ts';
+import { type IncludeRoot, readIncludes } from './include-files.ts';
+import { assemble } from './lint/assemble.ts';
+import { MAX_PIPELINE_BYTES, type ParsedFile, parseFile, tooLargeMessage } from './lint/parse-file.ts';
+import { Reporter } from './lint/report.ts';
 import { checkRules } from './lint/rules.ts';
 import { checkSchema } from './lint/schema.ts';
-import {
-  codePointName,
-  forbiddenCharacter,
-  invalidUtf8Offset,
-  loneSurrogateOffset,
-  positionAt,
-} from './lint/text-guards.ts';
-import { parseYaml } from './lint/yaml-parse.ts';
-import { readTree } from './lint/yaml-tree.ts';
+import { expandTemplates } from './lint/templates.ts';
+import type { RemoteIncludeOptions } from './remote/remote-include.ts';
 
-export const MAX_PIPELINE_BYTES = 1024 * 1024;
+export { MAX_PIPELINE_BYTES };
 
 export interface LoadedPipeline {
   file: string;
@@ -45,17 +39,36 @@ export class PipelineReadError extends Error {
   }
 }
 
-/** Lints pipeline text or bytes. Pure: bad input of any kind gives diagnostics, never a throw. */
+/**
+ * Lints pipeline text or bytes. Pure: bad input of any kind gives diagnostics, never a throw.
+ * With no file system at hand, `include:` is not followed: readPipeline follows it.
+ */
 export function lintPipelineSource(source: string | Uint8Array, file: string): LoadedPipeline {
   const reporter = new Reporter(file);
-  const text = readText(source, reporter);
-  const config = text === undefined ? undefined : lintText(text, reporter);
-  const { diagnostics } = reporter;
-  return config && !hasErrors(diagnostics) ? { file, config, diagnostics } : { file, diagnostics };
+  const parsed = parseFile(source, file, reporter, { expanded: 0 });
+  if (parsed?.data.include !== undefined) {
+    const message = 'include: is followed only when the file is read from disk (gbcms validate, plan, run)';
+    reporter.error('GBCMS_INCLUDE_NOT_FOLLOWED', ['include'], message, 'key');
+  }
+  return finish(file, reporter, parsed && checkPipeline(parsed, [], reporter));
 }
 
-/** Reads and lints a file. Throws PipelineReadError only when the file cannot be read. */
-export async function readPipeline(path: string, displayName: string = path): Promise<LoadedPipeline> {
+export interface ReadOptions {
+  /** Included files must lie in this folder, links resolved; default: the file's folder. */
+  workspace?: string;
+  /** The cache and network rules for `{url, sha256}` includes. */
+  remote?: RemoteIncludeOptions;
+}
+
+/**
+ * Reads and lints a file and the files it includes. Throws PipelineReadError only when the
+ * file itself cannot be read; an included file that cannot be read is a diagnostic.
+ */
+export async function readPipeline(
+  path: string,
+  displayName: string = path,
+  options: ReadOptions = {},
+): Promise<LoadedPipeline> {
   const fail = (reason: string, cause?: unknown) => new PipelineReadError(displayName, reason, { cause });
   let size: number;
   try {
@@ -93,7 +106,40 @@ export async function readPipeline(path: string, displayName: string = path): Pr
   } catch (error) {
     throw fail(ioReason(error), error);
   }
-  return lintPipelineSource(bytes, displayName);
+  const reporter = new Reporter(displayName);
+  const budget = { expanded: 0 };
+  const parsed = parseFile(bytes, displayName, reporter, budget);
+  if (!parsed) return finish(displayName, reporter, undefined);
+  const workspace = options.workspace ?? dirname(path);
+  const root: IncludeRoot = { path, display: displayName, workspace, remote: options.remote };
+  const included = await readIncludes(root, parsed, bytes.length, reporter, budget);
+  return finish(displayName, reporter, checkPipeline(parsed, included, reporter));
+}
+
+function finish(file: string, reporter: Reporter, config: PipelineFile | undefined): LoadedPipeline {
+  const { diagnostics } = reporter;
+  return config && !hasErrors(diagnostics) ? { file, config, diagnostics } : { file, diagnostics };
+}
+
+/** The checks on the whole pipeline; returns the config when the schema accepts it. */
+function checkPipeline(
+  root: ParsedFile,
+  included: readonly ParsedFile[],
+  reporter: Reporter,
+): PipelineFile | undefined {
+  const { data, origins } = assemble(root, included, reporter);
+  reporter.usePlaces(origins);
+  try {
+    expandTemplates(data, origins, reporter);
+    const valid = checkSchema(data, reporter);
+    checkRules(data, reporter);
+    return valid ? data : undefined;
+  } catch (error) {
+    // The nesting pre-check keeps the recursion of the checks shallow; this is the backstop.
+    if (!(error instanceof RangeError)) throw error;
+    reporter.error('GBCMS_YAML_TOO_DEEP', [], 'the file nests too deeply to be read');
+    return undefined;
+  }
 }
 
 /** DIR/.gbcms.yml, or DIR/.gbcms.yaml when only that one exists. */
@@ -117,105 +163,5 @@ function ioReason(error: unknown): string {
       return 'is a directory';
     default:
       return error instanceof Error ? error.message : String(error);
-  }
-}
-
-function tooLargeMessage(bytes: number): string {
-  return `the file is ${bytes} bytes; pipeline files are limited to ${MAX_PIPELINE_BYTES} bytes (1 MiB)`;
-}
-
-/** The checks on raw input that decide whether it is text worth parsing at all. */
-function readText(source: string | Uint8Array, reporter: Reporter): string | undefined {
-  const bytes = typeof source === 'string' ? Buffer.byteLength(source, 'utf8') : source.length;
-  if (bytes > MAX_PIPELINE_BYTES) {
-    reporter.add('error', 'GBCMS_FILE_TOO_LARGE', [], tooLargeMessage(bytes));
-    return undefined;
-  }
-  if (typeof source !== 'string') {
-    const nul = source.indexOf(0);
-    if (nul !== -1) {
-      const where = positionAt(source, nul);
-      reporter.add(
-        'error',
-        'GBCMS_FILE_BINARY',
-        [],
-        'contains a NUL byte: this is a binary file, not YAML',
-        where,
-      );
-      return undefined;
-    }
-    const invalid = invalidUtf8Offset(source);
-    if (invalid !== -1) {
-      const where = positionAt(source, invalid);
-      reporter.add(
-        'error',
-        'GBCMS_FILE_ENCODING',
-        [],
-        'the file is not valid UTF-8; save it as UTF-8',
-        where,
-      );
-      return undefined;
-    }
-  }
-  const text = typeof source === 'string' ? source : new TextDecoder('utf-8').decode(source);
-  const surrogate = loneSurrogateOffset(text);
-  if (surrogate !== -1) {
-    const where = positionAt(text, surrogate);
-    reporter.add('error', 'GBCMS_FILE_ENCODING', [], 'the text holds an unpaired UTF-16 surrogate', where);
-    return undefined;
-  }
-  const forbidden = forbiddenCharacter(text);
-  if (forbidden) {
-    const what =
-      forbidden.codePoint === 0
-        ? 'a NUL byte'
-        : `the control character ${codePointName(forbidden.codePoint)}`;
-    const where = positionAt(text, forbidden.offset);
-    reporter.add('error', 'GBCMS_FILE_BINARY', [], `contains ${what}; YAML files are plain text`, where);
-    return undefined;
-  }
-  return text;
-}
-
-/** Parses and checks text; returns the config when the schema accepts it. */
-function lintText(text: string, reporter: Reporter): PipelineFile | undefined {
-  const deep = findExcessNesting(text);
-  if (deep !== undefined) {
-    const message = `nesting goes deeper than ${MAX_NESTING} levels`;
-    reporter.add('error', 'GBCMS_YAML_TOO_DEEP', [], message, positionAt(text, deep));
-    return undefined;
-  }
-  const lines = new LineCounter();
-  reporter.useLines(lines);
-  try {
-    const { doc, readable } = parseYaml(text, lines, reporter);
-    if (!doc || !readable) return undefined;
-    const contents = doc.contents;
-    if (contents === null || (isScalar(contents) && contents.value === null && contents.source === '')) {
-      reporter.add(
-        'error',
-        'GBCMS_FILE_EMPTY',
-        [],
-        'the file is empty; it needs at least version: 1 and steps:',
-      );
-      return undefined;
-    }
-    if (!isMap(contents)) {
-      const what = isSeq(contents) ? 'a list' : 'a single value';
-      const message = `the top level must be a mapping with 'version:' and 'steps:', not ${what}`;
-      reporter.atOffset('error', 'GBCMS_FILE_NOT_MAPPING', [], message, contents.range?.[0]);
-      return undefined;
-    }
-    const { data, aliasTargets } = readTree(doc, reporter);
-    if (data === undefined) return undefined;
-    reporter.useLocator(new Locator(doc, aliasTargets));
-    const valid = checkSchema(data, reporter);
-    checkRules(data, reporter);
-    return valid ? data : undefined;
-  } catch (error) {
-    // The nesting pre-check keeps the parser's recursion shallow; this is the backstop.
-    if (!(error instanceof RangeError)) throw error;
-    reporter.add('error', 'GBCMS_YAML_TOO_DEEP', [], 'the file nests too deeply to be read');
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@ import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import type { Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
 import { commandArgs } from './args.ts';
+import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
 import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigger.ts';
 
@@ -22,13 +23,14 @@ options:
   --commit SHA            trigger commit (default: the checkout's HEAD)
   --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
   --json                  print the plan as JSON
-  -h, --help              this text
+${INCLUDE_HELP}  -h, --help              this text
 
 exit: 0 planned, 1 invalid pipeline file, 2 usage error or unreadable file
 `;
 
 const PLAN_OPTIONS = {
   ...TRIGGER_OPTIONS,
+  ...INCLUDE_OPTIONS,
   file: { type: 'string', short: 'f' },
   json: { type: 'boolean' },
 } as const;
@@ -46,7 +48,12 @@ export async function planCommand(argv: string[], io: CliIO): Promise<number> {
   let loaded: LoadedPlan;
   try {
     loaded = await loadPlan(
-      { path: target.file, display: target.display, workspace: target.workspace },
+      {
+        path: target.file,
+        display: target.display,
+        workspace: target.workspace,
+        remote: remoteFromOptions(values, io.env),
+      },
       { trigger: () => triggerFromOptions(values, target.workspace) },
     );
   } catch (error) {

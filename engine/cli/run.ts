@@ -15,6 +15,7 @@ import { newRunId } from '../run-id.ts';
 import type { RunRecord } from '../run-record.ts';
 import { commandArgs } from './args.ts';
 import { ensureGbcmsDir } from './gbcms-dir.ts';
+import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
 import { painter, runSummary } from './reporters/format.ts';
 import { liveReporter } from './reporters/live.ts';
@@ -37,13 +38,14 @@ options:
   --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
   --concurrency N         steps running at once (default: number of cores)
   --json                  print one JSON summary on stdout, reports included (progress goes to stderr)
-  -h, --help              this text
+${INCLUDE_HELP}  -h, --help              this text
 
 exit: 0 success, 1 failure, 2 error or invalid file, 130 terminated
 `;
 
 const RUN_OPTIONS = {
   ...TRIGGER_OPTIONS,
+  ...INCLUDE_OPTIONS,
   file: { type: 'string', short: 'f' },
   backend: { type: 'string' },
   step: { type: 'string', multiple: true },
@@ -94,7 +96,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   let loaded: LoadedPlan;
   try {
     loaded = await loadPlan(
-      { path: file, display, workspace },
+      { path: file, display, workspace, remote: remoteFromOptions(values, io.env) },
       { trigger: () => triggerFromOptions(values, workspace), steps: values.step },
     );
   } catch (error) {

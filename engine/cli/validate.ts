@@ -7,6 +7,7 @@ import { formatDiagnostic, hasErrors } from '../diagnostics.ts';
 import { loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import { commandArgs } from './args.ts';
+import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
 
 const HELP = `usage: gbcms validate [FILE|DIR ...] [--json]
@@ -16,7 +17,7 @@ A DIR stands for DIR/.gbcms.yml; with no argument, .gbcms.yml in the current dir
 
 options:
   --json       print {"files":[{"file","valid","diagnostics"}]} on stdout instead
-  -h, --help   this text
+${INCLUDE_HELP}  -h, --help   this text
 
 exit: 0 valid (warnings allowed), 1 invalid, 2 usage error or unreadable file
 `;
@@ -28,7 +29,7 @@ export interface ValidatedFile {
 }
 
 export async function validateCommand(argv: string[], io: CliIO): Promise<number> {
-  const args = commandArgs('validate', argv, { json: { type: 'boolean' } }, HELP, io);
+  const args = commandArgs('validate', argv, { json: { type: 'boolean' }, ...INCLUDE_OPTIONS }, HELP, io);
   if (typeof args === 'number') return args;
   const json = args.values.json === true;
   const targets = args.positionals.length > 0 ? args.positionals : ['.'];
@@ -38,7 +39,8 @@ export async function validateCommand(argv: string[], io: CliIO): Promise<number
   for (const target of targets) {
     const { path, display } = await locate(io.cwd, target);
     try {
-      const loaded = await loadPlan({ path, display, workspace: dirname(path) });
+      const remote = remoteFromOptions(args.values, io.env);
+      const loaded = await loadPlan({ path, display, workspace: dirname(path), remote });
       results.push({ file: display, valid: !hasErrors(loaded.diagnostics), diagnostics: loaded.diagnostics });
     } catch (error) {
       if (!(error instanceof PipelineReadError)) throw error;

@@ -14,6 +14,7 @@ export type Image = string;
  * A size like 512m, 1g or 1.5GiB; a bare integer counts bytes.
  */
 export type Size = string | number;
+export type Name = string;
 /**
  * An image reference, like node:20-bookworm-slim; ${{ matrix.AXIS }} is replaced by each combination's value (spaces are allowed only inside it).
  */
@@ -47,6 +48,34 @@ export interface PipelineFile {
    */
   name?: string;
   env?: EnvMap;
+  /**
+   * Pipeline files in the repository (or {url, sha256} over HTTPS) whose templates, environments and steps join this file's: paths relative to this file, globs allowed (matches sorted). An included file holds only include, templates, environments and steps.
+   *
+   * @minItems 1
+   * @maxItems 50
+   */
+  include?: [
+    (
+      | string
+      | {
+          url: string;
+          sha256: string;
+        }
+    ),
+    ...(
+      | string
+      | {
+          url: string;
+          sha256: string;
+        }
+    )[]
+  ];
+  /**
+   * Step fragments by name that steps take with extends: maps merge key by key, everything else replaces. Checked in each step that extends them.
+   */
+  templates?: {
+    [k: string]: {};
+  };
   /**
    * Named execution environments that steps refer to.
    */
@@ -101,6 +130,52 @@ export interface EnvMap1 {
   [k: string]: Scalar;
 }
 export interface Step {
+  /**
+   * Templates this step starts from, applied in order, then the step's own keys on top: maps merge key by key, everything else replaces.
+   */
+  extends?:
+    | Name
+    | [Name]
+    | [Name, Name]
+    | [Name, Name, Name]
+    | [Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name, Name]
+    | [
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name,
+        Name
+      ];
   environment?: string;
   image?: StepImage;
   /**

@@ -71,6 +71,25 @@ export const LINT_CODES = {
   GBCMS_MATRIX_IMAGE:
     "a step's image that is not a valid image reference once a matrix combination is filled in",
   GBCMS_BAD_HABIT_ROOT_USER: 'warning: an environment runs as root',
+  // Includes and templates.
+  GBCMS_INCLUDE_PATH: 'an include path that is absolute or leads out of the repository',
+  GBCMS_INCLUDE_MISSING: 'an included file that does not exist',
+  GBCMS_INCLUDE_UNREADABLE:
+    'an included file that is not a regular file in the repository, or links out of it',
+  GBCMS_INCLUDE_NO_MATCH: 'warning: an include glob that matches no file',
+  GBCMS_INCLUDE_CYCLE: 'files that include each other in a circle',
+  GBCMS_INCLUDE_TOO_DEEP: 'includes nested more than 4 files deep',
+  GBCMS_INCLUDE_TOO_LARGE: 'a pipeline and its included files together over 1 MiB, or more than 50 files',
+  GBCMS_INCLUDE_KEY: 'a key other than include, templates, environments and steps in an included file',
+  GBCMS_INCLUDE_REMOTE: 'a remote include whose url is not https:// or whose sha256 is not 64 hex digits',
+  GBCMS_INCLUDE_FETCH:
+    'a remote include that could not be fetched (refused address, redirect, too large, timeout, HTTP error)',
+  GBCMS_INCLUDE_HASH: 'a remote include whose bytes do not have the pinned sha256',
+  GBCMS_INCLUDE_OFFLINE: 'a remote include not in the cache, with --offline',
+  GBCMS_INCLUDE_NOT_FOLLOWED: 'include: in text linted without a file system (lintPipelineSource)',
+  GBCMS_DUPLICATE_DEFINITION: 'a step, environment or template defined in two files',
+  GBCMS_UNKNOWN_TEMPLATE: 'extends names a template the pipeline does not define',
+  GBCMS_TEMPLATE_EXTENDS: 'a template with extends: of its own; templates do not chain',
 } as const;
 
 export type LintCode = keyof typeof LINT_CODES;

@@ -95,6 +95,35 @@ function isNodeWithRange(value: unknown): value is { range: [number, number, num
   );
 }
 
+/** Where a finding points: a file, and a line and column in it when the node was found. */
+export interface Place {
+  file: string;
+  position?: TextPosition;
+}
+
+/**
+ * Finds the place of a path in the data. One file's finder is a Locator with its line
+ * counter; data assembled from several files (includes, templates) routes each path to the
+ * file where it was written (lint/origins.ts).
+ */
+export interface PlaceFinder {
+  place(path: readonly PathSegment[], anchor: Anchor): Place;
+}
+
+/** One parsed file: its name, its lines and its tree. */
+export class FileLocator implements PlaceFinder {
+  constructor(
+    readonly file: string,
+    readonly lines: LineCounter,
+    readonly locator: Locator,
+  ) {}
+
+  place(path: readonly PathSegment[], anchor: Anchor): Place {
+    const offset = this.locator.offset(path, anchor);
+    return { file: this.file, position: offset === undefined ? undefined : this.lines.linePos(offset) };
+  }
+}
+
 /** Problems listed per file; past it they are counted. A flood of findings helps nobody. */
 export const MAX_DIAGNOSTICS = 100;
 
@@ -106,12 +135,23 @@ export class Reporter {
   #dropped = 0;
   #droppedErrors = 0;
   #firstDropped?: TextPosition;
-  readonly #file: string;
+  /** The pipeline file: the overflow summary names it. */
+  readonly #root: string;
+  /** The file being read: findings on its text are about it (an included file in turn). */
+  #file: string;
   #lines?: LineCounter;
-  #locator?: Locator;
+  #places?: PlaceFinder;
 
   constructor(file: string) {
+    this.#root = file;
     this.#file = file;
+  }
+
+  /** Findings on text from here on are about `file` (an included file, then the next). */
+  useFile(file: string): void {
+    this.#file = file;
+    this.#lines = undefined;
+    this.#places = undefined;
   }
 
   /** Once the text is parsed: offsets become lines and columns through this counter. */
@@ -124,8 +164,9 @@ export class Reporter {
     return this.#lines?.linePos(offset).line;
   }
 
-  useLocator(locator: Locator): void {
-    this.#locator = locator;
+  /** Once the data is built: paths become places through this finder. */
+  usePlaces(places: PlaceFinder): void {
+    this.#places = places;
   }
 
   /**
@@ -141,7 +182,7 @@ export class Reporter {
       severity: this.#droppedErrors > 0 ? 'error' : 'warning',
       code: 'GBCMS_TOO_MANY_DIAGNOSTICS',
       message: `and ${this.#dropped} more problems${errors}, not listed; fix these first`,
-      file: this.#file,
+      file: this.#root,
       path: '',
       line: where.line,
       col: where.col,
@@ -156,6 +197,7 @@ export class Reporter {
     path: readonly PathSegment[],
     message: string,
     position: TextPosition = FILE_START,
+    file: string = this.#file,
   ): void {
     if (this.#kept.length >= MAX_DIAGNOSTICS) {
       this.#dropped += 1;
@@ -168,7 +210,7 @@ export class Reporter {
       severity,
       code,
       message: dotted === '' ? message : `${dotted}: ${message}`,
-      file: this.#file,
+      file,
       path: dotted,
       line: position.line,
       col: position.col,
@@ -194,7 +236,8 @@ export class Reporter {
     message: string,
     anchor: Anchor = 'value',
   ): void {
-    this.atOffset(severity, code, path, message, this.#locator?.offset(path, anchor));
+    const place = this.#places?.place(path, anchor);
+    this.add(severity, code, path, message, place?.position, place?.file);
   }
 
   error(code: LintCode, path: readonly PathSegment[], message: string, anchor: Anchor = 'value'): void {

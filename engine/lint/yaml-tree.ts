@@ -32,10 +32,12 @@ class TreeWalk {
   readonly #anchors = new Map<string, Node>();
   readonly #walked = new Map<Node, Walked>();
   readonly #open = new Set<Node>();
-  #expansion = 0;
   fatal = false;
 
-  constructor(readonly reporter: Reporter) {}
+  constructor(
+    readonly reporter: Reporter,
+    readonly budget: AliasBudget,
+  ) {}
 
   #fail(code: LintCode, path: PathSegment[], message: string, node: Node) {
     this.fatal = true;
@@ -92,8 +94,8 @@ class TreeWalk {
     }
     const walked = this.#walked.get(target) ?? empty;
     this.aliasTargets.set(alias, target);
-    this.#expansion += walked.size;
-    if (this.#expansion > MAX_ALIAS_EXPANSION) {
+    this.budget.expanded += walked.size;
+    if (this.budget.expanded > MAX_ALIAS_EXPANSION) {
       this.#fail(
         'GBCMS_YAML_ALIAS_BOMB',
         path,
@@ -216,8 +218,20 @@ function isNodeLike(value: unknown): value is Node {
 }
 
 /** Checks the tree and returns its data, or no data when expanding it is unsafe. */
-export function readTree(doc: Document.Parsed, reporter: Reporter): TreeResult {
-  const walk = new TreeWalk(reporter);
+/**
+ * Nodes aliases added so far. A pipeline and the files it includes share one budget: the
+ * limit is on the data gbcms builds, however many files it comes from.
+ */
+export interface AliasBudget {
+  expanded: number;
+}
+
+export function readTree(
+  doc: Document.Parsed,
+  reporter: Reporter,
+  budget: AliasBudget = { expanded: 0 },
+): TreeResult {
+  const walk = new TreeWalk(reporter, budget);
   const { value } = walk.walk(doc.contents, [], 0);
   return walk.fatal ? { aliasTargets: walk.aliasTargets } : { data: value, aliasTargets: walk.aliasTargets };
 }

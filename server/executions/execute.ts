@@ -24,6 +24,8 @@ import type { StartExecutionRequest } from './types.ts';
 
 /** Checkouts live here, one folder per execution, only while it runs. */
 export const WORKSPACES_DIR = 'workspaces';
+/** Remote pipeline includes, by hash, below the data folder. */
+export const INCLUDE_CACHE_DIR = 'include-cache';
 
 export interface ExecuteContext {
   execution: Execution;
@@ -64,7 +66,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     const fetched = await prepareSource(ctx.request, workspace, signal);
     if (signal.aborted) return { status: 'killed', reason: null };
     const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
-    const loaded = await loadExecutionPlan(workspace, trigger, ctx.request.project.name);
+    const loaded = await loadExecutionPlan(workspace, trigger, ctx.request.project.name, dataDir);
     if ('reason' in loaded) {
       ctx.publish({ type: 'notice', message: loaded.reason });
       return { status: 'error', reason: loaded.reason };
@@ -129,6 +131,7 @@ async function loadExecutionPlan(
   workspace: string,
   trigger: Trigger,
   projectName: string,
+  dataDir: string,
 ): Promise<{ plan: Plan } | { reason: string }> {
   const path = defaultPipelinePath(workspace);
   const file = relative(workspace, path);
@@ -138,7 +141,14 @@ async function loadExecutionPlan(
     // In a worker thread: a dense 1 MiB file lints for a second or more, which the event loop
     // (requests, webhooks, log streams) must not wait for.
     loaded = await loadPlanInWorker(
-      { path, display: file, workspace, defaultName: projectName },
+      {
+        path,
+        display: file,
+        workspace,
+        defaultName: projectName,
+        // Remote includes are kept by hash beside the server's other data, shared by projects.
+        remote: { cacheDir: join(dataDir, INCLUDE_CACHE_DIR) },
+      },
       { trigger },
     );
   } catch (error) {
