@@ -41,10 +41,12 @@ describe('gbcms serve', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  test('runs an execution end to end on the local backend, then stops on request', async () => {
+  test('runs an execution end to end on the local backend, then stops on request', async (t) => {
     const stdout = capture();
     const stderr = capture();
     const stop = new AbortController();
+    // A failed assertion must not leave the server listening: the file would never end.
+    t.after(() => stop.abort());
     let url = '';
     let exited: Promise<number> | undefined;
     await new Promise<void>((resolve) => {
