@@ -4,6 +4,9 @@
 import { formatDuration } from './config/units.ts';
 import type { ApprovalGate, PlannedStep } from './plan.ts';
 
+/** What a gate without its own message asks, and the forge says of a blocked run. */
+export const WAITING_FOR_APPROVAL = 'waiting for approval';
+
 export interface ApprovalDecision {
   approved: boolean;
   /** Who decided, for the record and the step's reason. */

@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { type ApprovalAsker, NOBODY_ASKED, passGate } from './approval.ts';
+import { type ApprovalAsker, NOBODY_ASKED, passGate, WAITING_FOR_APPROVAL } from './approval.ts';
 import { type Backend, BackendError, type RunContext } from './backends/types.ts';
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
@@ -113,7 +113,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       runStep: runOneStep,
       passGate: async (step) => {
         if (!step.approval) return undefined;
-        state.blockStep(step, step.approval.message ?? 'waiting for approval');
+        state.blockStep(step, step.approval.message ?? WAITING_FOR_APPROVAL);
         const passed = await passGate(step, step.approval, options.approvals ?? NOBODY_ASKED, signal);
         if ('skip' in passed) return passed.skip;
         state.unblockStep(step);
