@@ -1,4 +1,5 @@
 // gbcms as a library: the same flow the CLI runs (read -> lint -> compile -> run on a backend).
+export type { ApprovalAsker, ApprovalDecision } from './approval.ts';
 export { FakeBackend } from './backends/fake.ts';
 export { LocalBackend } from './backends/local/backend.ts';
 export { type BackendChoice, selectBackend } from './backends/registry.ts';
@@ -26,7 +27,7 @@ export {
   type WorkerPlanRequest,
 } from './load-plan-worker.ts';
 export { type LoadedPipeline, lintPipelineSource, PipelineReadError, readPipeline } from './pipeline.ts';
-export type { Plan, PlannedStep, Trigger, TriggerEvent } from './plan.ts';
+export type { ApprovalGate, Plan, PlannedStep, Trigger, TriggerEvent } from './plan.ts';
 export { type RunOptions, runPipeline } from './run.ts';
 export { type RunFileWriter, runFileWriter } from './run-file.ts';
 export type { RunRecord, StepRecord } from './run-record.ts';

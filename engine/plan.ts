@@ -85,6 +85,17 @@ export interface PlannedStep {
   services?: PlannedService[];
   /** Set when the step will not run for this trigger, with the reason. */
   skip?: string;
+  /** Someone must approve the step before it starts; absent when it needs no one. */
+  approval?: ApprovalGate;
+}
+
+export interface ApprovalGate {
+  /** Shown to whoever is asked to approve. */
+  message?: string;
+  /** Usernames or server roles allowed to decide; empty: whoever may start the run. */
+  approvers: string[];
+  /** How long to wait before the step is skipped; absent: until someone decides. */
+  timeoutMs?: number;
 }
 
 export interface Plan {

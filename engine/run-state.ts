@@ -56,6 +56,16 @@ export class RunState {
     return this.#step(step.name).log;
   }
 
+  /** The step waits for someone's approval; its reason says what they are asked. */
+  blockStep(step: PlannedStep, message: string): void {
+    this.#update(this.#step(step.name), { status: 'blocked', reason: message });
+  }
+
+  /** The step's gate let it through: it waits for a runner slot like any other. */
+  unblockStep(step: PlannedStep): void {
+    this.#update(this.#step(step.name), { status: 'pending', reason: null });
+  }
+
   attemptStarted(step: PlannedStep, attempt: number): void {
     const current = this.#step(step.name);
     this.#update(current, {
@@ -101,7 +111,7 @@ export class RunState {
     this.#emit({ type: 'notice', message: reason });
     for (const step of this.#plan.steps) {
       const { status } = this.#step(step.name);
-      if (status === 'pending' || status === 'running') {
+      if (status === 'pending' || status === 'blocked' || status === 'running') {
         this.finishStep(step, {
           status: abandonedStepStatus(step.skip),
           exitCode: null,

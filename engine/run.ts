@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { type ApprovalAsker, NOBODY_ASKED, passGate, WAITING_FOR_APPROVAL } from './approval.ts';
 import { type Backend, BackendError, type RunContext } from './backends/types.ts';
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
@@ -37,6 +38,11 @@ export interface RunOptions {
   maxLogBytes?: number;
   signal?: AbortSignal;
   observer?: RunObserver;
+  /**
+   * Decides a gated step's approval (the CLI asks in the terminal, the server its users).
+   * Default: nobody can approve, so gated steps are skipped.
+   */
+  approvals?: ApprovalAsker;
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -105,6 +111,19 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       signal,
       skipStep: (step, reason) => state.skipStep(step, reason),
       runStep: runOneStep,
+      passGate: async (step) => {
+        if (!step.approval) return undefined;
+        state.blockStep(step, step.approval.message ?? WAITING_FOR_APPROVAL);
+        const passed = await passGate(step, step.approval, options.approvals ?? NOBODY_ASKED, signal);
+        if ('skip' in passed) return passed.skip;
+        state.unblockStep(step);
+        emit({
+          type: 'notice',
+          step: step.name,
+          message: `approved${passed.approvedBy ? ` by ${passed.approvedBy}` : ''}`,
+        });
+        return undefined;
+      },
     });
   } catch (error) {
     state.abandon(error instanceof BackendError ? error.message : `engine error: ${errorText(error)}`);

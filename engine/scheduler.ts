@@ -1,6 +1,6 @@
 // DAG readiness on top of a p-queue: a step is queued once everything it depends on has
 // ended, runs when the queue has room, and is skipped when a dependency did not succeed
-// or the run was terminated. The queue bounds how many steps run at once.
+// or the run was terminated. A gated step first waits for its approval. The queue bounds how many steps run at once.
 import PQueue from 'p-queue';
 import type { PlannedStep } from './plan.ts';
 import type { StepOutcome } from './step-runner.ts';
@@ -10,6 +10,8 @@ export interface ScheduleOptions {
   signal: AbortSignal;
   runStep(step: PlannedStep): Promise<StepOutcome>;
   skipStep(step: PlannedStep, reason: string): StepOutcome;
+  /** Waits at a gated step's approval gate: undefined to start it, or why it is skipped. */
+  passGate(step: PlannedStep): Promise<string | undefined>;
 }
 
 /** A dependency lets its dependents go on when it succeeded, or failed but may fail. */
@@ -43,6 +45,9 @@ export async function schedule(
         return options.skipStep(step, reason);
       }
       if (options.signal.aborted) return options.skipStep(step, 'run was terminated');
+      // Waits outside the queue: a step waiting for a person holds no runner slot.
+      const declined = step.approval ? await options.passGate(step) : undefined;
+      if (declined !== undefined) return options.skipStep(step, declined);
       const result = await queue.add(() =>
         options.signal.aborted ? options.skipStep(step, 'run was terminated') : options.runStep(step),
       );

@@ -53,6 +53,7 @@ export const errors = {
   tokenAmbiguous: coded('GBCMS_ERR_TOKEN_AMBIGUOUS', 409, 'that prefix matches more than one token'),
   executionEnded: coded('GBCMS_ERR_EXECUTION_ENDED', 409, 'the execution has already ended'),
   notBlocked: coded('GBCMS_ERR_NOT_BLOCKED', 409, 'the execution is not waiting for approval'),
+  stepNotBlocked: coded('GBCMS_ERR_STEP_NOT_BLOCKED', 409, 'the step is not waiting for approval'),
   notExternal: coded(
     'GBCMS_ERR_NOT_EXTERNAL',
     409,

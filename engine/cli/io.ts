@@ -1,5 +1,7 @@
 // The streams and environment a command talks to; tests pass their own.
 export interface CliIO {
+  /** Where answers to questions come from (approval gates); absent: nobody can answer. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
@@ -7,5 +9,11 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }

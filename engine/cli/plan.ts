@@ -2,10 +2,11 @@
 // would not. Reads and compiles only; nothing is pulled, built or run.
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { formatDuration } from '../config/units.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
-import type { Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
+import type { ApprovalGate, Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
 import { commandArgs } from './args.ts';
 import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
@@ -142,7 +143,16 @@ function describeTrigger(trigger: Trigger): string {
 
 function describeStep(relativePath: (path: string) => string, step: PlannedStep): string {
   const text = `${step.name} (${describeEnvironment(relativePath, step.environment)})`;
-  return step.skip === undefined ? text : `${text}  skipped: ${step.skip}`;
+  if (step.skip !== undefined) return `${text}  skipped: ${step.skip}`;
+  return step.approval === undefined ? text : `${text}  ${describeApproval(step.approval)}`;
+}
+
+/** `waits for approval by alice, admin (30m): "Deploy to production?"` */
+function describeApproval(gate: ApprovalGate): string {
+  const by = gate.approvers.length > 0 ? ` by ${gate.approvers.join(', ')}` : '';
+  const within = gate.timeoutMs === undefined ? '' : ` (${formatDuration(gate.timeoutMs)})`;
+  const message = gate.message === undefined ? '' : `: ${JSON.stringify(gate.message)}`;
+  return `waits for approval${by}${within}${message}`;
 }
 
 function describeEnvironment(relativePath: (path: string) => string, env: ResolvedEnvironment): string {

@@ -7,12 +7,14 @@ import { repositoryCacheScope } from '../cache.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
+import type { Plan } from '../plan.ts';
 import { UnknownStepError } from '../plan-select.ts';
 import { claimRun, recoverCrashedRuns, releaseRun, removeLeftoverRuns } from '../recovery.ts';
 import { runPipeline } from '../run.ts';
 import { runFileWriter } from '../run-file.ts';
 import { newRunId } from '../run-id.ts';
 import type { RunRecord } from '../run-record.ts';
+import { APPROVE_ALL, cliApprovals, terminalQuestion } from './approvals.ts';
 import { commandArgs } from './args.ts';
 import { ensureGbcmsDir } from './gbcms-dir.ts';
 import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
@@ -37,6 +39,9 @@ options:
   --commit SHA            trigger commit (default: the checkout's HEAD)
   --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
   --concurrency N         steps running at once (default: number of cores)
+  --approve NAME          approve the approval gate of step NAME ahead of time (repeatable;
+                          'all': every gate); other gates ask y/N in a terminal, and are
+                          skipped without one
   --json                  print one JSON summary on stdout, reports included (progress goes to stderr)
 ${INCLUDE_HELP}  -h, --help              this text
 
@@ -50,6 +55,7 @@ const RUN_OPTIONS = {
   backend: { type: 'string' },
   step: { type: 'string', multiple: true },
   concurrency: { type: 'string' },
+  approve: { type: 'string', multiple: true },
   json: { type: 'boolean' },
 } as const;
 
@@ -117,6 +123,12 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
+  const unknownApproval = unknownApprovals(values.approve ?? [], plan);
+  if (unknownApproval !== undefined) {
+    io.stderr.write(`gbcms run: ${unknownApproval}\n`);
+    return 2;
+  }
+
   let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
     backend = await selectBackend(backendChoice, (message) =>
@@ -164,6 +176,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     progress.write(`${paint('yellow', `note: ${message}`)}\n`),
   );
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
+  const { stdin } = io;
+  const ask =
+    !values.json && stdin?.isTTY === true && io.stdout.isTTY === true
+      ? terminalQuestion(stdin, io.stdout)
+      : undefined;
   progress.write(
     `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
   );
@@ -184,6 +201,10 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       // The repository's real path: two clones never share caches (README, Caches).
       cacheScope: await repositoryCacheScope(workspace),
       signal: controller.signal,
+      approvals: cliApprovals({
+        approve: values.approve ?? [],
+        ...(ask ? { ask: (question, signal) => reporter.aside(() => ask(question, signal)) } : {}),
+      }),
       observer: (event) => {
         runFile.observe(event);
         reporter.onEvent(event);
@@ -220,6 +241,17 @@ async function removeLeftovers(
     note(`removed what run ${id} left on ${backend.name} (its cleanup could not reach the engine)`);
   for (const { id, reason } of sweep.failed)
     note(`could not remove what run ${id} left: ${reason}; the next run tries again`);
+}
+
+/** Why an `--approve` value names nothing to approve, or undefined when each names a gated step. */
+function unknownApprovals(approve: readonly string[], plan: Plan): string | undefined {
+  const gated = plan.steps.filter((step) => step.approval !== undefined);
+  for (const name of approve) {
+    if (name === APPROVE_ALL || gated.some((step) => step.name === name || step.baseName === name)) continue;
+    const names = [...new Set(gated.map((step) => step.baseName))];
+    return `--approve ${name}: no step of ${plan.file} with that name waits for approval (${names.length > 0 ? `those that do: ${names.join(', ')}` : 'none does'})`;
+  }
+  return undefined;
 }
 
 function relativeToCwd(cwd: string, path: string): string {

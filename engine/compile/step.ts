@@ -3,7 +3,12 @@
 import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from '../config/matrix.ts';
 import type { PipelineFile, Step } from '../config/pipeline-file.generated.ts';
 import { parseDuration } from '../config/units.ts';
-import { DEFAULT_TIMEOUT_MS, type PlannedStep, type ResolvedEnvironment } from '../plan.ts';
+import {
+  type ApprovalGate,
+  DEFAULT_TIMEOUT_MS,
+  type PlannedStep,
+  type ResolvedEnvironment,
+} from '../plan.ts';
 import { normaliseArtifact } from './artifacts.ts';
 import { planCache } from './cache.ts';
 import { anonymousEnvironmentName, resolveEnvironment, stringifyValues } from './environments.ts';
@@ -47,6 +52,7 @@ export function planStepBody(
     secrets: [...(step.secrets ?? [])],
   };
   if (combination) body.matrix = { ...combination };
+  if (step.approval !== undefined) body.approval = planApproval(baseName, step.approval);
   if (step.cache !== undefined && step.cache.length > 0) body.cache = step.cache.map(planCache);
   if (step.services !== undefined && Object.keys(step.services).length > 0) {
     body.services = planServices(baseName, step.services, substitute, source);
@@ -82,4 +88,15 @@ function stepTimeout(baseName: string, timeout: string | undefined): number {
   const ms = parseDuration(timeout);
   if (ms === undefined) throw new Error(`step '${baseName}': bad timeout '${timeout}'`);
   return ms;
+}
+
+function planApproval(baseName: string, approval: NonNullable<Step['approval']>): ApprovalGate {
+  const gate: ApprovalGate = { approvers: [...(approval.approvers ?? [])] };
+  if (approval.message !== undefined) gate.message = approval.message;
+  if (approval.timeout !== undefined) {
+    const ms = parseDuration(approval.timeout);
+    if (ms === undefined) throw new Error(`step '${baseName}': bad approval timeout '${approval.timeout}'`);
+    gate.timeoutMs = ms;
+  }
+  return gate;
 }

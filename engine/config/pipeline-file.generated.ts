@@ -188,6 +188,25 @@ export interface Step {
   timeout?: Duration;
   retries?: number;
   allow_failure?: boolean;
+  /**
+   * Wait before the step starts until someone allowed approves it; declined or timed out, the step is skipped.
+   */
+  approval?: {
+    /**
+     * Shown to whoever is asked to approve.
+     */
+    message?: string;
+    /**
+     * Usernames or server roles (admin, developer) that may approve; default: whoever may start the project's executions.
+     *
+     * @minItems 1
+     */
+    approvers?: [string, ...string[]];
+    /**
+     * A duration like 90s, 10m or 1h30m.
+     */
+    timeout?: string;
+  };
   artifacts?: Artifact[];
   reports?: {
     junit?: string;

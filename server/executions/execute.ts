@@ -3,6 +3,7 @@
 // workspace is removed whatever happens; the run's own folder (logs, artifacts) stays.
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
+import type { ApprovalAsker } from '../../engine/approval.ts';
 import type { Backend } from '../../engine/backends/types.ts';
 import { formatDiagnostic } from '../../engine/diagnostics.ts';
 import type { LoadedPlan } from '../../engine/load-plan.ts';
@@ -42,6 +43,8 @@ export interface ExecuteContext {
   publish(body: EventBody): void;
   /** The row changed (the commit is known now). */
   onChanged(execution: Execution): void;
+  /** Decides the steps' approval gates (step-gates.ts). */
+  approvals: ApprovalAsker;
   /** The run's observer, made once the plan is known. */
   recorder(plan: Plan): RunRecorder;
 }
@@ -87,6 +90,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       secrets: secrets.values,
       secretRefusals: secrets.refusals,
       cacheScope: executionCacheScope(execution.project_id, ctx.request),
+      approvals: ctx.approvals,
       env: {
         GBCMS_PROJECT: ctx.request.project.name,
         GBCMS_EXECUTION_NUMBER: String(execution.number),

@@ -10,6 +10,7 @@ import { execute, type Outcome } from './execute.ts';
 import type { ExecutionManagerOptions, StepEnded } from './manager-types.ts';
 import { RunRecorder } from './recorder.ts';
 import type { SlotRequest } from './slots.ts';
+import type { StepGates } from './step-gates.ts';
 import type { StartExecutionRequest } from './types.ts';
 
 export const TERMINATED_BY_USER = 'terminated by user';
@@ -31,6 +32,8 @@ export interface JobContext {
   /** Now, as stored. */
   stamp(): string;
   emitStatus(execution: Execution): void;
+  /** Where the execution's steps wait for approval. */
+  gates: StepGates;
   emitStepEnded(ended: StepEnded): void;
   /** The execution's `end` is published: its stream may go after a while. */
   retireStream(executionId: string): void;
@@ -51,6 +54,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
       graceMs,
       logger,
       secrets: ctx.options.secrets,
+      approvals: ctx.gates.askerFor(job.id),
       publish: (body) => job.stream.publish(body),
       onChanged: (execution) => {
         job.execution = execution;
@@ -67,7 +71,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
           logger,
           publish: (body) => job.stream.publish(body),
           reportFlushMs,
-          onStarted: (execution) => {
+          onStatus: (execution) => {
             job.execution = execution;
             ctx.emitStatus(execution);
           },

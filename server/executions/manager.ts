@@ -31,6 +31,7 @@ import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded 
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
 import { everyInterval, removeOldExecutions } from './retention.ts';
 import { SlotQueue } from './slots.ts';
+import { type OpenGate, StepGates } from './step-gates.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
 import { sourceRepoOf, storedRequest } from './stored-request.ts';
 import { StreamRegistry } from './stream-registry.ts';
@@ -39,6 +40,7 @@ import type {
   ExecutionEvent,
   ManagerStats,
   StartExecutionRequest,
+  StepDecision,
   TerminateResult,
 } from './types.ts';
 
@@ -55,6 +57,7 @@ export class ExecutionManager implements ExecutionControl {
   /** Waiting and running executions. */
   readonly #jobs = new Map<string, Job>();
   readonly #held: HeldExecutions;
+  readonly #gates: StepGates;
   readonly #streams: StreamRegistry;
   readonly #jobContext: JobContext;
   /** Removes a run's backend resources, from its id alone. */
@@ -77,10 +80,15 @@ export class ExecutionManager implements ExecutionControl {
       openStream: (id) => this.#openStream(id),
       stamp: () => this.#stamp(),
     });
+    this.#gates = new StepGates({
+      stamp: () => this.#stamp(),
+      opened: (id, step, gate) => this.#jobs.get(id)?.recorder?.gateOpened(step, gate),
+    });
     this.#jobContext = {
       options,
       stamp: () => this.#stamp(),
       emitStatus: (execution) => this.#emitStatus(execution),
+      gates: this.#gates,
       emitStepEnded: (ended) => this.#emitStepEnded(ended),
       retireStream: (id) => this.#streams.retire(id),
     };
@@ -178,6 +186,30 @@ export class ExecutionManager implements ExecutionControl {
     return execution;
   }
 
+  stepGate(executionId: string, step: string): OpenGate | undefined {
+    return this.#gates.get(executionId, step);
+  }
+
+  async decideStep(executionId: string, step: string, decision: StepDecision): Promise<boolean> {
+    const letEngineKnow = this.#gates.take(executionId, step);
+    if (!letEngineKnow) return false;
+    const { store, logger } = this.#options;
+    const recorded = {
+      decision: decision.approved ? 'approved' : 'declined',
+      by: decision.by,
+      at: this.#stamp(),
+    } as const;
+    try {
+      await store.steps.decideGate(executionId, step, recorded);
+    } catch (error) {
+      // The step still goes on as decided; only the record of who decided is missing.
+      logger.error({ err: error, execution: executionId, step }, 'could not record an approval decision');
+    }
+    logger.info({ execution: executionId, step, ...recorded }, 'approval gate decided');
+    letEngineKnow(decision);
+    return true;
+  }
+
   async subscribe(
     executionId: string,
     listener: (event: ExecutionEvent) => void,
@@ -222,7 +254,12 @@ export class ExecutionManager implements ExecutionControl {
     const { store, dataDir, logger } = this.#options;
     const report: RecoveryReport = { failed: [], requeued: [], blocked: [] };
     const adopted: string[] = [];
-    for (const row of await store.executions.listByStatus(['running'])) {
+    // A started execution `blocked` waits at a step's approval gate: its run died with the
+    // process like a running one's, so it ends the same way (its gated steps never ran: skipped).
+    const started = (await store.executions.listByStatus(['running', 'blocked'])).filter(
+      (row) => row.status === 'running' || row.started_at !== null,
+    );
+    for (const row of started) {
       if (this.#jobs.has(row.id)) continue;
       if (row.external === 1) {
         // Its reporter runs elsewhere and may still be reporting: follow it again.
@@ -245,7 +282,7 @@ export class ExecutionManager implements ExecutionControl {
     }
     // Still waiting for someone: held again, as they were, with a live stream for their pages.
     for (const row of await store.executions.listByStatus(['blocked'])) {
-      if (this.#held.has(row.id)) continue;
+      if (this.#held.has(row.id) || row.started_at !== null) continue;
       this.#held.hold(row);
       report.blocked.push(row.id);
     }

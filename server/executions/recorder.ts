@@ -3,11 +3,12 @@
 // order they happened, so a late write never overwrites a newer state. Reports go to the store
 // in batches and to subscribers once stored (report-sink.ts).
 import { join } from 'node:path';
+import { WAITING_FOR_APPROVAL } from '../../engine/approval.ts';
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import type { RunEvent, RunObserver } from '../../engine/events.ts';
-import type { Plan } from '../../engine/plan.ts';
+import type { ApprovalGate, Plan } from '../../engine/plan.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
-import { isFinished } from '../../engine/status.ts';
+import { deriveRunStatus, isFinished, type StepStatus } from '../../engine/status.ts';
 import type { EnvironmentType, Execution, Store } from '../store/index.ts';
 import { artifactEvent, type EventBody, logEvent, stepEvent } from './event-shapes.ts';
 import type { ExecutionLogger } from './logger.ts';
@@ -22,8 +23,11 @@ export interface RecorderOptions {
   environmentType: EnvironmentType;
   logger: ExecutionLogger;
   publish(body: EventBody): void;
-  /** The run has started: `execution` is the row as it now is. */
-  onStarted(execution: Execution): void;
+  /**
+   * The execution's status changed (it started; all its unfinished steps wait at approval
+   * gates; one of them goes on): `execution` is the row as it now is.
+   */
+  onStatus(execution: Execution): void;
   onStepEnded(step: StepRecord): void;
   /** How long reports wait to be stored together; default 250 ms. */
   reportFlushMs?: number;
@@ -42,11 +46,15 @@ export class RunRecorder {
   readonly #withContainer = new Set<string>();
   #writes: Promise<void> = Promise.resolve();
   #started = false;
+  /** The row as last told: its status follows the steps' (running <-> blocked). */
+  #execution: Execution;
+  readonly #stepStatuses = new Map<string, StepStatus>();
   #artifacts: ArtifactRecord[] = [];
   readonly #reports: ReportSink;
 
   constructor(options: RecorderOptions) {
     this.#options = options;
+    this.#execution = options.execution;
     const { store, execution, logger } = options;
     this.#reports = new ReportSink({
       store,
@@ -102,6 +110,13 @@ export class RunRecorder {
     }
   };
 
+  /** A step's approval gate opened: what it asks is stored after the step's own record. */
+  gateOpened(step: string, gate: ApprovalGate): void {
+    const { store, execution } = this.#options;
+    const message = gate.message ?? WAITING_FOR_APPROVAL;
+    this.#write(() => store.steps.openGate(execution.id, step, { message, approvers: gate.approvers }));
+  }
+
   /** Stores the last reports, marks the run's shared environment destroyed and waits for every write. */
   async finish(): Promise<void> {
     this.#write(() => this.#destroyEnvironment(''));
@@ -112,9 +127,11 @@ export class RunRecorder {
     this.#started = true;
     const { store, execution, runDir } = this.#options;
     for (const step of steps) this.#logFiles.set(step.name, join(runDir, step.log));
+    for (const step of steps) this.#stepStatuses.set(step.name, step.status);
     const running: Execution = { ...execution, status: 'running', started_at: startedAt };
+    this.#execution = running;
     this.#options.publish({ type: 'status', execution: running });
-    this.#options.onStarted(running);
+    this.#options.onStatus(running);
     this.#write(async () => {
       await store.executions.setStarted(execution.id, startedAt);
       for (const step of steps) await store.steps.upsert(execution.id, step, this.#positions.get(step.name));
@@ -125,6 +142,8 @@ export class RunRecorder {
   #stepChanged(step: StepRecord): void {
     const { store, execution } = this.#options;
     this.#write(() => store.steps.upsert(execution.id, step, this.#positions.get(step.name)));
+    this.#stepStatuses.set(step.name, step.status);
+    this.#followGates();
     if (step.status === 'running' && !this.runningSteps.has(step.name)) {
       this.runningSteps.add(step.name);
       this.#write(() => this.#recordEnvironment(step.name, this.#images.get(step.name) ?? null));
@@ -136,6 +155,25 @@ export class RunRecorder {
       this.#write(() => this.#destroyEnvironment(step.name));
       this.#options.onStepEnded(step);
     }
+  }
+
+  /**
+   * The execution is `blocked` while nothing runs and a step waits at an approval gate (as the
+   * engine derives a run's status), and `running` again once one goes on.
+   */
+  #followGates(): void {
+    const derived = deriveRunStatus([...this.#stepStatuses.values()]);
+    const current = this.#execution.status;
+    const next =
+      derived === 'blocked' ? 'blocked' : current === 'blocked' && !isFinished(derived) ? 'running' : current;
+    if (next === current) return;
+    const { store, execution } = this.#options;
+    this.#execution = { ...this.#execution, status: next };
+    this.#write(async () => {
+      await store.executions.setWaiting(execution.id, next === 'blocked');
+    });
+    this.#options.publish({ type: 'status', execution: this.#execution });
+    this.#options.onStatus(this.#execution);
   }
 
   #artifactCollected(artifact: ArtifactRecord): void {

@@ -1,5 +1,5 @@
-// Settling what a previous server process left behind: executions it was running cannot be
-// resumed (their steps lost their supervisor), so they end `error` and their resources go,
+// Settling what a previous server process left behind: executions it was running (or that
+// waited at a step's approval gate) cannot be resumed (their steps lost their supervisor), so they end `error` and their resources go,
 // removed by the backend from the execution's id alone (Backend.destroyRun), whichever it is.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';
 
 export const ENGINE_RESTARTED = 'engine restarted';
+/** A step that waited at its approval gate never ran: nobody can approve it after a restart. */
+export const GATE_ABANDONED = 'the server restarted while the step waited for approval; it did not run';
 
 /** Removes what a run left on the backend. Never rejects: a failure is logged. */
 export type RunCleaner = (runId: string) => Promise<void>;
@@ -33,12 +35,13 @@ export async function failAbandoned(
   await store.executions.setEnded(execution.id, 'error', ENGINE_RESTARTED, at);
   for (const step of await store.steps.list(execution.id)) {
     if (isFinished(step.status)) continue;
+    const waited = step.status === 'blocked';
     await store.steps.upsert(execution.id, {
       name: step.name,
       // The plan is gone with the process: whether it skipped the step is not known.
-      status: abandonedStepStatus(),
+      status: waited ? 'skipped' : abandonedStepStatus(),
       exit_code: step.exit_code,
-      reason: ENGINE_RESTARTED,
+      reason: waited ? GATE_ABANDONED : ENGINE_RESTARTED,
       started_at: step.started_at,
       ended_at: null,
       duration_ms: null,

@@ -5,6 +5,7 @@ import type { Report } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { Execution, ForgeTarget, Project } from '../store/index.ts';
+import type { OpenGate } from './step-gates.ts';
 
 /** Where an execution's source comes from. */
 export type ExecutionSource =
@@ -63,6 +64,14 @@ export type ExecutionEvent = { id: number } & (
   | { type: 'end'; execution: Execution }
 );
 
+export interface StepDecision {
+  approved: boolean;
+  /** The username of who decided. */
+  by: string;
+  /** Why it was declined, when they said. */
+  reason?: string;
+}
+
 export interface TerminateResult {
   execution_id: string;
   terminated_at: string;
@@ -94,6 +103,13 @@ export interface ExecutionControl {
    * throws NotFoundError for an unknown execution.
    */
   approve(executionId: string, username: string): Promise<Execution | undefined>;
+  /** The approval gate a step of a running execution waits at; undefined when it waits at none. */
+  stepGate(executionId: string, step: string): OpenGate | undefined;
+  /**
+   * Decides the gate `step` waits at: recorded (who, what, when), then the step runs or is
+   * skipped. False when it waits at no gate (any more): routes answer 409.
+   */
+  decideStep(executionId: string, step: string, decision: StepDecision): Promise<boolean>;
   /**
    * Live events. Replays what the client has not seen (all of it without `afterId`), then
    * follows until the `end` event. Works for ended executions too (replay, then `end`).

@@ -1,11 +1,13 @@
 // `/executions/:id`: status, steps, reports (progress, metric charts, tests, annotations: kept
 // current by /assets/reports.js), logs (coloured; followed live by /assets/execution.js through
 // the events endpoint while the execution runs), artifacts, and the Terminate and Re-run
-// buttons for those allowed; Approve and Decline while it is blocked (a fork's pull request).
+// buttons for those allowed; Approve and Decline while it is blocked (a fork's pull request),
+// and a box per step waiting at its approval gate, with that step's Approve and Decline.
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import type { LogLine } from '../../engine/logs/log-line.ts';
 import { formatBytes } from '../../engine/logs/log-line.ts';
 import { isFinished } from '../../engine/status.ts';
+import { canApprove } from '../auth/permissions.ts';
 import type { Execution, Project, StoredStep, User } from '../store/index.ts';
 import { ansiToHtml } from './ansi.ts';
 import { durationText, refText, shortCommit, statusLabel, stepDurationText, timeElement } from './format.ts';
@@ -74,7 +76,8 @@ ${execution.approved_by ? html`<dt>Approved</dt><dd id="approved">by ${execution
 ${input.secrets && input.secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${input.secrets.map((s) => html`<code>${s.name}</code> <span class="tag">${s.scope}</span> `)}</dd>` : ''}
 ${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
-${execution.status === 'blocked' ? approvalBox(id, canWrite) : ''}
+${execution.status === 'blocked' && execution.started_at === null ? approvalBox(id, canWrite) : ''}
+<div id="step-approvals" data-signed-in="${actor ? 'true' : 'false'}">${steps.filter((step) => step.status === 'blocked').map((step) => stepApprovalBox(id, step, actor, canWrite))}</div>
 ${
   canWrite
     ? html`<div class="actions">
@@ -124,14 +127,39 @@ ${
 </div>`;
 }
 
+/**
+ * A step waiting at its approval gate: what it asks, and the buttons for those it names (or, when
+ * it names nobody, for whoever may start executions). execution.js adds and removes these live.
+ */
+function stepApprovalBox(id: string, step: StoredStep, actor: User | undefined, canWrite: boolean): SafeHtml {
+  const approvers = JSON.parse(step.approval_approvers ?? '[]') as string[];
+  const action = (decision: 'approve' | 'decline') =>
+    `/executions/${id}/steps/${encodeURIComponent(step.name)}/${decision}`;
+  const who = approvers.length > 0 ? approvers.join(', ') : 'a member of the project';
+  return html`<div class="notice step-approval" data-step="${step.name}">
+<p>Step <strong>${step.name}</strong> waits for approval: <span class="approval-message">${step.reason ?? step.approval_message ?? ''}</span></p>
+${
+  actor && canApprove(actor, approvers, canWrite)
+    ? html`<form method="post" action="${action('approve')}" class="inline approve-step"><button type="submit">Approve</button></form>
+<form method="post" action="${action('decline')}" class="inline decline-step"><button type="submit" class="danger">Decline</button></form>`
+    : html`<p class="muted">${who} can approve it.</p>`
+}
+</div>`;
+}
+
 function stepRow(step: StoredStep): SafeHtml {
   return html`<tr data-step="${step.name}">
 <td class="step-status">${statusLabel(step.status)}</td>
 <td>${step.name}</td>
 <td class="step-duration">${stepDurationText(step.duration_ms)}</td>
 <td class="step-attempts">${step.attempts}</td>
-<td class="step-reason">${step.reason ?? ''}</td>
+<td class="step-reason">${step.reason ?? decisionText(step)}</td>
 </tr>`;
+}
+
+/** An approved step's row says who let it run (a declined one's reason says who declined it). */
+function decisionText(step: StoredStep): string {
+  return step.approval_decision === 'approved' && step.approval_by ? `approved by ${step.approval_by}` : '';
 }
 
 function stepLog(step: StoredStep, tail: StepLogTail | undefined, fullLog: string): SafeHtml {

@@ -4,7 +4,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { STEP_STATUSES } from '../../engine/status.ts';
-import { FORK_PULL_REQUEST_POLICIES, ROLES, SECRET_EVENTS, VISIBILITIES } from '../store/index.ts';
+import {
+  APPROVAL_DECISIONS,
+  FORK_PULL_REQUEST_POLICIES,
+  ROLES,
+  SECRET_EVENTS,
+  VISIBILITIES,
+} from '../store/index.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
 const nullableInteger = { type: ['integer', 'null'] } as const;
@@ -97,6 +103,19 @@ export const StepSchema = {
     ended_at: nullableTimestamp,
     duration_ms: nullableInteger,
     attempts: { type: 'integer' },
+    approval: {
+      type: ['object', 'null'],
+      description:
+        "the step's approval gate (null without one): what is asked, who may answer (usernames or roles; empty: whoever may start executions), and who decided what, when",
+      required: ['message', 'approvers', 'decision', 'by', 'at'],
+      properties: {
+        message: { type: 'string' },
+        approvers: { type: 'array', items: { type: 'string' } },
+        decision: { type: ['string', 'null'], enum: [...APPROVAL_DECISIONS, null] },
+        by: nullableString,
+        at: nullableTimestamp,
+      },
+    },
     logs: { type: 'string', description: "URL of this step's log (text/plain)" },
   },
 } as const;

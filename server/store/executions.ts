@@ -1,7 +1,8 @@
 // Executions: one row per run of a project's pipeline, numbered 1, 2, 3... per project.
 // Status moves pending -> running -> finished, or pending -> finished (terminated before it
 // started); one that waits for approval starts blocked -> pending (approved) or blocked ->
-// finished (declined). The guarded setters below refuse to move a finished execution again,
+// finished (declined). A running one whose steps all wait at approval gates goes running ->
+// blocked -> running (setWaiting); it has started, which tells it from one held as a whole. The guarded setters below refuse to move a finished execution again,
 // so a late "success" from the engine cannot overwrite a user's "killed".
 import type { Trigger } from '../../engine/plan.ts';
 import { newRunId } from '../../engine/run-id.ts';
@@ -88,6 +89,11 @@ export interface ExecutionRepo {
    * not blocked (already approved, declined or never blocked).
    */
   setApproved(id: string, by: string, at?: string): Promise<boolean>;
+  /**
+   * running -> blocked when `waiting` (every step that is not finished waits at an approval
+   * gate), blocked -> running when not; only for a started execution. False when it did not change.
+   */
+  setWaiting(id: string, waiting: boolean): Promise<boolean>;
   /** pending -> running, stamping started_at (default now). False when it was not pending. */
   setStarted(id: string, at?: string): Promise<boolean>;
   /** blocked|pending|running -> a finished status, stamping ended_at. False when it had already finished. */
@@ -216,6 +222,19 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
         .set({ status: 'pending', approved_by: by, approved_at: at })
         .where('id', '=', id)
         .where('status', '=', 'blocked')
+        // A started one waits at a step's gate, not as a whole: approving it would run it again.
+        .where('started_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
+
+    async setWaiting(id, waiting) {
+      const result = await db
+        .updateTable('executions')
+        .set({ status: waiting ? 'blocked' : 'running' })
+        .where('id', '=', id)
+        .where('status', '=', waiting ? 'running' : 'blocked')
+        .where('started_at', 'is not', null)
         .executeTakeFirst();
       return result.numUpdatedRows === 1n;
     },

@@ -34,6 +34,7 @@ export type { NewSchedule, ScheduleRepo } from './schedules.ts';
 // The row types, not the tables: the query builder's view of the schema stays in the store.
 export type {
   ApiToken,
+  ApprovalDecisionKind,
   Environment,
   EnvironmentType,
   Execution,
@@ -52,7 +53,14 @@ export type {
   Visibility,
   WebhookDelivery,
 } from './schema.ts';
-export { FORGES, FORK_PULL_REQUEST_POLICIES, ROLES, SECRET_EVENTS, VISIBILITIES } from './schema.ts';
+export {
+  APPROVAL_DECISIONS,
+  FORGES,
+  FORK_PULL_REQUEST_POLICIES,
+  ROLES,
+  SECRET_EVENTS,
+  VISIBILITIES,
+} from './schema.ts';
 export type { SecretInfo, SecretRepo, SecretUse, StoredSecret } from './secrets.ts';
 export type { SessionKeyInfo, SessionKeyRepo } from './session-keys.ts';
 export { SESSION_KEY_LIFETIME_MS } from './session-keys.ts';
@@ -60,7 +68,7 @@ export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
 export type { StatusSettings, StatusSettingsRepo } from './status-settings.ts';
 export { DEFAULT_STATUS_SETTINGS } from './status-settings.ts';
-export type { StepRepo } from './steps.ts';
+export type { StepRepo, StoredGateDecision } from './steps.ts';
 export type { Store, StoreOptions } from './store.ts';
 export { DATABASE_FILE, openStore } from './store.ts';
 export type { Authenticated, TokenInfo, TokenRepo } from './tokens.ts';

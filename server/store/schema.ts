@@ -157,7 +157,18 @@ export interface StepsTable extends StepRecord {
   execution_id: string;
   /** Order in the plan, from 0. */
   position: number;
+  /** Set once the step's approval gate opened: what whoever may approve is asked. */
+  approval_message: string | null;
+  /** JSON list of usernames and roles that may decide; `[]`: whoever may start executions. */
+  approval_approvers: string | null;
+  /** Null until someone decided (a gate that timed out or was terminated stays null). */
+  approval_decision: ApprovalDecisionKind | null;
+  approval_by: string | null;
+  approval_at: string | null;
 }
+
+export const APPROVAL_DECISIONS = ['approved', 'declined'] as const;
+export type ApprovalDecisionKind = (typeof APPROVAL_DECISIONS)[number];
 
 export interface EnvironmentsTable {
   id: string;

@@ -1,7 +1,7 @@
 // Steps of an execution: the engine's StepRecord, kept as it changes.
 import type { StepRecord } from '../../engine/run-record.ts';
 import type { RepoContext } from './context.ts';
-import type { StoredStep } from './schema.ts';
+import type { ApprovalDecisionKind, StoredStep } from './schema.ts';
 
 export interface StepRepo {
   /**
@@ -11,6 +11,23 @@ export interface StepRepo {
   upsert(executionId: string, step: StepRecord, position?: number): Promise<void>;
   /** In plan order. */
   list(executionId: string): Promise<StoredStep[]>;
+  /** The step's approval gate opened: records what is asked and who may answer. */
+  openGate(
+    executionId: string,
+    name: string,
+    gate: { message: string; approvers: readonly string[] },
+  ): Promise<void>;
+  /**
+   * Records who decided the step's gate, what and when. False when it was decided already:
+   * the first decision stands.
+   */
+  decideGate(executionId: string, name: string, decision: StoredGateDecision): Promise<boolean>;
+}
+
+export interface StoredGateDecision {
+  decision: ApprovalDecisionKind;
+  by: string;
+  at: string;
 }
 
 export function stepRepo({ db }: RepoContext): StepRepo {
@@ -58,5 +75,25 @@ export function stepRepo({ db }: RepoContext): StepRepo {
         .where('execution_id', '=', executionId)
         .orderBy('position')
         .execute(),
+
+    async openGate(executionId, name, gate) {
+      await db
+        .updateTable('steps')
+        .set({ approval_message: gate.message, approval_approvers: JSON.stringify(gate.approvers) })
+        .where('execution_id', '=', executionId)
+        .where('name', '=', name)
+        .execute();
+    },
+
+    async decideGate(executionId, name, { decision, by, at }) {
+      const result = await db
+        .updateTable('steps')
+        .set({ approval_decision: decision, approval_by: by, approval_at: at })
+        .where('execution_id', '=', executionId)
+        .where('name', '=', name)
+        .where('approval_decision', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { projectAccess } from '../../server/auth/access.ts';
-import { type Actor, canManage, canRead, canWrite } from '../../server/auth/permissions.ts';
+import { type Actor, canApprove, canManage, canRead, canWrite } from '../../server/auth/permissions.ts';
 import { openStore, type Project, type Store, type User, type Visibility } from '../../server/store/index.ts';
 import { withRawDatabase } from './helpers/raw-database.ts';
 
@@ -105,5 +105,20 @@ describe('permissions matrix', () => {
       n: number;
     };
     assert.equal(names.length, stored.n);
+  });
+});
+
+describe('who may decide an approval gate', () => {
+  const alice = { username: 'alice', role: 'developer' } as const;
+  const root = { username: 'root', role: 'admin' } as const;
+  test('a gate naming nobody is for whoever may write', () => {
+    assert.equal(canApprove(alice, [], true), true);
+    assert.equal(canApprove(alice, [], false), false);
+  });
+  test('a gate naming usernames or roles is for them alone, writers or not', () => {
+    assert.equal(canApprove(alice, ['alice'], false), true);
+    assert.equal(canApprove(alice, ['bob', 'admin'], true), false);
+    assert.equal(canApprove(root, ['bob', 'admin'], false), true);
+    assert.equal(canApprove(alice, ['developer'], false), true);
   });
 });

@@ -33,7 +33,7 @@ async function recordedRun(plan: ReturnType<typeof planOf>) {
     environmentType: 'local',
     logger: { info: () => undefined, warn: () => undefined, error: (details) => errors.push(details) },
     publish: (body) => published.push(body),
-    onStarted: () => undefined,
+    onStatus: () => undefined,
     onStepEnded: () => undefined,
   });
   await runPipeline(plan, {

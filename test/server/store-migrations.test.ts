@@ -28,6 +28,7 @@ const MIGRATIONS = [
   '007-project-status-settings',
   '008-cache-uses',
   '009-session-keys',
+  '010-step-approvals',
 ];
 
 const TABLES = [

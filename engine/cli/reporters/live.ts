@@ -21,6 +21,11 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
   const view = new ReportsView();
   let frame = 0;
   let width = 0;
+  // While a question is asked the status block is not drawn: it would overwrite the prompt.
+  let held = false;
+  const redraw = () => {
+    if (!held) update(render());
+  };
 
   const render = (): string => {
     const all = [...steps.values()];
@@ -49,15 +54,15 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
   };
 
   const printAbove = (text: string) => {
-    update.clear();
+    if (!held) update.clear();
     // The live view only ever draws on a terminal: step text must not move its cursor.
     out.write(terminalLines(text));
-    update(render());
+    redraw();
   };
 
   const timer = setInterval(() => {
     frame += 1;
-    update(render());
+    redraw();
   }, FRAME_MS);
   timer.unref();
 
@@ -66,7 +71,7 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
       switch (event.type) {
         case 'run':
           for (const step of event.run.steps) steps.set(step.name, step);
-          update(render());
+          redraw();
           break;
         case 'step': {
           const previous = steps.get(event.step.name);
@@ -82,7 +87,7 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
               `${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n${metrics ? `${paint(stepColor(step.name), `${step.name} |`)} metrics: ${metrics}\n` : ''}`,
             );
           } else {
-            update(render());
+            redraw();
           }
           break;
         }
@@ -113,6 +118,16 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
           break;
         default:
           break;
+      }
+    },
+    async aside(work) {
+      held = true;
+      update.clear();
+      try {
+        return await work();
+      } finally {
+        held = false;
+        redraw();
       }
     },
     close() {

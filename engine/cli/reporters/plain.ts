@@ -76,5 +76,6 @@ export function plainReporter(
       }
     },
     close() {},
+    aside: (work) => work(),
   };
 }

@@ -5,4 +5,6 @@ export interface Reporter {
   onEvent(event: RunEvent): void;
   /** Stops any live drawing; the terminal is left as a plain log. */
   close(): void;
+  /** Runs `work` (a question to the person at the terminal) with live drawing held off meanwhile. */
+  aside<T>(work: () => Promise<T>): Promise<T>;
 }

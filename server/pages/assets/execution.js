@@ -107,6 +107,53 @@
     }
   }
 
+  // A box per step waiting at its approval gate. The server checks who may decide; a box made
+  // here offers the buttons to anyone signed in, and the answer says when they may not.
+  const approvals = document.getElementById('step-approvals');
+  function approvalBox(name) {
+    for (const box of approvals.querySelectorAll('.step-approval')) if (box.dataset.step === name) return box;
+    return undefined;
+  }
+  function decisionForm(name, decision, label, className) {
+    const form = document.createElement('form');
+    form.method = 'post';
+    form.action = `/executions/${encodeURIComponent(executionId)}/steps/${encodeURIComponent(name)}/${decision}`;
+    form.className = `inline ${decision}-step`;
+    const button = document.createElement('button');
+    button.type = 'submit';
+    button.textContent = label;
+    if (className) button.className = className;
+    form.appendChild(button);
+    return form;
+  }
+  function followGate(step) {
+    const box = approvalBox(step.name);
+    if (step.status !== 'blocked') {
+      if (box) box.remove();
+      return;
+    }
+    if (box) return;
+    const created = document.createElement('div');
+    created.className = 'notice step-approval';
+    created.dataset.step = step.name;
+    const text = document.createElement('p');
+    const strong = document.createElement('strong');
+    strong.textContent = step.name;
+    const message = document.createElement('span');
+    message.className = 'approval-message';
+    message.textContent = step.reason || 'waiting for approval';
+    text.append('Step ', strong, ' waits for approval: ', message);
+    created.appendChild(text);
+    if (approvals.dataset.signedIn === 'true') {
+      created.append(
+        decisionForm(step.name, 'approve', 'Approve'),
+        ' ',
+        decisionForm(step.name, 'decline', 'Decline', 'danger'),
+      );
+    }
+    approvals.appendChild(created);
+  }
+
   const source = new EventSource(root.dataset.events);
   const on = (type, handle) =>
     source.addEventListener(type, (message) => {
@@ -120,6 +167,7 @@
     row.querySelector('.step-duration').textContent = formatDuration(step.duration_ms);
     row.querySelector('.step-attempts').textContent = String(step.attempts);
     row.querySelector('.step-reason').textContent = step.reason || '';
+    followGate(step);
     stepLog(step.name);
   });
   on('log', ({ step, line, html }) => {

@@ -1,4 +1,5 @@
-// Executions: start, look at, terminate, re-run, approve or decline one that is blocked.
+// Executions: start, look at, terminate, re-run, approve or decline one that is blocked, and
+// approve or decline a step waiting at its approval gate.
 import type { FastifyPluginAsync } from 'fastify';
 import { isFinished } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
@@ -8,6 +9,7 @@ import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
+import { decideStepGate } from '../step-approvals.ts';
 import {
   type ExternalStartBody,
   externalOnlyFields,
@@ -21,6 +23,15 @@ const idParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+const stepParams = {
+  type: 'object',
+  required: ['id', 'name'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 64 },
+    name: { type: 'string', minLength: 1, maxLength: 512 },
+  },
 } as const;
 
 const executionsRoutes: FastifyPluginAsync = async (app) => {
@@ -167,6 +178,42 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request) => executionView(await declineExecution(request, request.params.id), urls),
   );
+
+  for (const [action, approved] of [
+    ['approve', true],
+    ['decline', false],
+  ] as const) {
+    app.post<{ Params: { id: string; name: string }; Body: { reason?: string } | undefined }>(
+      `/api/executions/:id/steps/:name/${action}`,
+      {
+        schema: {
+          summary: approved
+            ? 'Approve a step waiting at its approval gate: it runs'
+            : 'Decline a step waiting at its approval gate: it is skipped, and its dependents follow the usual rules',
+          tags: ['executions'],
+          params: stepParams,
+          ...(approved
+            ? {}
+            : {
+                body: {
+                  type: ['object', 'null'],
+                  additionalProperties: false,
+                  properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+                },
+              }),
+          response: { 200: { $ref: 'Step#' }, ...errorResponses(401, 403, 404, 409) },
+        },
+      },
+      async (request) => {
+        const reason = approved ? undefined : request.body?.reason;
+        const { executionId, step } = await decideStepGate(request, request.params.id, request.params.name, {
+          approved,
+          ...(reason ? { reason } : {}),
+        });
+        return stepView(executionId, step, urls);
+      },
+    );
+  }
 
   app.post<{ Params: { id: string } }>(
     '/api/executions/:id/rerun',

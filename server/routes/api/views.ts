@@ -28,8 +28,28 @@ export function executionView(execution: Execution, urls: Links): ExecutionView 
 }
 
 export function stepView(executionId: string, step: StoredStep, urls: Links) {
-  const { execution_id: _, log: __, ...fields } = step;
-  return { ...fields, logs: urls.stepLogs(executionId, step.name) };
+  const {
+    execution_id: _,
+    log: __,
+    approval_message,
+    approval_approvers,
+    approval_decision,
+    approval_by,
+    approval_at,
+    ...fields
+  } = step;
+  // Only a gated step has an approval; its decision fields stay null until someone answers.
+  const approval =
+    approval_message === null
+      ? null
+      : {
+          message: approval_message,
+          approvers: JSON.parse(approval_approvers ?? '[]') as string[],
+          decision: approval_decision,
+          by: approval_by,
+          at: approval_at,
+        };
+  return { ...fields, approval, logs: urls.stepLogs(executionId, step.name) };
 }
 
 export function artifactView(executionId: string, artifact: ArtifactRecord, urls: Links) {

@@ -10,11 +10,20 @@ import { scheduleInputHttpError } from '../api/schedules.ts';
 import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
+import { decideStepGate } from '../step-approvals.ts';
 
 const idParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+const stepParams = {
+  type: 'object',
+  required: ['id', 'name'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 64 },
+    name: { type: 'string', minLength: 1, maxLength: 512 },
+  },
 } as const;
 // Empty optional fields mean "the default", as leaving them out of the API's body does.
 const scheduleForm = {
@@ -53,6 +62,22 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     const execution = await declineExecution(request, request.params.id);
     return reply.redirect(executionPage(execution.id), 303);
   });
+
+  for (const [action, approved] of [
+    ['approve', true],
+    ['decline', false],
+  ] as const) {
+    app.post<{ Params: { id: string; name: string } }>(
+      `/executions/:id/steps/:name/${action}`,
+      { ...formRoute, schema: { hide: true, params: stepParams } },
+      async (request, reply) => {
+        const { executionId } = await decideStepGate(request, request.params.id, request.params.name, {
+          approved,
+        });
+        return reply.redirect(executionPage(executionId), 303);
+      },
+    );
+  }
 
   app.post<{ Params: { id: string } }>('/executions/:id/rerun', formRoute, async (request, reply) => {
     const actor = requireActor(request);

@@ -12,6 +12,7 @@ import * as forkPullRequests from './006-fork-pull-requests.ts';
 import * as projectStatusSettings from './007-project-status-settings.ts';
 import * as cacheUses from './008-cache-uses.ts';
 import * as sessionKeys from './009-session-keys.ts';
+import * as stepApprovals from './010-step-approvals.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-project-status-settings': projectStatusSettings,
   '008-cache-uses': cacheUses,
   '009-session-keys': sessionKeys,
+  '010-step-approvals': stepApprovals,
 };
 
 export const migrationProvider: MigrationProvider = {

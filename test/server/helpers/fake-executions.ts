@@ -9,11 +9,13 @@ import type { Report } from '../../../engine/reports/types.ts';
 import type { StepRecord } from '../../../engine/run-record.ts';
 import type { RunStatus, StepStatus } from '../../../engine/status.ts';
 import { isFinished } from '../../../engine/status.ts';
+import type { OpenGate } from '../../../server/executions/step-gates.ts';
 import type {
   ExecutionControl,
   ExecutionEvent,
   ManagerStats,
   StartExecutionRequest,
+  StepDecision,
   TerminateResult,
 } from '../../../server/executions/types.ts';
 import type { Execution, Store } from '../../../server/store/index.ts';
@@ -31,6 +33,9 @@ interface Feed {
 export class FakeExecutions implements ExecutionControl {
   readonly started: StartExecutionRequest[] = [];
   readonly terminated: string[] = [];
+  /** Gates the test opened, by `executionId/step`; decided ones leave for `decisions`. */
+  readonly gates = new Map<string, OpenGate>();
+  readonly decisions: Array<StepDecision & { executionId: string; step: string }> = [];
   private readonly feeds = new Map<string, Feed>();
 
   constructor(private readonly store: Store) {}
@@ -64,6 +69,16 @@ export class FakeExecutions implements ExecutionControl {
     const execution = await this.mustGet(executionId);
     this.emit(executionId, { type: 'status', execution });
     return execution;
+  }
+
+  stepGate(executionId: string, step: string): OpenGate | undefined {
+    return this.gates.get(`${executionId}/${step}`);
+  }
+
+  async decideStep(executionId: string, step: string, decision: StepDecision): Promise<boolean> {
+    if (!this.gates.delete(`${executionId}/${step}`)) return false;
+    this.decisions.push({ executionId, step, ...decision });
+    return true;
   }
 
   async subscribe(executionId: string, listener: Listener, afterId = 0): Promise<() => void> {
