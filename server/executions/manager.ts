@@ -59,6 +59,12 @@ export class ExecutionManager implements ExecutionControl {
   readonly #held: HeldExecutions;
   readonly #gates: StepGates;
   readonly #streams: StreamRegistry;
+  /**
+   * The job each live stream serves. A stream may open before its job (a blocked execution's
+   * page follows it) and outlives it: after the end it still rebuilds evicted events from the
+   * job's log files, so the job is found here rather than among the running ones.
+   */
+  readonly #jobOfStream = new WeakMap<EventStream, Job>();
   readonly #jobContext: JobContext;
   /** Removes a run's backend resources, from its id alone. */
   readonly #clean: RunCleaner;
@@ -384,6 +390,7 @@ export class ExecutionManager implements ExecutionControl {
       // An approved execution keeps the stream it had while blocked: its page follows on.
       stream: this.#streams.get(execution.id) ?? this.#openStream(execution.id),
     };
+    this.#jobOfStream.set(job.stream, job);
     this.#jobs.set(job.id, job);
     job.stream.publish({ type: 'status', execution });
     this.#emitStatus(execution);
@@ -403,7 +410,10 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   #openStream(executionId: string): EventStream {
-    return this.#streams.open(executionId, (step) => this.#jobs.get(executionId)?.recorder?.logFile(step));
+    const stream = this.#streams.open(executionId, (step) =>
+      this.#jobOfStream.get(stream)?.recorder?.logFile(step),
+    );
+    return stream;
   }
 
   /** An execution active in the store that this manager does not run (left before recover()). */
