@@ -140,29 +140,8 @@ class IncludeWalk {
       this.#report(file, at, 'GBCMS_INCLUDE_MISSING', `'${display}' does not exist`);
       return true;
     }
-    const loop = chain.findIndex((link) => link.real === real);
-    if (loop !== -1) {
-      const names = [...chain.slice(loop).map((link) => link.display), display];
-      this.#report(file, at, 'GBCMS_INCLUDE_CYCLE', `include cycle: ${names.join(' -> ')}`);
-      return true;
-    }
-    // The same file reached by two chains is read once: its names are defined once.
-    if (this.#seen.has(real)) return true;
-    if (chain.length > MAX_INCLUDE_DEPTH) {
-      const message = `'${display}' would be included ${chain.length} files deep; includes nest at most ${MAX_INCLUDE_DEPTH} deep`;
-      this.#report(file, at, 'GBCMS_INCLUDE_TOO_DEEP', message);
-      return true;
-    }
-    if (this.#seen.size >= MAX_INCLUDED_FILES) {
-      this.#report(
-        file,
-        at,
-        'GBCMS_INCLUDE_TOO_LARGE',
-        `a pipeline includes at most ${MAX_INCLUDED_FILES} files`,
-      );
-      return false;
-    }
-    this.#seen.add(real);
+    const admitted = this.#admit(file, at, { real, display }, chain);
+    if (admitted !== 'read') return admitted === 'skip';
     const bytes = await this.#read(file, at, real, display);
     if (bytes === undefined) return true;
     this.#bytes += bytes.length;
@@ -172,6 +151,44 @@ class IncludeWalk {
       return false;
     }
     return this.#parse(bytes, display, real, real, chain);
+  }
+
+  /**
+   * Whether a file (local or remote, `real` names it) is read: `skip` when it closes a cycle
+   * (reported), was read already by another chain, or nests too deep (reported); `stop` when
+   * the pipeline has its most files (reported, and nothing more is read). `read` marks it seen.
+   */
+  #admit(
+    file: ParsedFile,
+    at: [string, number],
+    link: Link,
+    chain: readonly Link[],
+  ): 'read' | 'skip' | 'stop' {
+    const { real, display } = link;
+    const loop = chain.findIndex((earlier) => earlier.real === real);
+    if (loop !== -1) {
+      const names = [...chain.slice(loop).map((earlier) => earlier.display), display];
+      this.#report(file, at, 'GBCMS_INCLUDE_CYCLE', `include cycle: ${names.join(' -> ')}`);
+      return 'skip';
+    }
+    // The same file reached by two chains is read once: its names are defined once.
+    if (this.#seen.has(real)) return 'skip';
+    if (chain.length > MAX_INCLUDE_DEPTH) {
+      const message = `'${display}' would be included ${chain.length} files deep; includes nest at most ${MAX_INCLUDE_DEPTH} deep`;
+      this.#report(file, at, 'GBCMS_INCLUDE_TOO_DEEP', message);
+      return 'skip';
+    }
+    if (this.#seen.size >= MAX_INCLUDED_FILES) {
+      this.#report(
+        file,
+        at,
+        'GBCMS_INCLUDE_TOO_LARGE',
+        `a pipeline includes at most ${MAX_INCLUDED_FILES} files`,
+      );
+      return 'stop';
+    }
+    this.#seen.add(real);
+    return 'read';
   }
 
   /** Checks a pipeline-wide limit, then parses and follows one file's bytes. */
@@ -204,28 +221,8 @@ class IncludeWalk {
     const { url: parsedUrl, sha256 } = pinned;
     const display = parsedUrl.href;
     const key = `${display}#${sha256}`;
-    const loop = chain.findIndex((link) => link.real === key);
-    if (loop !== -1) {
-      const names = [...chain.slice(loop).map((link) => link.display), display];
-      this.#report(file, at, 'GBCMS_INCLUDE_CYCLE', `include cycle: ${names.join(' -> ')}`);
-      return true;
-    }
-    if (this.#seen.has(key)) return true;
-    if (chain.length > MAX_INCLUDE_DEPTH) {
-      const message = `'${display}' would be included ${chain.length} files deep; includes nest at most ${MAX_INCLUDE_DEPTH} deep`;
-      this.#report(file, at, 'GBCMS_INCLUDE_TOO_DEEP', message);
-      return true;
-    }
-    if (this.#seen.size >= MAX_INCLUDED_FILES) {
-      this.#report(
-        file,
-        at,
-        'GBCMS_INCLUDE_TOO_LARGE',
-        `a pipeline includes at most ${MAX_INCLUDED_FILES} files`,
-      );
-      return false;
-    }
-    this.#seen.add(key);
+    const admitted = this.#admit(file, at, { real: key, display }, chain);
+    if (admitted !== 'read') return admitted === 'skip';
     const answer = await remoteInclude(parsedUrl, sha256, this.root.remote);
     if (!answer.ok) {
       this.#report(file, at, answer.code, answer.message);
