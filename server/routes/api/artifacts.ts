@@ -9,14 +9,9 @@ import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { readExecution } from '../access.ts';
 import { links } from '../links.ts';
+import { idParams } from '../params.ts';
 import { artifactsDir, resolveInside } from './execution-files.ts';
 import { artifactView } from './views.ts';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const artifactsRoutes: FastifyPluginAsync = async (app) => {
   const urls = links(app.settings.publicUrl);

@@ -8,6 +8,7 @@ import { readExecution, requireActor, sessionKeyExecution, writeExecution, write
 import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
+import { idParams, stepParams } from '../params.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
 import { decideStepGate } from '../step-approvals.ts';
 import {
@@ -18,21 +19,6 @@ import {
   startExternal,
 } from './external.ts';
 import { artifactView, executionView, secretUseView, stepView } from './views.ts';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
-
-const stepParams = {
-  type: 'object',
-  required: ['id', 'name'],
-  properties: {
-    id: { type: 'string', minLength: 1, maxLength: 64 },
-    name: { type: 'string', minLength: 1, maxLength: 512 },
-  },
-} as const;
 
 const executionsRoutes: FastifyPluginAsync = async (app) => {
   const urls = links(app.settings.publicUrl);

@@ -19,6 +19,7 @@ import type { Project } from '../../store/index.ts';
 import { reportExecution, requireActor, writeProject } from '../access.ts';
 import { executionHttpError, mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
+import { idParams } from '../params.ts';
 import { executionView } from './views.ts';
 
 /** Reports in one request or one WebSocket message, at most. */
@@ -132,12 +133,6 @@ async function externalTarget(
 export function externalOnlyFields(body: ExternalStartBody): string[] {
   return (['session', 'name', 'heartbeat_timeout'] as const).filter((field) => body[field] !== undefined);
 }
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const REPORT_SHAPES =
   'Each item is one report, the shapes of the $GBCMS_REPORTS JSON lines: ' +

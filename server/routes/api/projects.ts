@@ -24,6 +24,7 @@ import {
 } from '../../store/index.ts';
 import { manageProject, readProject, requireActor } from '../access.ts';
 import { links } from '../links.ts';
+import { idParams } from '../params.ts';
 import { usernameLookup } from './users.ts';
 import { executionView, projectView } from './views.ts';
 
@@ -60,12 +61,6 @@ export function projectInputHttpError(error: unknown): unknown {
   if (error.field === 'default_branch') return errors.invalidRef(error.message);
   return errors.validation(error.message);
 }
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const projectsRoutes: FastifyPluginAsync = async (app) => {
   const urls = links(app.settings.publicUrl);

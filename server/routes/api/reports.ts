@@ -6,17 +6,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import { errorResponses } from '../../plugins/schemas.ts';
 import { MAX_REPORT_PAGE, type ReportType, type Store } from '../../store/index.ts';
 import { readExecution } from '../access.ts';
+import { idParams } from '../params.ts';
 
 const REPORT_TYPES = ['metric', 'progress', 'annotation', 'tests'] as const;
 /** Rows read per query while writing a CSV. */
 const CSV_PAGE = 5000;
 export const CSV_HEADER = ['step', 'name', 'step_number', 'value', 'time'] as const;
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const nameFilter = { type: 'string', minLength: 1, maxLength: 128, description: "a metric's name" } as const;
 const stepFilter = { type: 'string', minLength: 1, maxLength: 1024, description: 'only this step' } as const;

@@ -6,6 +6,7 @@ import { errorResponses } from '../../plugins/schemas.ts';
 import { addSchedule, MAX_SCHEDULE_NAME, ScheduleInputError } from '../../schedules/create.ts';
 import type { Schedule } from '../../store/index.ts';
 import { manageProject, readProject, requireActor } from '../access.ts';
+import { idParams } from '../params.ts';
 
 interface NewScheduleBody {
   cron: string;
@@ -13,12 +14,6 @@ interface NewScheduleBody {
   name?: string;
   timezone?: string;
 }
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 export const newScheduleBody = {
   type: 'object',

@@ -7,6 +7,7 @@ import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import type { Session, SessionKeyInfo } from '../../store/index.ts';
 import { manageProject, readProject, requireWrite, writeProject } from '../access.ts';
+import { idParams } from '../params.ts';
 import { SESSION_NAME } from './external.ts';
 
 const keyProperties = {
@@ -48,12 +49,6 @@ const sessionSchema = {
     created_at: { type: 'string', format: 'date-time' },
     key: newKeySchema,
   },
-} as const;
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
 /** The session, readable by the caller; 404 otherwise. */

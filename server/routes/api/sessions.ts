@@ -7,13 +7,8 @@ import { errorResponses } from '../../plugins/schemas.ts';
 import { MAX_SESSION_EXECUTIONS } from '../../store/index.ts';
 import { readProject } from '../access.ts';
 import { links } from '../links.ts';
+import { idParams } from '../params.ts';
 import { executionView } from './views.ts';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const sessionProperties = {
   id: { type: 'string' },

@@ -8,12 +8,7 @@ import { changeStatusSettings, type StatusSettingsChange } from '../../forges/st
 import { errorResponses } from '../../plugins/schemas.ts';
 import { FORGES, type StatusSettings } from '../../store/index.ts';
 import { manageProject, readProject, requireActor } from '../access.ts';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
+import { idParams } from '../params.ts';
 
 const forgeProperty = {
   type: ['string', 'null'],

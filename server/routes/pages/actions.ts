@@ -9,22 +9,10 @@ import { manageProject, requireActor, writeExecution, writeProject } from '../ac
 import { scheduleInputHttpError } from '../api/schedules.ts';
 import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
+import { idParams, stepParams } from '../params.ts';
 import { manualStart, rerunRequest } from '../start-requests.ts';
 import { decideStepGate } from '../step-approvals.ts';
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
-const stepParams = {
-  type: 'object',
-  required: ['id', 'name'],
-  properties: {
-    id: { type: 'string', minLength: 1, maxLength: 64 },
-    name: { type: 'string', minLength: 1, maxLength: 512 },
-  },
-} as const;
 // Empty optional fields mean "the default", as leaving them out of the API's body does.
 const scheduleForm = {
   type: 'object',

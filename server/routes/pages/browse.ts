@@ -13,6 +13,7 @@ import { readExecution, readProject } from '../access.ts';
 import { executionDir } from '../api/execution-files.ts';
 import { secretUseView } from '../api/views.ts';
 import { links } from '../links.ts';
+import { idParams } from '../params.ts';
 import { readLogTails } from './log-tail.ts';
 import { readReportsOverview } from './report-overview.ts';
 
@@ -21,11 +22,6 @@ const REPORTS_API = '/api/executions/:id/reports';
 const METRICS_CSV = '/api/executions/:id/metrics.csv';
 const HTML = 'text/html; charset=utf-8';
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 const htmlResponse = { 200: { type: 'string' } } as const;
 
 const browseRoutes: FastifyPluginAsync = async (app) => {

@@ -13,6 +13,7 @@ import { type SecretScope, scopeKey, secretView } from '../../secrets/vault.ts';
 import { SECRET_EVENTS, type SecretUse, type Store } from '../../store/index.ts';
 import { manageProject, requireActor } from '../access.ts';
 import { SECRET_USES_LISTED } from '../api/secrets.ts';
+import { idParams } from '../params.ts';
 
 interface SecretForm {
   name?: string;
@@ -21,11 +22,6 @@ interface SecretForm {
   branches?: string;
 }
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 const formConfig = { html: true, auth: 'form' as const };
 
 /** `a, b` -> ['a', 'b']; blank -> null (no limit). */

@@ -10,14 +10,9 @@ import type { Session } from '../../store/index.ts';
 import { requireActor, requireWrite } from '../access.ts';
 import { createSessionKey, revokeSessionKey } from '../api/session-keys.ts';
 import { links } from '../links.ts';
+import { idParams } from '../params.ts';
 
 const HTML = 'text/html; charset=utf-8';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
 
 const sessionPageRoutes: FastifyPluginAsync = async (app) => {
   const urls = links('');
