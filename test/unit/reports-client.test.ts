@@ -123,7 +123,12 @@ describe('report client as a package import', () => {
       'const file = openReportsFile();',
       "file.metric('acc', 0.75, 7);",
     ].join('\n');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    // In a clone the package's `gbcms-source` condition maps `gbcms/report` to its source (no
+    // build needed); the compiled `dist/` is what an installed package imports, tested in
+    // test/package/tarball.test.ts. Without the condition this test would depend on a build
+    // left behind by another test.
+    const args = ['--conditions=gbcms-source', '--import', 'tsx', '--input-type=module', '-e', script];
+    const { stdout } = await run(process.execPath, args, {
       cwd: join(import.meta.dirname, '..', '..'),
       env: { ...process.env, GBCMS_REPORTS: path },
     });
