@@ -130,6 +130,12 @@ describe('steps', () => {
       ...step('build', { status: 'success', exit_code: 0, attempts: 1, duration_ms: 42 }),
       execution_id: e.id,
       position: 0,
+      // A step without an approval gate.
+      approval_message: null,
+      approval_approvers: null,
+      approval_decision: null,
+      approval_by: null,
+      approval_at: null,
     });
     await store.steps.upsert(e.id, step('test', { status: 'skipped' }), 2);
     assert.deepEqual(
