@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DockerBackend } from '../../engine/backends/docker/backend.ts';
 import { LocalBackend } from '../../engine/backends/local/backend.ts';
-import { bwrapAvailable } from '../../engine/backends/local/sandbox.ts';
 import type { Backend, RunContext } from '../../engine/backends/types.ts';
 import { StepLog } from '../../engine/logs/step-log.ts';
 import type { Plan } from '../../engine/plan.ts';
@@ -17,6 +16,7 @@ import { runStep, type StepOutcome } from '../../engine/step-runner.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { dockerTestOptions } from '../helpers/docker.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
+import { sandboxTestOptions } from '../helpers/sandbox.ts';
 
 function stepPlan(command: string): Plan {
   return planOf(
@@ -85,9 +85,9 @@ describe('resources.tmp on the docker backend', await dockerTestOptions(), () =>
   });
 });
 
-const sandboxSkip = (await bwrapAvailable()) ? false : 'bwrap is not available here';
+const sandboxOptions = await sandboxTestOptions();
 
-describe('resources.tmp on the local backend in bubblewrap', { skip: sandboxSkip }, () => {
+describe('resources.tmp on the local backend in bubblewrap', sandboxOptions, () => {
   test('filling /tmp ends "no space left on /tmp"', async () => {
     const outcome = await outcomeOf(
       new LocalBackend(),

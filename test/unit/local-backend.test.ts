@@ -6,17 +6,15 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LocalBackend } from '../../engine/backends/local/backend.ts';
-import { bwrapAvailable } from '../../engine/backends/local/sandbox.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { readLogFile } from '../../engine/logs/log-line.ts';
 import { runPipeline } from '../../engine/run.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { sandboxTestOptions } from '../helpers/sandbox.ts';
 
 const image = 'ignored:latest';
-const sandboxSkip = (await bwrapAvailable())
-  ? false
-  : 'bwrap is not installed or cannot create namespaces here';
+const sandboxOptions = await sandboxTestOptions();
 
 async function runLocal(steps: Parameters<typeof planOf>[0], workspace = tempDir(), sandbox?: boolean) {
   const events: RunEvent[] = [];
@@ -113,7 +111,7 @@ describe('local backend', () => {
     assert.ok(!existsSync(join(dir, 'artifacts', 'leak', 'leak')));
   });
 
-  test('with bubblewrap: no network and a read-only host', { skip: sandboxSkip }, async () => {
+  test('with bubblewrap: no network and a read-only host', sandboxOptions, async () => {
     const { run, logs } = await runLocal({
       probe: {
         image,

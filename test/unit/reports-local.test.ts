@@ -5,20 +5,20 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { readStepFile } from '../../engine/artifacts/read-file.ts';
 import { LocalBackend } from '../../engine/backends/local/backend.ts';
-import { bwrapAvailable } from '../../engine/backends/local/sandbox.ts';
 import type { RunContext } from '../../engine/backends/types.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import { runPipeline } from '../../engine/run.ts';
 import { readRunInputs } from '../../engine/run-inputs.ts';
 import { beforeHang } from '../helpers/hang.ts';
 import { planOf, tempDir } from '../helpers/plans.ts';
+import { sandboxTestOptions } from '../helpers/sandbox.ts';
 
 const image = 'ignored:latest';
 
 for (const sandbox of [false, true]) {
-  const skip = sandbox && !(await bwrapAvailable()) ? 'bwrap is not available here' : false;
+  const options = sandbox ? await sandboxTestOptions() : {};
 
-  describe(`reports on the local backend (${sandbox ? 'bubblewrap' : 'plain processes'})`, { skip }, () => {
+  describe(`reports on the local backend (${sandbox ? 'bubblewrap' : 'plain processes'})`, options, () => {
     test('the reports file and a JUnit file in the scratch workspace are read', async () => {
       const events: RunEvent[] = [];
       const run = await runPipeline(
