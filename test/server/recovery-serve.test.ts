@@ -2,9 +2,7 @@
 // folder: the execution ends `error` ("engine restarted") and nothing of it is left, neither in
 // the temp folder (local backend) nor on the Docker engine, through Backend.destroyRun alone.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,54 +12,7 @@ import { openStore } from '../../server/store/index.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 import { pollUntil, processesWith } from '../helpers/poll.ts';
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'gbcms.js');
-
-interface Served {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<unknown[]>;
-  output(): string;
-}
-
-/** `gbcms serve` as a process of its own, on a free port. */
-async function serve(data: string, backend: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      'serve',
-      '--port',
-      '0',
-      '--data',
-      data,
-      '--backend',
-      backend,
-      '--grace',
-      '1s',
-      '--log-level',
-      'warn',
-    ],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = once(child, 'exit');
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const url = await pollUntil('the server to listen', () => {
-    if (gone) throw new Error(`gbcms serve ended before it listened:\n${text}`);
-    return /listening on (http:\/\/\S+)/.exec(text)?.[1];
-  });
-  return { url, child, exited, output: () => text };
-}
+import { type Served, serveProcess } from './helpers/serve-process.ts';
 
 interface StepView {
   name: string;
@@ -121,7 +72,7 @@ for (const backend of ['local', 'docker'] as const) {
       const data = join(dir, 'data');
       const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
-      const first = await serve(data, backend, env);
+      const first = await serveProcess(data, backend, env);
       servers.push(first);
       const project = await (
         await fetch(`${first.url}/api/projects`, {
@@ -163,7 +114,7 @@ for (const backend of ['local', 'docker'] as const) {
           `${left}`,
         );
 
-      const second = await serve(data, backend, env);
+      const second = await serveProcess(data, backend, env);
       servers.push(second);
       const ended = await pollUntil('recovery to end the execution', async () => {
         const view = (await (
