@@ -2,7 +2,13 @@
 // input checked field by field, then stored with a fresh webhook secret.
 import { refNameProblem } from '../git/ref-name.ts';
 import { checkRepoSource } from '../git/url-policy.ts';
-import type { ForkPullRequestPolicy, Project, Store, Visibility } from '../store/index.ts';
+import {
+  type ForkPullRequestPolicy,
+  NameTakenError,
+  type Project,
+  type Store,
+  type Visibility,
+} from '../store/index.ts';
 
 export interface ProjectInput {
   name: string;
@@ -73,8 +79,7 @@ export async function registerProject(store: Pick<Store, 'projects'>, input: Pro
     });
   } catch (error) {
     // Two admins racing for one name: the unique index decides.
-    if (String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
-      throw new ProjectExistsError(name);
+    if (error instanceof NameTakenError) throw new ProjectExistsError(name);
     throw error;
   }
 }

@@ -18,3 +18,21 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/** A user or project name that is already taken (two callers raced for it: the unique index decided). */
+export class NameTakenError extends Error {
+  constructor(
+    readonly entity: string,
+    readonly takenName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${entity} '${takenName}' already exists`, options);
+    this.name = 'NameTakenError';
+  }
+}
+
+/** A unique index refused the row: SQLite's constraint codes, PostgreSQL's SQLSTATE 23505. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | null)?.code);
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,11 +1,13 @@
 // The store's public surface: import from here, not from the files behind it.
 export type { ArtifactRepo } from './artifacts.ts';
 export type { CacheRepo, CacheUse } from './caches.ts';
+export { DATABASE_FILE, describeDatabase } from './connection.ts';
 export { decodeCursor, encodeCursor } from './cursor.ts';
-export { DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.ts';
+export { type DataLocation, DEFAULT_DATA_DIR, resolveDatabase, resolveDataDir } from './data-dir.ts';
 export type { DeliveryRepo } from './deliveries.ts';
+export { type Dialect, isPostgresUrl } from './dialect.ts';
 export type { EnvironmentRepo, NewEnvironment } from './environments.ts';
-export { InvalidCursorError, NotFoundError } from './errors.ts';
+export { InvalidCursorError, NameTakenError, NotFoundError } from './errors.ts';
 export { triggerColumns, triggerOf } from './execution-trigger.ts';
 export type {
   CommitColumns,
@@ -70,7 +72,7 @@ export type { StatusSettings, StatusSettingsRepo } from './status-settings.ts';
 export { DEFAULT_STATUS_SETTINGS } from './status-settings.ts';
 export type { StepRepo, StoredGateDecision } from './steps.ts';
 export type { Store, StoreOptions } from './store.ts';
-export { DATABASE_FILE, openStore } from './store.ts';
+export { openStore } from './store.ts';
 export type { Authenticated, TokenInfo, TokenRepo } from './tokens.ts';
 export { LAST_USED_GRANULARITY_MS } from './tokens.ts';
 export type { NewUser, UserRepo } from './users.ts';

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
+import { isUniqueViolation, NameTakenError } from './errors.ts';
 import type { ForkPullRequestPolicy, Project, User, Visibility } from './schema.ts';
 
 export interface NewProject {
@@ -30,7 +31,10 @@ export type ProjectPatch = Partial<
 >;
 
 export interface ProjectRepo {
-  /** Defaults: branch `main`, private, one execution at a time, fork pull requests await approval; a fresh webhook secret. */
+  /**
+   * Defaults: branch `main`, private, one execution at a time, fork pull requests await
+   * approval; a fresh webhook secret. Throws NameTakenError when the name is taken.
+   */
   create(input: NewProject): Promise<Project>;
   get(id: string): Promise<Project | undefined>;
   byName(name: string): Promise<Project | undefined>;
@@ -91,7 +95,11 @@ export function projectRepo({ db, now }: RepoContext): ProjectRepo {
           updated_at: at,
         })
         .returning(PROJECT_COLUMNS)
-        .executeTakeFirstOrThrow();
+        .executeTakeFirstOrThrow()
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error)) throw new NameTakenError('project', input.name, { cause: error });
+          throw error;
+        });
     },
 
     get: (id) => db.selectFrom('projects').select(PROJECT_COLUMNS).where('id', '=', id).executeTakeFirst(),

@@ -4,6 +4,7 @@
 // a few transactions a second, not 10,000.
 import type { AnnotationReport, ProgressReport, Report, TestsReport } from '../../engine/reports/types.ts';
 import type { RepoContext } from './context.ts';
+import { isPostgres } from './dialect.ts';
 import type { ReportsTable } from './schema.ts';
 
 export const DEFAULT_REPORT_PAGE = 1000;
@@ -106,6 +107,7 @@ function fromRow(row: ReportRow): StoredReport {
 const COLUMNS = ['seq', 'step', 'type', 'name', 'value', 'step_number', 'time', 'data'] as const;
 
 export function reportRepo({ db }: RepoContext): ReportRepo {
+  const postgres = isPostgres(db);
   const lastSeq = async (executionId: string, executor = db): Promise<number> => {
     const row = await executor
       .selectFrom('reports')
@@ -118,7 +120,19 @@ export function reportRepo({ db }: RepoContext): ReportRepo {
   const addEntries: ReportRepo['addEntries'] = async (executionId, entries) => {
     if (entries.length === 0) return [];
     return db.transaction().execute(async (trx) => {
-      // Inside the transaction: the write lock (SQLite) keeps seqs contiguous and unique.
+      // Seqs stay contiguous and unique only if no one else numbers this execution's reports
+      // between our max(seq) and our insert. SQLite: the transaction's write lock. PostgreSQL
+      // reads committed rows only, so two servers would read the same max: the execution's row
+      // lock queues them (NO KEY: the FK checks of steps being written need not wait), and the
+      // max is read after it, by a statement that sees what the previous holder committed.
+      if (postgres) {
+        await trx
+          .selectFrom('executions')
+          .select('id')
+          .where('id', '=', executionId)
+          .forNoKeyUpdate()
+          .execute();
+      }
       const first = (await lastSeq(executionId, trx)) + 1;
       const stored: StoredReport[] = [];
       for (let start = 0; start < entries.length; start += ROWS_PER_INSERT) {

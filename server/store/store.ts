@@ -1,11 +1,11 @@
-// Opening the store: one SQLite file in the data directory, migrated on open, with one
-// repository per entity on top.
+// Opening the store: one SQLite file in the data directory, or a PostgreSQL database, migrated
+// on open, with one repository per entity on top.
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { resolve } from 'node:path';
+import { sql } from 'kysely';
 import { type ArtifactRepo, artifactRepo } from './artifacts.ts';
 import { type CacheRepo, cacheRepo } from './caches.ts';
+import { connect } from './connection.ts';
 import type { RepoContext } from './context.ts';
 import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
 import { type EnvironmentRepo, environmentRepo } from './environments.ts';
@@ -15,7 +15,6 @@ import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
 import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
-import type { Database } from './schema.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
@@ -24,14 +23,14 @@ import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
 import { type UserRepo, userRepo } from './users.ts';
 
-export const DATABASE_FILE = 'gbcms.sqlite';
-
-/** How long a write waits for another process's write (the CLI next to a running server). */
-const BUSY_TIMEOUT_MS = 5000;
-
 export interface StoreOptions {
   /** The clock every timestamp comes from; tests pass their own. */
   now?: () => Date;
+  /**
+   * A postgres:// URL: the database lives there instead of `<dataDir>/gbcms.sqlite`. Logs and
+   * artifacts stay in the data directory either way.
+   */
+  database?: string;
 }
 
 // The database itself stays in here: every query is a repository method, so the rest of the
@@ -67,32 +66,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-function openDatabase(file: string): SQLite.Database {
-  const database = new SQLite(file);
-  try {
-    // WAL: readers don't block the writer, so pages stay fast while an execution logs progress.
-    database.pragma('journal_mode = WAL');
-    // NORMAL is durable across application crashes in WAL mode; only power loss can lose the last commits.
-    database.pragma('synchronous = NORMAL');
-    database.pragma('foreign_keys = ON');
-    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  } catch (error) {
-    database.close();
-    throw error;
-  }
-  return database;
-}
-
 /**
- * Opens (creating it if needed) `<dataDir>/gbcms.sqlite` and migrates it to the latest schema.
- * Several processes may open the same directory: SQLite serialises their writes.
+ * Opens (creating it if needed) `<dataDir>/gbcms.sqlite`, or the PostgreSQL database of
+ * `options.database`, and migrates it to the latest schema. Several processes may open the same
+ * database: SQLite serialises their writes, PostgreSQL's row locks and constraints keep the
+ * counters and claims in the repositories right (see reports.ts, executions.ts).
  */
 export async function openStore(dataDir: string, options: StoreOptions = {}): Promise<Store> {
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: openDatabase(join(dir, DATABASE_FILE)) }),
-  });
+  const db = connect(dir, options.database);
 
   let migrated: string[];
   try {

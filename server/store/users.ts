@@ -1,6 +1,7 @@
 // Users: who may call the API, with which role.
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
+import { isUniqueViolation, NameTakenError } from './errors.ts';
 import type { Role, User } from './schema.ts';
 
 export interface NewUser {
@@ -10,7 +11,7 @@ export interface NewUser {
 }
 
 export interface UserRepo {
-  /** Throws when the username is taken (unique constraint). */
+  /** Throws NameTakenError when the username is taken. */
   create(input: NewUser): Promise<User>;
   get(id: string): Promise<User | undefined>;
   byUsername(username: string): Promise<User | undefined>;
@@ -29,7 +30,12 @@ export function userRepo({ db, now }: RepoContext): UserRepo {
         role: input.role,
         created_at: now(),
       };
-      await db.insertInto('users').values(user).execute();
+      try {
+        await db.insertInto('users').values(user).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new NameTakenError('user', input.username, { cause: error });
+        throw error;
+      }
       return user;
     },
 

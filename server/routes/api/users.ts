@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import { ROLES, type Role } from '../../store/index.ts';
+import { NameTakenError, ROLES, type Role } from '../../store/index.ts';
 import { requireActor } from '../access.ts';
 
 interface NewUserBody {
@@ -62,8 +62,7 @@ const usersRoutes: FastifyPluginAsync = async (app) => {
         user = await app.store.users.create({ username, role, email: email ?? null });
       } catch (error) {
         // Two admins racing for one name: the unique index decides.
-        if (String((error as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT'))
-          throw errors.userExists();
+        if (error instanceof NameTakenError) throw errors.userExists();
         throw error;
       }
       request.log.info({ user: user.id, username, role, by: actor.id }, 'user created');

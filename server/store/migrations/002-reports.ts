@@ -3,6 +3,7 @@
 // each, numbered per execution. Sessions group external executions by name within a project.
 // Executions gain the columns an external execution needs; a pipeline run leaves them null/0.
 import type { Kysely } from 'kysely';
+import { floatType } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -41,7 +42,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('step', 'text', (c) => c.notNull())
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('name', 'text')
-    .addColumn('value', 'real')
+    .addColumn('value', floatType(db))
     .addColumn('step_number', 'bigint')
     .addColumn('time', 'text', (c) => c.notNull())
     .addColumn('data', 'text')

@@ -5,6 +5,7 @@
 // the ciphertext is bound to. Executions remember which secret names they were given, and
 // whether they came from a fork (re-runs of a fork's pull request must not get secrets either).
 import type { Kysely } from 'kysely';
+import { binaryType } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -12,8 +13,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('scope_key', 'text', (c) => c.notNull())
     .addColumn('project_id', 'text', (c) => c.references('projects.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('nonce', 'blob', (c) => c.notNull())
-    .addColumn('ciphertext', 'blob', (c) => c.notNull())
+    .addColumn('nonce', binaryType(db), (c) => c.notNull())
+    .addColumn('ciphertext', binaryType(db), (c) => c.notNull())
     .addColumn('events', 'text')
     .addColumn('branches', 'text')
     .addColumn('updated_by', 'text', (c) => c.notNull())

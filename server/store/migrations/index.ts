@@ -1,5 +1,32 @@
 // Migrations listed in code rather than read from a folder: they are bundled with the sources,
 // and tsx needs no file-system tricks to load them. Add each new file here, in order.
+//
+// Every migration runs on SQLite and on PostgreSQL, unchanged. The rules that keeps it so:
+//  1. History is fixed: a released migration never changes what it does to SQLite (databases
+//     out there already ran it). A PostgreSQL fix goes behind isPostgres(db) with SQLite's
+//     branch left exactly as it was.
+//  2. Column types: 'text', 'integer' (32-bit on PostgreSQL: bytes, milliseconds and other
+//     values that may pass 2^31 go in 'bigint', which the store reads back as a number), and
+//     from ./portable.ts floatType(db) (never 'real': 4 bytes on PostgreSQL), binaryType(db)
+//     (never 'blob'), idColumn(db) for a database-numbered key (never autoIncrement() alone).
+//     Timestamps are 'text' ISO-8601 UTC from the store's clock; booleans are 'integer' 0/1;
+//     JSON is 'text' written with JSON.stringify. No 'boolean', 'json', 'datetime', 'timestamp'.
+//  3. Defaults are literals (defaultTo(0), defaultTo('main')): no CURRENT_TIMESTAMP, no
+//     functions. A column added to an existing table is nullable or has a default.
+//  4. Only what SQLite's ALTER TABLE can do: add, rename or drop a column, create or drop a
+//     table or index. No changed column types, no constraints added later (SQLite would need
+//     the table rebuilt), no CHECK constraints.
+//  5. Query-builder DDL only. Raw SQL, pragmas, SQLite-only features (FTS5, WITHOUT ROWID,
+//     AUTOINCREMENT) and PostgreSQL-only ones (tsvector, GIN, partial index syntax it alone
+//     has) only behind isPostgres(db), with a branch for each database.
+//  6. Names: lower-case snake_case tables, columns, indexes and constraints; an index or
+//     constraint name is unique in the whole database on both (prefix it with its table).
+//  7. Text compares and sorts byte by byte on SQLite and in a PostgreSQL database created with
+//     the C collation (the README's createdb line); `=` is case-sensitive on both. LIKE is
+//     case-insensitive on SQLite only: repositories compare in code or lower() both sides.
+//  8. A migration is one transaction on PostgreSQL but not on SQLite: keep one concern per file
+//     so a failure half way leaves something a person can understand.
+// test/server/store-migrations.test.ts runs all of them on both databases.
 import type { Kysely, Migration, MigrationProvider, MigrationResult } from 'kysely';
 import { Migrator, sql } from 'kysely';
 import { packageVersion } from '../../../engine/package-info.ts';
@@ -26,6 +53,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '009-session-keys': sessionKeys,
   '010-step-approvals': stepApprovals,
 };
+
+export { binaryType, floatType, idColumn, isPostgres } from './portable.ts';
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => MIGRATIONS,
