@@ -1,29 +1,75 @@
-// What the commands that work on the server's data folder share (`gbcms schedule`, `gbcms
-// project`): like `gbcms token`, having the files is what authorises them, and the running
-// server sees their changes through the same SQLite file.
+// What the commands that work on the server's data share (`gbcms schedule`, `gbcms project`,
+// `gbcms token`, `gbcms secret`): having the files (or the database's URL) is what authorises
+// them, and the running server sees their changes through the same database.
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliIO } from '../../engine/cli/io.ts';
-import { DATABASE_FILE, MigrationError, openStore, type Project, type Store } from '../store/index.ts';
+import {
+  DATABASE_FILE,
+  type DataLocation,
+  isPostgresUrl,
+  MigrationError,
+  openStore,
+  type Project,
+  resolveDatabase,
+  resolveDataDir,
+  type Store,
+} from '../store/index.ts';
 
 /** Bad arguments: the command prints its help and exits 2. */
 export class UsageError extends Error {}
 /** A request that cannot be done (no such project, invalid input): exit 1. */
 export class CommandError extends Error {}
 
-export const DATA_OPTION_HELP = `  --data DIR        the server's data directory (default: $GBCMS_DATA, else ./.gbcms-data)`;
+export const DATA_OPTION_HELP = `  --data DIR        the server's data directory (default: $GBCMS_DATA, else ./.gbcms-data)
+  --database URL    the server's PostgreSQL database, postgres://... (default: $GBCMS_DATABASE_URL,
+                    else the SQLite file in the data directory)`;
 
-/** Opens the store in `dataDir` for `action`; refuses a folder with no gbcms data in it. */
+/** The options every data command takes. */
+export const DATA_OPTIONS = {
+  data: { type: 'string' },
+  database: { type: 'string' },
+} as const;
+
+/** --data and --database (or their environment variables), checked. Throws UsageError. */
+export function resolveDataLocation(
+  values: { data?: string | undefined; database?: string | undefined },
+  io: Pick<CliIO, 'env' | 'cwd'>,
+): DataLocation {
+  const database = resolveDatabase(values.database, io.env);
+  if (database !== undefined && !isPostgresUrl(database)) {
+    throw new UsageError(`--database must be a postgres:// URL, not '${database}'`);
+  }
+  return { dataDir: resolveDataDir(values.data, io), database };
+}
+
+/**
+ * Whether the server's data is there. A SQLite store is its file in the data directory; a
+ * PostgreSQL database exists once its operator made it (createdb), and opening it migrates it.
+ */
+export async function hasStore(location: DataLocation): Promise<boolean> {
+  if (location.database !== undefined) return true;
+  try {
+    await access(join(location.dataDir, DATABASE_FILE));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function openStoreAt(location: DataLocation): Promise<Store> {
+  return openStore(location.dataDir, { database: location.database });
+}
+
+/** Opens the store at `location` for `action`; refuses a folder with no gbcms data in it. */
 export async function withExistingStore(
-  dataDir: string,
+  location: DataLocation,
   action: (store: Store) => Promise<number>,
 ): Promise<number> {
-  try {
-    await access(join(dataDir, DATABASE_FILE));
-  } catch {
-    throw new CommandError(`no gbcms data in ${dataDir} (use --data DIR)`);
+  if (!(await hasStore(location))) {
+    throw new CommandError(`no gbcms data in ${location.dataDir} (use --data DIR or --database URL)`);
   }
-  const store = await openStore(dataDir);
+  const store = await openStoreAt(location);
   try {
     return await action(store);
   } finally {

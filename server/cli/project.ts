@@ -10,7 +10,6 @@ import {
   FORK_PULL_REQUEST_POLICIES,
   type ForkPullRequestPolicy,
   type Project,
-  resolveDataDir,
   type Store,
   VISIBILITIES,
   type Visibility,
@@ -18,8 +17,10 @@ import {
 import {
   CommandError,
   DATA_OPTION_HELP,
+  DATA_OPTIONS,
   findProject,
   reportErrors,
+  resolveDataLocation,
   table,
   UsageError,
   withExistingStore,
@@ -66,7 +67,7 @@ const OPTIONS = {
   'forge-repo': { type: 'string' },
   'fork-pull-requests': { type: 'string' },
   url: { type: 'string' },
-  data: { type: 'string' },
+  ...DATA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -80,7 +81,7 @@ export function projectCommand(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(HELP);
       return 0;
     }
-    const dataDir = resolveDataDir(values.data, io);
+    const location = resolveDataLocation(values, io);
     const base = (values.url ?? io.env.GBCMS_URL ?? '').replace(/\/+$/, '');
     const one = (usage: string) => {
       if (rest.length !== 1 || rest[0] === undefined) throw new UsageError(`usage: gbcms project ${usage}`);
@@ -90,14 +91,14 @@ export function projectCommand(argv: string[], io: CliIO): Promise<number> {
       case 'create': {
         const name = one('create NAME --repo R');
         if (values.repo === undefined) throw new UsageError('--repo is required');
-        return withExistingStore(dataDir, (store) => create(store, name, values, base, io));
+        return withExistingStore(location, (store) => create(store, name, values, base, io));
       }
       case 'list':
         if (rest.length > 0) throw new UsageError('usage: gbcms project list');
-        return withExistingStore(dataDir, (store) => list(store, io));
+        return withExistingStore(location, (store) => list(store, io));
       case 'show': {
         const project = one('show PROJECT');
-        return withExistingStore(dataDir, async (store) => {
+        return withExistingStore(location, async (store) => {
           const found = await findProject(store, project);
           io.stdout.write(describe(found, base, await store.statusSettings.get(found.id)));
           return 0;
@@ -117,7 +118,7 @@ export function projectCommand(argv: string[], io: CliIO): Promise<number> {
           );
         }
         const change = statusesGiven ? statusChangeOf(values) : undefined;
-        return withExistingStore(dataDir, async (store) => {
+        return withExistingStore(location, async (store) => {
           let found = await findProject(store, project);
           if (policy !== undefined) {
             const updated = await store.projects.update(found.id, { fork_pull_requests: policy });

@@ -5,12 +5,13 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { addSchedule, ScheduleInputError } from '../schedules/create.ts';
 import type { Store } from '../store/index.ts';
-import { resolveDataDir } from '../store/index.ts';
 import {
   CommandError,
   DATA_OPTION_HELP,
+  DATA_OPTIONS,
   findProject,
   reportErrors,
+  resolveDataLocation,
   shortTime,
   table,
   UsageError,
@@ -40,7 +41,7 @@ const OPTIONS = {
   branch: { type: 'string' },
   name: { type: 'string' },
   timezone: { type: 'string' },
-  data: { type: 'string' },
+  ...DATA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,7 +55,7 @@ export function scheduleCommand(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(HELP);
       return 0;
     }
-    const dataDir = resolveDataDir(values.data, io);
+    const location = resolveDataLocation(values, io);
     const one = (usage: string) => {
       if (rest.length !== 1 || rest[0] === undefined) throw new UsageError(`usage: gbcms schedule ${usage}`);
       return rest[0];
@@ -63,15 +64,15 @@ export function scheduleCommand(argv: string[], io: CliIO): Promise<number> {
       case 'add': {
         const project = one('add PROJECT --cron EXPR');
         if (values.cron === undefined) throw new UsageError('--cron is required');
-        return withExistingStore(dataDir, (store) => add(store, project, values, io));
+        return withExistingStore(location, (store) => add(store, project, values, io));
       }
       case 'list': {
         const project = one('list PROJECT');
-        return withExistingStore(dataDir, (store) => list(store, project, io));
+        return withExistingStore(location, (store) => list(store, project, io));
       }
       case 'rm': {
         const id = one('rm SCHEDULE_ID');
-        return withExistingStore(dataDir, (store) => remove(store, id, io));
+        return withExistingStore(location, (store) => remove(store, id, io));
       }
       case undefined:
         throw new UsageError('expected a command: add, list or rm');

@@ -1,8 +1,8 @@
 // `gbcms secret`: secrets of a gbcms server, managed on the machine that holds its data
 // directory (having the files is what authorises it, as for `gbcms token`). A value is read
 // from stdin or a file, never from the command line, where the process list would show it.
-import { access, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { MIN_SECRET_LENGTH } from '../../engine/logs/masker.ts';
@@ -11,9 +11,15 @@ import { secretKeySource } from '../secrets/key.ts';
 import { isSecretName, MAX_SECRET_VALUE_BYTES } from '../secrets/policy.ts';
 import { rotateSecretKey } from '../secrets/rotate.ts';
 import { type SecretScope, SecretVault, scopeKey, secretView } from '../secrets/vault.ts';
-import { resolveDataDir } from '../store/data-dir.ts';
-import { SECRET_EVENTS } from '../store/schema.ts';
-import { DATABASE_FILE, openStore, type Store } from '../store/store.ts';
+import { SECRET_EVENTS, type Store } from '../store/index.ts';
+import {
+  CommandError,
+  DATA_OPTION_HELP,
+  DATA_OPTIONS,
+  resolveDataLocation,
+  UsageError,
+  withExistingStore,
+} from './data-commands.ts';
 
 const HELP = `usage: gbcms secret <command> [options]
 
@@ -32,7 +38,7 @@ options:
   --global          secrets every project gets unless it has its own of the same name
   --events E,E      only for these events: ${SECRET_EVENTS.join(', ')}
   --branches G,G    only on branches matching these globs (main,release/*)
-  --data DIR        the server's data directory (default: $GBCMS_DATA, else ./.gbcms-data)
+${DATA_OPTION_HELP}
   -h, --help        this text
 
 exit: 0 done, 1 failed (no such secret, project or key, ...), 2 invalid usage
@@ -44,14 +50,11 @@ const OPTIONS = {
   file: { type: 'string' },
   events: { type: 'string' },
   branches: { type: 'string' },
-  data: { type: 'string' },
+  ...DATA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
-class UsageError extends Error {}
-class CommandError extends Error {}
 
 export async function secretCommand(
   argv: string[],
@@ -77,14 +80,14 @@ export async function secretCommand(
     return 0;
   }
   try {
-    const dataDir = resolveDataDir(values.data, io);
+    const location = resolveDataLocation(values, io);
     switch (command) {
       case 'set': {
         const name = secretName(rest, 'set NAME');
         const scope = scopeOf(values);
         const limits = { events: parseEvents(values.events), branches: parseList(values.branches) };
         const value = await readValue(values.file, io, stdin);
-        return await withStore(dataDir, async (store) => {
+        return await withExistingStore(location, async (store) => {
           await checkProject(store, scope);
           const key = await secretKeySource(store.dataDir, io.env);
           await new SecretVault(store.secrets, key.read).set(scope, { name, value, limits, by: 'cli' });
@@ -95,7 +98,7 @@ export async function secretCommand(
       case 'list': {
         if (rest.length > 0) throw new UsageError('usage: gbcms secret list (--project ID | --global)');
         const scope = scopeOf(values);
-        return await withStore(dataDir, async (store) => {
+        return await withExistingStore(location, async (store) => {
           await checkProject(store, scope);
           list(await store.secrets.list(scopeKey(scope)).then((rows) => rows.map(secretView)), io);
           return 0;
@@ -104,7 +107,7 @@ export async function secretCommand(
       case 'rm': {
         const name = secretName(rest, 'rm NAME');
         const scope = scopeOf(values);
-        return await withStore(dataDir, async (store) => {
+        return await withExistingStore(location, async (store) => {
           if (!(await store.secrets.remove(scopeKey(scope), name))) {
             throw new CommandError(`no secret ${name} (${describeScope(scope)})`);
           }
@@ -114,7 +117,7 @@ export async function secretCommand(
       }
       case 'rotate-key': {
         if (rest.length > 0) throw new UsageError('usage: gbcms secret rotate-key [--data DIR]');
-        return await withStore(dataDir, async (store) => {
+        return await withExistingStore(location, async (store) => {
           const rotation = await rotateSecretKey(store.secrets, store.dataDir, io.env);
           io.stderr.write(`gbcms secret: ${rotation.resealed} secret(s) re-encrypted with a new key\n`);
           if (rotation.newKeyFile) {
@@ -212,20 +215,6 @@ async function readValue(file: string | undefined, io: CliIO, stdin: NodeJS.Read
   }
   if (value.includes('\u0000')) throw new CommandError('the value contains a NUL character');
   return value;
-}
-
-async function withStore(dataDir: string, action: (store: Store) => Promise<number>): Promise<number> {
-  try {
-    await access(join(dataDir, DATABASE_FILE));
-  } catch {
-    throw new CommandError(`no gbcms data in ${dataDir} (use --data DIR)`);
-  }
-  const store = await openStore(dataDir);
-  try {
-    return await action(store);
-  } finally {
-    await store.close();
-  }
 }
 
 async function checkProject(store: Store, scope: SecretScope): Promise<void> {

@@ -16,7 +16,15 @@ import { loggerOptions } from '../plugins/logger.ts';
 import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
-import { MigrationError, openStore, resolveDataDir, type Store } from '../store/index.ts';
+import {
+  describeDatabase,
+  isPostgresUrl,
+  MigrationError,
+  openStore,
+  resolveDatabase,
+  resolveDataDir,
+  type Store,
+} from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 
 const HELP = `usage: gbcms serve [options]
@@ -24,7 +32,10 @@ const HELP = `usage: gbcms serve [options]
 options:
   --host H            address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port P            port (default 8080; 0 picks a free one)
-  --data DIR          data directory (default: $GBCMS_DATA, else ./.gbcms-data)
+  --data DIR          data directory (default: $GBCMS_DATA, else ./.gbcms-data): logs, artifacts,
+                      the secret key, and the SQLite database unless --database is given
+  --database URL      keep the database in PostgreSQL: postgres://user:password@host:5432/gbcms
+                      (default: $GBCMS_DATABASE_URL, else gbcms.sqlite in the data directory)
   --retention D       delete finished executions older than D: 14d, 36h, 90m (default 14d; 0 keeps all)
   --cache-budget S    bytes each project's caches may hold together: 5GiB, 500MiB (default 5GiB);
                       the least recently used go first, in the retention sweep
@@ -62,6 +73,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   data: { type: 'string' },
+  database: { type: 'string' },
   retention: { type: 'string' },
   'cache-budget': { type: 'string' },
   backend: { type: 'string' },
@@ -90,6 +102,8 @@ export interface ServeSettings {
   host: string;
   port: number;
   data: string | undefined;
+  /** A postgres:// URL, from --database only: $GBCMS_DATABASE_URL is read when serving. */
+  database: string | undefined;
   retentionMs: number;
   /** Bytes each project's caches may hold together. */
   cacheBudgetBytes: number;
@@ -162,6 +176,7 @@ export function readSettings(values: Values): ServeSettings {
     host: values.host ?? '127.0.0.1',
     port: integer(values.port ?? '8080', '--port', 0, 65535),
     data: values.data,
+    database: databaseUrl(values.database),
     retentionMs: values.retention === undefined ? DEFAULT_RETENTION_MS : retention(values.retention),
     cacheBudgetBytes:
       values['cache-budget'] === undefined ? DEFAULT_CACHE_BUDGET_BYTES : cacheBudget(values['cache-budget']),
@@ -186,6 +201,19 @@ export function readSettings(values: Values): ServeSettings {
 function httpUrl(text: string | undefined, option: string): string | undefined {
   if (text !== undefined && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(text)) {
     throw new UsageError(`${option} must be an http:// or https:// URL without query or fragment`);
+  }
+  return text;
+}
+
+/** pg's refusals on every address of a host come as an AggregateError with no message. */
+function openErrorText(error: unknown): string {
+  const { message, code } = error as { message?: string; code?: string };
+  return message || code || String(error);
+}
+
+function databaseUrl(text: string | undefined): string | undefined {
+  if (text !== undefined && !isPostgresUrl(text)) {
+    throw new UsageError(`--database must be a postgres:// URL, not '${text}'`);
   }
   return text;
 }
@@ -241,6 +269,12 @@ function positiveDuration(text: string, option: string): number {
 async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Promise<number> {
   const logger = pino(loggerOptions({ level: settings.logLevel }), io.stdout);
   const dataDir = resolveDataDir(settings.data, io);
+  const database = resolveDatabase(settings.database, io.env);
+  if (database !== undefined && !isPostgresUrl(database)) {
+    io.stderr.write(`gbcms serve: GBCMS_DATABASE_URL must be a postgres:// URL\n`);
+    return 2;
+  }
+  const where = describeDatabase(dataDir, database);
   let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
     backend = await selectBackend(settings.backend, (message) =>
@@ -252,10 +286,12 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   }
   let store: Store;
   try {
-    store = await openStore(dataDir);
+    store = await openStore(dataDir, { database });
   } catch (error) {
-    if (!(error instanceof MigrationError)) throw error;
-    io.stderr.write(`gbcms serve: ${dataDir}: ${error.message}\n`);
+    // A database gbcms cannot use, or a PostgreSQL it cannot reach (refused, no such database,
+    // wrong password): the operator's to fix, not a crash.
+    if (!(error instanceof MigrationError) && database === undefined) throw error;
+    io.stderr.write(`gbcms serve: ${where}: ${openErrorText(error)}\n`);
     return 1;
   }
   let vault: SecretVault;
@@ -318,7 +354,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     });
     const address = await app.listen({ host: settings.host, port: settings.port });
     io.stderr.write(
-      `gbcms serve: listening on ${address} (data ${store.dataDir}, backend ${backend.name})\n`,
+      `gbcms serve: listening on ${address} (data ${store.dataDir}, database ${where}, backend ${backend.name})\n`,
     );
     hooks.onListening?.(address);
     // After recover(): a tick missed while no server ran fires once now, behind what was pending.

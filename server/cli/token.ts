@@ -1,16 +1,26 @@
 // `gbcms token`: API tokens for the server, made on the machine that holds its data directory
 // (having the files is what authorises it). `create` prints the token alone on stdout so
 // scripts can capture it: `TOKEN=$(gbcms token create --role admin)`.
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { TOKEN_PREFIX } from '../auth/token-crypto.ts';
-import { resolveDataDir } from '../store/data-dir.ts';
-import { MigrationError } from '../store/migrations/index.ts';
-import { ROLES, type Role } from '../store/schema.ts';
-import { DATABASE_FILE, openStore, type Store } from '../store/store.ts';
-import type { TokenInfo } from '../store/tokens.ts';
+import {
+  type DataLocation,
+  MigrationError,
+  ROLES,
+  type Role,
+  type Store,
+  type TokenInfo,
+} from '../store/index.ts';
+import {
+  CommandError,
+  DATA_OPTION_HELP,
+  DATA_OPTIONS,
+  hasStore,
+  openStoreAt,
+  resolveDataLocation,
+  UsageError,
+} from './data-commands.ts';
 
 const HELP = `usage: gbcms token <command> [options]
 
@@ -22,7 +32,7 @@ commands:
   revoke PREFIX     revoke the token whose prefix (as 'list' shows it) is PREFIX
 
 options:
-  --data DIR        the server's data directory (default: $GBCMS_DATA, else ./.gbcms-data)
+${DATA_OPTION_HELP}
   -h, --help        this text
 
 exit: 0 done, 1 failed (no such token, ...), 2 invalid usage
@@ -32,14 +42,11 @@ const OPTIONS = {
   role: { type: 'string' },
   user: { type: 'string' },
   name: { type: 'string' },
-  data: { type: 'string' },
+  ...DATA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
-class UsageError extends Error {}
-class CommandError extends Error {}
 
 export async function tokenCommand(argv: string[], io: CliIO): Promise<number> {
   let values: Values;
@@ -61,18 +68,18 @@ export async function tokenCommand(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   try {
-    const dataDir = resolveDataDir(values.data, io);
+    const location = resolveDataLocation(values, io);
     switch (command) {
       case 'create':
         expectArguments(rest, 0, 'create');
-        return await create(values, dataDir, io);
+        return await create(values, location, io);
       case 'list':
         expectArguments(rest, 0, 'list');
-        return await withStore(dataDir, false, io, (store) => list(store, io));
+        return await withStore(location, false, io, (store) => list(store, io));
       case 'revoke': {
         expectArguments(rest, 1, 'revoke PREFIX');
         const prefix = rest[0] ?? '';
-        return await withStore(dataDir, false, io, (store) => revoke(store, prefix, io));
+        return await withStore(location, false, io, (store) => revoke(store, prefix, io));
       }
       case undefined:
         throw new UsageError('expected a command: create, list or revoke');
@@ -104,15 +111,17 @@ function parseRole(value: string | undefined): Role | undefined {
 }
 
 async function withStore(
-  dataDir: string,
+  location: DataLocation,
   create: boolean,
   io: CliIO,
   action: (store: Store) => Promise<number>,
 ): Promise<number> {
-  const fresh = !(await exists(join(dataDir, DATABASE_FILE)));
-  if (fresh && !create) throw new CommandError(`no gbcms data in ${dataDir} (use --data DIR)`);
-  const store = await openStore(dataDir);
-  if (fresh) io.stderr.write(`gbcms token: created a new store in ${dataDir}\n`);
+  const fresh = !(await hasStore(location));
+  if (fresh && !create) {
+    throw new CommandError(`no gbcms data in ${location.dataDir} (use --data DIR or --database URL)`);
+  }
+  const store = await openStoreAt(location);
+  if (fresh) io.stderr.write(`gbcms token: created a new store in ${location.dataDir}\n`);
   try {
     return await action(store);
   } finally {
@@ -120,16 +129,7 @@ async function withStore(
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function create(values: Values, dataDir: string, io: CliIO): Promise<number> {
+async function create(values: Values, location: DataLocation, io: CliIO): Promise<number> {
   const role = parseRole(values.role);
   const username = values.user ?? (role === 'admin' ? 'admin' : undefined);
   if (username === undefined) {
@@ -138,7 +138,7 @@ async function create(values: Values, dataDir: string, io: CliIO): Promise<numbe
   if (username.trim() === '') throw new UsageError('--user must not be empty');
   const label = values.name ?? 'cli';
 
-  return withStore(dataDir, true, io, async (store) => {
+  return withStore(location, true, io, async (store) => {
     let user = await store.users.byUsername(username);
     if (!user) {
       if (!role) throw new CommandError(`no user '${username}'; give --role to create it`);
