@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DATABASE_FILE, NotFoundError, openStore } from '../../server/store/index.ts';
-import { withRawDatabase } from './helpers/raw-database.ts';
+import { forEachDatabase } from '../helpers/databases.ts';
+import { rawQuery, withRawDatabase } from './helpers/raw-database.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -52,68 +53,116 @@ const TABLES = [
   'webhook_deliveries',
 ];
 
-describe('store migrations', () => {
-  test('a fresh directory is created, migrated and configured', async () => {
-    const dataDir = join(await tempDir(), 'nested', 'data');
-    const store = await openStore(dataDir);
-    try {
-      assert.deepEqual(store.migrated, MIGRATIONS);
-      assert.equal(store.dataDir, dataDir);
-      assert.ok((await readdir(dataDir)).includes(DATABASE_FILE));
-      const { tables, journal } = withRawDatabase(dataDir, (db) => ({
-        tables: (
-          db
-            .prepare(
-              "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name",
-            )
-            .all() as { name: string }[]
-        ).map((t) => t.name),
-        // WAL is a property of the file: every connection sees it.
-        journal: db.pragma('journal_mode', { simple: true }),
-      }));
-      assert.deepEqual(tables, TABLES);
-      assert.equal(journal, 'wal');
-    } finally {
-      await store.close();
-    }
-  });
+forEachDatabase((databases) => {
+  const location = async (dataDir: string) => ({ dataDir, database: await databases.database(dataDir) });
 
-  test('re-opening applies nothing and keeps the data', async () => {
-    const dataDir = await tempDir();
-    const first = await openStore(dataDir);
-    const user = await first.users.create({ username: 'ada', role: 'admin' });
-    await first.close();
-    await first.close(); // closing twice is harmless
+  describe('store migrations', () => {
+    test('a fresh directory is created, migrated and configured', async () => {
+      const dataDir = join(await tempDir(), 'nested', 'data');
+      const store = await databases.openStore(dataDir);
+      try {
+        assert.deepEqual(store.migrated, MIGRATIONS);
+        assert.equal(store.dataDir, dataDir);
+        // With PostgreSQL the folder still holds logs and artifacts, but no database file.
+        assert.equal((await readdir(dataDir)).includes(DATABASE_FILE), databases.dialect === 'sqlite');
+        const tables = await rawQuery<{ name: string }>(
+          await location(dataDir),
+          databases.dialect === 'sqlite'
+            ? "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name"
+            : "select table_name as name from information_schema.tables where table_schema = 'public' and table_name not like 'kysely_%' order by name",
+        );
+        assert.deepEqual(
+          tables.map((t) => t.name),
+          TABLES,
+        );
+        if (databases.dialect === 'sqlite') {
+          // WAL is a property of the file: every connection sees it.
+          const journal = withRawDatabase(dataDir, (db) => db.pragma('journal_mode', { simple: true }));
+          assert.equal(journal, 'wal');
+        }
+      } finally {
+        await store.close();
+      }
+    });
 
-    const second = await openStore(dataDir);
-    try {
-      assert.deepEqual(second.migrated, []);
-      assert.deepEqual(await second.users.byUsername('ada'), user);
-      const applied = withRawDatabase(
-        dataDir,
-        (db) => db.prepare('select name from kysely_migration order by name').all() as { name: string }[],
+    test('re-opening applies nothing and keeps the data', async () => {
+      const dataDir = await tempDir();
+      const first = await databases.openStore(dataDir);
+      const user = await first.users.create({ username: 'ada', role: 'admin' });
+      await first.close();
+      await first.close(); // closing twice is harmless
+
+      const second = await databases.openStore(dataDir);
+      try {
+        assert.deepEqual(second.migrated, []);
+        assert.deepEqual(await second.users.byUsername('ada'), user);
+        const applied = await rawQuery<{ name: string }>(
+          await location(dataDir),
+          'select name from kysely_migration order by name',
+        );
+        assert.deepEqual(
+          applied.map((r) => r.name),
+          MIGRATIONS,
+        );
+      } finally {
+        await second.close();
+      }
+    });
+
+    test('two stores on one directory see each other and open concurrently', async () => {
+      const dataDir = await tempDir();
+      const [a, b] = await Promise.all([databases.openStore(dataDir), databases.openStore(dataDir)]);
+      try {
+        await a.users.create({ username: 'from-a', role: 'developer' });
+        assert.equal((await b.users.byUsername('from-a'))?.role, 'developer');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    test('foreign keys are enforced', async () => {
+      const store = await databases.openStore(await tempDir());
+      try {
+        await assert.rejects(
+          store.tokens.create('no-such-user', 'x'),
+          /FOREIGN KEY constraint failed|violates foreign key constraint/,
+        );
+        await assert.rejects(
+          store.executions.create({ project_id: 'nope', trigger: { event: 'manual' } }),
+          NotFoundError,
+        );
+        await assert.rejects(store.artifacts.add('nope', [{ step: 's', path: 'a', size: 1, sha256: 'x' }]));
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('column types: what SQLite always had, the 8-byte and binary equivalents on PostgreSQL', async () => {
+      const dataDir = await tempDir();
+      await (await databases.openStore(dataDir)).close();
+      const types = await rawQuery<{ name: string; type: string }>(
+        await location(dataDir),
+        databases.dialect === 'sqlite'
+          ? "select t.name || '.' || c.name as name, lower(c.type) as type from sqlite_master t, pragma_table_info(t.name) c where t.name in ('reports', 'secrets', 'steps', 'executions') and c.name in ('value', 'nonce', 'ciphertext', 'duration_ms', 'number') order by name"
+          : "select table_name || '.' || column_name as name, data_type as type from information_schema.columns where table_schema = 'public' and table_name in ('reports', 'secrets', 'steps', 'executions') and column_name in ('value', 'nonce', 'ciphertext', 'duration_ms', 'number') order by name",
       );
-      assert.deepEqual(
-        applied.map((r) => r.name),
-        MIGRATIONS,
-      );
-    } finally {
-      await second.close();
-    }
+      const expected =
+        databases.dialect === 'sqlite'
+          ? { blob: 'blob', float: 'real', bigint: 'bigint', integer: 'integer' }
+          : { blob: 'bytea', float: 'double precision', bigint: 'bigint', integer: 'integer' };
+      assert.deepEqual(types, [
+        { name: 'executions.number', type: expected.integer },
+        { name: 'reports.value', type: expected.float },
+        { name: 'secrets.ciphertext', type: expected.blob },
+        { name: 'secrets.nonce', type: expected.blob },
+        { name: 'steps.duration_ms', type: expected.bigint },
+      ]);
+    });
   });
+});
 
-  test('two stores on one directory see each other and open concurrently', async () => {
-    const dataDir = await tempDir();
-    const [a, b] = await Promise.all([openStore(dataDir), openStore(dataDir)]);
-    try {
-      await a.users.create({ username: 'from-a', role: 'developer' });
-      assert.equal((await b.users.byUsername('from-a'))?.role, 'developer');
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-
+describe('store migrations on SQLite', () => {
   test("a write waits for another process's write rather than failing at once", async () => {
     const dataDir = await tempDir();
     const store = await openStore(dataDir);
@@ -140,20 +189,6 @@ describe('store migrations', () => {
       assert.equal((await store.users.byUsername('patient'))?.role, 'developer');
     } finally {
       holder.kill();
-      await store.close();
-    }
-  });
-
-  test('foreign keys are enforced', async () => {
-    const store = await openStore(await tempDir());
-    try {
-      await assert.rejects(store.tokens.create('no-such-user', 'x'), /FOREIGN KEY constraint failed/);
-      await assert.rejects(
-        store.executions.create({ project_id: 'nope', trigger: { event: 'manual' } }),
-        NotFoundError,
-      );
-      await assert.rejects(store.artifacts.add('nope', [{ step: 's', path: 'a', size: 1, sha256: 'x' }]));
-    } finally {
       await store.close();
     }
   });

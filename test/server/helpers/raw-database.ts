@@ -1,9 +1,10 @@
-// The store's SQLite file opened directly, on a connection of the test's own: for tests that
-// check what is really on disk (a hash rather than a token, a cascade, the schema) rather than
+// The store's database opened directly, on a connection of the test's own: for tests that
+// check what is really stored (a hash rather than a token, a cascade, the schema) rather than
 // what the store's methods answer.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DATABASE_FILE } from '../../../server/store/index.ts';
+import pg from 'pg';
+import { DATABASE_FILE, type DataLocation } from '../../../server/store/index.ts';
 
 export type RawDatabase = Database.Database;
 
@@ -15,5 +16,33 @@ export function withRawDatabase<T>(dataDir: string, use: (db: RawDatabase) => T)
     return use(db);
   } finally {
     db.close();
+  }
+}
+
+/**
+ * One statement on either database; `?` placeholders (numbered for PostgreSQL here). The rows
+ * it returns, none for a statement that returns none.
+ */
+export async function rawQuery<Row = Record<string, unknown>>(
+  location: DataLocation,
+  text: string,
+  params: readonly unknown[] = [],
+): Promise<Row[]> {
+  if (location.database === undefined) {
+    return withRawDatabase(location.dataDir, (db) => {
+      const statement = db.prepare(text);
+      if (statement.reader) return statement.all(...params) as Row[];
+      statement.run(...params);
+      return [];
+    });
+  }
+  const client = new pg.Client({ connectionString: location.database });
+  await client.connect();
+  try {
+    let n = 0;
+    const numbered = text.replace(/\?/g, () => `$${++n}`);
+    return (await client.query(numbered, [...params])).rows as Row[];
+  } finally {
+    await client.end();
   }
 }

@@ -1,0 +1,48 @@
+// Store tests run once per database the server supports: `forEachDatabase` wraps a test file's
+// body in a describe() per dialect and hands it a way to open stores on that dialect. A store
+// is named by its data directory, as in production: opening the same directory again opens the
+// same database (a fresh PostgreSQL database is made for each directory on its first open).
+import { describe } from 'node:test';
+import { type Dialect, openStore, type Store, type StoreOptions } from '../../server/store/index.ts';
+import { postgresCluster } from './postgres.ts';
+
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+
+export interface TestDatabases {
+  readonly dialect: Dialect;
+  /** The database URL of the store in `dataDir` (created on the first call); undefined on SQLite. */
+  database(dataDir: string): Promise<string | undefined>;
+  /** openStore(dataDir, options) on this dialect. */
+  openStore(dataDir: string, options?: Omit<StoreOptions, 'database'>): Promise<Store>;
+  /** What `gbcms serve` and the data commands are given to reach that store. */
+  databaseArgs(dataDir: string): Promise<string[]>;
+}
+
+export function testDatabases(dialect: Dialect): TestDatabases {
+  const urls = new Map<string, Promise<string>>();
+  const database = async (dataDir: string): Promise<string | undefined> => {
+    if (dialect === 'sqlite') return undefined;
+    let url = urls.get(dataDir);
+    if (url === undefined) {
+      url = postgresCluster().then((cluster) => cluster.createDatabase());
+      urls.set(dataDir, url);
+    }
+    return url;
+  };
+  return {
+    dialect,
+    database,
+    async openStore(dataDir, options = {}) {
+      return openStore(dataDir, { ...options, database: await database(dataDir) });
+    },
+    async databaseArgs(dataDir) {
+      const url = await database(dataDir);
+      return url === undefined ? [] : ['--database', url];
+    },
+  };
+}
+
+/** Runs `body` once per dialect, inside describe('sqlite') and describe('postgres'). */
+export function forEachDatabase(body: (databases: TestDatabases) => void): void {
+  for (const dialect of DIALECTS) describe(dialect, () => body(testDatabases(dialect)));
+}
