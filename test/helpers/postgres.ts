@@ -5,12 +5,13 @@
 // Debian's server binaries (/usr/lib/postgresql/<version>/bin, package postgresql) or
 // $GBCMS_PG_BIN. initdb refuses to run as root: as root the cluster belongs to the `postgres`
 // user, in a temporary folder it owns. When PostgreSQL cannot start, the tests using it fail.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chown, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 
 export interface PostgresCluster {
@@ -47,22 +48,17 @@ function asOwner(bin: string, tool: string, args: string[]): [string, string[]] 
   return ROOT ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
 }
 
-function run(bin: string, tool: string, args: string[]): Promise<void> {
+const execFileAsync = promisify(execFile);
+
+/** Runs in the cluster's folder: the postgres user may not be allowed into the test's cwd. */
+async function run(bin: string, dir: string, tool: string, args: string[]): Promise<void> {
   const [command, argv] = asOwner(bin, tool, args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${tool} ${args.join(' ')} exited ${code}:\n${output}`)),
-    );
-  });
+  try {
+    await execFileAsync(command, argv, { cwd: dir });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${tool} ${args.join(' ')} failed:\n${stdout}${stderr}`, { cause: error });
+  }
 }
 
 /**
@@ -105,11 +101,11 @@ function removeOnExit(bin: string, dir: string): void {
       '-c',
       `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stop} >/dev/null 2>&1; rm -rf '${dir}'`,
     ],
-    { detached: true, stdio: 'ignore' },
+    { cwd: dir, detached: true, stdio: 'ignore' },
   );
   watchdog.unref();
   process.once('exit', () => {
-    if (existsSync(join(data, 'postmaster.pid'))) spawnSync(command, argv, { stdio: 'ignore' });
+    if (existsSync(join(data, 'postmaster.pid'))) spawnSync(command, argv, { cwd: dir, stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   });
 }
@@ -120,7 +116,7 @@ async function startCluster(): Promise<PostgresCluster> {
   removeOnExit(bin, dir);
   const data = join(dir, 'data');
   // No locale: text sorts byte by byte, as in SQLite (README: createdb --locale=C).
-  await run(bin, 'initdb', [
+  await run(bin, dir, 'initdb', [
     '-D',
     data,
     '-U',
@@ -147,7 +143,7 @@ async function startCluster(): Promise<PostgresCluster> {
       '-c max_connections=200',
     ].join(' ');
     try {
-      await run(bin, 'pg_ctl', [
+      await run(bin, dir, 'pg_ctl', [
         'start',
         '-w',
         '-t',

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { projectCommand } from '../../server/cli/project.ts';
+import { serveCommand } from '../../server/cli/serve.ts';
 import { tokenCommand } from '../../server/cli/token.ts';
 import { DATABASE_FILE, openStore } from '../../server/store/index.ts';
-import { runCommand } from '../helpers/cli.ts';
+import { capture, runCommand } from '../helpers/cli.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { type Served, serveProcess } from './helpers/serve-process.ts';
@@ -214,5 +215,38 @@ describe('gbcms serve on PostgreSQL', () => {
     } finally {
       await store.close();
     }
+  });
+
+  test('a database it cannot use is named in a message, not a crash; only postgres:// URLs are taken', async () => {
+    // Nothing listens on port 1: the connection is refused.
+    const unreachable = 'postgres://gbcms:secret-password@127.0.0.1:1/gbcms';
+    const stderr = capture();
+    const code = await serveCommand(['--port', '0', '--data', join(dir, 'elsewhere'), '--backend', 'local'], {
+      stdout: capture(),
+      stderr,
+      cwd: dir,
+      env: { GBCMS_DATABASE_URL: unreachable },
+    });
+    assert.equal(code, 1);
+    assert.match(
+      stderr.text(),
+      /^gbcms serve: postgres:\/\/gbcms:\*\*\*@127\.0\.0\.1:1\/gbcms: .*ECONNREFUSED/m,
+    );
+    assert.ok(!stderr.text().includes('secret-password'), 'the password stays out of messages');
+
+    const usage = capture();
+    assert.equal(
+      await serveCommand(['--database', join(dir, 'db.sqlite')], {
+        stdout: capture(),
+        stderr: usage,
+        cwd: dir,
+        env: {},
+      }),
+      2,
+    );
+    assert.match(usage.text(), /--database must be a postgres:\/\/ URL/);
+    const listed = await runCommand(projectCommand, ['list', '--database', 'mysql://x'], { cwd: dir });
+    assert.equal(listed.code, 2);
+    assert.match(listed.stderr, /--database must be a postgres:\/\/ URL/);
   });
 });
