@@ -16,15 +16,19 @@ export interface TestDatabases {
   openStore(dataDir: string, options?: Omit<StoreOptions, 'database'>): Promise<Store>;
   /** What `gbcms serve` and the data commands are given to reach that store. */
   databaseArgs(dataDir: string): Promise<string[]>;
+  /** A new empty database's URL, for helpers that make their data directory themselves. */
+  fresh(): Promise<string | undefined>;
 }
 
 export function testDatabases(dialect: Dialect): TestDatabases {
   const urls = new Map<string, Promise<string>>();
+  const fresh = async (): Promise<string | undefined> =>
+    dialect === 'sqlite' ? undefined : (await postgresCluster()).createDatabase();
   const database = async (dataDir: string): Promise<string | undefined> => {
     if (dialect === 'sqlite') return undefined;
     let url = urls.get(dataDir);
     if (url === undefined) {
-      url = postgresCluster().then((cluster) => cluster.createDatabase());
+      url = fresh() as Promise<string>;
       urls.set(dataDir, url);
     }
     return url;
@@ -39,6 +43,7 @@ export function testDatabases(dialect: Dialect): TestDatabases {
       const url = await database(dataDir);
       return url === undefined ? [] : ['--database', url];
     },
+    fresh,
   };
 }
 
