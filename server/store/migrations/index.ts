@@ -1,7 +1,7 @@
 // Migrations listed in code rather than read from a folder: they are bundled with the sources,
 // and tsx needs no file-system tricks to load them. Add each new file here, in order.
 //
-// Every migration runs on SQLite and on PostgreSQL, unchanged. The rules that keeps it so:
+// Every migration runs on SQLite and on PostgreSQL, unchanged. The rules that keep it so:
 //  1. History is fixed: a released migration never changes what it does to SQLite (databases
 //     out there already ran it). A PostgreSQL fix goes behind isPostgres(db) with SQLite's
 //     branch left exactly as it was.
@@ -16,9 +16,9 @@
 //  4. Only what SQLite's ALTER TABLE can do: add, rename or drop a column, create or drop a
 //     table or index. No changed column types, no constraints added later (SQLite would need
 //     the table rebuilt), no CHECK constraints.
-//  5. Query-builder DDL only. Raw SQL, pragmas, SQLite-only features (FTS5, WITHOUT ROWID,
-//     AUTOINCREMENT) and PostgreSQL-only ones (tsvector, GIN, partial index syntax it alone
-//     has) only behind isPostgres(db), with a branch for each database.
+//  5. Query-builder DDL only. Raw SQL, pragmas, SQLite-only features (FTS5 virtual tables,
+//     WITHOUT ROWID, AUTOINCREMENT) and PostgreSQL-only ones (tsvector, GIN indexes, jsonb,
+//     arrays, enums) only behind isPostgres(db), with a branch for each database.
 //  6. Names: lower-case snake_case tables, columns, indexes and constraints; an index or
 //     constraint name is unique in the whole database on both (prefix it with its table).
 //  7. Text compares and sorts byte by byte on SQLite and in a PostgreSQL database created with
