@@ -18,7 +18,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 const ACTIVE: readonly RunStatus[] = ['blocked', 'pending', 'running'];
-const FINISHED: readonly RunStatus[] = [...FINISHED_STATUSES];
+const FINISHED: readonly RunStatus[] = [...FINISHED_STATUSES].filter((s) => s !== 'reused');
 
 export interface NewExecution {
   project_id: string;
