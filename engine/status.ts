@@ -17,6 +17,9 @@ export const STEP_STATUSES = [
 export type StepStatus = (typeof STEP_STATUSES)[number];
 /** A run is never `reused`: its steps are. */
 export type RunStatus = Exclude<StepStatus, 'reused'>;
+export const RUN_STATUSES: readonly RunStatus[] = STEP_STATUSES.filter(
+  (status): status is RunStatus => status !== 'reused',
+);
 
 export const FINISHED_STATUSES: ReadonlySet<StepStatus> = new Set([
   'success',

@@ -47,7 +47,7 @@ const RUN_AGAIN: Partial<Record<StepStatus, string>> = {
 };
 
 /** Whether the original run has anything a re-run from the failed steps would run again. */
-export function hasFailedSteps(original: Pick<OriginalRun, 'steps'>): boolean {
+export function hasFailedSteps(original: { steps: readonly { status: StepStatus }[] }): boolean {
   return original.steps.some((step) => RUN_AGAIN[step.status] !== undefined);
 }
 

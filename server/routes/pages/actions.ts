@@ -67,16 +67,23 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     );
   }
 
-  app.post<{ Params: { id: string } }>('/executions/:id/rerun', formRoute, async (request, reply) => {
-    const actor = requireActor(request);
-    const { execution: original, access } = await writeExecution(request, request.params.id);
-    const execution = await mapExecutionErrors(
-      app.executions.start(
-        rerunRequest(original, access.project, actor.id, await app.store.forges.get(original.id)),
-      ),
-    );
-    return reply.redirect(executionPage(execution.id), 303);
-  });
+  app.post<{ Params: { id: string }; Body: { from_failed?: string } }>(
+    '/executions/:id/rerun',
+    formRoute,
+    async (request, reply) => {
+      const actor = requireActor(request);
+      const { execution: original, access } = await writeExecution(request, request.params.id);
+      // The "Re-run failed steps" button sends from_failed=1.
+      const fromFailed = request.body?.from_failed
+        ? { steps: await app.store.steps.list(original.id) }
+        : undefined;
+      const forge = await app.store.forges.get(original.id);
+      const execution = await mapExecutionErrors(
+        app.executions.start(rerunRequest(original, access.project, actor.id, forge, fromFailed)),
+      );
+      return reply.redirect(executionPage(execution.id), 303);
+    },
+  );
 
   app.post<{ Params: { id: string } }>('/projects/:id/run', formRoute, async (request, reply) => {
     const actor = requireActor(request);
