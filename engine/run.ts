@@ -61,7 +61,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   const emit: RunObserver = options.observer ?? (() => undefined);
   const signal = options.signal ?? new AbortController().signal;
   const { backend } = options;
-  const state = new RunState(plan, id, backend.name, emit);
+  const state = new RunState(plan, id, backend.name, emit, options.reuse?.plan.from);
   const reused = new ReusedSteps(options.reuse);
   const run: RunContext = {
     id,
