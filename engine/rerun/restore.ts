@@ -57,7 +57,7 @@ export async function stageWorkspace(
     if (path === undefined)
       throw new Error(`artifact ${artifact.path} would be restored outside the workspace`);
     const to = join(stagingDir, path);
-    await clearWayTo(stagingDir, path);
+    await clearWayTo(stagingDir, path, staged);
     await copyFile(join(artifactsDir, artifact.path), to);
     staged.add(path);
   }
@@ -67,19 +67,28 @@ export async function stageWorkspace(
 /**
  * Makes every folder above `path` a real directory of the staging folder, and removes what is at
  * `path`: a restored file replaces a project file or link there, as the step's own write did.
- * A link above it is removed, never followed, so a restore cannot leave the staging folder.
+ * A link above it is removed, never followed, so a restore cannot leave the staging folder;
+ * what is removed leaves `staged` too.
  */
-async function clearWayTo(root: string, path: string): Promise<void> {
+async function clearWayTo(root: string, path: string, staged: Set<string>): Promise<void> {
   const parts = path.split('/');
   let dir = root;
-  for (const part of parts.slice(0, -1)) {
+  for (const [i, part] of parts.slice(0, -1).entries()) {
     dir = join(dir, part);
     const stats = await lstat(dir).catch(() => undefined);
     if (stats?.isDirectory()) continue;
-    if (stats) await rm(dir, { force: true });
+    if (stats) {
+      await rm(dir, { force: true });
+      staged.delete(parts.slice(0, i + 1).join('/'));
+    }
     await mkdir(dir);
   }
-  await rm(join(root, path), { recursive: true, force: true });
+  // A folder of the project where an artifact file goes: the file replaces it all.
+  const target = join(root, path);
+  if ((await lstat(target).catch(() => undefined))?.isDirectory()) {
+    for (const file of staged) if (file.startsWith(`${path}/`)) staged.delete(file);
+  }
+  await rm(target, { recursive: true, force: true });
 }
 
 async function linkOrCopy(from: string, to: string): Promise<void> {
