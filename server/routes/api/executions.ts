@@ -9,7 +9,8 @@ import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { idParams, stepParams } from '../params.ts';
-import { manualStart, rerunRequest } from '../start-requests.ts';
+import { rerunExecution } from '../rerun.ts';
+import { manualStart } from '../start-requests.ts';
 import { decideStepGate } from '../step-approvals.ts';
 import {
   type ExternalStartBody,
@@ -219,15 +220,8 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { execution: original, access } = await writeExecution(request, request.params.id);
-      const fromFailed = request.body?.from_failed
-        ? { steps: await app.store.steps.list(original.id) }
-        : undefined;
-      const forge = await app.store.forges.get(original.id);
-      const execution = await mapExecutionErrors(
-        app.executions.start(rerunRequest(original, access.project, actor.id, forge, fromFailed)),
-      );
+      const fromFailed = request.body?.from_failed === true;
+      const execution = await rerunExecution(request, request.params.id, { fromFailed });
       return reply.code(201).send(executionView(execution, urls));
     },
   );

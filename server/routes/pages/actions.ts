@@ -10,7 +10,8 @@ import { scheduleInputHttpError } from '../api/schedules.ts';
 import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { idParams, stepParams } from '../params.ts';
-import { manualStart, rerunRequest } from '../start-requests.ts';
+import { rerunExecution } from '../rerun.ts';
+import { manualStart } from '../start-requests.ts';
 import { decideStepGate } from '../step-approvals.ts';
 
 // Empty optional fields mean "the default", as leaving them out of the API's body does.
@@ -71,16 +72,9 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     '/executions/:id/rerun',
     formRoute,
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { execution: original, access } = await writeExecution(request, request.params.id);
       // The "Re-run failed steps" button sends from_failed=1.
-      const fromFailed = request.body?.from_failed
-        ? { steps: await app.store.steps.list(original.id) }
-        : undefined;
-      const forge = await app.store.forges.get(original.id);
-      const execution = await mapExecutionErrors(
-        app.executions.start(rerunRequest(original, access.project, actor.id, forge, fromFailed)),
-      );
+      const fromFailed = Boolean(request.body?.from_failed);
+      const execution = await rerunExecution(request, request.params.id, { fromFailed });
       return reply.redirect(executionPage(execution.id), 303);
     },
   );
