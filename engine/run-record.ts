@@ -37,4 +37,6 @@ export interface RunRecord {
    * reported nothing are absent. Every kept point is in `reports/<step-slug>.jsonl`.
    */
   reports: Record<string, StepReportSummary>;
+  /** The run this one re-ran from its failed steps (`gbcms run --from-failed`); absent otherwise. */
+  rerun_of?: string;
 }

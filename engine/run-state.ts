@@ -14,7 +14,8 @@ export class RunState {
   readonly #record: RunRecord;
   readonly #steps = new Map<string, StepRecord>();
 
-  constructor(plan: Plan, id: string, backend: string, emit: RunObserver) {
+  /** `rerunOf`: the run a re-run from the failed steps re-runs. */
+  constructor(plan: Plan, id: string, backend: string, emit: RunObserver, rerunOf?: string) {
     this.#plan = plan;
     this.#emit = emit;
     for (const step of plan.steps) {
@@ -43,6 +44,7 @@ export class RunState {
       steps: [...this.#steps.values()],
       artifacts: [],
       reports: {},
+      ...(rerunOf !== undefined ? { rerun_of: rerunOf } : {}),
     };
   }
 

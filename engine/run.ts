@@ -8,6 +8,7 @@ import { type ApprovalAsker, NOBODY_ASKED, passGate, WAITING_FOR_APPROVAL } from
 import { type Backend, BackendError, type RunContext } from './backends/types.ts';
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
+import { ReusedSteps, type ReuseOptions } from './rerun/reused-steps.ts';
 import { newRunId } from './run-id.ts';
 import { readRunInputs } from './run-inputs.ts';
 import type { RunRecord } from './run-record.ts';
@@ -43,6 +44,11 @@ export interface RunOptions {
    * Default: nobody can approve, so gated steps are skipped.
    */
   approvals?: ApprovalAsker;
+  /**
+   * A re-run from the failed steps (engine/rerun/): the steps it reuses end `reused` without
+   * running, their artifacts restored into the workspace before any step starts.
+   */
+  reuse?: ReuseOptions;
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -55,10 +61,11 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   const emit: RunObserver = options.observer ?? (() => undefined);
   const signal = options.signal ?? new AbortController().signal;
   const { backend } = options;
-  const state = new RunState(plan, id, backend.name, emit);
+  const state = new RunState(plan, id, backend.name, emit, options.reuse?.plan.from);
+  const reused = new ReusedSteps(options.reuse);
   const run: RunContext = {
     id,
-    plan,
+    plan: reused.backendPlan(plan),
     dir,
     secrets: options.secrets ?? {},
     secretRefusals: options.secretRefusals ?? {},
@@ -99,20 +106,31 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     }
   };
 
+  const reuseOneStep = async (step: PlannedStep): Promise<StepOutcome> => {
+    const { reason, artifacts } = await reused.reuse(step, join(dir, 'artifacts'));
+    return state.finishStep(step, { status: 'reused', exitCode: null, reason, attempts: 0, artifacts });
+  };
+
   try {
-    const inputs = await readRunInputs(plan, run.notice, options.cacheScope);
+    const inputs = await readRunInputs(run.plan, run.notice, options.cacheScope);
     refusals = inputs.refusals;
     for (const [step, caches] of inputs.caches) {
       for (const cache of caches) emit({ type: 'cache', step, cache });
     }
-    await backend.setupRun(run, inputs);
+    const unstage = await reused.stage(run, inputs);
+    try {
+      await backend.setupRun(run, inputs);
+    } finally {
+      await unstage();
+    }
     await schedule(plan.steps, {
       concurrency: options.concurrency ?? availableParallelism(),
       signal,
       skipStep: (step, reason) => state.skipStep(step, reason),
-      runStep: runOneStep,
+      runStep: (step) => (reused.has(step) ? reuseOneStep(step) : runOneStep(step)),
       passGate: async (step) => {
-        if (!step.approval) return undefined;
+        // A reused step does not run: there is nothing to approve.
+        if (!step.approval || reused.has(step)) return undefined;
         state.blockStep(step, step.approval.message ?? WAITING_FOR_APPROVAL);
         const passed = await passGate(step, step.approval, options.approvals ?? NOBODY_ASKED, signal);
         if ('skip' in passed) return passed.skip;

@@ -3,6 +3,7 @@
 // or the run was terminated. A gated step first waits for its approval. The queue bounds how many steps run at once.
 import PQueue from 'p-queue';
 import type { PlannedStep } from './plan.ts';
+import { succeeded } from './status.ts';
 import type { StepOutcome } from './step-runner.ts';
 
 export interface ScheduleOptions {
@@ -14,9 +15,9 @@ export interface ScheduleOptions {
   passGate(step: PlannedStep): Promise<string | undefined>;
 }
 
-/** A dependency lets its dependents go on when it succeeded, or failed but may fail. */
+/** A dependency lets its dependents go on when it succeeded (or was reused), or failed but may fail. */
 function letsDependentsRun(step: PlannedStep, outcome: StepOutcome): boolean {
-  return outcome.status === 'success' || (outcome.status === 'failure' && step.allowFailure);
+  return succeeded(outcome.status) || (outcome.status === 'failure' && step.allowFailure);
 }
 
 /** Runs `steps` (in topological order) and resolves with every step's outcome. */

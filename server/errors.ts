@@ -52,6 +52,11 @@ export const errors = {
   userExists: coded('GBCMS_ERR_USER_EXISTS', 409, 'a user with that username exists'),
   tokenAmbiguous: coded('GBCMS_ERR_TOKEN_AMBIGUOUS', 409, 'that prefix matches more than one token'),
   executionEnded: coded('GBCMS_ERR_EXECUTION_ENDED', 409, 'the execution has already ended'),
+  nothingToRerun: coded(
+    'GBCMS_ERR_NOTHING_TO_RERUN',
+    409,
+    'the execution has no failed, killed, error or skipped steps to re-run',
+  ),
   notBlocked: coded('GBCMS_ERR_NOT_BLOCKED', 409, 'the execution is not waiting for approval'),
   stepNotBlocked: coded('GBCMS_ERR_STEP_NOT_BLOCKED', 409, 'the step is not waiting for approval'),
   notExternal: coded(

@@ -1,13 +1,22 @@
 // `gbcms plan`: shows which steps would run for a trigger, in which order, and why others
 // would not. Reads and compiles only; nothing is pulled, built or run.
 import { stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { formatDuration } from '../config/units.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import type { ApprovalGate, Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
 import { commandArgs } from './args.ts';
+import {
+  FROM_FAILED_HELP,
+  type FromFailed,
+  FromFailedError,
+  formatReuse,
+  readEarlierRun,
+  reuseOf,
+  takeFromFailed,
+} from './from-failed.ts';
 import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
 import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigger.ts';
@@ -24,7 +33,7 @@ options:
   --commit SHA            trigger commit (default: the checkout's HEAD)
   --changed PATH          a changed file, for when.path (repeatable; default: unknown, matches)
   --json                  print the plan as JSON
-${INCLUDE_HELP}  -h, --help              this text
+${FROM_FAILED_HELP}${INCLUDE_HELP}  -h, --help              this text
 
 exit: 0 planned, 1 invalid pipeline file, 2 usage error or unreadable file
 `;
@@ -36,7 +45,8 @@ const PLAN_OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-export async function planCommand(argv: string[], io: CliIO): Promise<number> {
+export async function planCommand(argvGiven: string[], io: CliIO): Promise<number> {
+  const { argv, fromFailed } = takeFromFailed(argvGiven);
   const args = commandArgs('plan', argv, PLAN_OPTIONS, HELP, io);
   if (typeof args === 'number') return args;
   const { values, positionals } = args;
@@ -67,7 +77,35 @@ export async function planCommand(argv: string[], io: CliIO): Promise<number> {
   for (const diagnostic of loaded.diagnostics) io.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
   const { plan } = loaded;
   if (!plan) return 1;
+  if (fromFailed) return planFromFailed(plan, fromFailed, target.workspace, values.json === true, io);
   io.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+  return 0;
+}
+
+/** The plan, then per step whether a re-run from the failed steps reuses it or runs it, and why. */
+async function planFromFailed(
+  plan: Plan,
+  fromFailed: FromFailed,
+  workspace: string,
+  json: boolean,
+  io: CliIO,
+): Promise<number> {
+  let text: string;
+  try {
+    const earlier = await readEarlierRun(join(workspace, '.gbcms', 'runs'), fromFailed.runId);
+    const reuse = await reuseOf(earlier, plan);
+    const steps = Object.fromEntries(
+      [...reuse.plan.steps].map(([name, { action, reason }]) => [name, { action, reason }]),
+    );
+    text = json
+      ? `${JSON.stringify({ ...plan, from_failed: { run: earlier.record.id, steps } }, null, 2)}\n`
+      : `${formatPlan(plan)}${formatReuse(earlier, reuse)}`;
+  } catch (error) {
+    if (!(error instanceof FromFailedError)) throw error;
+    io.stderr.write(`gbcms plan: ${error.message}\n`);
+    return 2;
+  }
+  io.stdout.write(text);
   return 0;
 }
 

@@ -16,6 +16,7 @@ import { newRunId } from '../run-id.ts';
 import type { RunRecord } from '../run-record.ts';
 import { APPROVE_ALL, cliApprovals, terminalQuestion } from './approvals.ts';
 import { commandArgs } from './args.ts';
+import { FROM_FAILED_HELP, FromFailedError, readEarlierRun, reuseOf, takeFromFailed } from './from-failed.ts';
 import { ensureGbcmsDir } from './gbcms-dir.ts';
 import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
@@ -43,7 +44,7 @@ options:
                           'all': every gate); other gates ask y/N in a terminal, and are
                           skipped without one
   --json                  print one JSON summary on stdout, reports included (progress goes to stderr)
-${INCLUDE_HELP}  -h, --help              this text
+${FROM_FAILED_HELP}${INCLUDE_HELP}  -h, --help              this text
 
 exit: 0 success, 1 failure, 2 error or invalid file, 130 terminated
 `;
@@ -61,7 +62,8 @@ const RUN_OPTIONS = {
 
 const EXIT = { success: 0, failure: 1, error: 2, killed: 130 } as const;
 
-export async function runCommand(argv: string[], io: CliIO): Promise<number> {
+export async function runCommand(argvGiven: string[], io: CliIO): Promise<number> {
+  const { argv, fromFailed } = takeFromFailed(argvGiven);
   const args = commandArgs('run', argv, RUN_OPTIONS, HELP, io);
   if (typeof args === 'number') return args;
   const { values, positionals } = args;
@@ -175,6 +177,19 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   await removeLeftovers(runsDir, backend, (message) =>
     progress.write(`${paint('yellow', `note: ${message}`)}\n`),
   );
+  // After the recovery: a run its crashed process left `running` is now an ended one.
+  let reuse: Awaited<ReturnType<typeof reuseOf>> | undefined;
+  if (fromFailed) {
+    try {
+      reuse = await reuseOf(await readEarlierRun(runsDir, fromFailed.runId), plan);
+    } catch (error) {
+      if (!(error instanceof FromFailedError)) throw error;
+      io.stderr.write(`gbcms run: ${error.message}\n`);
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+      return 2;
+    }
+  }
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   const { stdin } = io;
   const ask =
@@ -184,6 +199,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   progress.write(
     `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
   );
+  if (reuse) progress.write(`${reusedNote(reuse)}\n`);
   const id = newRunId();
   const runDir = join(runsDir, id);
   await mkdir(runDir, { recursive: true });
@@ -198,6 +214,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       id,
       secrets,
       concurrency,
+      ...(reuse ? { reuse } : {}),
       // The repository's real path: two clones never share caches (README, Caches).
       cacheScope: await repositoryCacheScope(workspace),
       signal: controller.signal,
@@ -252,6 +269,14 @@ function unknownApprovals(approve: readonly string[], plan: Plan): string | unde
     return `--approve ${name}: no step of ${plan.file} with that name waits for approval (${names.length > 0 ? `those that do: ${names.join(', ')}` : 'none does'})`;
   }
   return undefined;
+}
+
+/** `re-run from the failed steps of run X: reuses build; runs test, lint` */
+function reusedNote(reuse: NonNullable<Parameters<typeof runPipeline>[1]['reuse']>): string {
+  const names = (action: string) =>
+    [...reuse.plan.steps].filter(([, decision]) => decision.action === action).map(([name]) => name);
+  const reused = names('reuse');
+  return `re-run from the failed steps of run ${reuse.plan.from}: reuses ${reused.length > 0 ? reused.join(', ') : 'nothing'}; runs ${names('run').join(', ') || 'nothing'} (gbcms plan --from-failed says why)`;
 }
 
 function relativeToCwd(cwd: string, path: string): string {

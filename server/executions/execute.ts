@@ -20,6 +20,7 @@ import { SourceError } from './errors.ts';
 import type { EventBody } from './event-shapes.ts';
 import type { ExecutionLogger } from './logger.ts';
 import type { RunRecorder } from './recorder.ts';
+import { reuseFromOriginal } from './reuse-source.ts';
 import { prepareSource } from './source.ts';
 import type { StartExecutionRequest } from './types.ts';
 
@@ -79,6 +80,11 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     const secrets = await runSecrets(ctx, plan);
     if ('reason' in secrets) return { status: 'error', reason: secrets.reason };
     if (signal.aborted) return { status: 'killed', reason: null };
+    const { rerunOf, fromFailed } = ctx.request;
+    const reuse =
+      rerunOf !== undefined && fromFailed
+        ? await reuseFromOriginal(ctx.store, dataDir, rerunOf, plan, ctx.publish)
+        : undefined;
     const record = await runPipeline(plan, {
       backend: ctx.backend,
       runsDir: dirname(runDir),
@@ -91,6 +97,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       secretRefusals: secrets.refusals,
       cacheScope: executionCacheScope(execution.project_id, ctx.request),
       approvals: ctx.approvals,
+      ...(reuse ? { reuse } : {}),
       env: {
         GBCMS_PROJECT: ctx.request.project.name,
         GBCMS_EXECUTION_NUMBER: String(execution.number),

@@ -122,6 +122,7 @@ export class ExecutionManager implements ExecutionControl {
       trigger,
       message: request.message ?? null,
       rerun_of: request.rerunOf ?? null,
+      rerun_from_failed: request.fromFailed === true,
       blocked: request.awaitApproval === true,
       source_repo: sourceRepoOf(request.source),
     });

@@ -18,5 +18,6 @@ export function storedRequest(row: Execution, project: Project): StartExecutionR
   const request: StartExecutionRequest = { project, trigger, source };
   if (row.message !== null) request.message = row.message;
   if (row.rerun_of !== null) request.rerunOf = row.rerun_of;
+  if (row.rerun_from_failed === 1) request.fromFailed = true;
   return request;
 }

@@ -22,6 +22,8 @@ export interface StartExecutionRequest {
   requestedBy?: string;
   message?: string;
   rerunOf?: string;
+  /** With rerunOf: run only the original's failed, killed, error and skipped steps again (engine/rerun/). */
+  fromFailed?: boolean;
   /** The forge and repository whose webhook started it: its statuses are reported there. */
   forge?: ForgeTarget;
   /**

@@ -63,7 +63,9 @@ export class StatusReporter {
 
   /** For `manager.events.on('step-ended', ...)`: the step's own status, when the project wants one. */
   readonly observeStep = ({ execution, step }: StepEnded): void => {
-    this.#enqueue(execution, { status: step.status, reason: step.reason, step: step.name });
+    // A forge knows no `reused`: a reused step succeeded, and its reason says where it was run.
+    const status = step.status === 'reused' ? 'success' : step.status;
+    this.#enqueue(execution, { status, reason: step.reason, step: step.name });
   };
 
   #enqueue(execution: Execution, what: Reported): void {

@@ -83,13 +83,14 @@ ${
     ? html`<div class="actions">
 <form method="post" action="/executions/${id}/terminate" id="terminate-form"${finished ? html` hidden` : ''}><button type="submit" class="danger">Terminate</button></form>
 <form method="post" action="/executions/${id}/rerun" id="rerun-form"><button type="submit">Re-run</button></form>
+${finished && steps.some((step) => RERUN_FROM_FAILED.has(step.status)) ? html`<form method="post" action="/executions/${id}/rerun" id="rerun-failed-form"><input type="hidden" name="from_failed" value="1"><button type="submit">Re-run failed steps</button></form>` : ''}
 </div>`
     : ''
 }
 <h2>Steps</h2>
 <table class="list" id="steps">
 <thead><tr><th>Status</th><th>Step</th><th>Duration</th><th>Attempts</th><th>Detail</th></tr></thead>
-<tbody>${steps.map(stepRow)}</tbody>
+<tbody>${steps.map((step) => stepRow(step, execution.rerun_of))}</tbody>
 </table>
 ${reportsSection(reports, { reports: urls.reports, metricsCsv: urls.metricsCsv })}
 <h2>Logs <a class="small" href="${urls.logs}">plain text</a>
@@ -147,14 +148,23 @@ ${
 </div>`;
 }
 
-function stepRow(step: StoredStep): SafeHtml {
+/** Statuses of the steps a re-run from the failed steps runs again (engine/rerun/decide.ts). */
+const RERUN_FROM_FAILED: ReadonlySet<string> = new Set(['failure', 'killed', 'error', 'skipped']);
+
+function stepRow(step: StoredStep, rerunOf: string | null): SafeHtml {
   return html`<tr data-step="${step.name}">
 <td class="step-status">${statusLabel(step.status)}</td>
 <td>${step.name}</td>
 <td class="step-duration">${stepDurationText(step.duration_ms)}</td>
 <td class="step-attempts">${step.attempts}</td>
-<td class="step-reason">${step.reason ?? decisionText(step)}</td>
+<td class="step-reason">${step.reason ?? decisionText(step)}${step.status === 'reused' && rerunOf ? reusedFrom(rerunOf, step.name) : ''}</td>
 </tr>`;
+}
+
+/** Where a reused step ran: the execution it was re-run from, and that step's log there. */
+function reusedFrom(executionId: string, step: string): SafeHtml {
+  const id = encodeURIComponent(executionId);
+  return html` <span class="reused-from">(<a href="/executions/${id}">original execution</a>, <a href="/api/executions/${id}/logs?step=${encodeURIComponent(step)}">its log of this step</a>)</span>`;
 }
 
 /** An approved step's row says who let it run (a declined one's reason says who declined it). */

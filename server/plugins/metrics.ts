@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { StepRecord } from '../../engine/run-record.ts';
-import { STEP_STATUSES } from '../../engine/status.ts';
+import { RUN_STATUSES } from '../../engine/status.ts';
 
 type EndedStep = Pick<StepRecord, 'status' | 'duration_ms'>;
 
@@ -45,7 +45,7 @@ const metricsPlugin: FastifyPluginAsync<{ stepEvents?: StepEvents }> = async (ap
     registers: [registry],
     async collect() {
       const counts = await app.store.executions.countByStatus();
-      for (const status of STEP_STATUSES) this.set({ status }, 0);
+      for (const status of RUN_STATUSES) this.set({ status }, 0);
       for (const { status, count } of counts) this.set({ status }, count);
     },
   });

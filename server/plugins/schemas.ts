@@ -3,7 +3,7 @@
 // non-admin) can slip into an answer by accident.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { STEP_STATUSES } from '../../engine/status.ts';
+import { RUN_STATUSES, STEP_STATUSES } from '../../engine/status.ts';
 import {
   APPROVAL_DECISIONS,
   FORK_PULL_REQUEST_POLICIES,
@@ -31,7 +31,7 @@ const executionProperties = {
   id: { type: 'string' },
   project_id: { type: 'string' },
   number: { type: 'integer', minimum: 1 },
-  status: { type: 'string', enum: [...STEP_STATUSES] },
+  status: { type: 'string', enum: [...RUN_STATUSES] },
   trigger_event: { type: 'string' },
   ref: nullableString,
   ref_type: { type: ['string', 'null'], enum: ['branch', 'tag', null] },
@@ -44,6 +44,11 @@ const executionProperties = {
   ended_at: nullableTimestamp,
   duration_ms: nullableInteger,
   rerun_of: nullableString,
+  rerun_from_failed: {
+    type: 'boolean',
+    description:
+      'a re-run of rerun_of from its failed steps: steps that succeeded there with artifacts are `reused`, not run',
+  },
   external: {
     type: 'boolean',
     description: 'code gbcms did not start reports to it (POST /api/executions with external)',

@@ -3,6 +3,8 @@
 // an admin could register), or for a re-run of a fork's pull request the fork it was built
 // from; the trigger says which ref and commit to take from it.
 import type { Trigger } from '../../engine/plan.ts';
+import { hasFailedSteps } from '../../engine/rerun/decide.ts';
+import { isFinished, type StepStatus } from '../../engine/status.ts';
 import { errors } from '../errors.ts';
 import type { ExecutionSource, StartExecutionRequest } from '../executions/types.ts';
 import { refNameProblem } from '../git/ref-name.ts';
@@ -40,13 +42,23 @@ export function rerunRequest(
   project: Project,
   requestedBy: string,
   originalForge: ForgeTarget | undefined,
+  fromFailed?: { steps: readonly { status: StepStatus }[] },
 ): StartExecutionRequest {
+  if (fromFailed) {
+    if (!isFinished(original.status)) {
+      throw errors.nothingToRerun(
+        `execution #${original.number} has not ended: its failed steps are not known yet`,
+      );
+    }
+    if (!hasFailedSteps(fromFailed)) throw errors.nothingToRerun();
+  }
   return {
     project,
     trigger: triggerOf(original),
     source: original.source_repo === null ? PROJECT_SOURCE : { kind: 'git', repo: original.source_repo },
     requestedBy,
     rerunOf: original.id,
+    ...(fromFailed ? { fromFailed: true } : {}),
     ...(original.message !== null ? { message: original.message } : {}),
     ...(originalForge ? { forge: { forge: originalForge.forge, repo: originalForge.repo } } : {}),
   };

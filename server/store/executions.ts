@@ -7,7 +7,7 @@
 import type { Trigger } from '../../engine/plan.ts';
 import { newRunId } from '../../engine/run-id.ts';
 import type { RunStatus } from '../../engine/status.ts';
-import { FINISHED_STATUSES } from '../../engine/status.ts';
+import { FINISHED_STATUSES, RUN_STATUSES } from '../../engine/status.ts';
 import type { RepoContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { NotFoundError } from './errors.ts';
@@ -18,7 +18,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 const ACTIVE: readonly RunStatus[] = ['blocked', 'pending', 'running'];
-const FINISHED: readonly RunStatus[] = [...FINISHED_STATUSES];
+const FINISHED: readonly RunStatus[] = RUN_STATUSES.filter((s) => FINISHED_STATUSES.has(s));
 
 export interface NewExecution {
   project_id: string;
@@ -26,6 +26,8 @@ export interface NewExecution {
   /** Commit message, or a note given with a manual start. */
   message?: string | null;
   rerun_of?: string | null;
+  /** A re-run of `rerun_of` from its failed steps. */
+  rerun_from_failed?: boolean;
   /** Relative to the data directory; default `executions/<id>`. */
   logs_dir?: string;
   /** Code gbcms does not start reports to it: the execution is created running, with no steps. */
@@ -148,6 +150,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           ended_at: null,
           logs_dir: input.logs_dir ?? `executions/${id}`,
           rerun_of: input.rerun_of ?? null,
+          rerun_from_failed: input.rerun_from_failed ? 1 : 0,
           session_id: external?.session_id ?? null,
           external: external ? 1 : 0,
           name: external?.name ?? null,

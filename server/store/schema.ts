@@ -95,6 +95,8 @@ export interface ExecutionsTable {
   logs_dir: string;
   /** The execution this one re-runs, if any. */
   rerun_of: string | null;
+  /** 1: a re-run of `rerun_of` from its failed steps, reusing those that succeeded; 0 otherwise. */
+  rerun_from_failed: number;
   /** The session an external execution belongs to. */
   session_id: string | null;
   /** 1: code gbcms did not start (a notebook, a cluster job) reports to the server; 0: a pipeline run. */

@@ -9,7 +9,8 @@ import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { links } from '../links.ts';
 import { idParams, stepParams } from '../params.ts';
-import { manualStart, rerunRequest } from '../start-requests.ts';
+import { rerunExecution } from '../rerun.ts';
+import { manualStart } from '../start-requests.ts';
 import { decideStepGate } from '../step-approvals.ts';
 import {
   type ExternalStartBody,
@@ -201,24 +202,26 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
     );
   }
 
-  app.post<{ Params: { id: string } }>(
+  app.post<{ Params: { id: string }; Body: { from_failed?: boolean } | null }>(
     '/api/executions/:id/rerun',
     {
       schema: {
         summary: 'Start a new execution with the same trigger (and commit)',
+        description:
+          'With `from_failed: true`, only the failed, killed, error and skipped steps run again: a step that succeeded and declares artifacts (after dependencies reused too) is `reused`, its artifacts restored into the workspace.',
         tags: ['executions'],
         params: idParams,
-        response: { 201: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404) },
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { from_failed: { type: 'boolean' } },
+        },
+        response: { 201: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      const actor = requireActor(request);
-      const { execution: original, access } = await writeExecution(request, request.params.id);
-      const execution = await mapExecutionErrors(
-        app.executions.start(
-          rerunRequest(original, access.project, actor.id, await app.store.forges.get(original.id)),
-        ),
-      );
+      const fromFailed = request.body?.from_failed === true;
+      const execution = await rerunExecution(request, request.params.id, { fromFailed });
       return reply.code(201).send(executionView(execution, urls));
     },
   );

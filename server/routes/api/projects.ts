@@ -1,7 +1,7 @@
 // Projects: register (admins), list, look at, change settings, list executions.
 import type { FastifyPluginAsync } from 'fastify';
 import type { RunStatus } from '../../../engine/status.ts';
-import { STEP_STATUSES } from '../../../engine/status.ts';
+import { RUN_STATUSES } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { refNameProblem } from '../../git/ref-name.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
@@ -215,7 +215,7 @@ const projectsRoutes: FastifyPluginAsync = async (app) => {
         querystring: {
           type: 'object',
           properties: {
-            status: { type: 'string', enum: [...STEP_STATUSES] },
+            status: { type: 'string', enum: [...RUN_STATUSES] },
             branch: { type: 'string', minLength: 1, maxLength: 1024 },
             limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE },
             cursor: { type: 'string', minLength: 1, maxLength: 512 },

@@ -5,9 +5,10 @@ import { GLOBAL_SCOPE_KEY } from '../../secrets/vault.ts';
 import type { Execution, Project, StoredStep } from '../../store/index.ts';
 import type { Links } from '../links.ts';
 
-export type ExecutionView = Omit<Execution, 'logs_dir' | 'external' | 'fork'> & {
+export type ExecutionView = Omit<Execution, 'logs_dir' | 'external' | 'fork' | 'rerun_from_failed'> & {
   external: boolean;
   fork: boolean;
+  rerun_from_failed: boolean;
   duration_ms: number | null;
   logs: string;
   events: string;
@@ -20,6 +21,7 @@ export function executionView(execution: Execution, urls: Links): ExecutionView 
     ...fields,
     external: execution.external === 1,
     fork: execution.fork === 1,
+    rerun_from_failed: execution.rerun_from_failed === 1,
     duration_ms: durationMs(execution.started_at, execution.ended_at),
     logs: urls.executionLogs(execution.id),
     events: urls.executionEvents(execution.id),

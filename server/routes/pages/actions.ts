@@ -10,7 +10,8 @@ import { scheduleInputHttpError } from '../api/schedules.ts';
 import { approveExecution, declineExecution } from '../approvals.ts';
 import { mapExecutionErrors } from '../execution-errors.ts';
 import { idParams, stepParams } from '../params.ts';
-import { manualStart, rerunRequest } from '../start-requests.ts';
+import { rerunExecution } from '../rerun.ts';
+import { manualStart } from '../start-requests.ts';
 import { decideStepGate } from '../step-approvals.ts';
 
 // Empty optional fields mean "the default", as leaving them out of the API's body does.
@@ -67,16 +68,16 @@ const actionRoutes: FastifyPluginAsync = async (app) => {
     );
   }
 
-  app.post<{ Params: { id: string } }>('/executions/:id/rerun', formRoute, async (request, reply) => {
-    const actor = requireActor(request);
-    const { execution: original, access } = await writeExecution(request, request.params.id);
-    const execution = await mapExecutionErrors(
-      app.executions.start(
-        rerunRequest(original, access.project, actor.id, await app.store.forges.get(original.id)),
-      ),
-    );
-    return reply.redirect(executionPage(execution.id), 303);
-  });
+  app.post<{ Params: { id: string }; Body: { from_failed?: string } }>(
+    '/executions/:id/rerun',
+    formRoute,
+    async (request, reply) => {
+      // The "Re-run failed steps" button sends from_failed=1.
+      const fromFailed = Boolean(request.body?.from_failed);
+      const execution = await rerunExecution(request, request.params.id, { fromFailed });
+      return reply.redirect(executionPage(execution.id), 303);
+    },
+  );
 
   app.post<{ Params: { id: string } }>('/projects/:id/run', formRoute, async (request, reply) => {
     const actor = requireActor(request);

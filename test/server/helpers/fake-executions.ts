@@ -46,6 +46,7 @@ export class FakeExecutions implements ExecutionControl {
       trigger: request.trigger,
       message: request.message ?? null,
       rerun_of: request.rerunOf ?? null,
+      rerun_from_failed: request.fromFailed === true,
       blocked: request.awaitApproval === true,
     });
     this.started.push(request);

@@ -235,12 +235,18 @@ export { serveProcess };
  * The Docker engine's events for the run's resources between two moments (ms since the epoch):
  * a container created and removed in between would leave nothing to list, but an event.
  */
-export async function dockerEventsFor(runId: string, sinceMs: number, untilMs: number): Promise<string[]> {
+export async function dockerEventsFor(
+  runId: string,
+  sinceMs: number,
+  untilMs: number,
+  /** More `key=value` labels the resources must carry (`gbcms.step=build`). */
+  labels: readonly string[] = [],
+): Promise<string[]> {
   // Fractions of a second pass as such: Docker reads `S.fff` as seconds and milliseconds.
   const stream = await docker.getEvents({
     since: Math.floor(sinceMs / 1000),
     until: Math.round(untilMs) / 1000,
-    filters: JSON.stringify({ label: [`${LABEL_RUN}=${runId}`] }),
+    filters: JSON.stringify({ label: [`${LABEL_RUN}=${runId}`, ...labels] }),
   });
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
