@@ -134,6 +134,13 @@ export class RunRecorder {
   async finish(): Promise<void> {
     this.#write(() => this.#destroyEnvironment(''));
     await Promise.all([this.#reports.close(), this.#logIndex.close(), this.#writes]);
+    if (this.#logIndex.skipped > 0) {
+      const { logger, execution } = this.#options;
+      logger.warn(
+        { execution: execution.id, lines: this.#logIndex.skipped },
+        'some log lines were not indexed for search (too many, or printed faster than the index took them)',
+      );
+    }
   }
 
   #runStarted(startedAt: string, steps: readonly StepRecord[]): void {
