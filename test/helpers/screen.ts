@@ -3,6 +3,8 @@
 // return) and ignores the rest (colours, cursor visibility). Enough to tell whether a
 // redrawn region was erased or left behind in the scrollback.
 
+import { Writable } from 'node:stream';
+
 const ESC = String.fromCharCode(0x1b);
 const CSI = new RegExp(`^${ESC}\\[([?]?)([0-9;]*)([A-Za-z])`);
 
@@ -41,4 +43,19 @@ export function screen(output: string): string[] {
     i += 1;
   }
   return lines.map((line) => line.trimEnd());
+}
+
+/** A stream that says it is a terminal (100 columns) and keeps what is written to it. */
+export function fakeTerminal() {
+  const chunks: string[] = [];
+  const out = Object.assign(
+    new Writable({
+      write(chunk, _encoding, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    }),
+    { isTTY: true, columns: 100, rows: 40 },
+  );
+  return { out, text: () => chunks.join('') };
 }

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { count } from '../../engine/cli/count.ts';
@@ -16,7 +15,7 @@ import { ReportsView } from '../../engine/cli/reporters/reports-view.ts';
 import type { RunRecord, StepRecord } from '../../engine/run-record.ts';
 import { gbcms } from '../helpers/cli.ts';
 import { pollUntil } from '../helpers/poll.ts';
-import { screen } from '../helpers/screen.ts';
+import { fakeTerminal, screen } from '../helpers/screen.ts';
 
 const T = '2026-01-02T03:04:05.000Z';
 const paint = painter(false);
@@ -57,20 +56,6 @@ function run(steps: StepRecord[], more: Partial<RunRecord> = {}): RunRecord {
     reports: {},
     ...more,
   } as RunRecord;
-}
-
-function terminal() {
-  const chunks: string[] = [];
-  const out = Object.assign(
-    new Writable({
-      write(chunk, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    }),
-    { isTTY: true, columns: 100, rows: 40 },
-  );
-  return { out, text: () => chunks.join('') };
 }
 
 describe('counts', () => {
@@ -116,10 +101,10 @@ describe('allowed failures', () => {
   });
 
   test('the plain and the live reporters print it on the step line', () => {
-    const plain = terminal();
+    const plain = fakeTerminal();
     plainReporter(plain.out, paint, { allowed }).onEvent({ type: 'step', step: step('lint', 'failure') });
     assert.equal(plain.text(), '✗ lint: failure (allowed by allow_failure), 1.2s, exit code 3\n');
-    const live = terminal();
+    const live = fakeTerminal();
     const reporter = liveReporter(live.out, paint, allowed);
     reporter.onEvent({ type: 'step', step: step('lint', 'failure') });
     reporter.close();
@@ -147,7 +132,7 @@ describe('allowed failures', () => {
 
 describe('Ctrl-C and the live view', () => {
   async function spinning() {
-    const term = terminal();
+    const term = fakeTerminal();
     const reporter = liveReporter(term.out, paint);
     reporter.onEvent({ type: 'step', step: step('build', 'running') });
     reporter.onEvent({ type: 'step', step: step('test', 'running') });
