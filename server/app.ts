@@ -23,6 +23,7 @@ import eventsRoutes from './routes/api/execution-events.ts';
 import logsRoutes from './routes/api/execution-logs.ts';
 import executionsRoutes from './routes/api/executions.ts';
 import externalRoutes from './routes/api/external.ts';
+import logSearchRoutes from './routes/api/log-search.ts';
 import membersRoutes from './routes/api/members.ts';
 import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
@@ -129,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(schedulesRoutes);
   await app.register(executionsRoutes);
   await app.register(logsRoutes);
+  await app.register(logSearchRoutes);
   await app.register(eventsRoutes);
   await app.register(artifactsRoutes);
   await app.register(reportsRoutes);

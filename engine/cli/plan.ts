@@ -8,6 +8,7 @@ import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import type { ApprovalGate, Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
 import { commandArgs } from './args.ts';
+import { count } from './count.ts';
 import {
   FROM_FAILED_HELP,
   type FromFailed,
@@ -160,7 +161,6 @@ export function formatPlan(plan: Plan): string {
     });
   });
   const skipped = plan.steps.filter((s) => s.skip !== undefined).length;
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   lines.push(
     `${count(plan.steps.length, 'step')} in ${count(plan.layers.length, 'layer')}` +
       (skipped > 0 ? `, ${skipped} skipped` : ''),

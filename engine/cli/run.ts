@@ -16,6 +16,7 @@ import { newRunId } from '../run-id.ts';
 import type { RunRecord } from '../run-record.ts';
 import { APPROVE_ALL, cliApprovals, terminalQuestion } from './approvals.ts';
 import { commandArgs } from './args.ts';
+import { count } from './count.ts';
 import { FROM_FAILED_HELP, FromFailedError, readEarlierRun, reuseOf, takeFromFailed } from './from-failed.ts';
 import { ensureGbcmsDir } from './gbcms-dir.ts';
 import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
@@ -23,6 +24,7 @@ import type { CliIO } from './io.ts';
 import { painter, runSummary } from './reporters/format.ts';
 import { liveReporter } from './reporters/live.ts';
 import { plainReporter } from './reporters/plain.ts';
+import type { Reporter } from './reporters/reporter.ts';
 import { TRIGGER_OPTIONS, TriggerOptionError, triggerFromOptions } from './trigger.ts';
 
 const HELP = `usage: gbcms run [DIR] [options]
@@ -154,14 +156,21 @@ export async function runCommand(argvGiven: string[], io: CliIO): Promise<number
 
   const controller = new AbortController();
   let interrupts = 0;
+  // Set once the run starts: an interrupt then speaks through it, so the live view is not torn.
+  let reporter: Reporter | undefined;
   const onInterrupt = () => {
     interrupts += 1;
     if (interrupts === 1) {
-      progress.write(
-        `\n${paint('yellow', 'terminating: stopping steps and removing containers (Ctrl-C again to quit now)')}\n`,
+      const message = paint(
+        'yellow',
+        'terminating: stopping steps and removing containers (Ctrl-C again to quit now)',
       );
+      if (reporter) reporter.notice(message);
+      else progress.write(`\n${message}\n`);
       controller.abort();
     } else {
+      // Quitting now: the live view is erased first, so no spinner stays in the scrollback.
+      reporter?.close();
       process.exit(130);
     }
   };
@@ -190,14 +199,18 @@ export async function runCommand(argvGiven: string[], io: CliIO): Promise<number
       return 2;
     }
   }
-  const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
+  const allowed = new Set(plan.steps.filter((step) => step.allowFailure).map((step) => step.name));
+  const runReporter = tty
+    ? liveReporter(io.stdout, paint, allowed)
+    : plainReporter(progress, paint, { allowed });
+  reporter = runReporter;
   const { stdin } = io;
   const ask =
     !values.json && stdin?.isTTY === true && io.stdout.isTTY === true
       ? terminalQuestion(stdin, io.stdout)
       : undefined;
   progress.write(
-    `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${plan.steps.length} steps, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
+    `${paint('bold', `gbcms run ${plan.name}`)} ${paint('gray', `(${backend.name}, ${count(plan.steps.length, 'step')}, ${plan.trigger.event}${plan.trigger.branch ? ` on ${plan.trigger.branch}` : ''})`)}\n`,
   );
   if (reuse) progress.write(`${reusedNote(reuse)}\n`);
   const id = newRunId();
@@ -220,21 +233,21 @@ export async function runCommand(argvGiven: string[], io: CliIO): Promise<number
       signal: controller.signal,
       approvals: cliApprovals({
         approve: values.approve ?? [],
-        ...(ask ? { ask: (question, signal) => reporter.aside(() => ask(question, signal)) } : {}),
+        ...(ask ? { ask: (question, signal) => runReporter.aside(() => ask(question, signal)) } : {}),
       }),
       observer: (event) => {
         runFile.observe(event);
-        reporter.onEvent(event);
+        runReporter.onEvent(event);
       },
     });
     await runFile.flush();
     await releaseRun(runDir);
   } finally {
-    reporter.close();
+    runReporter.close();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
-  progress.write(runSummary(record, paint, relativeToCwd(io.cwd, runDir)));
+  progress.write(runSummary(record, paint, relativeToCwd(io.cwd, runDir), allowed));
   if (values.json) io.stdout.write(`${JSON.stringify({ ...record, dir: runDir }, null, 2)}\n`);
   return EXIT[record.status as keyof typeof EXIT] ?? 2;
 }

@@ -7,6 +7,7 @@ import { formatDiagnostic, hasErrors } from '../diagnostics.ts';
 import { loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
 import { commandArgs } from './args.ts';
+import { count } from './count.ts';
 import { INCLUDE_HELP, INCLUDE_OPTIONS, remoteFromOptions } from './include-options.ts';
 import type { CliIO } from './io.ts';
 
@@ -80,10 +81,6 @@ async function locate(cwd: string, target: string): Promise<{ path: string; disp
   if (!isDirectory) return { path, display: target };
   const file = defaultPipelinePath(path);
   return { path: file, display: join(target, basename(file)) };
-}
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export function summary(results: readonly ValidatedFile[]): string {

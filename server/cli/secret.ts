@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { count } from '../../engine/cli/count.ts';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { MIN_SECRET_LENGTH } from '../../engine/logs/masker.ts';
 import type { TriggerEvent } from '../../engine/plan.ts';
@@ -119,7 +120,9 @@ export async function secretCommand(
         if (rest.length > 0) throw new UsageError('usage: gbcms secret rotate-key [--data DIR]');
         return await withExistingStore(location, async (store) => {
           const rotation = await rotateSecretKey(store.secrets, store.dataDir, io.env);
-          io.stderr.write(`gbcms secret: ${rotation.resealed} secret(s) re-encrypted with a new key\n`);
+          io.stderr.write(
+            `gbcms secret: ${count(rotation.resealed, 'secret')} re-encrypted with a new key\n`,
+          );
           if (rotation.newKeyFile) {
             io.stderr.write(
               `gbcms secret: the new key is in ${rotation.newKeyFile}: put its content in GBCMS_SECRET_KEY, restart the server, then delete the file\n`,

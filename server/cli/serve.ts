@@ -26,6 +26,7 @@ import {
   type Store,
 } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
+import { LOG_FORMATS, type LogFormatOption, logDestination, resolveLogFormat } from './log-output.ts';
 
 const HELP = `usage: gbcms serve [options]
 
@@ -53,7 +54,9 @@ options:
   --trust-proxy P     behind reverse proxies: P is how many stand in front (1) or their addresses
                       (127.0.0.1,10.0.0.0/8); the client address and protocol are then taken from
                       X-Forwarded-* as those proxies wrote it (default: X-Forwarded-* is ignored)
-  --log-level L       fatal, error, warn, info, debug or trace (default info); logs are JSON on stdout
+  --log-level L       fatal, error, warn, info, debug or trace (default info)
+  --log-format F      pretty, json or auto (default auto: readable lines when stdout is a
+                      terminal, JSON lines otherwise); the log goes to stdout
   -h, --help          this text
 
 Commit statuses need a forge token: the project's (or a global) secret GITHUB_TOKEN,
@@ -87,6 +90,7 @@ const OPTIONS = {
   'rate-limit': { type: 'string' },
   'trust-proxy': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -116,6 +120,7 @@ export interface ServeSettings {
   rateLimit: number;
   trustProxy: TrustedProxies;
   logLevel: string;
+  logFormat: LogFormatOption;
 }
 
 export interface ServeHooks {
@@ -126,6 +131,10 @@ export interface ServeHooks {
 }
 
 class UsageError extends Error {}
+
+function isLogFormat(value: string): value is LogFormatOption {
+  return (LOG_FORMATS as readonly string[]).includes(value);
+}
 
 export async function serveCommand(argv: string[], io: CliIO, hooks: ServeHooks = {}): Promise<number> {
   let settings: ServeSettings;
@@ -162,6 +171,9 @@ export function readSettings(values: Values): ServeSettings {
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = values['log-format'] ?? 'auto';
+  if (!isLogFormat(logFormat))
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, not '${logFormat}'`);
   const publicUrl = httpUrl(values['public-url'], '--public-url');
   const forgeUrls: ForgeUrls = {};
   for (const [option, key] of [
@@ -195,6 +207,7 @@ export function readSettings(values: Values): ServeSettings {
     rateLimit: integer(values['rate-limit'] ?? '600', '--rate-limit', 1, 1_000_000),
     trustProxy: values['trust-proxy'] === undefined ? false : trustedProxies(values['trust-proxy']),
     logLevel,
+    logFormat,
   };
 }
 
@@ -267,7 +280,10 @@ function positiveDuration(text: string, option: string): number {
 }
 
 async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Promise<number> {
-  const logger = pino(loggerOptions({ level: settings.logLevel }), io.stdout);
+  const logger = pino(
+    loggerOptions({ level: settings.logLevel }),
+    logDestination(resolveLogFormat(settings.logFormat, io.stdout), io.stdout),
+  );
   const dataDir = resolveDataDir(settings.data, io);
   const database = resolveDatabase(settings.database, io.env);
   if (database !== undefined && !isPostgresUrl(database)) {

@@ -11,6 +11,7 @@ import type { StepRecord } from '../../engine/run-record.ts';
 import { deriveRunStatus, isFinished, type StepStatus } from '../../engine/status.ts';
 import type { EnvironmentType, Execution, Store } from '../store/index.ts';
 import { artifactEvent, type EventBody, logEvent, stepEvent } from './event-shapes.ts';
+import { LogIndex } from './log-index.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { ReportSink } from './report-sink.ts';
 
@@ -51,6 +52,7 @@ export class RunRecorder {
   readonly #stepStatuses = new Map<string, StepStatus>();
   #artifacts: ArtifactRecord[] = [];
   readonly #reports: ReportSink;
+  readonly #logIndex: LogIndex;
 
   constructor(options: RecorderOptions) {
     this.#options = options;
@@ -63,6 +65,13 @@ export class RunRecorder {
       flushMs: options.reportFlushMs,
       onError: (error) =>
         logger.error({ err: error, execution: execution.id }, "could not store the execution's reports"),
+    });
+    this.#logIndex = new LogIndex({
+      store,
+      executionId: execution.id,
+      projectId: execution.project_id,
+      onError: (error) =>
+        logger.error({ err: error, execution: execution.id }, "could not index the execution's logs"),
     });
     this.#positions = new Map(options.plan.steps.map((step, index) => [step.name, index]));
     this.#images = new Map(options.plan.steps.map((step) => [step.name, step.environment.image ?? null]));
@@ -85,6 +94,7 @@ export class RunRecorder {
         return;
       case 'log':
         publish(logEvent(event.step, event.line));
+        this.#logIndex.add(event.step, event.line);
         return;
       case 'notice':
         publish(event.step === undefined ? { type: 'notice', message: event.message } : { ...event });
@@ -117,10 +127,20 @@ export class RunRecorder {
     this.#write(() => store.steps.openGate(execution.id, step, { message, approvers: gate.approvers }));
   }
 
-  /** Stores the last reports, marks the run's shared environment destroyed and waits for every write. */
+  /**
+   * Stores the last reports and log lines to search, marks the run's shared environment
+   * destroyed and waits for every write.
+   */
   async finish(): Promise<void> {
     this.#write(() => this.#destroyEnvironment(''));
-    await Promise.all([this.#reports.close(), this.#writes]);
+    await Promise.all([this.#reports.close(), this.#logIndex.close(), this.#writes]);
+    if (this.#logIndex.skipped > 0) {
+      const { logger, execution } = this.#options;
+      logger.warn(
+        { execution: execution.id, lines: this.#logIndex.skipped },
+        'some log lines were not indexed for search (too many, or printed faster than the index took them)',
+      );
+    }
   }
 
   #runStarted(startedAt: string, steps: readonly StepRecord[]): void {

@@ -11,7 +11,9 @@ import {
   type User,
 } from '../store/index.ts';
 import { connectView } from './connect-view.ts';
-import { durationText, refText, shortCommit, statusLabel, timeElement } from './format.ts';
+import { type ExecutionFilters, executionFilters, olderLink } from './execution-filters.ts';
+import { executionsTable } from './executions-list.ts';
+import { timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 import { schedulesView } from './schedules-view.ts';
@@ -23,6 +25,12 @@ export interface ProjectPageInput {
   project: Project;
   executions: readonly Execution[];
   nextCursor: string | null;
+  /** What the list is narrowed to (query parameters). */
+  filters?: ExecutionFilters;
+  /** True on a page after the first (a cursor was given). */
+  paged?: boolean;
+  /** Session names by id, for external executions. */
+  sessionNames?: ReadonlyMap<string, string>;
   /** Newest first. */
   sessions?: readonly SessionSummary[];
   /** Oldest first. */
@@ -49,19 +57,9 @@ export function badgeMarkdown(origin: string, project: Pick<Project, 'id' | 'def
 
 export function projectPage(input: ProjectPageInput): SafeHtml {
   const { actor, project, executions, nextCursor, sessions = [], canWrite, origin, now } = input;
-  const { schedules = [], canManage = false, serverTimeZone = 'UTC' } = input;
+  const { schedules = [], canManage = false, serverTimeZone = 'UTC', filters = {}, paged = false } = input;
+  const filtered = filters.branch !== undefined || filters.status !== undefined;
   const id = encodeURIComponent(project.id);
-  const rows = executions.map(
-    (execution) => html`<tr>
-<td><a href="/executions/${encodeURIComponent(execution.id)}">#${execution.number}</a></td>
-<td>${statusLabel(execution.status)}</td>
-<td>${refText(execution)}</td>
-<td><code>${shortCommit(execution.commit_sha)}</code></td>
-<td>${execution.trigger_event}</td>
-<td>${durationText(execution.started_at, execution.ended_at, now)}</td>
-<td>${timeElement(execution.created_at, now)}</td>
-</tr>`,
-  );
   const body = html`<h1>${project.name}${project.visibility === 'private' ? html` <span class="tag">private</span>` : ''}</h1>
 ${project.description ? html`<p>${project.description}</p>` : ''}
 <dl class="meta">
@@ -78,16 +76,26 @@ ${
     : ''
 }
 <h2>Executions</h2>
+<form method="get" action="/projects/${id}/search" class="search" role="search" id="log-search">
+<label for="log-search-q">Search the logs</label>
+<input type="search" id="log-search-q" name="q" maxlength="200" placeholder="npm ERR, &quot;exit code 1&quot;">
+<button type="submit">Search</button>
+</form>
+${executionFilters(`/projects/${id}`, filters)}
 ${
   executions.length === 0
-    ? html`<p class="notice">No executions yet.</p>
+    ? filtered || paged
+      ? html`<p class="notice">No executions ${filtered ? 'match these filters' : 'on this page'}.</p>`
+      : html`<p class="notice">No executions yet.</p>
 ${nextCursor === null ? connectView({ project, origin, showSecret: canManage }) : ''}`
-    : html`<table class="list" id="executions">
-<thead><tr><th>#</th><th>Status</th><th>Ref</th><th>Commit</th><th>Trigger</th><th>Duration</th><th>Created</th></tr></thead>
-<tbody>${rows}</tbody>
-</table>`
+    : executionsTable({
+        id: 'executions',
+        executions,
+        ...(input.sessionNames ? { sessionNames: input.sessionNames } : {}),
+        now,
+      })
 }
-${nextCursor ? html`<p><a href="/projects/${id}?cursor=${encodeURIComponent(nextCursor)}">Older executions</a></p>` : ''}
+${olderLink(`/projects/${id}`, filters, nextCursor, paged)}
 ${sessions.length > 0 ? sessionsTable(sessions, now) : ''}
 ${canManage ? settingsForm(project) : ''}
 ${input.secrets ? secretsSection(project.id, input.secrets, now, actor?.role === 'admin') : ''}

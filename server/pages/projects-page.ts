@@ -1,20 +1,29 @@
 // `/`: the projects the visitor may see.
-import type { Project, User } from '../store/index.ts';
+import type { Execution, Project, User } from '../store/index.ts';
+import { executionsTable } from './executions-list.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 export interface ProjectsPageInput {
   actor: User | undefined;
   projects: readonly Project[];
+  /** The latest executions of those projects, newest first. */
+  recent?: readonly Execution[];
+  now?: Date;
 }
 
-export function projectsPage({ actor, projects }: ProjectsPageInput): SafeHtml {
+export function projectsPage({
+  actor,
+  projects,
+  recent = [],
+  now = new Date(),
+}: ProjectsPageInput): SafeHtml {
   const rows = projects.map(
     (project) => html`<tr>
-<td><a href="/projects/${encodeURIComponent(project.id)}">${project.name}</a>${project.visibility === 'private' ? html` <span class="tag">private</span>` : ''}</td>
-<td>${project.description ?? ''}</td>
-<td><code>${project.default_branch}</code></td>
-<td><img src="/badges/${encodeURIComponent(project.id)}.svg" alt="build status of ${project.name}" height="20"></td>
+<td data-label="Project"><a href="/projects/${encodeURIComponent(project.id)}">${project.name}</a>${project.visibility === 'private' ? html` <span class="tag">private</span>` : ''}</td>
+<td data-label="Description">${project.description ?? ''}</td>
+<td data-label="Branch"><code>${project.default_branch}</code></td>
+<td data-label="Status"><img src="/badges/${encodeURIComponent(project.id)}.svg" alt="build status of ${project.name}" height="20"></td>
 </tr>`,
   );
   const body = html`<h1>Projects</h1>
@@ -22,10 +31,16 @@ ${actor?.role === 'admin' ? html`<p class="actions"><a href="/projects/new" id="
 ${
   projects.length === 0
     ? html`<p class="notice">${actor ? 'No projects you can see yet.' : 'No public projects. Sign in to see private ones.'}</p>`
-    : html`<table class="list">
+    : html`<div class="list-box"><table class="list" id="projects">
 <thead><tr><th>Project</th><th>Description</th><th>Branch</th><th>Status</th></tr></thead>
 <tbody>${rows}</tbody>
-</table>`
+</table></div>`
+}
+${
+  recent.length > 0
+    ? html`<h2>Recent executions</h2>
+${executionsTable({ id: 'recent-executions', executions: recent, projectNames: new Map(projects.map((p) => [p.id, p.name])), now })}`
+    : ''
 }`;
   return layout({ title: 'Projects', actor, body });
 }

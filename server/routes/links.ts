@@ -11,6 +11,9 @@ export function links(base: string) {
     artifact: (id: string, path: string) =>
       `${execution(id)}/artifacts/${path.split('/').map(encodeURIComponent).join('/')}`,
     executionPage: (id: string) => `${base}/executions/${encodeURIComponent(id)}`,
+    /** A line of a step's log on the run page (the page scrolls to it and marks it). */
+    logLine: (id: string, step: string, line: number) =>
+      `${base}/executions/${encodeURIComponent(id)}#${encodeURIComponent(step)}-${line}`,
     projectPage: (id: string) => `${base}/projects/${encodeURIComponent(id)}`,
     badge: (id: string) => `${base}/badges/${encodeURIComponent(id)}.svg`,
     githubHook: (id: string) => `${base}/hooks/github/${encodeURIComponent(id)}`,

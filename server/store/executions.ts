@@ -77,6 +77,8 @@ export interface ExecutionRepo {
   create(input: NewExecution): Promise<Execution>;
   get(id: string): Promise<Execution | undefined>;
   listByProject(projectId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
+  /** The latest executions of these projects together, newest first (the home page). */
+  listRecent(projectIds: readonly string[], limit?: number): Promise<Execution[]>;
   /** Every execution in one of these statuses, oldest first (what to resume or fail after a restart). */
   listByStatus(statuses: readonly RunStatus[]): Promise<Execution[]>;
   /** Fills in the commit the execution's source turned out to be. */
@@ -192,6 +194,18 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
       const items = rows.slice(0, limit);
       const last = items.at(-1);
       return { items, next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+
+    async listRecent(projectIds, limit) {
+      if (projectIds.length === 0) return [];
+      return db
+        .selectFrom('executions')
+        .selectAll()
+        .where('project_id', 'in', projectIds)
+        .orderBy('created_at', 'desc')
+        .orderBy('number', 'desc')
+        .limit(clampLimit(limit))
+        .execute();
     },
 
     async listByStatus(statuses) {

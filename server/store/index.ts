@@ -20,6 +20,16 @@ export type {
 } from './executions.ts';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './executions.ts';
 export type { ForgeRepo, ForgeTarget } from './forges.ts';
+export type { LogLineEntry, LogMatch, LogMatchPage, LogSearch, LogSearchRepo } from './log-search.ts';
+export { DEFAULT_SEARCH_PAGE, MAX_SEARCH_PAGE } from './log-search.ts';
+export {
+  MAX_QUERY_CHARS,
+  MAX_QUERY_PHRASES,
+  matchRanges,
+  parseSearchQuery,
+  type SearchQuery,
+  SearchQueryError,
+} from './log-search-query.ts';
 export { MigrationError } from './migrations/index.ts';
 export type { NewProject, ProjectPatch, ProjectRepo } from './projects.ts';
 export type {

@@ -292,6 +292,18 @@ export interface CacheUsesTable {
   last_used_at: string;
 }
 
+/** One indexed log line (migration 012 adds the full-text index beside it). */
+export interface LogLinesTable {
+  id: Generated<number>;
+  execution_id: string;
+  project_id: string;
+  step: string;
+  /** 1-based, as the step's log file numbers it. */
+  line: number;
+  /** Masked, like the log file: secrets never reach the index. */
+  text: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -311,6 +323,7 @@ export interface Database {
   project_status_settings: ProjectStatusSettingsTable;
   cache_uses: CacheUsesTable;
   session_keys: SessionKeysTable;
+  log_lines: LogLinesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -11,6 +11,7 @@ import { type DeliveryRepo, deliveryRepo } from './deliveries.ts';
 import { type EnvironmentRepo, environmentRepo } from './environments.ts';
 import { type ExecutionRepo, executionRepo } from './executions.ts';
 import { type ForgeRepo, forgeRepo } from './forges.ts';
+import { type LogSearchRepo, logSearchRepo } from './log-search.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
@@ -60,6 +61,8 @@ export interface Store {
   readonly statusSettings: StatusSettingsRepo;
   /** When each project's caches were last used, for the cache sweep. */
   readonly caches: CacheRepo;
+  /** Full-text search over the executions' (masked) logs. */
+  readonly logSearch: LogSearchRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -107,6 +110,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     schedules: scheduleRepo(context),
     statusSettings: statusSettingsRepo(context),
     caches: cacheRepo(context),
+    logSearch: logSearchRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

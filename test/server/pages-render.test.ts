@@ -194,7 +194,8 @@ describe('execution page', () => {
         `[![build](http://ci.example.com/badges/${server.publicProject.id}.svg?branch=main)`,
       ),
     );
-    assert.match(response.body, /<td><code>c0ffee00<\/code><\/td>/);
+    // The commit under what ran: short sha beside the author and the trigger.
+    assert.match(response.body, /<code>c0ffee00<\/code> · /);
     assert.match(response.body, /status status-success/);
   });
 });

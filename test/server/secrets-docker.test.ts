@@ -203,7 +203,7 @@ describe('secrets on Docker', await dockerTestOptions(), () => {
     const before = await readFile(join(dataDir, KEY_FILE), 'utf8');
     const rotated = await secretCli(['rotate-key']);
     assert.equal(rotated.code, 0, rotated.stderr);
-    assert.match(rotated.stderr, /2 secret\(s\) re-encrypted/);
+    assert.match(rotated.stderr, /2 secrets re-encrypted/);
     assert.notEqual(await readFile(join(dataDir, KEY_FILE), 'utf8'), before);
     assert.deepEqual(
       (await readdir(dataDir)).filter((name) => name.startsWith('secret.key')),

@@ -30,6 +30,7 @@ const MIGRATIONS = [
   '008-cache-uses',
   '009-session-keys',
   '010-step-approvals',
+  '012-log-search',
   '014-rerun-from-failed',
 ];
 
@@ -41,6 +42,13 @@ const TABLES = [
   'execution_forges',
   'execution_secrets',
   'executions',
+  'log_lines',
+  // The full-text index of log_lines and FTS5's own tables behind it.
+  'log_lines_fts',
+  'log_lines_fts_config',
+  'log_lines_fts_data',
+  'log_lines_fts_docsize',
+  'log_lines_fts_idx',
   'project_members',
   'project_status_settings',
   'projects',

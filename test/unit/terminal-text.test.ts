@@ -8,6 +8,7 @@ import { liveReporter } from '../../engine/cli/reporters/live.ts';
 import { plainReporter } from '../../engine/cli/reporters/plain.ts';
 import { terminalText } from '../../engine/cli/reporters/terminal-text.ts';
 import type { RunEvent } from '../../engine/events.ts';
+import { fakeTerminal } from '../helpers/screen.ts';
 
 const T = '2026-01-02T03:04:05.000Z';
 
@@ -41,19 +42,7 @@ const ATTACKS = {
   bell: '\x07',
 };
 
-function tty() {
-  const chunks: string[] = [];
-  const out = Object.assign(
-    new Writable({
-      write(chunk, _encoding, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    }),
-    { isTTY: true },
-  );
-  return { out, text: () => chunks.join('') };
-}
+const tty = fakeTerminal;
 
 const logEvent = (text: string): RunEvent => ({
   type: 'log',

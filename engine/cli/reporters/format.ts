@@ -2,6 +2,7 @@
 import { formatDuration } from '../../config/units.ts';
 import type { RunRecord, StepRecord } from '../../run-record.ts';
 import type { StepStatus } from '../../status.ts';
+import { count } from '../count.ts';
 
 const CODES = {
   red: 31,
@@ -55,17 +56,42 @@ export function stepColor(name: string): Color {
   return STEP_COLORS[hash % STEP_COLORS.length] ?? 'cyan';
 }
 
-export function stepSummary(step: StepRecord): string {
-  const parts: string[] = [step.status];
+/** Said of a failed step whose `allow_failure` lets the run go on as if it had succeeded. */
+export const ALLOWED_FAILURE = 'allowed by allow_failure';
+
+/** A failed step the run does not fail for. */
+export function failureAllowed(
+  step: Pick<StepRecord, 'name' | 'status'>,
+  allowed: ReadonlySet<string>,
+): boolean {
+  return step.status === 'failure' && allowed.has(step.name);
+}
+
+/** The colour of a step's line: an allowed failure warns rather than alarms. */
+export function stepColorFor(step: Pick<StepRecord, 'name' | 'status'>, allowed: ReadonlySet<string>): Color {
+  return failureAllowed(step, allowed) ? 'yellow' : STATUS_COLOR[step.status];
+}
+
+/** `failure (allowed by allow_failure), 2s, exit code 1`. */
+export function stepSummary(step: StepRecord, allowed: ReadonlySet<string> = new Set()): string {
+  const parts: string[] = [failureAllowed(step, allowed) ? `failure (${ALLOWED_FAILURE})` : step.status];
   if (step.duration_ms !== null) parts.push(formatDuration(step.duration_ms));
   if (step.attempts > 1) parts.push(`${step.attempts} attempts`);
   if (step.reason) parts.push(step.reason);
   return parts.join(', ');
 }
 
-export function runSummary(run: RunRecord, paint: Paint, runDir: string): string {
-  const counts = new Map<StepStatus, number>();
-  for (const step of run.steps) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
+export function runSummary(
+  run: RunRecord,
+  paint: Paint,
+  runDir: string,
+  allowed: ReadonlySet<string> = new Set(),
+): string {
+  const counts = new Map<string, number>();
+  for (const step of run.steps) {
+    const key = failureAllowed(step, allowed) ? `failure ${ALLOWED_FAILURE}` : step.status;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
   const tally = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
   const duration = run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`;
   const lines = [
@@ -75,10 +101,14 @@ export function runSummary(run: RunRecord, paint: Paint, runDir: string): string
     const tests = reports.tests;
     if (!tests) continue;
     const failed = tests.failures + tests.errors;
-    const text = `${tests.tests} tests, ${failed} failed${tests.skipped > 0 ? `, ${tests.skipped} skipped` : ''}`;
+    const text = `${count(tests.tests, 'test')}, ${failed} failed${tests.skipped > 0 ? `, ${tests.skipped} skipped` : ''}`;
     lines.push(`  ${step}: ${failed > 0 ? paint('red', text) : text}`);
   }
-  if (run.artifacts.length > 0) lines.push(`  ${run.artifacts.length} artifact(s) in ${runDir}/artifacts`);
+  const failedAnyway = run.steps.filter((step) => failureAllowed(step, allowed)).map((step) => step.name);
+  if (failedAnyway.length > 0)
+    lines.push(`  ${paint('yellow', `failed, ${ALLOWED_FAILURE}: ${failedAnyway.join(', ')}`)}`);
+  if (run.artifacts.length > 0)
+    lines.push(`  ${count(run.artifacts.length, 'artifact')} in ${runDir}/artifacts`);
   lines.push(`  logs and run.json in ${runDir}`);
   return `${lines.join('\n')}\n`;
 }

@@ -5,7 +5,8 @@ import { createLogUpdate } from 'log-update';
 import { formatDuration } from '../../config/units.ts';
 import type { RunEvent } from '../../events.ts';
 import type { StepRecord } from '../../run-record.ts';
-import { type Paint, STATUS_COLOR, STATUS_SYMBOL, stepColor, stepSummary } from './format.ts';
+import { count } from '../count.ts';
+import { type Paint, STATUS_SYMBOL, stepColor, stepColorFor, stepSummary } from './format.ts';
 import type { Reporter } from './reporter.ts';
 import { formatAnnotation, formatTests, ReportsView } from './reports-view.ts';
 import { terminalLines } from './terminal-text.ts';
@@ -15,7 +16,12 @@ const FRAME_MS = 100;
 /** Past this many steps the block shows running ones and a tally, to stay on screen. */
 const MAX_BLOCK_LINES = 15;
 
-export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter {
+/** `allowed`: names of steps whose failure `allow_failure` lets pass. */
+export function liveReporter(
+  out: NodeJS.WritableStream,
+  paint: Paint,
+  allowed: ReadonlySet<string> = new Set(),
+): Reporter {
   const update = createLogUpdate(out, { showCursor: false });
   const steps = new Map<string, StepRecord>();
   const view = new ReportsView();
@@ -23,8 +29,9 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
   let width = 0;
   // While a question is asked the status block is not drawn: it would overwrite the prompt.
   let held = false;
+  let closed = false;
   const redraw = () => {
-    if (!held) update(render());
+    if (!held && !closed) update(render());
   };
 
   const render = (): string => {
@@ -42,18 +49,22 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
           ? `running ${formatDuration(Date.now() - Date.parse(step.started_at))}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ''}`
           : step.status === 'pending'
             ? 'pending'
-            : stepSummary(step);
+            : stepSummary(step, allowed);
       const reports = step.status === 'running' ? view.liveDetail(step.name) : '';
-      return `${paint(STATUS_COLOR[step.status], symbol)} ${step.name.padEnd(width)}  ${paint('gray', detail)}${reports === '' ? '' : `  ${reports}`}`;
+      return `${paint(stepColorFor(step, allowed), symbol)} ${step.name.padEnd(width)}  ${paint('gray', detail)}${reports === '' ? '' : `  ${reports}`}`;
     });
     if (shown.length < all.length) {
       const done = all.filter((s) => s.status !== 'running' && s.status !== 'pending').length;
-      lines.push(paint('gray', `  ${done}/${all.length} steps done`));
+      lines.push(paint('gray', `  ${done}/${count(all.length, 'step')} done`));
     }
     return lines.join('\n');
   };
 
   const printAbove = (text: string) => {
+    if (closed) {
+      out.write(terminalLines(text));
+      return;
+    }
     if (!held) update.clear();
     // The live view only ever draws on a terminal: step text must not move its cursor.
     out.write(terminalLines(text));
@@ -84,7 +95,7 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
             const step = event.step;
             const metrics = view.metricSummary(step.name);
             printAbove(
-              `${paint(STATUS_COLOR[step.status], STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step)}\n${metrics ? `${paint(stepColor(step.name), `${step.name} |`)} metrics: ${metrics}\n` : ''}`,
+              `${paint(stepColorFor(step, allowed), STATUS_SYMBOL[step.status])} ${step.name}: ${stepSummary(step, allowed)}\n${metrics ? `${paint(stepColor(step.name), `${step.name} |`)} metrics: ${metrics}\n` : ''}`,
             );
           } else {
             redraw();
@@ -130,7 +141,12 @@ export function liveReporter(out: NodeJS.WritableStream, paint: Paint): Reporter
         redraw();
       }
     },
+    notice(text) {
+      printAbove(`${text}\n`);
+    },
     close() {
+      if (closed) return;
+      closed = true;
       clearInterval(timer);
       update.clear();
       update.done();

@@ -13,6 +13,8 @@ export const PROGRESS_EVERY_MS = 5000;
 
 export interface PlainReporterOptions {
   now?: () => number;
+  /** Names of steps whose failure `allow_failure` lets pass. */
+  allowed?: ReadonlySet<string>;
 }
 
 export function plainReporter(
@@ -21,6 +23,7 @@ export function plainReporter(
   options: PlainReporterOptions = {},
 ): Reporter {
   const now = options.now ?? Date.now;
+  const allowed = options.allowed ?? new Set<string>();
   const out = { write: terminalWriter(stream) };
   const view = new ReportsView();
   /** Per step: when progress was last printed, and what. */
@@ -42,7 +45,7 @@ export function plainReporter(
             // The last progress, if a newer one than printed was held back by the interval.
             const progress = view.progress(step.name);
             if (progress && printed.get(step.name)?.progress !== progress) printProgress(step.name, progress);
-            out.write(`${STATUS_SYMBOL[step.status]} ${step.name}: ${stepSummary(step)}\n`);
+            out.write(`${STATUS_SYMBOL[step.status]} ${step.name}: ${stepSummary(step, allowed)}\n`);
             const metrics = view.metricSummary(step.name);
             if (metrics) out.write(`${step.name} | metrics: ${metrics}\n`);
           }
@@ -74,6 +77,9 @@ export function plainReporter(
         default:
           break;
       }
+    },
+    notice(text) {
+      out.write(`${text}\n`);
     },
     close() {},
     aside: (work) => work(),

@@ -2,6 +2,7 @@
 // a metric summary when it ends, annotations and test results as lines. Keeps, per step, only
 // the latest progress and a running summary per metric, whatever the rate of points.
 import type { AnnotationReport, ProgressReport, Report, TestsReport } from '../../reports/types.ts';
+import { count } from '../count.ts';
 import type { Paint } from './format.ts';
 
 interface MetricState {
@@ -77,7 +78,7 @@ export class ReportsView {
       .map(([name, m]) =>
         m.count === 1
           ? `${name}=${formatNumber(m.last)}`
-          : `${name}=${formatNumber(m.last)} (min ${formatNumber(m.min)}, max ${formatNumber(m.max)}, ${m.count} points)`,
+          : `${name}=${formatNumber(m.last)} (min ${formatNumber(m.min)}, max ${formatNumber(m.max)}, ${count(m.count, 'point')})`,
       )
       .join(', ');
   }
@@ -115,8 +116,7 @@ export function formatAnnotation(annotation: AnnotationReport, paint: Paint): st
 export function formatTests(tests: Omit<TestsReport, 'type' | 'time'>, paint: Paint): string[] {
   const parts = [`${tests.tests}`];
   if (tests.failures > 0) parts.push(paint('red', `${tests.failures} failed`));
-  if (tests.errors > 0)
-    parts.push(paint('magenta', `${tests.errors} ${tests.errors === 1 ? 'error' : 'errors'}`));
+  if (tests.errors > 0) parts.push(paint('magenta', `${count(tests.errors, 'error')}`));
   if (tests.skipped > 0) parts.push(`${tests.skipped} skipped`);
   const lines = [`tests: ${parts.join(', ')}`];
   for (const failed of tests.failed.slice(0, MAX_FAILED_SHOWN)) {

@@ -14,10 +14,13 @@ import { executionDir } from '../api/execution-files.ts';
 import { secretUseView } from '../api/views.ts';
 import { links } from '../links.ts';
 import { idParams } from '../params.ts';
+import { type ExecutionListQuery, executionListQuerystring, listFilters } from './execution-list-query.ts';
 import { readLogTails } from './log-tail.ts';
 import { readReportsOverview } from './report-overview.ts';
 
 const PAGE_SIZE = 25;
+/** The home page lists this many of the latest executions; each project's page has the rest. */
+const RECENT_ON_HOME = 10;
 const REPORTS_API = '/api/executions/:id/reports';
 const METRICS_CSV = '/api/executions/:id/metrics.csv';
 const HTML = 'text/html; charset=utf-8';
@@ -38,30 +41,34 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     { config: { html: true }, schema: { hide: true, response: htmlResponse } },
     async (request, reply) => {
       const projects = await app.store.projects.list(request.actor);
-      return reply.type(HTML).send(projectsPage({ actor: request.actor, projects }).value);
+      const recent = await app.store.executions.listRecent(
+        projects.map((project) => project.id),
+        RECENT_ON_HOME,
+      );
+      const page = projectsPage({ actor: request.actor, projects, recent, now: new Date() });
+      return reply.type(HTML).send(page.value);
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { cursor?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: ExecutionListQuery }>(
     '/projects/:id',
     {
       config: { html: true },
       schema: {
         hide: true,
         params: idParams,
-        querystring: {
-          type: 'object',
-          properties: { cursor: { type: 'string', minLength: 1, maxLength: 512 } },
-        },
+        querystring: executionListQuerystring,
         response: htmlResponse,
       },
     },
     async (request, reply) => {
       const access = await readProject(request, request.params.id);
+      const filters = listFilters(request.query);
       let page: Awaited<ReturnType<typeof app.store.executions.listByProject>>;
       try {
         page = await app.store.executions.listByProject(access.project.id, {
           limit: PAGE_SIZE,
+          ...filters,
           ...(request.query.cursor !== undefined ? { cursor: request.query.cursor } : {}),
         });
       } catch (error) {
@@ -69,6 +76,7 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         throw error;
       }
       const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
+      const sessionNames = new Map(sessions.map((session) => [session.id, session.name]));
       const secrets = access.manage ? await secretRows(app.store, access.project.id) : undefined;
       const schedules = await app.store.schedules.listByProject(access.project.id);
       const statusSettings = access.manage
@@ -79,6 +87,9 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         project: access.project,
         executions: page.items,
         nextCursor: page.next_cursor,
+        filters,
+        paged: request.query.cursor !== undefined,
+        sessionNames,
         sessions,
         schedules,
         canWrite: access.write,

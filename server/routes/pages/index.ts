@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import actionRoutes from './actions.ts';
 import browseRoutes from './browse.ts';
+import logSearchPageRoutes from './log-search.ts';
 import newProjectRoutes from './new-project.ts';
 import secretPageRoutes from './secrets.ts';
 import sessionRoutes from './session.ts';
@@ -52,6 +53,7 @@ const pageRoutes: FastifyPluginAsync = async (app) => {
 
   await app.register(vendorRoutes);
   await app.register(browseRoutes);
+  await app.register(logSearchPageRoutes);
   await app.register(sessionRoutes);
   await app.register(sessionPageRoutes);
   await app.register(actionRoutes);

@@ -19,8 +19,18 @@ const ARGS = [
   '--disable-sync',
 ];
 
+export interface BrowserOptions {
+  /**
+   * Lets a test inject scripts (axe-core through page.addScriptTag) into pages whose Content
+   * Security Policy allows only the server's own.
+   */
+  bypassCSP?: boolean;
+}
+
 /** A browser with a fresh profile; close() removes it. */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchBrowser(
+  options: BrowserOptions = {},
+): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   try {
     await access(CHROMIUM);
   } catch {
@@ -32,6 +42,7 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
     headless: true,
     args: ARGS,
     timeout: HANG_MS,
+    bypassCSP: options.bypassCSP === true,
   });
   // A page action or wait fails only when a hang would: no test depends on how fast the page is.
   context.setDefaultTimeout(HANG_MS);

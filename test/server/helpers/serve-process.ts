@@ -11,13 +11,18 @@ export interface Served {
   url: string;
   child: ChildProcess;
   exited: Promise<unknown[]>;
+  /** stdout and stderr together, as they came. */
   output(): string;
+  /** stdout alone: the server's log. */
+  stdout(): string;
 }
 
 export async function serveProcess(
   data: string,
   backend: 'docker' | 'local',
   env: NodeJS.ProcessEnv = process.env,
+  /** More options; they win over the defaults above (--log-level info). */
+  args: readonly string[] = [],
 ): Promise<Served> {
   const child = spawn(
     process.execPath,
@@ -34,13 +39,16 @@ export async function serveProcess(
       '1s',
       '--log-level',
       'warn',
+      ...args,
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = once(child, 'exit');
   let text = '';
+  let stdout = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     text += chunk.toString();
+    stdout += chunk.toString();
   });
   child.stderr?.on('data', (chunk: Buffer) => {
     text += chunk.toString();
@@ -53,5 +61,5 @@ export async function serveProcess(
     if (gone) throw new Error(`gbcms serve ended before it listened:\n${text}`);
     return /listening on (http:\/\/\S+)/.exec(text)?.[1];
   });
-  return { url, child, exited, output: () => text };
+  return { url, child, exited, output: () => text, stdout: () => stdout };
 }
