@@ -208,7 +208,7 @@ const executionsRoutes: FastifyPluginAsync = async (app) => {
         summary: 'Start a new execution with the same trigger (and commit)',
         tags: ['executions'],
         params: idParams,
-        response: { 201: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404) },
+        response: { 201: { $ref: 'Execution#' }, ...errorResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
