@@ -13,7 +13,7 @@ import type { EnvironmentType, Execution, Store } from '../store/index.ts';
 import { artifactEvent, type EventBody, logEvent, stepEvent } from './event-shapes.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { ReportSink } from './report-sink.ts';
-import { writeStepGraph } from './step-graph.ts';
+import { graphOf, writeStepGraph } from './step-graph.ts';
 
 export interface RecorderOptions {
   store: Store;
@@ -136,7 +136,7 @@ export class RunRecorder {
     this.#write(async () => {
       await store.executions.setStarted(execution.id, startedAt);
       // Only the run page's graph needs it: a run goes on without it.
-      await writeStepGraph(runDir, this.#options.plan).catch(() => undefined);
+      await writeStepGraph(runDir, graphOf(this.#options.plan)).catch(() => undefined);
       for (const step of steps) await store.steps.upsert(execution.id, step, this.#positions.get(step.name));
       await this.#recordEnvironment('', null);
     });

@@ -25,8 +25,8 @@ export function graphOf(plan: Plan): GraphStep[] {
   }));
 }
 
-export async function writeStepGraph(runDir: string, plan: Plan): Promise<void> {
-  await writeFile(join(runDir, GRAPH_FILE), JSON.stringify(graphOf(plan)));
+export async function writeStepGraph(runDir: string, steps: readonly GraphStep[]): Promise<void> {
+  await writeFile(join(runDir, GRAPH_FILE), JSON.stringify(steps));
 }
 
 /** The stored graph, or undefined when there is none (or it cannot be read as one). */

@@ -10,6 +10,7 @@ import type { StepRecord } from '../../../engine/run-record.ts';
 import type { RunStatus, StepStatus } from '../../../engine/status.ts';
 import { isFinished } from '../../../engine/status.ts';
 import type { OpenGate } from '../../../server/executions/step-gates.ts';
+import { type GraphStep, writeStepGraph } from '../../../server/executions/step-graph.ts';
 import type {
   ExecutionControl,
   ExecutionEvent,
@@ -162,6 +163,13 @@ export class FakeExecutions implements ExecutionControl {
     await appendFile(file, `${JSON.stringify(line)}\n`);
     this.emit(executionId, { type: 'log', step, line });
     return line;
+  }
+
+  /** Keeps the steps' dependencies beside the logs, as the recorder does when a run starts. */
+  async graph(executionId: string, steps: readonly GraphStep[]): Promise<void> {
+    const dir = await this.dir(executionId);
+    await mkdir(dir, { recursive: true });
+    await writeStepGraph(dir, steps);
   }
 
   /** Writes the file under the execution's artifacts folder and records it. */
