@@ -41,9 +41,19 @@ export interface LogRange {
 }
 
 const indexes = new Map<string, LogIndex>();
+/** The scan under way per file: one at a time, each going on from where the last stopped. */
+const scans = new Map<string, Promise<LogIndex | undefined>>();
+const TAIL_CHUNK = 256 * 1024;
 
 /** `limit` lines from line `from`, or the last `limit` lines when `from` is undefined. */
 export async function readLogRange(file: string, from: number | undefined, limit: number): Promise<LogRange> {
+  if (from === undefined && !indexes.has(file)) {
+    // A page opening on a log nobody indexed yet: its last lines are read from the end of
+    // the file at once, and the index is built behind them for the ranges that follow.
+    const tail = await readTail(file, limit);
+    indexOf(file).catch(() => undefined);
+    return tail;
+  }
   const index = await indexOf(file);
   if (index === undefined) return { total: 0, lines: [], commands: [] };
   const first = from ?? Math.max(1, index.lastSeq - limit + 1);
@@ -51,7 +61,18 @@ export async function readLogRange(file: string, from: number | undefined, limit
   return { total: Math.max(index.lastSeq, lines.at(-1)?.seq ?? 0), lines, commands: index.commands ?? [] };
 }
 
-async function indexOf(file: string): Promise<LogIndex | undefined> {
+function indexOf(file: string): Promise<LogIndex | undefined> {
+  const previous = scans.get(file) ?? Promise.resolve(undefined);
+  const next = previous.catch(() => undefined).then(() => updateIndex(file));
+  scans.set(file, next);
+  const forget = () => {
+    if (scans.get(file) === next) scans.delete(file);
+  };
+  next.then(forget, forget);
+  return next;
+}
+
+async function updateIndex(file: string): Promise<LogIndex | undefined> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'r');
@@ -71,6 +92,51 @@ async function indexOf(file: string): Promise<LogIndex | undefined> {
     if (indexes.size > MAX_INDEXES) indexes.delete(indexes.keys().next().value as string);
     if (size > index.scanned) await scan(handle, index, size);
     return index;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The last `limit` lines, read backwards from the end; a record still being written is left out. */
+async function readTail(file: string, limit: number): Promise<LogRange> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { total: 0, lines: [], commands: [] };
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    const found: LogLine[][] = [];
+    let count = 0;
+    let end = size;
+    let rest = Buffer.alloc(0);
+    let complete = false;
+    while (end > 0 && count < limit) {
+      const start = Math.max(0, end - TAIL_CHUNK);
+      const chunk = Buffer.alloc(end - start);
+      await handle.read(chunk, 0, chunk.length, start);
+      const text = Buffer.concat([chunk, rest]);
+      const records = text.toString('utf8').split('\n');
+      // The first piece may be the end of a record that starts further back.
+      rest = start > 0 ? Buffer.from(records.shift() ?? '', 'utf8') : Buffer.alloc(0);
+      if (!complete) {
+        records.pop();
+        complete = true;
+      }
+      for (let i = records.length - 1; i >= 0 && count < limit; i--) {
+        const lines = parseLogRecord(records[i] ?? '');
+        found.push(lines);
+        count += lines.length;
+      }
+      end = start;
+    }
+    const all = found.reverse().flat();
+    // Read to its start, the tail is the whole log: its commands are known already.
+    const commands =
+      end === 0 ? all.filter((line) => line.text.startsWith('+ ')).map((line) => line.seq) : [];
+    return { total: all.at(-1)?.seq ?? 0, lines: all.slice(-limit), commands };
   } finally {
     await handle.close();
   }

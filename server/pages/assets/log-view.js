@@ -21,6 +21,7 @@
   let requested = new Set();
   /** Sorted seqs of `+ command` lines; folded ones hide the lines up to the next. */
   let commands = [];
+  let commandSet = new Set();
   let folded = new Set();
   let highlighted;
   let following = false;
@@ -78,7 +79,7 @@
       time.textContent = timeText(line.time);
       // Server-rendered: ansi-to-html with escapeXML, colour spans only.
       text.innerHTML = line.html;
-      if (commands.includes(seq)) row.append(foldButton(seq));
+      if (commandSet.has(seq)) row.append(foldButton(seq));
     } else {
       row.classList.add('line-loading');
     }
@@ -161,7 +162,13 @@
     if (name !== step) return;
     for (const line of body.lines) lines.set(line.seq, line);
     total = Math.max(total, body.total);
-    if (Array.isArray(body.commands)) commands = body.commands;
+    // The first answer may come before the server indexed the log: a later one lists them all.
+    if (Array.isArray(body.commands) && body.commands.length > commands.length) {
+      commands = body.commands;
+      commandSet = new Set(commands);
+      for (const row of rows.values()) row.remove();
+      rows.clear();
+    }
     schedule();
   }
 
@@ -181,6 +188,7 @@
       lines = new Map();
       requested = new Set();
       commands = [];
+      commandSet = new Set();
       folded = new Set();
       for (const row of rows.values()) row.remove();
       rows.clear();
@@ -223,7 +231,10 @@
     // A reader at the end of the log follows it; one who scrolled up stays where they are.
     if (!frame) following = view.scrollHeight - view.scrollTop - view.clientHeight < LINE_HEIGHT * 2;
     lines.set(line.seq, line);
-    if (/^\+ /.test(line.html) && !commands.includes(line.seq)) commands.push(line.seq);
+    if (/^\+ /.test(line.html) && !commandSet.has(line.seq)) {
+      commands.push(line.seq);
+      commandSet.add(line.seq);
+    }
     total = Math.max(total, line.seq);
     schedule();
   }
