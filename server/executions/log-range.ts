@@ -47,12 +47,14 @@ const TAIL_CHUNK = 256 * 1024;
 
 /** `limit` lines from line `from`, or the last `limit` lines when `from` is undefined. */
 export async function readLogRange(file: string, from: number | undefined, limit: number): Promise<LogRange> {
-  if (from === undefined && !indexes.has(file)) {
-    // A page opening on a log nobody indexed yet: its last lines are read from the end of
-    // the file at once, and the index is built behind them for the ranges that follow.
+  if (from === undefined) {
+    // The last lines (a page opening on the log) are read from the end of the file, never
+    // waiting for a scan: the index is built behind them for the ranges that follow.
     const tail = await readTail(file, limit);
-    indexOf(file).catch(() => undefined);
-    return tail;
+    const index = indexes.get(file);
+    if (index === undefined) indexOf(file).catch(() => undefined);
+    const known = index !== undefined && !scans.has(file) ? (index.commands ?? []) : [];
+    return tail.commands.length > 0 || tail.total === 0 ? tail : { ...tail, commands: known };
   }
   const index = await indexOf(file);
   if (index === undefined) return { total: 0, lines: [], commands: [] };

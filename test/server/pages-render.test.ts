@@ -180,6 +180,55 @@ describe('execution page', () => {
     });
   });
 
+  test('odd states say what they are: waiting for a runner, an invalid pipeline file, a failed step', async () => {
+    const fake = server.executions;
+    const request = {
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    } as const;
+    const waiting = await fake.start(request);
+    const waitingPage = (await page(`/executions/${waiting.id}`)).body;
+    assert.match(
+      waitingPage,
+      /<p id="waiting" class="notice">Waiting for a free runner: this project runs at most 1 execution at a time/,
+    );
+
+    const invalid = await fake.start(request);
+    await fake.finish(
+      invalid.id,
+      'error',
+      [
+        ".gbcms.yml:3:5: error GBCMS_LINT_SCHEMA: steps.build: must have 'image' or 'environment'",
+        '.gbcms.yml:9:7: error GBCMS_LINT_REF: depends_on names no step "<b>"',
+      ].join('\n'),
+    );
+    const invalidPage = (await page(`/executions/${invalid.id}`)).body;
+    assert.ok(invalidPage.includes('<span id="reason">the pipeline file is not valid (2 errors)</span>'));
+    assert.ok(
+      invalidPage.includes(
+        '<li class="diagnostic diagnostic-error"><code class="place">.gbcms.yml:3:5</code> <span class="code">GBCMS_LINT_SCHEMA</span> steps.build: must have &#39;image&#39; or &#39;environment&#39;</li>',
+      ),
+    );
+    assert.ok(invalidPage.includes('depends_on names no step &quot;&lt;b&gt;&quot;'));
+
+    const failed = await fake.start(request);
+    await fake.begin(failed.id);
+    await fake.step(failed.id, 'lint', 'running');
+    await fake.step(failed.id, 'lint', 'failure', { reason: 'exit code 2' });
+    await fake.step(failed.id, 'ship', 'skipped', { reason: "depends on 'lint', which ended with failure" });
+    await fake.finish(failed.id, 'failure');
+    const failedPage = (await page(`/executions/${failed.id}`)).body;
+    assert.ok(failedPage.includes('<span id="reason">lint failed (exit code 2)</span>'));
+    assert.ok(failedPage.includes('data-step="lint"'));
+    assert.match(failedPage, /<section id="log-panel" class="step-log log-panel" data-step="lint"/);
+    assert.ok(
+      failedPage.includes(
+        '<span class="step-reason">depends on &#39;lint&#39;, which ended with failure</span>',
+      ),
+    );
+  });
+
   test('private pages are 404 to anonymous visitors and strangers, shown to members with the cookie', async () => {
     for (const url of [`/executions/${privateId}`, `/projects/${server.privateProject.id}`]) {
       const anonymous = await page(url);
