@@ -1,11 +1,12 @@
-// A real gbcms server for page scripts (screenshots, the run-page benchmark): a fresh store in
-// a temporary folder, the real execution manager on the fake backend (steps print what their
-// env says; no Docker needed), an admin with a token, and Chromium as the page tests drive it.
+// A real gbcms server for scripts and benchmarks: a fresh store in a temporary folder, the real
+// execution manager (on the fake backend unless told otherwise: steps print what their env
+// says, no Docker needed), an admin with a token; and Chromium as the page tests drive it.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { FakeBackend } from '../engine/backends/fake.ts';
+import type { Backend } from '../engine/backends/types.ts';
 import { buildApp } from '../server/app.ts';
 import { ExecutionManager } from '../server/executions/manager.ts';
 import { openStore, type Store } from '../server/store/index.ts';
@@ -23,11 +24,11 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-export async function startPageServer(): Promise<PageServer> {
+export async function startPageServer(backend: Backend = new FakeBackend()): Promise<PageServer> {
   const dir = await mkdtemp(join(tmpdir(), 'gbcms-page-'));
   const dataDir = join(dir, 'data');
   const store = await openStore(dataDir);
-  const manager = new ExecutionManager({ store, backend: new FakeBackend(), dataDir, logger: quiet });
+  const manager = new ExecutionManager({ store, backend, dataDir, logger: quiet });
   const app = await buildApp({
     store,
     executions: manager,
