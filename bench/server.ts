@@ -3,23 +3,19 @@
 // - time from a GitHub webhook's receipt to the first step's container start, against the
 //   raw create+start of the same kind of container.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { DockerBackend } from '../engine/backends/docker/backend.ts';
 import { FakeBackend } from '../engine/backends/fake.ts';
-import { buildApp } from '../server/app.ts';
-import { ExecutionManager } from '../server/executions/manager.ts';
-import { openStore } from '../server/store/index.ts';
+import { type PageServer, startPageServer } from '../scripts/page-server.ts';
 import { signBody } from '../server/webhooks/signature.ts';
 
 const exec = promisify(execFile);
 const require = createRequire(import.meta.url);
 const docker = new Docker();
-const quiet = { info() {}, warn() {}, error() {} };
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 3);
 const CONNECTIONS = 10;
 
@@ -40,40 +36,14 @@ async function throughput(url: string, headers: Record<string, string>, seconds:
   return done / seconds;
 }
 
-async function withServer<T>(
-  backend: 'fake' | 'docker',
-  body: (ctx: {
-    url: string;
-    token: string;
-    dir: string;
-    manager: ExecutionManager;
-    store: Awaited<ReturnType<typeof openStore>>;
-  }) => Promise<T>,
-): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'gbcms-bench-server-'));
-  const store = await openStore(join(dir, 'data'));
-  const manager = new ExecutionManager({
-    store,
-    backend: backend === 'fake' ? new FakeBackend() : new DockerBackend({ docker }),
-    dataDir: join(dir, 'data'),
-    logger: quiet,
-  });
-  const app = await buildApp({
-    store,
-    executions: manager,
-    logger: { level: 'silent' },
-    rateLimit: { max: 1e9, timeWindowMs: 60_000 },
-  });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const admin = await store.users.create({ username: 'admin', role: 'admin' });
-  const { token } = await store.tokens.create(admin.id, 'bench');
+async function withServer<T>(backend: 'fake' | 'docker', body: (ctx: PageServer) => Promise<T>): Promise<T> {
+  const server = await startPageServer(
+    backend === 'fake' ? new FakeBackend() : new DockerBackend({ docker }),
+  );
   try {
-    return await body({ url, token, dir, manager, store });
+    return await body(server);
   } finally {
-    await manager.drain(1000);
-    await app.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await server.close();
   }
 }
 

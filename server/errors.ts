@@ -64,6 +64,11 @@ export const errors = {
     409,
     'the execution is not external: gbcms runs it and reports for it',
   ),
+  externalRerun: coded(
+    'GBCMS_ERR_EXTERNAL_RERUN',
+    409,
+    'the execution is external: gbcms did not run it and has no pipeline to run again',
+  ),
   bodyTooLarge: coded('GBCMS_ERR_BODY_TOO_LARGE', 413, 'the body is larger than this server accepts'),
   unsupportedMediaType: coded('GBCMS_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'unsupported content type'),
   rateLimited: coded('GBCMS_ERR_RATE_LIMITED', 429, 'too many requests'),

@@ -14,6 +14,7 @@ import { artifactEvent, type EventBody, logEvent, stepEvent } from './event-shap
 import { LogIndex } from './log-index.ts';
 import type { ExecutionLogger } from './logger.ts';
 import { ReportSink } from './report-sink.ts';
+import { graphOf, writeStepGraph } from './step-graph.ts';
 
 export interface RecorderOptions {
   store: Store;
@@ -154,6 +155,8 @@ export class RunRecorder {
     this.#options.onStatus(running);
     this.#write(async () => {
       await store.executions.setStarted(execution.id, startedAt);
+      // Only the run page's graph needs it: a run goes on without it.
+      await writeStepGraph(runDir, graphOf(this.#options.plan)).catch(() => undefined);
       for (const step of steps) await store.steps.upsert(execution.id, step, this.#positions.get(step.name));
       await this.#recordEnvironment('', null);
     });

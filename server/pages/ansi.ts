@@ -5,7 +5,38 @@
 import Convert from 'ansi-to-html';
 import { type SafeHtml, trustedHtml } from './html.ts';
 
-const OPTIONS = { escapeXML: true, newline: false, stream: false, fg: 'inherit', bg: 'inherit' } as const;
+/**
+ * The 16 terminal colours for the log's dark background (--log-bg, #0d1117): each reads at
+ * 6:1 or better there, where ansi-to-html's own blue (#00A) and red (#A00) read at 1.4:1 and
+ * 2.4:1. Black is a grey: black text on a black background says nothing.
+ */
+export const LOG_PALETTE: Readonly<Record<number, string>> = {
+  0: '#8b949e',
+  1: '#ff7b72',
+  2: '#3fb950',
+  3: '#d29922',
+  4: '#58a6ff',
+  5: '#bc8cff',
+  6: '#39c5cf',
+  7: '#b1bac4',
+  8: '#9198a1',
+  9: '#ffa198',
+  10: '#56d364',
+  11: '#e3b341',
+  12: '#79c0ff',
+  13: '#d2a8ff',
+  14: '#56d4dd',
+  15: '#ffffff',
+};
+
+const OPTIONS = {
+  escapeXML: true,
+  newline: false,
+  stream: false,
+  fg: 'inherit',
+  bg: 'inherit',
+  colors: LOG_PALETTE,
+} as const;
 
 export function ansiToHtml(text: string): SafeHtml {
   return trustedHtml(new Convert(OPTIONS).toHtml(text));

@@ -1,37 +1,35 @@
-// `/executions/:id`: status, steps, reports (progress, metric charts, tests, annotations: kept
-// current by /assets/reports.js), logs (coloured; followed live by /assets/execution.js through
-// the events endpoint while the execution runs), artifacts, and the Terminate and Re-run
-// buttons for those allowed; Approve and Decline while it is blocked (a fork's pull request),
-// and a box per step waiting at its approval gate, with that step's Approve and Decline.
+// `/executions/:id`, the run page: a header (status, trigger, commit, duration, reason), the
+// steps' graph, the steps beside the selected step's log (above it on a phone), the reports
+// (kept current by /assets/reports.js), the artifacts, and the Terminate and Re-run buttons for
+// those allowed; Approve and Decline while it is blocked (a fork's pull request), and a box per
+// step waiting at its approval gate. /assets/execution.js follows the run live through the
+// events endpoint; /assets/log-view.js draws the log lines in view.
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
-import type { LogLine } from '../../engine/logs/log-line.ts';
 import { formatBytes } from '../../engine/logs/log-line.ts';
 import { isFinished } from '../../engine/status.ts';
 import { canApprove } from '../auth/permissions.ts';
+import type { GraphStep } from '../executions/step-graph.ts';
 import type { Execution, Project, StoredStep, User } from '../store/index.ts';
-import { ansiToHtml } from './ansi.ts';
-import { durationText, refText, shortCommit, statusLabel, stepDurationText, timeElement } from './format.ts';
-import { html, type SafeHtml } from './html.ts';
+import { html, type SafeHtml, trustedHtml } from './html.ts';
 import { layout } from './layout.ts';
+import { logView } from './log-view.ts';
 import { hasReports, NO_REPORTS, type ReportsOverview, reportsSection } from './reports-view.ts';
+import { runHeader } from './run-header.ts';
+import { stepGraph } from './step-graph.ts';
+import { selectedStep, stepList } from './step-list.ts';
 
 /** The pages' scripts and styles for metric charts. */
 export const CHART_SCRIPTS = ['vendor/uplot.js', 'charts.js'] as const;
 export const CHART_STYLES = ['vendor/uplot.css'] as const;
-
-export interface StepLogTail {
-  /** The last lines of the step's log. */
-  lines: readonly LogLine[];
-  /** Lines before these that are not shown. */
-  omitted: number;
-}
+const RUN_SCRIPTS = ['log-view.js', 'execution.js'] as const;
 
 export interface ExecutionPageInput {
   actor: User | undefined;
   project: Project;
   execution: Execution;
   steps: readonly StoredStep[];
-  logs: ReadonlyMap<string, StepLogTail>;
+  /** The steps' dependencies as the run's plan had them; absent for runs that kept none. */
+  graph?: readonly GraphStep[] | undefined;
   artifacts: readonly ArtifactRecord[];
   /** Reports stored so far; the browser fetches the metric points. */
   reports?: ReportsOverview;
@@ -49,70 +47,81 @@ export interface ExecutionPageInput {
     metricsCsv?: string | undefined;
     logs: string;
     stepLogs: (step: string) => string;
+    /** `<this><encoded step name>/log?from=&limit=`: a range of a step's lines. */
+    stepLines: string;
     artifact: (path: string) => string;
   };
   now: Date;
 }
 
 export function executionPage(input: ExecutionPageInput): SafeHtml {
-  const { actor, project, execution, steps, logs, artifacts, canWrite, urls, now } = input;
+  const { actor, project, execution, steps, artifacts, canWrite, urls, now } = input;
   const { reports = NO_REPORTS, session, forge } = input;
   const id = encodeURIComponent(execution.id);
   const finished = isFinished(execution.status);
+  const graph: readonly GraphStep[] =
+    input.graph ?? steps.map((step) => ({ name: step.name, base: step.name, needs: [] }));
+  const skipReasons = new Map(graph.flatMap((step) => (step.skip ? [[step.name, step.skip] as const] : [])));
+  const statuses = new Map(steps.map((step) => [step.name, step.status as string]));
+  const selected = selectedStep(steps)?.name;
   const body = html`<section id="execution" data-id="${execution.id}" data-status="${execution.status}" data-events="${urls.events}">
-<h1><a href="/projects/${encodeURIComponent(project.id)}">${project.name}</a> #${execution.number}${execution.name ? html` <span class="execution-name">${execution.name}</span>` : ''}
-<span id="status" class="status status-${execution.status}">${execution.status}</span></h1>
-<dl class="meta">
-<dt>Trigger</dt><dd>${execution.trigger_event}</dd>
-<dt>Ref</dt><dd>${refText(execution)}</dd>
-<dt>Commit</dt><dd><code title="${execution.commit_sha ?? ''}">${shortCommit(execution.commit_sha)}</code></dd>
-${execution.author ? html`<dt>Author</dt><dd>${execution.author}</dd>` : ''}
-${execution.message ? html`<dt>Message</dt><dd class="message">${execution.message}</dd>` : ''}
-<dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
-<dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
-<dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
-${forge ? html`<dt>Status to</dt><dd id="forge-status">${forge.name} ${forge.repo}${forge.problem ? html` <span class="error" id="forge-problem">${forge.problem}</span>` : ''}</dd>` : ''}
-${execution.approved_by ? html`<dt>Approved</dt><dd id="approved">by ${execution.approved_by}${execution.approved_at ? html` ${timeElement(execution.approved_at, now)}` : ''}</dd>` : ''}
-${input.secrets && input.secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${input.secrets.map((s) => html`<code>${s.name}</code> <span class="tag">${s.scope}</span> `)}</dd>` : ''}
-${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
-</dl>
+${runHeader({ project, execution, steps, session, forge, secrets: input.secrets, now })}
 ${execution.status === 'blocked' && execution.started_at === null ? approvalBox(id, canWrite) : ''}
 <div id="step-approvals" data-signed-in="${actor ? 'true' : 'false'}">${steps.filter((step) => step.status === 'blocked').map((step) => stepApprovalBox(id, step, actor, canWrite))}</div>
-${
-  canWrite
-    ? html`<div class="actions">
-<form method="post" action="/executions/${id}/terminate" id="terminate-form"${finished ? html` hidden` : ''}><button type="submit" class="danger">Terminate</button></form>
-<form method="post" action="/executions/${id}/rerun" id="rerun-form"><button type="submit">Re-run</button></form>
-${finished && steps.some((step) => RERUN_FROM_FAILED.has(step.status)) ? html`<form method="post" action="/executions/${id}/rerun" id="rerun-failed-form"><input type="hidden" name="from_failed" value="1"><button type="submit">Re-run failed steps</button></form>` : ''}
-</div>`
-    : ''
-}
-<h2>Steps</h2>
-<table class="list" id="steps">
-<thead><tr><th>Status</th><th>Step</th><th>Duration</th><th>Attempts</th><th>Detail</th></tr></thead>
-<tbody>${steps.map((step) => stepRow(step, execution.rerun_of))}</tbody>
-</table>
-${reportsSection(reports, { reports: urls.reports, metricsCsv: urls.metricsCsv })}
-<h2>Logs <a class="small" href="${urls.logs}">plain text</a>
-<label class="small toggle"><input type="checkbox" id="show-report-lines"> show report lines</label></h2>
-<div id="logs">${steps.map((step) => stepLog(step, logs.get(step.name), urls.stepLogs(step.name)))}</div>
+${canWrite ? actions(execution, steps, finished) : ''}
+${stepGraph(graph, statuses)}
+<div class="run-body">
+${stepList(steps, skipReasons, execution.rerun_of)}
+${logView({ step: selected, plain: urls.logs, stepPlain: urls.stepLogs, linesBase: urls.stepLines })}
+</div>
 <p id="notices" class="notice"${finished ? html` hidden` : ''}>${finished ? '' : 'Following live…'}</p>
+${reportsSection(reports, { reports: urls.reports, metricsCsv: urls.metricsCsv })}
 <h2>Artifacts</h2>
 <ul id="artifacts">${artifacts.map((artifact) => artifactItem(artifact, urls.artifact(artifact.path)))}</ul>
-${artifacts.length === 0 ? html`<p class="muted" id="no-artifacts">None.</p>` : ''}
+<p class="muted" id="no-artifacts"${artifacts.length > 0 ? html` hidden` : ''}>None.</p>
+${jsonData('run-steps', { plainStep: urls.stepLogs(''), steps: stepData(steps, graph) })}
 </section>`;
   return layout({
     title: `${project.name} #${execution.number}`,
     actor,
     body,
-    // An ended execution without reports needs no script at all.
-    scripts: finished
-      ? hasReports(reports)
-        ? [...CHART_SCRIPTS, 'reports.js']
-        : []
-      : [...CHART_SCRIPTS, 'reports.js', 'execution.js'],
+    scripts:
+      hasReports(reports) || !finished ? [...CHART_SCRIPTS, 'reports.js', ...RUN_SCRIPTS] : RUN_SCRIPTS,
     styles: CHART_STYLES,
   });
+}
+
+/** Re-run starts the project's pipeline again: an external execution has none to start. */
+function actions(execution: Execution, steps: readonly StoredStep[], finished: boolean): SafeHtml {
+  const id = encodeURIComponent(execution.id);
+  return html`<div class="actions">
+<form method="post" action="/executions/${id}/terminate" id="terminate-form"${finished ? html` hidden` : ''}><button type="submit" class="danger">Terminate</button></form>
+${execution.external ? '' : html`<form method="post" action="/executions/${id}/rerun" id="rerun-form"><button type="submit">Re-run</button></form>`}
+${!execution.external && finished && steps.some((step) => RERUN_FROM_FAILED.has(step.status)) ? html`<form method="post" action="/executions/${id}/rerun" id="rerun-failed-form"><input type="hidden" name="from_failed" value="1"><button type="submit">Re-run failed steps</button></form>` : ''}
+</div>`;
+}
+
+/** Statuses of the steps a re-run from the failed steps runs again (engine/rerun/decide.ts). */
+const RERUN_FROM_FAILED: ReadonlySet<string> = new Set(['failure', 'killed', 'error', 'skipped']);
+
+/** What the browser needs to say what a step waits for, or why it did not run. */
+function stepData(steps: readonly StoredStep[], graph: readonly GraphStep[]) {
+  const needs = new Map(graph.map((step) => [step.name, step.needs]));
+  return steps.map((step) => ({
+    name: step.name,
+    status: step.status,
+    reason: step.reason ?? graph.find((g) => g.name === step.name)?.skip ?? null,
+    started_at: step.started_at,
+    duration_ms: step.duration_ms,
+    attempts: step.attempts,
+    needs: needs.get(step.name) ?? [],
+  }));
+}
+
+/** Data for the page's scripts; `<` escaped so no text inside can end the script element. */
+function jsonData(id: string, value: unknown): SafeHtml {
+  const json = JSON.stringify(value).replace(/</g, '\\u003c');
+  return html`<script type="application/json" id="${id}">${trustedHtml(json)}</script>`;
 }
 
 /** Why it waits, and for those who may run the project's executions, the buttons that end the wait. */
@@ -148,48 +157,7 @@ ${
 </div>`;
 }
 
-/** Statuses of the steps a re-run from the failed steps runs again (engine/rerun/decide.ts). */
-const RERUN_FROM_FAILED: ReadonlySet<string> = new Set(['failure', 'killed', 'error', 'skipped']);
-
-function stepRow(step: StoredStep, rerunOf: string | null): SafeHtml {
-  return html`<tr data-step="${step.name}">
-<td class="step-status">${statusLabel(step.status)}</td>
-<td>${step.name}</td>
-<td class="step-duration">${stepDurationText(step.duration_ms)}</td>
-<td class="step-attempts">${step.attempts}</td>
-<td class="step-reason">${step.reason ?? decisionText(step)}${step.status === 'reused' && rerunOf ? reusedFrom(rerunOf, step.name) : ''}</td>
-</tr>`;
-}
-
-/** Where a reused step ran: the execution it was re-run from, and that step's log there. */
-function reusedFrom(executionId: string, step: string): SafeHtml {
-  const id = encodeURIComponent(executionId);
-  return html` <span class="reused-from">(<a href="/executions/${id}">original execution</a>, <a href="/api/executions/${id}/logs?step=${encodeURIComponent(step)}">its log of this step</a>)</span>`;
-}
-
-/** An approved step's row says who let it run (a declined one's reason says who declined it). */
-function decisionText(step: StoredStep): string {
-  return step.approval_decision === 'approved' && step.approval_by ? `approved by ${step.approval_by}` : '';
-}
-
-function stepLog(step: StoredStep, tail: StepLogTail | undefined, fullLog: string): SafeHtml {
-  const lines = tail?.lines ?? [];
-  const last = lines.at(-1);
-  return html`<section class="step-log" data-step="${step.name}">
-<h3>${step.name}</h3>
-${tail && tail.omitted > 0 ? html`<p class="muted">${tail.omitted} earlier lines not shown: <a href="${fullLog}">full log</a></p>` : ''}
-<pre class="log" data-last-seq="${last?.seq ?? 0}">${lines.map(logLine)}</pre>
-</section>`;
-}
-
-function logLine(line: LogLine): SafeHtml {
-  // A report line keeps its line break inside, so hiding it leaves no blank line.
-  if (line.report) {
-    return html`<span class="line line-${line.stream} line-report" data-seq="${line.seq}">${ansiToHtml(line.text)}\n</span>`;
-  }
-  return html`<span class="line line-${line.stream}" data-seq="${line.seq}">${ansiToHtml(line.text)}</span>${line.partial ? '' : '\n'}`;
-}
-
+/** execution.js adds items of the same shape for artifacts stored later, keyed by data-path. */
 function artifactItem(artifact: ArtifactRecord, url: string): SafeHtml {
-  return html`<li><a href="${url}" download>${artifact.path}</a> <span class="muted">${formatBytes(artifact.size)} · ${artifact.step}</span></li>`;
+  return html`<li data-path="${artifact.path}"><a href="${url}" download>${artifact.path}</a> <span class="muted">${formatBytes(artifact.size)} · ${artifact.step}</span></li>`;
 }

@@ -36,6 +36,8 @@ export function manualStart(
  * The same trigger again (on the same commit when the original had one), from the same source,
  * recorded as a re-run. Not held for approval: a member asking for it is the approval. It
  * reports to the forge the original reported to: a pull request's check is re-run in place.
+ * An external execution has no pipeline here: re-running the project's instead would start
+ * something nobody asked for.
  */
 export function rerunRequest(
   original: Execution,
@@ -44,6 +46,7 @@ export function rerunRequest(
   originalForge: ForgeTarget | undefined,
   fromFailed?: { steps: readonly { status: StepStatus }[] },
 ): StartExecutionRequest {
+  if (original.external) throw errors.externalRerun();
   if (fromFailed) {
     if (!isFinished(original.status)) {
       throw errors.nothingToRerun(

@@ -64,7 +64,7 @@ describe('an approval gate on the run page in Chromium', options, () => {
     await owner.page.locator('#status.status-blocked').waitFor();
     assert.equal(await box.locator('.approval-message').textContent(), GATE_MESSAGE);
     assert.equal(
-      await owner.page.locator('#steps tr[data-step="deploy"] .step-status').textContent(),
+      await owner.page.locator('#steps li[data-step="deploy"] .step-status').textContent(),
       'blocked',
     );
 
@@ -77,8 +77,9 @@ describe('an approval gate on the run page in Chromium', options, () => {
 
     await box.locator('.approve-step button').click();
     await owner.page.locator('#status.status-success').waitFor();
+    await owner.page.locator('#steps li[data-step="deploy"] .step-link').click();
     await owner.page
-      .locator('.step-log[data-step="deploy"] pre')
+      .locator('#log-panel[data-step="deploy"] #log')
       .getByText(setup.deployedText, { exact: true })
       .waitFor();
     assert.equal(await owner.page.locator('.step-approval').count(), 0, 'no box once decided');
@@ -87,7 +88,7 @@ describe('an approval gate on the run page in Chromium', options, () => {
     await member.page.locator('#status.status-success').waitFor();
     assert.equal(await member.page.locator('.step-approval').count(), 0);
     assert.equal(
-      await member.page.locator('#steps tr[data-step="notify"] .step-status').textContent(),
+      await member.page.locator('#steps li[data-step="notify"] .step-status').textContent(),
       'success',
     );
 
@@ -99,7 +100,7 @@ describe('an approval gate on the run page in Chromium', options, () => {
     // After a reload the row says who let the step run.
     await owner.page.reload();
     assert.equal(
-      await owner.page.locator('#steps tr[data-step="deploy"] .step-reason').textContent(),
+      await owner.page.locator('#steps li[data-step="deploy"] .step-reason').textContent(),
       'approved by owner',
     );
     assert.deepEqual([...owner.problems, ...member.problems], []);

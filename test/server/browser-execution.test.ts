@@ -45,7 +45,8 @@ describe('execution page in Chromium', () => {
     assert.equal(await page.locator('#terminate-form').isVisible(), true);
 
     // Two lines while it runs: the page shows them, and the execution is still running.
-    const build = page.locator('.step-log[data-step="build"] pre');
+    // The running step is selected; its lines are rows of the log view.
+    const build = page.locator('#log-panel[data-step="build"] #log');
     await fake.log(id, 'build', 'line 1');
     await fake.log(id, 'build', 'line 2');
     await build.getByText('line 2').waitFor();
@@ -61,11 +62,15 @@ describe('execution page in Chromium', () => {
     await fake.finish(id, 'success');
 
     await page.locator('#status.status-success').waitFor();
+    // The page followed the running step to `test`; the build step's link shows its log again.
+    await page.locator('#log-panel[data-step="test"] .line-text', { hasText: 'tests pass' }).waitFor();
+    await page.locator('#steps li[data-step="build"] .step-link').click();
+    await build.locator('.line-text', { hasText: 'line 6' }).waitFor();
     assert.equal(await page.locator('#status').textContent(), 'success');
     assert.equal(await page.locator('#terminate-form').isVisible(), false, 'terminate hidden once ended');
     assert.equal(await page.locator('#rerun-form').isVisible(), true);
 
-    const lines = await build.locator('.line').allTextContents();
+    const lines = await build.locator('.line .line-text').allTextContents();
     assert.deepEqual(lines, [
       'line 0 (before the page opened)',
       'line 1',
@@ -76,10 +81,9 @@ describe('execution page in Chromium', () => {
       'line 6',
     ]);
     assert.equal(await build.locator('img').count(), 0);
-    assert.equal(await build.locator('span[style="color:#A00"]').count(), 1, 'ANSI red rendered');
+    assert.equal(await build.locator('span[style="color:#ff7b72"]').count(), 1, 'ANSI red rendered');
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
-    assert.equal(await page.locator('#steps tr[data-step="test"] .status').textContent(), 'success');
-    assert.equal(await page.locator('.step-log[data-step="test"] .line').textContent(), 'tests pass');
+    assert.equal(await page.locator('#steps li[data-step="test"] .status').textContent(), 'success');
     assert.deepEqual(problems, []);
     await page.close();
   });

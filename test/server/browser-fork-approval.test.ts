@@ -94,8 +94,9 @@ describe('approving a fork pull request in Chromium', options, () => {
     await watcher.page.locator('#status.status-success').waitFor();
     assert.equal(await watcher.page.locator('#approval').isVisible(), false);
     assert.match((await watcher.page.locator('#approved').textContent()) ?? '', /by member/);
+    await watcher.page.locator('#steps li[data-step="build"] .step-link').click();
     await watcher.page
-      .locator('.step-log[data-step="build"] pre')
+      .locator('#log-panel[data-step="build"] #log')
       .getByText(repos.forkText, { exact: true })
       .waitFor();
     assert.deepEqual([...watcher.problems, ...member.problems, ...stranger.problems], []);

@@ -179,7 +179,9 @@ describe('reports on the pages in Chromium', () => {
     assert.deepEqual(labels, ['step', 'loss/train', 'loss/val']);
 
     // The report line is in the log but hidden until asked for.
-    const reportLine = page.locator('.step-log[data-step="train"] .line-report');
+    await page.locator('#steps li[data-step="train"] .step-link').click();
+    const reportLine = page.locator('#log-panel[data-step="train"] #log .line-report');
+    await reportLine.waitFor({ state: 'attached' });
     assert.equal(await reportLine.count(), 1);
     assert.equal(await reportLine.isVisible(), false);
     await page.locator('#show-report-lines').check();

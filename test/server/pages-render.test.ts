@@ -29,7 +29,7 @@ describe('html template', () => {
   test('ANSI colours become spans; the text stays escaped', () => {
     assert.equal(
       ansiToHtml('\u001b[31m<b>x</b>\u001b[0m').value,
-      '<span style="color:#A00">&lt;b&gt;x&lt;/b&gt;</span>',
+      '<span style="color:#ff7b72">&lt;b&gt;x&lt;/b&gt;</span>',
     );
     assert.equal(ansiToHtml(`plain ${XSS}`).value, 'plain &lt;script&gt;alert(1)&lt;/script&gt;');
     assert.doesNotMatch(ansiToHtml('\u001b[38;2;1;2;3m"onmouseover=x').value, /"onmouseover/);
@@ -134,8 +134,13 @@ describe('pages escape user-controlled text', () => {
     assert.equal(response.statusCode, 200);
     assertNoRawXss(response.body);
     assert.ok(response.body.includes('data-step="step &quot;&gt;&lt;img src=x onerror=alert(1)&gt;"'));
-    assert.ok(
-      response.body.includes('<span style="color:#0A0">ok</span> &lt;script&gt;alert(1)&lt;/script&gt;'),
+    // The page fetches log lines by range: the API renders them, escaped, with their colours.
+    const step = encodeURIComponent(`step ${ATTR_XSS}`);
+    const lines = await page(`/api/executions/${runningId}/steps/${step}/log?from=1&limit=10`);
+    assert.equal(lines.statusCode, 200);
+    assert.deepEqual(
+      lines.json().lines.map((line: { html: string }) => line.html),
+      ['<span style="color:#3fb950">ok</span> &lt;script&gt;alert(1)&lt;/script&gt;'],
     );
     assert.ok(response.body.includes('out/&lt;b&gt;.txt'));
     assert.ok(response.body.includes(`href="/api/executions/${runningId}/artifacts/out/%3Cb%3E.txt"`));
@@ -147,7 +152,7 @@ describe('execution page', () => {
     const anonymous = await page(`/executions/${runningId}`);
     assert.ok(anonymous.body.includes('<script src="/assets/execution.js" defer></script>'));
     assert.ok(anonymous.body.includes(`data-events="/api/executions/${runningId}/events"`));
-    assert.ok(anonymous.body.includes('data-last-seq="1"'));
+    assert.ok(anonymous.body.includes(`data-lines="/api/executions/${runningId}/steps/"`));
     assert.ok(anonymous.body.includes('class="status status-running"'));
     assert.ok(!anonymous.body.includes('terminate-form'), 'no buttons for anonymous visitors');
     const stranger = await page(`/executions/${runningId}`, 'stranger');
@@ -157,15 +162,71 @@ describe('execution page', () => {
     assert.ok(owner.body.includes(`action="/executions/${runningId}/rerun"`));
   });
 
-  test('an ended execution: no live script, terminate hidden, step duration shown', async () => {
+  test('an ended execution: no chart scripts, terminate hidden, the step selected with its status', async () => {
     const response = await page(`/executions/${endedId}`, 'owner');
-    assert.ok(!response.body.includes('execution.js'));
+    assert.ok(!response.body.includes('reports.js'));
     assert.match(response.body, /id="terminate-form" hidden/);
     assert.match(
       response.body,
-      /<tr data-step="build">\s*<td class="step-status"><span class="status status-success">success<\/span><\/td>/,
+      /<li data-step="build" data-status="success">\s*<a class="step-link" href="#build">\s*<span class="step-status"><span class="status status-success">success<\/span><\/span>/,
     );
-    assert.ok(response.body.includes('>done</span>'));
+    assert.match(response.body, /<section id="log-panel" class="step-log log-panel" data-step="build"/);
+    const lines = await page(`/api/executions/${endedId}/steps/build/log`);
+    assert.deepEqual(lines.json(), {
+      step: 'build',
+      total: 1,
+      commands: [],
+      lines: [{ seq: 1, time: lines.json().lines[0].time, stream: 'stdout', html: 'done' }],
+    });
+  });
+
+  test('odd states say what they are: waiting for a runner, an invalid pipeline file, a failed step', async () => {
+    const fake = server.executions;
+    const request = {
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    } as const;
+    const waiting = await fake.start(request);
+    const waitingPage = (await page(`/executions/${waiting.id}`)).body;
+    assert.match(
+      waitingPage,
+      /<p id="waiting" class="notice">Waiting for a free runner: this project runs at most 1 execution at a time/,
+    );
+
+    const invalid = await fake.start(request);
+    await fake.finish(
+      invalid.id,
+      'error',
+      [
+        ".gbcms.yml:3:5: error GBCMS_LINT_SCHEMA: steps.build: must have 'image' or 'environment'",
+        '.gbcms.yml:9:7: error GBCMS_LINT_REF: depends_on names no step "<b>"',
+      ].join('\n'),
+    );
+    const invalidPage = (await page(`/executions/${invalid.id}`)).body;
+    assert.ok(invalidPage.includes('<span id="reason">the pipeline file is not valid (2 errors)</span>'));
+    assert.ok(
+      invalidPage.includes(
+        '<li class="diagnostic diagnostic-error"><code class="place">.gbcms.yml:3:5</code> <span class="code">GBCMS_LINT_SCHEMA</span> steps.build: must have &#39;image&#39; or &#39;environment&#39;</li>',
+      ),
+    );
+    assert.ok(invalidPage.includes('depends_on names no step &quot;&lt;b&gt;&quot;'));
+
+    const failed = await fake.start(request);
+    await fake.begin(failed.id);
+    await fake.step(failed.id, 'lint', 'running');
+    await fake.step(failed.id, 'lint', 'failure', { reason: 'exit code 2' });
+    await fake.step(failed.id, 'ship', 'skipped', { reason: "depends on 'lint', which ended with failure" });
+    await fake.finish(failed.id, 'failure');
+    const failedPage = (await page(`/executions/${failed.id}`)).body;
+    assert.ok(failedPage.includes('<span id="reason">lint failed (exit code 2)</span>'));
+    assert.ok(failedPage.includes('data-step="lint"'));
+    assert.match(failedPage, /<section id="log-panel" class="step-log log-panel" data-step="lint"/);
+    assert.ok(
+      failedPage.includes(
+        '<span class="step-reason">depends on &#39;lint&#39;, which ended with failure</span>',
+      ),
+    );
   });
 
   test('private pages are 404 to anonymous visitors and strangers, shown to members with the cookie', async () => {

@@ -274,12 +274,19 @@ describe('execution page reports', () => {
   test('report lines in the logs are marked (hidden unless the toggle is on); others unchanged', async () => {
     const { body } = await page(`/executions/${runningId}`);
     assert.ok(body.includes('<input type="checkbox" id="show-report-lines">'));
-    assert.ok(
-      body.includes(
-        '<span class="line line-stdout line-report" data-seq="2">::gbcms metric name=loss/train value=0.5 step=1\n</span>',
-      ),
+    const step = encodeURIComponent('train');
+    const { lines } = (
+      await page(`/api/executions/${runningId}/steps/${step}/log?from=1&limit=2`)
+    ).json() as {
+      lines: { seq: number; html: string; report?: boolean }[];
+    };
+    assert.deepEqual(
+      lines.map(({ seq, html, report }) => ({ seq, html, report })),
+      [
+        { seq: 1, html: 'epoch 1', report: undefined },
+        { seq: 2, html: '::gbcms metric name=loss/train value=0.5 step=1', report: true },
+      ],
     );
-    assert.ok(body.includes('<span class="line line-stdout" data-seq="1">epoch 1</span>\n'));
   });
 
   test('the reports API and the CSV are linked only when the server has them', async () => {
@@ -293,12 +300,12 @@ describe('execution page reports', () => {
     );
   });
 
-  test('an ended execution with reports loads the report scripts but not the live one', async () => {
+  test('an ended execution with reports loads the report scripts; one without, only the log view', async () => {
     const { body } = await page(`/executions/${endedId}`);
     assert.ok(body.includes('/assets/reports.js'));
-    assert.ok(!body.includes('/assets/execution.js'));
     const quiet = await page(`/executions/${quietId}`);
-    assert.ok(!quiet.body.includes('<script'), 'nothing to follow, nothing to draw');
+    assert.ok(!quiet.body.includes('/assets/reports.js'), 'no reports, no charts to draw');
+    assert.ok(quiet.body.includes('/assets/log-view.js'));
     assert.match(quiet.body, /id="charts-block" class="report-block" hidden/);
   });
 

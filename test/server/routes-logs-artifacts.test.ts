@@ -101,6 +101,56 @@ describe('GET /api/executions/:id/logs', () => {
   });
 });
 
+describe('GET /api/executions/:id/steps/:name/log', () => {
+  const range = (who: 'anonymous' | 'member' | 'stranger', id: string, step: string, query = '') =>
+    server.request(who, { method: 'GET', url: `/api/executions/${id}/steps/${step}/log${query}` });
+
+  test('lines by number with their HTML; the last ones without from; the total and nothing past it', async () => {
+    const all = await range('anonymous', executionId, 'build', '?from=1&limit=10');
+    assert.equal(all.statusCode, 200);
+    const body = all.json();
+    assert.equal(body.total, 3);
+    assert.deepEqual(
+      body.lines.map((l: { seq: number; stream: string; html: string }) => [l.seq, l.stream, l.html]),
+      [
+        [1, 'stdout', 'compiling'],
+        [2, 'stdout', '<span style="color:#3fb950">ok</span>'],
+        [3, 'system', 'retrying'],
+      ],
+    );
+    const tail = (await range('anonymous', executionId, 'build', '?limit=2')).json();
+    assert.deepEqual(
+      tail.lines.map((l: { seq: number }) => l.seq),
+      [2, 3],
+    );
+    const middle = (await range('anonymous', executionId, 'build', '?from=2&limit=1')).json();
+    assert.deepEqual(
+      middle.lines.map((l: { seq: number }) => l.seq),
+      [2],
+    );
+    const past = (await range('anonymous', executionId, 'build', '?from=9')).json();
+    assert.deepEqual([past.total, past.lines], [3, []]);
+    const partial = (await range('anonymous', executionId, 'test', '?from=1&limit=1')).json();
+    assert.equal(partial.lines[0].partial, true);
+  });
+
+  test('a skipped step has no lines; an unknown step is 404; limits are checked', async () => {
+    const skipped = (await range('anonymous', executionId, 'deploy')).json();
+    assert.deepEqual([skipped.total, skipped.lines], [0, []]);
+    assert.equal((await range('anonymous', executionId, 'nope')).statusCode, 404);
+    assert.equal((await range('anonymous', executionId, 'build', '?limit=5001')).statusCode, 400);
+    assert.equal((await range('anonymous', executionId, 'build', '?from=0')).statusCode, 400);
+  });
+
+  test('private logs are 404 to strangers, readable by members', async () => {
+    assert.equal((await range('stranger', privateExecutionId, 'secret')).statusCode, 404);
+    assert.equal((await range('anonymous', privateExecutionId, 'secret')).statusCode, 404);
+    const member = await range('member', privateExecutionId, 'secret');
+    assert.equal(member.statusCode, 200);
+    assert.equal(member.json().lines[0].html, 'classified');
+  });
+});
+
 describe('artifacts', () => {
   test('the list has paths, sizes, hashes and download URLs', async () => {
     const response = await server.request('anonymous', {

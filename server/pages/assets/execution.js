@@ -1,25 +1,27 @@
-// Follows a running execution on its page through the events endpoint (server-sent events):
-// status, steps, log lines and artifacts appear as they happen. Log lines arrive with an
-// `html` field the server rendered and escaped (colours only); every other text is set with
-// textContent. Lines already on the page (the server's first render) are skipped by sequence.
-// Report events go to reports.js; report command lines in the logs are marked so the page can
-// hide or dim them.
+// The run page in the browser: which step's log is shown (the address names it: `#build`, or
+// `#build-42` for a line of it), times that tick while the run goes on, and, while it runs, the
+// events endpoint (server-sent events) keeping status, steps, graph, log and artifacts current.
+// The server's first render and the replayed events describe the same things: every list here
+// is keyed (steps by name, artifacts by path, log lines by number), so nothing shows twice.
+// Every text is set with textContent; log lines arrive as server-rendered HTML (log-view.js).
+// Report events go to reports.js.
 
 (() => {
   const root = document.getElementById('execution');
-  if (!root) return;
+  const log = window.gbcmsLog;
+  if (!root || !log) return;
   const FINISHED = new Set(['success', 'failure', 'error', 'killed', 'skipped']);
+  const FAILED = new Set(['failure', 'error', 'killed']);
   const STATUS = /^[a-z]+$/;
-  if (FINISHED.has(root.dataset.status)) return;
-
   const executionId = root.dataset.id;
-  const stepRows = new Map();
-  for (const row of document.querySelectorAll('#steps tbody tr')) stepRows.set(row.dataset.step, row);
-  const stepLogs = new Map();
-  for (const section of document.querySelectorAll('#logs .step-log')) {
-    const pre = section.querySelector('pre');
-    stepLogs.set(section.dataset.step, { pre, lastSeq: Number(pre.dataset.lastSeq || 0) });
-  }
+  const data = JSON.parse(document.getElementById('run-steps').textContent);
+  const steps = new Map(data.steps.map((step) => [step.name, step]));
+  const panel = document.getElementById('log-panel');
+  const view = document.getElementById('log');
+  const state = document.getElementById('log-state');
+  let selected = panel.dataset.step;
+  /** Someone chose a step (a click, an address): a running execution no longer moves them. */
+  let chosen = false;
 
   function statusSpan(status) {
     const span = document.createElement('span');
@@ -29,7 +31,7 @@
   }
 
   function formatDuration(ms) {
-    if (typeof ms !== 'number') return '–';
+    if (typeof ms !== 'number' || Number.isNaN(ms)) return '–';
     if (ms < 1000) return `${Math.round(ms)}ms`;
     const s = ms / 1000;
     if (s < 60) return `${s.toFixed(1)}s`;
@@ -38,44 +40,169 @@
     return `${Math.floor(m / 60)}h${m % 60}m`;
   }
 
-  function cell(row, className, text) {
-    const td = document.createElement('td');
-    td.className = className;
-    if (text !== undefined) td.textContent = text;
-    row.appendChild(td);
-    return td;
+  // Times tick: durations of what still runs, and how long ago the run was created.
+  const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+  const UNITS = [
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60],
+    ['second', 1],
+  ];
+  function ago(iso) {
+    const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+    if (Math.abs(seconds) < 5) return 'now';
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(seconds) >= size) return relative.format(Math.trunc(seconds / size), unit);
+    }
+    return 'now';
+  }
+  function tick() {
+    for (const element of root.querySelectorAll('[data-started]')) {
+      if (element.dataset.ended) continue;
+      element.textContent = formatDuration(Date.now() - Date.parse(element.dataset.started));
+    }
+    for (const time of root.querySelectorAll('.run-facts time[datetime]'))
+      time.textContent = ago(time.dateTime);
+  }
+  setInterval(tick, 1000);
+
+  // Steps: the list, the graph and what the log panel says about a step without lines.
+  function stepItem(name) {
+    for (const item of document.querySelectorAll('#steps li')) if (item.dataset.step === name) return item;
+    const item = document.createElement('li');
+    item.dataset.step = name;
+    const link = document.createElement('a');
+    link.className = 'step-link';
+    link.href = `#${encodeURIComponent(name)}`;
+    const parts = ['step-status', 'step-name', 'step-duration', 'step-attempts'].map((className) => {
+      const span = document.createElement('span');
+      span.className = className;
+      return span;
+    });
+    parts[1].textContent = name;
+    parts[3].title = 'attempts';
+    link.append(...parts);
+    const reason = document.createElement('span');
+    reason.className = 'step-reason';
+    item.append(link, reason);
+    document.getElementById('steps').appendChild(item);
+    return item;
   }
 
-  function stepRow(name) {
-    let row = stepRows.get(name);
-    if (row) return row;
-    row = document.createElement('tr');
-    row.dataset.step = name;
-    cell(row, 'step-status');
-    cell(row, '', name);
-    cell(row, 'step-duration', '–');
-    cell(row, 'step-attempts', '0');
-    cell(row, 'step-reason', '');
-    document.querySelector('#steps tbody').appendChild(row);
-    stepRows.set(name, row);
-    return row;
+  function showStep(step) {
+    const item = stepItem(step.name);
+    item.dataset.status = step.status;
+    item.querySelector('.step-status').replaceChildren(statusSpan(step.status));
+    const duration = item.querySelector('.step-duration');
+    if (step.status === 'running' && step.started_at) duration.dataset.started = step.started_at;
+    else delete duration.dataset.started;
+    duration.textContent = formatDuration(
+      step.status === 'running' ? Date.now() - Date.parse(step.started_at) : step.duration_ms,
+    );
+    item.querySelector('.step-attempts').textContent = step.attempts > 1 ? `${step.attempts} attempts` : '';
+    item.querySelector('.step-reason').textContent =
+      step.reason || (step.status === 'skipped' ? 'skipped' : '');
+    for (const node of document.querySelectorAll('#step-graph .graph-step')) {
+      if (node.dataset.step !== step.name) continue;
+      node.dataset.status = step.status;
+      node.setAttribute('aria-label', `${step.name}: ${step.status}`);
+    }
   }
 
-  function stepLog(name) {
-    let log = stepLogs.get(name);
-    if (log) return log;
-    const section = document.createElement('section');
-    section.className = 'step-log';
-    section.dataset.step = name;
-    const title = document.createElement('h3');
-    title.textContent = name;
-    const pre = document.createElement('pre');
-    pre.className = 'log';
-    section.append(title, pre);
-    document.getElementById('logs').appendChild(section);
-    log = { pre, lastSeq: 0 };
-    stepLogs.set(name, log);
-    return log;
+  /** What the panel says instead of (or above) the lines, when the step has none to show. */
+  function stepState(step) {
+    if (!step) return '';
+    switch (step.status) {
+      case 'skipped':
+        return `This step did not run: ${step.reason || 'it was skipped'}.`;
+      case 'blocked':
+        return `This step waits for approval${step.reason ? `: ${step.reason}` : ''}.`;
+      case 'pending':
+        return step.needs && step.needs.length > 0
+          ? `Not started: waits for ${step.needs.join(', ')}.`
+          : 'Not started: waits for a free runner.';
+      default:
+        return '';
+    }
+  }
+
+  function refreshState() {
+    const step = steps.get(selected);
+    const text = stepState(step);
+    state.textContent = text;
+    state.hidden = text === '';
+    view.hidden =
+      step !== undefined && ['skipped', 'blocked', 'pending'].includes(step.status) && log.total === 0;
+  }
+
+  function select(name, line) {
+    if (!steps.has(name)) return;
+    selected = name;
+    panel.dataset.step = name;
+    document.getElementById('log-title').textContent = name;
+    document.getElementById('log-plain').href = `${data.plainStep}${encodeURIComponent(name)}`;
+    for (const item of document.querySelectorAll('#steps li')) {
+      if (item.dataset.step === name) item.querySelector('.step-link').setAttribute('aria-current', 'step');
+      else item.querySelector('.step-link').removeAttribute('aria-current');
+    }
+    for (const node of document.querySelectorAll('#step-graph .graph-step')) {
+      node.classList.toggle('selected', node.dataset.step === name);
+    }
+    refreshState();
+    const running = steps.get(name).status === 'running';
+    return log.open(name, { line, follow: running }).then(refreshState);
+  }
+
+  /** `#<step>` or `#<step>-<line>`; a step whose own name ends in `-<digits>` wins. */
+  function fromAddress() {
+    let target;
+    try {
+      target = decodeURIComponent(location.hash.slice(1));
+    } catch {
+      return undefined;
+    }
+    if (steps.has(target)) return { step: target };
+    const match = /^(.*)-(\d+)$/.exec(target);
+    if (match && steps.has(match[1])) return { step: match[1], line: Number(match[2]) };
+    return undefined;
+  }
+  window.addEventListener('hashchange', () => {
+    const target = fromAddress();
+    if (!target) return;
+    chosen = true;
+    select(target.step, target.line);
+  });
+
+  // Artifacts, keyed by path: the first render and the replayed events name the same files.
+  function addArtifact(artifact) {
+    const list = document.getElementById('artifacts');
+    for (const item of list.children) if (item.dataset.path === artifact.path) return;
+    const item = document.createElement('li');
+    item.dataset.path = artifact.path;
+    const link = document.createElement('a');
+    link.href = `/api/executions/${encodeURIComponent(executionId)}/artifacts/${artifact.path.split('/').map(encodeURIComponent).join('/')}`;
+    link.setAttribute('download', '');
+    link.textContent = artifact.path;
+    const detail = document.createElement('span');
+    detail.className = 'muted';
+    detail.textContent = ` ${artifact.step}`;
+    item.append(link, detail);
+    list.appendChild(item);
+    document.getElementById('no-artifacts').hidden = true;
+  }
+
+  /** The server's reason, else the failed steps': as the first render words it. */
+  function reasonOf(execution) {
+    if (execution.reason)
+      return execution.reason.split('\n').length > 1 ? execution.reason.split('\n')[0] : execution.reason;
+    if (!FAILED.has(execution.status)) return '';
+    return [...steps.values()]
+      .filter((step) => FAILED.has(step.status))
+      .map(
+        (step) =>
+          `${step.name} ${step.status === 'failure' ? 'failed' : step.status}${step.reason ? ` (${step.reason})` : ''}`,
+      )
+      .join('; ');
   }
 
   function setStatus(execution) {
@@ -83,10 +210,15 @@
     status.className = STATUS.test(execution.status) ? `status status-${execution.status}` : 'status';
     status.textContent = execution.status;
     root.dataset.status = execution.status;
-    if (execution.reason) document.getElementById('reason').textContent = execution.reason;
-    if (typeof execution.duration_ms === 'number') {
-      document.getElementById('duration').textContent = formatDuration(execution.duration_ms);
-    }
+    const reason = reasonOf(execution);
+    if (reason) document.getElementById('reason').textContent = reason;
+    document.getElementById('reason-box').hidden = !reason;
+    const duration = document.getElementById('duration');
+    if (execution.started_at) duration.dataset.started = execution.started_at;
+    if (execution.ended_at) duration.dataset.ended = execution.ended_at;
+    if (typeof execution.duration_ms === 'number')
+      duration.textContent = formatDuration(execution.duration_ms);
+    if (execution.started_at) document.getElementById('waiting')?.remove();
     if (execution.status !== 'blocked') {
       const approval = document.getElementById('approval');
       if (approval) approval.hidden = true;
@@ -102,18 +234,13 @@
     if (FINISHED.has(execution.status)) {
       const terminate = document.getElementById('terminate-form');
       if (terminate) terminate.hidden = true;
-      const notices = document.getElementById('notices');
-      notices.hidden = true;
+      document.getElementById('notices').hidden = true;
     }
   }
 
   // A box per step waiting at its approval gate. The server checks who may decide; a box made
   // here offers the buttons to anyone signed in, and the answer says when they may not.
   const approvals = document.getElementById('step-approvals');
-  function approvalBox(name) {
-    for (const box of approvals.querySelectorAll('.step-approval')) if (box.dataset.step === name) return box;
-    return undefined;
-  }
   function decisionForm(name, decision, label, className) {
     const form = document.createElement('form');
     form.method = 'post';
@@ -127,7 +254,7 @@
     return form;
   }
   function followGate(step) {
-    const box = approvalBox(step.name);
+    const box = [...approvals.querySelectorAll('.step-approval')].find((b) => b.dataset.step === step.name);
     if (step.status !== 'blocked') {
       if (box) box.remove();
       return;
@@ -154,6 +281,11 @@
     approvals.appendChild(created);
   }
 
+  const start = fromAddress();
+  if (start) chosen = true;
+  if (start || selected) select(start ? start.step : selected, start?.line);
+  if (FINISHED.has(root.dataset.status)) return;
+
   const source = new EventSource(root.dataset.events);
   const on = (type, handle) =>
     source.addEventListener(type, (message) => {
@@ -162,47 +294,26 @@
 
   on('status', (event) => setStatus(event.execution));
   on('step', ({ step }) => {
-    const row = stepRow(step.name);
-    row.querySelector('.step-status').replaceChildren(statusSpan(step.status));
-    row.querySelector('.step-duration').textContent = formatDuration(step.duration_ms);
-    row.querySelector('.step-attempts').textContent = String(step.attempts);
-    row.querySelector('.step-reason').textContent = step.reason || '';
+    const known = steps.get(step.name);
+    steps.set(step.name, { needs: [], ...known, ...step });
+    showStep(steps.get(step.name));
     followGate(step);
-    stepLog(step.name);
+    // A running execution follows its running step, unless someone chose one.
+    if (
+      step.status === 'running' &&
+      !chosen &&
+      step.name !== selected &&
+      !FAILED.has(steps.get(selected)?.status)
+    ) {
+      select(step.name);
+    } else if (step.name === selected) refreshState();
+    else if (selected === undefined) select(step.name);
   });
   on('log', ({ step, line, html }) => {
-    const log = stepLog(step);
-    if (line.seq <= log.lastSeq) return;
-    log.lastSeq = line.seq;
-    // A reader at the end of the log follows it; one who scrolled up stays where they are.
-    const pre = log.pre;
-    const following = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
-    const span = document.createElement('span');
-    span.className = `line line-${STATUS.test(line.stream) ? line.stream : 'stdout'}`;
-    span.dataset.seq = String(line.seq);
-    // Server-rendered: ansi-to-html with escapeXML, colour spans only.
-    span.innerHTML = html;
-    log.pre.appendChild(span);
-    if (line.report) {
-      // Its line break inside, so hiding the line leaves no blank line behind.
-      span.classList.add('line-report');
-      span.appendChild(document.createTextNode('\n'));
-    } else if (!line.partial) {
-      log.pre.appendChild(document.createTextNode('\n'));
-    }
-    if (following) pre.scrollTop = pre.scrollHeight;
+    if (step === log.step) log.append({ ...line, html });
+    if (step === selected && !state.hidden) refreshState();
   });
-  on('artifact', ({ artifact }) => {
-    const item = document.createElement('li');
-    const link = document.createElement('a');
-    link.href = `/api/executions/${encodeURIComponent(executionId)}/artifacts/${artifact.path.split('/').map(encodeURIComponent).join('/')}`;
-    link.setAttribute('download', '');
-    link.textContent = artifact.path;
-    item.appendChild(link);
-    document.getElementById('artifacts').appendChild(item);
-    const none = document.getElementById('no-artifacts');
-    if (none) none.remove();
-  });
+  on('artifact', ({ artifact }) => addArtifact(artifact));
   on('report', ({ step, seq, report }) => {
     if (window.gbcmsReports) window.gbcmsReports.receive(step, seq, report);
   });

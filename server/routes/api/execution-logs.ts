@@ -1,15 +1,34 @@
 // GET /api/executions/:id/logs: the logs as plain text, steps in plan order, each line
 // prefixed `[step] ` unless one step was asked for. Streamed: a log can be large.
+// GET /api/executions/:id/steps/:name/log?from=&limit=: a range of one step's lines as JSON,
+// each with its HTML (colours rendered, text escaped), for the run page's log view.
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { formatLogLine, readLogLines } from '../../../engine/logs/log-line.ts';
 import { errors } from '../../errors.ts';
+import { readLogRange } from '../../executions/log-range.ts';
+import { ansiToHtml } from '../../pages/ansi.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import type { StoredStep } from '../../store/index.ts';
 import { readExecution } from '../access.ts';
+import { stepParams } from '../params.ts';
 import { executionDir, resolveInside } from './execution-files.ts';
 
 const CHUNK_CHARS = 64 * 1024;
+const MAX_RANGE_LINES = 5000;
+
+const rangeLine = {
+  type: 'object',
+  required: ['seq', 'time', 'stream', 'html'],
+  properties: {
+    seq: { type: 'integer', description: 'the line number, from 1' },
+    time: { type: 'string' },
+    stream: { type: 'string', enum: ['stdout', 'stderr', 'system'] },
+    html: { type: 'string', description: 'the text, escaped, with its colours as spans' },
+    partial: { type: 'boolean' },
+    report: { type: 'boolean' },
+  },
+} as const;
 
 const logsRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string }; Querystring: { step?: string; timestamps?: boolean } }>(
@@ -53,6 +72,64 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
         .header('cache-control', 'no-cache')
         .header('x-content-type-options', 'nosniff')
         .send(Readable.from(chunked(text)));
+    },
+  );
+
+  app.get<{ Params: { id: string; name: string }; Querystring: { from?: number; limit: number } }>(
+    '/api/executions/:id/steps/:name/log',
+    {
+      schema: {
+        summary: "A range of one step's log lines",
+        tags: ['executions'],
+        params: stepParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            from: { type: 'integer', minimum: 1, description: 'first line number; absent: the last lines' },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_RANGE_LINES, default: 500 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['step', 'total', 'lines'],
+            properties: {
+              step: { type: 'string' },
+              total: { type: 'integer', description: "the number of the log's last line so far" },
+              lines: { type: 'array', items: rangeLine },
+              commands: {
+                type: 'array',
+                items: { type: 'integer' },
+                description: 'numbers of the `+ command` lines so far (empty when there are very many)',
+              },
+            },
+          },
+          ...errorResponses(401, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { execution } = await readExecution(request, request.params.id);
+      const step = (await app.store.steps.list(execution.id)).find((s) => s.name === request.params.name);
+      if (step === undefined) throw errors.stepNotFound(`no step ${JSON.stringify(request.params.name)}`);
+      const file = resolveInside(executionDir(app.store.dataDir, execution), step.log);
+      const { total, lines, commands } =
+        file === undefined
+          ? { total: 0, lines: [], commands: [] }
+          : await readLogRange(file, request.query.from, request.query.limit);
+      return reply.header('cache-control', 'no-cache').send({
+        step: step.name,
+        total,
+        commands,
+        lines: lines.map((line) => ({
+          seq: line.seq,
+          time: line.time,
+          stream: line.stream,
+          html: ansiToHtml(line.text).value,
+          ...(line.partial ? { partial: true } : {}),
+          ...(line.report ? { report: true } : {}),
+        })),
+      });
     },
   );
 };

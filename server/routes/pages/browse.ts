@@ -1,6 +1,7 @@
 // The read-only pages: projects, a project's executions, an execution (with its reports).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { errors } from '../../errors.ts';
+import { readStepGraph } from '../../executions/step-graph.ts';
 import { FORGE_NAMES } from '../../forges/commit-status.ts';
 import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
@@ -15,7 +16,6 @@ import { secretUseView } from '../api/views.ts';
 import { links } from '../links.ts';
 import { idParams } from '../params.ts';
 import { type ExecutionListQuery, executionListQuerystring, listFilters } from './execution-list-query.ts';
-import { readLogTails } from './log-tail.ts';
 import { readReportsOverview } from './report-overview.ts';
 
 const PAGE_SIZE = 25;
@@ -117,13 +117,13 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         app.store.forges.get(execution.id),
         app.store.secrets.usedBy(execution.id),
       ]);
-      const logs = await readLogTails(executionDir(app.store.dataDir, execution), steps);
+      const graph = await readStepGraph(executionDir(app.store.dataDir, execution));
       const body = executionPage({
         actor: request.actor,
         project: access.project,
         execution,
         steps,
-        logs,
+        graph,
         artifacts,
         reports,
         ...(session ? { session: { id: session.id, label: session.name } } : {}),
@@ -138,6 +138,7 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
           metricsCsv: has(METRICS_CSV) ? `${urls.execution(execution.id)}/metrics.csv` : undefined,
           logs: urls.executionLogs(execution.id),
           stepLogs: (step) => urls.stepLogs(execution.id, step),
+          stepLines: `${urls.execution(execution.id)}/steps/`,
           artifact: (path) => urls.artifact(execution.id, path),
         },
         now: new Date(),

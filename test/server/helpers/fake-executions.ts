@@ -10,6 +10,7 @@ import type { StepRecord } from '../../../engine/run-record.ts';
 import type { RunStatus, StepStatus } from '../../../engine/status.ts';
 import { isFinished } from '../../../engine/status.ts';
 import type { OpenGate } from '../../../server/executions/step-gates.ts';
+import { type GraphStep, writeStepGraph } from '../../../server/executions/step-graph.ts';
 import type {
   ExecutionControl,
   ExecutionEvent,
@@ -163,6 +164,30 @@ export class FakeExecutions implements ExecutionControl {
     await appendFile(file, `${JSON.stringify(line)}\n`);
     this.emit(executionId, { type: 'log', step, line });
     return line;
+  }
+
+  /** Many stdout lines at once: one write to the log file, then an event per line (benchmarks). */
+  async logs(executionId: string, step: string, texts: readonly string[]): Promise<void> {
+    const feed = this.feed(executionId);
+    const record = feed.steps.get(step);
+    if (!record) throw new Error(`step ${step} has not been announced`);
+    const time = new Date().toISOString();
+    const lines = texts.map((text): LogLine => {
+      const seq = (feed.seq.get(step) ?? 0) + 1;
+      feed.seq.set(step, seq);
+      return { seq, time, stream: 'stdout', text };
+    });
+    const file = join(await this.dir(executionId), record.log);
+    await mkdir(dirname(file), { recursive: true });
+    await appendFile(file, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    for (const line of lines) this.emit(executionId, { type: 'log', step, line });
+  }
+
+  /** Keeps the steps' dependencies beside the logs, as the recorder does when a run starts. */
+  async graph(executionId: string, steps: readonly GraphStep[]): Promise<void> {
+    const dir = await this.dir(executionId);
+    await mkdir(dir, { recursive: true });
+    await writeStepGraph(dir, steps);
   }
 
   /** Writes the file under the execution's artifacts folder and records it. */
