@@ -2,7 +2,7 @@
 // by field, the first tick computed, the row stored.
 import { refNameProblem } from '../git/ref-name.ts';
 import type { Project, Schedule, Store } from '../store/index.ts';
-import { checkTiming, nextTick, serverTimeZone } from './cron.ts';
+import { checkTiming, nextTick, serverTimeZone } from '../../engine/config/cron.ts';
 
 export interface ScheduleInput {
   cron: string;

@@ -13,7 +13,7 @@
 import type { ExecutionLogger } from '../executions/logger.ts';
 import type { StartExecutionRequest } from '../executions/types.ts';
 import type { Execution, Schedule, Store } from '../store/index.ts';
-import { nextTick } from './cron.ts';
+import { nextTick } from '../../engine/config/cron.ts';
 
 /** Longest sleep between passes: how late a schedule added by another process may first fire. */
 const DEFAULT_MAX_SLEEP_MS = 10_000;

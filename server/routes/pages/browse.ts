@@ -6,7 +6,7 @@ import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
 import type { SecretRow } from '../../pages/secrets-view.ts';
-import { serverTimeZone } from '../../schedules/cron.ts';
+import { serverTimeZone } from '../../../engine/config/cron.ts';
 import { GLOBAL_SCOPE_KEY, scopeKey, secretView } from '../../secrets/vault.ts';
 import { InvalidCursorError, type Store } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';
