@@ -175,6 +175,13 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   await removeLeftovers(runsDir, backend, (message) =>
     progress.write(`${paint('yellow', `note: ${message}`)}\n`),
   );
+  if (plan.concurrency) {
+    // A local run is one person's, in a copy of their checkout: queueing it behind (or letting
+    // it cancel) another terminal's run would surprise more than it protects.
+    progress.write(
+      `${paint('gray', `note: concurrency group ${plan.concurrency.group} applies on the server; gbcms run starts at once (step groups still take turns)`)}\n`,
+    );
+  }
   const reporter = tty ? liveReporter(io.stdout, paint) : plainReporter(progress, paint);
   const { stdin } = io;
   const ask =
