@@ -29,6 +29,7 @@ const MIGRATIONS = [
   '008-cache-uses',
   '009-session-keys',
   '010-step-approvals',
+  '011-concurrency-file-schedules',
 ];
 
 const TABLES = [
