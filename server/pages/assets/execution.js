@@ -83,7 +83,8 @@
     status.className = STATUS.test(execution.status) ? `status status-${execution.status}` : 'status';
     status.textContent = execution.status;
     root.dataset.status = execution.status;
-    if (execution.reason) document.getElementById('reason').textContent = execution.reason;
+    // A pending execution's reason (its concurrency group's turn) goes once it is its turn.
+    document.getElementById('reason').textContent = execution.reason || '–';
     if (typeof execution.duration_ms === 'number') {
       document.getElementById('duration').textContent = formatDuration(execution.duration_ms);
     }

@@ -1,12 +1,12 @@
 // The read-only pages: projects, a project's executions, an execution (with its reports).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { serverTimeZone } from '../../../engine/config/cron.ts';
 import { errors } from '../../errors.ts';
 import { FORGE_NAMES } from '../../forges/commit-status.ts';
 import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
 import type { SecretRow } from '../../pages/secrets-view.ts';
-import { serverTimeZone } from '../../../engine/config/cron.ts';
 import { GLOBAL_SCOPE_KEY, scopeKey, secretView } from '../../secrets/vault.ts';
 import { InvalidCursorError, type Store } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';
