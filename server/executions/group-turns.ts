@@ -11,7 +11,6 @@ import {
   ConcurrencyGroups,
   type Entry,
   type GroupMember,
-  type Lease,
   waitingFor,
 } from '../../engine/concurrency-groups.ts';
 import type { ConcurrencyGroup } from '../../engine/plan.ts';
@@ -98,7 +97,6 @@ export class GroupTurns {
     return { cancelled: typeof signal.reason === 'string' ? signal.reason : 'terminated' };
   }
 }
-
 
 /** What the slot queue holds: a job that may be waiting to resume rather than to start. */
 export interface Resumable extends SlotRequest {
