@@ -87,6 +87,25 @@ export interface PlannedStep {
   skip?: string;
   /** Someone must approve the step before it starts; absent when it needs no one. */
   approval?: ApprovalGate;
+  /** The step runs one at a time with the rest of this group; absent when it has none. */
+  concurrency?: ConcurrencyGroup;
+}
+
+export interface ConcurrencyGroup {
+  /** The group's name, its variables filled in for this trigger (and matrix combination). */
+  group: string;
+  /** A newer member of the group terminates the older ones rather than waiting for them. */
+  cancelInProgress: boolean;
+}
+
+/** A schedule of the file's `schedules:`, as written; the server runs them (event cron). */
+export interface FileSchedule {
+  name: string;
+  cron: string;
+  /** Absent: the project's default branch. */
+  branch?: string;
+  /** Absent: the server's time zone. */
+  timezone?: string;
 }
 
 export interface ApprovalGate {
@@ -109,6 +128,13 @@ export interface Plan {
   steps: PlannedStep[];
   /** Groups of step names that can run together, in order. */
   layers: string[][];
+  /** Executions in this group run one at a time (on the server); absent when the file has none. */
+  concurrency?: ConcurrencyGroup;
+  /**
+   * The file's schedules, whatever the trigger (the server reads them from the default
+   * branch's file); absent when the file has none.
+   */
+  schedules?: FileSchedule[];
 }
 
 export const DEFAULT_RESOURCES = {

@@ -63,7 +63,12 @@ export class RunState {
     this.#update(this.#step(step.name), { status: 'blocked', reason: message });
   }
 
-  /** The step's gate let it through: it waits for a runner slot like any other. */
+  /** The step waits for its turn in a concurrency group; the reason says whose turn it is. */
+  waitStep(step: PlannedStep, reason: string): void {
+    this.#update(this.#step(step.name), { status: 'pending', reason });
+  }
+
+  /** The step's gate (or its group) let it through: it waits for a runner slot like any other. */
   unblockStep(step: PlannedStep): void {
     this.#update(this.#step(step.name), { status: 'pending', reason: null });
   }

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type ApprovalAsker, NOBODY_ASKED, passGate, WAITING_FOR_APPROVAL } from './approval.ts';
 import { type Backend, BackendError, type RunContext } from './backends/types.ts';
+import { ConcurrencyGroups, type GroupMember, waitingFor } from './concurrency-groups.ts';
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
 import { ReusedSteps, type ReuseOptions } from './rerun/reused-steps.ts';
@@ -49,6 +50,28 @@ export interface RunOptions {
    * running, their artifacts restored into the workspace before any step starts.
    */
   reuse?: ReuseOptions;
+  /**
+   * Where steps with a concurrency group wait for their turn. Default: this run's own groups, so
+   * a step's matrix combinations take turns; the server shares one across a project's runs.
+   */
+  stepGroups?: StepGroups;
+}
+
+export interface StepGroups {
+  groups: ConcurrencyGroups;
+  /** The key of a group in `groups` (the server adds the project). */
+  key(group: string): string;
+  /** The step as a member: its age orders it against the other runs' steps. */
+  member(step: PlannedStep): GroupMember;
+}
+
+/** A run's own step groups: every step is as old as the others, so none cancels another. */
+function runOwnGroups(): StepGroups {
+  return {
+    groups: new ConcurrencyGroups(),
+    key: (group) => group,
+    member: (step) => ({ age: 0, label: `step '${step.name}'` }),
+  };
 }
 
 const DEFAULT_GRACE_MS = 10_000;
@@ -77,7 +100,8 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   state.announce();
 
   let refusals = new Map<string, string>();
-  const runOneStep = async (step: PlannedStep): Promise<StepOutcome> => {
+  const stepGroups = options.stepGroups ?? runOwnGroups();
+  const runOneStep = async (step: PlannedStep, cancelled?: AbortSignal): Promise<StepOutcome> => {
     const sinks = openStepSinks(step, {
       backend,
       run,
@@ -91,6 +115,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
         run,
         log: sinks.log,
         runSignal: signal,
+        cancelled,
         graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
         artifactsDir: join(dir, 'artifacts', step.slug),
         artifactsPrefix: step.slug,
@@ -128,6 +153,22 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       signal,
       skipStep: (step, reason) => state.skipStep(step, reason),
       runStep: (step) => (reused.has(step) ? reuseOneStep(step) : runOneStep(step)),
+      killStep: (step, reason) =>
+        state.finishStep(step, { status: 'killed', exitCode: null, reason, attempts: 0, artifacts: [] }),
+      enterGroup: async (step) => {
+        const { group, cancelInProgress } = step.concurrency!;
+        let waited = false;
+        const entry = await stepGroups.groups.enter(stepGroups.key(group), group, stepGroups.member(step), {
+          cancelInProgress,
+          signal,
+          waiting: (holder) => {
+            waited = true;
+            state.waitStep(step, waitingFor(holder, group));
+          },
+        });
+        if (waited && 'lease' in entry) state.unblockStep(step);
+        return entry;
+      },
       passGate: async (step) => {
         // A reused step does not run: there is nothing to approve.
         if (!step.approval || reused.has(step)) return undefined;

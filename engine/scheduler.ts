@@ -1,7 +1,9 @@
 // DAG readiness on top of a p-queue: a step is queued once everything it depends on has
 // ended, runs when the queue has room, and is skipped when a dependency did not succeed
-// or the run was terminated. A gated step first waits for its approval. The queue bounds how many steps run at once.
+// or the run was terminated. A gated step first waits for its approval, a step in a
+// concurrency group for its turn. The queue bounds how many steps run at once.
 import PQueue from 'p-queue';
+import type { Entry } from './concurrency-groups.ts';
 import type { PlannedStep } from './plan.ts';
 import { succeeded } from './status.ts';
 import type { StepOutcome } from './step-runner.ts';
@@ -9,8 +11,13 @@ import type { StepOutcome } from './step-runner.ts';
 export interface ScheduleOptions {
   concurrency: number;
   signal: AbortSignal;
-  runStep(step: PlannedStep): Promise<StepOutcome>;
+  /** `cancelled`: aborted when a newer member of the step's concurrency group cancels it. */
+  runStep(step: PlannedStep, cancelled?: AbortSignal): Promise<StepOutcome>;
   skipStep(step: PlannedStep, reason: string): StepOutcome;
+  /** A step that never started ends `killed`: a newer member of its group cancelled it. */
+  killStep(step: PlannedStep, reason: string): StepOutcome;
+  /** Waits for the turn of a step that has a concurrency group. */
+  enterGroup(step: PlannedStep): Promise<Entry>;
   /** Waits at a gated step's approval gate: undefined to start it, or why it is skipped. */
   passGate(step: PlannedStep): Promise<string | undefined>;
 }
@@ -49,11 +56,25 @@ export async function schedule(
       // Waits outside the queue: a step waiting for a person holds no runner slot.
       const declined = step.approval ? await options.passGate(step) : undefined;
       if (declined !== undefined) return options.skipStep(step, declined);
-      const result = await queue.add(() =>
-        options.signal.aborted ? options.skipStep(step, 'run was terminated') : options.runStep(step),
-      );
-      if (!result) throw new Error(`step '${step.name}' produced no outcome`);
-      return result;
+      // Also outside the queue, for the same reason: waiting for its turn is not running.
+      const entry = step.concurrency ? await options.enterGroup(step) : undefined;
+      if (entry && 'cancelled' in entry) {
+        return options.signal.aborted
+          ? options.skipStep(step, 'run was terminated')
+          : options.killStep(step, entry.cancelled);
+      }
+      const lease = entry?.lease;
+      try {
+        const result = await queue.add(() =>
+          options.signal.aborted
+            ? options.skipStep(step, 'run was terminated')
+            : options.runStep(step, lease?.cancelled),
+        );
+        if (!result) throw new Error(`step '${step.name}' produced no outcome`);
+        return result;
+      } finally {
+        lease?.release();
+      }
     });
     outcomes.set(step.name, outcome);
   }

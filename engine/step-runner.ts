@@ -31,6 +31,11 @@ export interface StepRunContext {
   log: StepLog;
   /** Aborted when the whole run is terminated. */
   runSignal: AbortSignal;
+  /**
+   * Aborted, with the message as its reason, when a newer member of the step's concurrency
+   * group cancels it: the step ends `killed` with that reason.
+   */
+  cancelled?: AbortSignal | undefined;
   /** Time between SIGTERM and SIGKILL when a step is stopped. */
   graceMs: number;
   /** This step's own artifact folder, and its name below the run's artifacts folder. */
@@ -85,7 +90,11 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
     ctx.log.endLines();
     outcome = result.outcome;
     started ||= result.started;
-    const retry = outcome.status === 'failure' && attempt <= step.retries && !ctx.runSignal.aborted;
+    const retry =
+      outcome.status === 'failure' &&
+      attempt <= step.retries &&
+      !ctx.runSignal.aborted &&
+      !ctx.cancelled?.aborted;
     if (!retry) break;
     ctx.log.system(`attempt ${attempt} failed: ${outcome.reason}`);
     await destroyQuietly(step, ctx);
@@ -133,9 +142,16 @@ async function runAttempt(
       started: false,
     };
   }
+  if (ctx.cancelled?.aborted) {
+    return {
+      outcome: { status: 'killed', exitCode: null, reason: cancelReason(ctx.cancelled) },
+      started: false,
+    };
+  }
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), step.timeoutMs);
-  const signal = AbortSignal.any([ctx.runSignal, timeout.signal]);
+  const stops = [ctx.runSignal, timeout.signal, ...(ctx.cancelled ? [ctx.cancelled] : [])];
+  const signal = AbortSignal.any(stops);
   let started = false;
   try {
     await ctx.backend.startStep(step, ctx.run);
@@ -151,6 +167,11 @@ async function runAttempt(
         outcome: { status: 'killed', exitCode: exit.exitCode, reason: 'terminated by user' },
         started,
       };
+    }
+    if (ctx.cancelled?.aborted) {
+      const reason = cancelReason(ctx.cancelled);
+      ctx.log.system(reason);
+      return { outcome: { status: 'killed', exitCode: exit.exitCode, reason }, started };
     }
     if (timeout.signal.aborted) {
       const reason = `timed out after ${formatDuration(step.timeoutMs)}`;
@@ -182,6 +203,12 @@ async function runAttempt(
   } finally {
     clearTimeout(timer);
   }
+}
+
+function cancelReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string'
+    ? signal.reason
+    : 'cancelled by a newer member of its concurrency group';
 }
 
 async function pumpOutput(

@@ -6,7 +6,15 @@ import { formatDuration } from '../config/units.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { type LoadedPlan, loadPlan } from '../load-plan.ts';
 import { defaultPipelinePath, PipelineReadError } from '../pipeline.ts';
-import type { ApprovalGate, Plan, PlannedStep, ResolvedEnvironment, Trigger } from '../plan.ts';
+import type {
+  ApprovalGate,
+  ConcurrencyGroup,
+  FileSchedule,
+  Plan,
+  PlannedStep,
+  ResolvedEnvironment,
+  Trigger,
+} from '../plan.ts';
 import { commandArgs } from './args.ts';
 import { count } from './count.ts';
 import {
@@ -150,6 +158,7 @@ function displayPath(cwd: string, path: string): string {
 export function formatPlan(plan: Plan): string {
   const byName = new Map(plan.steps.map((s) => [s.name, s]));
   const lines = [`${plan.name} (${plan.file}): ${describeTrigger(plan.trigger)}`];
+  if (plan.concurrency) lines.push(`executions ${describeGroup(plan.concurrency, 'execution')}`);
   const number = (i: number) => `${i + 1}. `;
   const relativePath = workspaceRelative(plan);
   plan.layers.forEach((layer, i) => {
@@ -165,7 +174,21 @@ export function formatPlan(plan: Plan): string {
     `${count(plan.steps.length, 'step')} in ${count(plan.layers.length, 'layer')}` +
       (skipped > 0 ? `, ${skipped} skipped` : ''),
   );
+  for (const schedule of plan.schedules ?? []) lines.push(describeSchedule(schedule));
   return `${lines.join('\n')}\n`;
+}
+
+/** `run one at a time in concurrency group deploy-main; a newer execution cancels an older one` */
+function describeGroup(concurrency: ConcurrencyGroup, member: 'execution' | 'step'): string {
+  const cancel = concurrency.cancelInProgress ? `; a newer ${member} cancels an older one` : '';
+  return `run one at a time in concurrency group ${concurrency.group}${cancel}`;
+}
+
+/** `schedule nightly: 0 3 * * * (server's zone) on main (server only)` */
+function describeSchedule(schedule: FileSchedule): string {
+  const zone = schedule.timezone ?? "the server's zone";
+  const branch = schedule.branch ?? 'the default branch';
+  return `schedule ${schedule.name}: ${schedule.cron} (${zone}) on ${branch}, run by the server with event cron`;
 }
 
 function describeTrigger(trigger: Trigger): string {
@@ -182,7 +205,10 @@ function describeTrigger(trigger: Trigger): string {
 function describeStep(relativePath: (path: string) => string, step: PlannedStep): string {
   const text = `${step.name} (${describeEnvironment(relativePath, step.environment)})`;
   if (step.skip !== undefined) return `${text}  skipped: ${step.skip}`;
-  return step.approval === undefined ? text : `${text}  ${describeApproval(step.approval)}`;
+  const notes: string[] = [];
+  if (step.concurrency) notes.push(`steps ${describeGroup(step.concurrency, 'step')}`);
+  if (step.approval) notes.push(describeApproval(step.approval));
+  return [text, ...notes].join('  ');
 }
 
 /** `waits for approval by alice, admin (30m): "Deploy to production?"` */

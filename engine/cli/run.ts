@@ -199,6 +199,13 @@ export async function runCommand(argvGiven: string[], io: CliIO): Promise<number
       return 2;
     }
   }
+  if (plan.concurrency) {
+    // A local run is one person's, in a copy of their checkout: queueing it behind (or letting
+    // it cancel) another terminal's run would surprise more than it protects.
+    progress.write(
+      `${paint('gray', `note: concurrency group ${plan.concurrency.group} applies on the server; gbcms run starts at once (step groups still take turns)`)}\n`,
+    );
+  }
   const allowed = new Set(plan.steps.filter((step) => step.allowFailure).map((step) => step.name));
   const runReporter = tty
     ? liveReporter(io.stdout, paint, allowed)

@@ -2,10 +2,11 @@
 // and trigger always give the same plan. The linter has already rejected bad files; what is
 // thrown here is a state the linter should have made impossible.
 import { basename, dirname, resolve } from 'node:path';
+import { type GroupValues, renderGroup } from '../config/concurrency.ts';
 import { findCycle, type StepGraph, stepGraph, topologicalLayers } from '../config/dag.ts';
 import { matrixCombinations } from '../config/matrix.ts';
 import type { PipelineFile } from '../config/pipeline-file.generated.ts';
-import type { Plan, PlannedStep, Trigger } from '../plan.ts';
+import type { ConcurrencyGroup, FileSchedule, Plan, PlannedStep, Trigger } from '../plan.ts';
 import { uniqueStepSlugs } from './slugs.ts';
 import { planStepBody, type StepBody, type StepSource } from './step.ts';
 import { whenSkipReason } from './when.ts';
@@ -21,7 +22,13 @@ export interface CompileOptions {
 }
 
 export function compilePlan(config: PipelineFile, options: CompileOptions): Plan {
-  const source: StepSource = { config, pipelineDir: resolve(options.workspace, dirname(options.file)) };
+  const name = config.name ?? options.defaultName ?? basename(options.workspace);
+  const groupValues = triggerGroupValues(options.trigger, name);
+  const source: StepSource = {
+    config,
+    pipelineDir: resolve(options.workspace, dirname(options.file)),
+    groupValues,
+  };
   const entries = Object.entries(config.steps);
   const baseGraph = stepGraph(entries);
 
@@ -68,14 +75,44 @@ export function compilePlan(config: PipelineFile, options: CompileOptions): Plan
     steps.push(step);
   }
 
-  return {
-    name: config.name ?? options.defaultName ?? basename(options.workspace),
+  const plan: Plan = {
+    name,
     file: options.file,
     workspace: options.workspace,
     trigger: options.trigger,
     steps,
     layers,
   };
+  if (config.schedules) plan.schedules = config.schedules.map(fileSchedule);
+  if (config.concurrency) plan.concurrency = planGroup(config.concurrency, groupValues);
+  return plan;
+}
+
+function triggerGroupValues(trigger: Trigger, pipeline: string): GroupValues {
+  return {
+    branch: trigger.branch ?? '',
+    tag: trigger.tag ?? '',
+    event: trigger.event,
+    commit: trigger.commit ?? '',
+    pipeline,
+  };
+}
+
+function planGroup(
+  concurrency: NonNullable<PipelineFile['concurrency']>,
+  values: GroupValues,
+): ConcurrencyGroup {
+  return {
+    group: renderGroup(concurrency.group, values),
+    cancelInProgress: concurrency.cancel_in_progress ?? false,
+  };
+}
+
+function fileSchedule(schedule: NonNullable<PipelineFile['schedules']>[number]): FileSchedule {
+  const planned: FileSchedule = { name: schedule.name, cron: schedule.cron };
+  if (schedule.branch !== undefined) planned.branch = schedule.branch;
+  if (schedule.timezone !== undefined) planned.timezone = schedule.timezone;
+  return planned;
 }
 
 /**

@@ -1,5 +1,6 @@
 // One step of the file, for one matrix combination (or none), turned into its planned form.
 // Dependencies and skipping are decided by the compiler, which sees every step.
+import { type GroupValues, renderGroup } from '../config/concurrency.ts';
 import { type Combination, matrixEnv, matrixStepName, substituteMatrix } from '../config/matrix.ts';
 import type { PipelineFile, Step } from '../config/pipeline-file.generated.ts';
 import { parseDuration } from '../config/units.ts';
@@ -20,6 +21,8 @@ export interface StepSource {
   config: PipelineFile;
   /** Absolute directory of the pipeline file. */
   pipelineDir: string;
+  /** What a concurrency group's variables are for this trigger. */
+  groupValues: GroupValues;
 }
 
 /**
@@ -53,6 +56,12 @@ export function planStepBody(
   };
   if (combination) body.matrix = { ...combination };
   if (step.approval !== undefined) body.approval = planApproval(baseName, step.approval);
+  if (step.concurrency !== undefined) {
+    body.concurrency = {
+      group: renderGroup(step.concurrency.group, source.groupValues, combination),
+      cancelInProgress: step.concurrency.cancel_in_progress ?? false,
+    };
+  }
   if (step.cache !== undefined && step.cache.length > 0) body.cache = step.cache.map(planCache);
   if (step.services !== undefined && Object.keys(step.services).length > 0) {
     body.services = planServices(baseName, step.services, substitute, source);

@@ -48,6 +48,14 @@ export interface PipelineFile {
    */
   name?: string;
   env?: EnvMap;
+  concurrency?: Concurrency;
+  /**
+   * Cron schedules the server runs (event cron); read from the file on the project's default branch at each push to it.
+   *
+   * @minItems 1
+   * @maxItems 20
+   */
+  schedules?: Array<{name: string; cron: string; branch?: string; timezone?: string}>;
   /**
    * Pipeline files in the repository (or {url, sha256} over HTTPS) whose templates, environments and steps join this file's: paths relative to this file, globs allowed (matches sorted). An included file holds only include, templates, environments and steps.
    *
@@ -94,6 +102,19 @@ export interface PipelineFile {
  */
 export interface EnvMap {
   [k: string]: Scalar;
+}
+/**
+ * Runs one at a time with the other members of its group, oldest first. At the top level the members are the project's executions (on the server); on a step, that step's matrix combinations and, on the server, the same group's steps in the project's other executions.
+ */
+export interface Concurrency {
+  /**
+   * The group's name; ${{ branch }}, ${{ tag }}, ${{ event }}, ${{ commit }}, ${{ pipeline }} and, in a step, ${{ matrix.AXIS }} are filled in.
+   */
+  group: string;
+  /**
+   * A newer member of the group terminates the older ones (killed) instead of waiting for them.
+   */
+  cancel_in_progress?: boolean;
 }
 /**
  * Where a step runs: an image (pulled) or a Dockerfile (built), with its limits.
@@ -207,6 +228,7 @@ export interface Step {
      */
     timeout?: string;
   };
+  concurrency?: Concurrency;
   artifacts?: Artifact[];
   reports?: {
     junit?: string;

@@ -70,6 +70,12 @@ export const LINT_CODES = {
   GBCMS_MATRIX_REF_UNKNOWN_AXIS: "warning: ${{ matrix.AXIS }} names an axis the step's matrix does not have",
   GBCMS_MATRIX_IMAGE:
     "a step's image that is not a valid image reference once a matrix combination is filled in",
+  GBCMS_CONCURRENCY_VARIABLE:
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the pipeline syntax, not a JS template
+    "a concurrency group's ${{ NAME }} that gbcms cannot fill: an unknown variable, a matrix axis the step does not have (or any at the top level), or a ${{ left unclosed",
+  GBCMS_SCHEDULE_CRON: "a schedule's cron expression that is not five fields or a nickname, or never fires",
+  GBCMS_SCHEDULE_TIMEZONE: "a schedule's timezone that is not an IANA zone name",
+  GBCMS_SCHEDULE_DUPLICATE_NAME: 'two schedules of the file with the same name',
   GBCMS_BAD_HABIT_ROOT_USER: 'warning: an environment runs as root',
   // Includes and templates.
   GBCMS_INCLUDE_PATH: 'an include path that is absolute or leads out of the repository',

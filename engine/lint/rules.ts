@@ -7,6 +7,7 @@ import { asList, asMapping, has, mappingEntries } from './data.ts';
 import type { Reporter } from './report.ts';
 import { checkArtifacts } from './rules-artifacts.ts';
 import { checkCaches } from './rules-cache.ts';
+import { checkPipelineGroup, checkSchedules, checkStepGroup } from './rules-concurrency.ts';
 import { checkDependencies } from './rules-dag.ts';
 import { checkMatrixStep, matrixReferences } from './rules-matrix.ts';
 import { checkServices } from './rules-services.ts';
@@ -31,8 +32,11 @@ export function checkRules(data: unknown, reporter: Reporter): void {
     checkArtifacts(name, step, reporter);
     checkCaches(name, step, reporter);
     checkServices(name, step, { environments: environmentNames, fileHasEnvironments, hints }, reporter);
+    checkStepGroup(name, step, reporter, hints);
   }
   checkDependencies(steps, reporter, hints);
+  checkPipelineGroup(root, reporter, hints);
+  checkSchedules(root, reporter);
 }
 
 function checkEnvironment(name: string, environment: Mapping, reporter: Reporter): void {

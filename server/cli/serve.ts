@@ -375,6 +375,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     hooks.onListening?.(address);
     // After recover(): a tick missed while no server ran fires once now, behind what was pending.
     stopSchedules = scheduler.start();
+    // Pushes made while no server listened may have changed the files' schedules.
+    manager.fileSchedules.syncAll().catch((error: unknown) => logger.error({ err: error }, 'file schedules'));
   } catch (error) {
     io.stderr.write(`gbcms serve: could not start: ${(error as Error).message}\n`);
     stopRetention?.();

@@ -5,11 +5,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { ApprovalAsker } from '../../engine/approval.ts';
 import type { Backend } from '../../engine/backends/types.ts';
+import type { Lease } from '../../engine/concurrency-groups.ts';
 import { formatDiagnostic } from '../../engine/diagnostics.ts';
 import type { LoadedPlan } from '../../engine/load-plan.ts';
 import { loadPlanInWorker } from '../../engine/load-plan-worker.ts';
 import { defaultPipelinePath, PipelineReadError } from '../../engine/pipeline.ts';
-import type { Plan, Trigger } from '../../engine/plan.ts';
+import type { FileSchedule, Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { FetchedCommit } from '../git/fetch.ts';
@@ -18,6 +19,7 @@ import type { Execution, Store } from '../store/index.ts';
 import { executionCacheScope } from './cache-scope.ts';
 import { SourceError } from './errors.ts';
 import type { EventBody } from './event-shapes.ts';
+import type { ExecutionTurns } from './group-turns.ts';
 import type { ExecutionLogger } from './logger.ts';
 import type { RunRecorder } from './recorder.ts';
 import { reuseFromOriginal } from './reuse-source.ts';
@@ -48,6 +50,10 @@ export interface ExecuteContext {
   approvals: ApprovalAsker;
   /** The run's observer, made once the plan is known. */
   recorder(plan: Plan): RunRecorder;
+  /** Where the execution and its steps take their concurrency groups' turns (group-turns.ts). */
+  turns: ExecutionTurns;
+  /** The schedules of a push to the default branch's file: the project's file schedules now. */
+  fileSchedules(schedules: readonly FileSchedule[]): Promise<void>;
 }
 
 export interface Outcome {
@@ -77,33 +83,18 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     }
     if (signal.aborted) return { status: 'killed', reason: null };
     const { plan } = loaded;
-    const secrets = await runSecrets(ctx, plan);
-    if ('reason' in secrets) return { status: 'error', reason: secrets.reason };
-    if (signal.aborted) return { status: 'killed', reason: null };
-    const { rerunOf, fromFailed } = ctx.request;
-    const reuse =
-      rerunOf !== undefined && fromFailed
-        ? await reuseFromOriginal(ctx.store, dataDir, rerunOf, plan, ctx.publish)
-        : undefined;
-    const record = await runPipeline(plan, {
-      backend: ctx.backend,
-      runsDir: dirname(runDir),
-      id: execution.id,
-      signal,
-      graceMs: ctx.graceMs,
-      observer: ctx.recorder(plan).observe,
-      // Passed as `gbcms run` passes them: the engine injects them and masks them in every log line.
-      secrets: secrets.values,
-      secretRefusals: secrets.refusals,
-      cacheScope: executionCacheScope(execution.project_id, ctx.request),
-      approvals: ctx.approvals,
-      ...(reuse ? { reuse } : {}),
-      env: {
-        GBCMS_PROJECT: ctx.request.project.name,
-        GBCMS_EXECUTION_NUMBER: String(execution.number),
-      },
-    });
-    return { status: record.status, reason: record.reason };
+    if (isDefaultBranchPush(ctx.request)) await ctx.fileSchedules(plan.schedules ?? []);
+    let lease: Lease | undefined;
+    if (plan.concurrency) {
+      const entry = await ctx.turns.take(plan.concurrency);
+      if ('cancelled' in entry) return { status: 'killed', reason: entry.cancelled };
+      lease = entry.lease;
+    }
+    try {
+      return await runPlan(ctx, plan);
+    } finally {
+      lease?.release();
+    }
   } catch (error) {
     if (signal.aborted) return { status: 'killed', reason: null };
     if (error instanceof SourceError) {
@@ -117,6 +108,50 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       logger.warn({ err: error, execution: execution.id }, 'could not remove the workspace');
     });
   }
+}
+
+/** A push to the project's default branch: its file's schedules become the project's. */
+function isDefaultBranchPush({ trigger, source, project }: StartExecutionRequest): boolean {
+  return (
+    source.kind === 'project' &&
+    trigger.event === 'push' &&
+    trigger.tag === undefined &&
+    trigger.branch === project.default_branch
+  );
+}
+
+/** The plan on the backend, once the execution's turn (if it has a group) has come. */
+async function runPlan(ctx: ExecuteContext, plan: Plan): Promise<Outcome> {
+  const { execution, dataDir, signal } = ctx;
+  const runDir = join(dataDir, execution.logs_dir);
+  const secrets = await runSecrets(ctx, plan);
+  if ('reason' in secrets) return { status: 'error', reason: secrets.reason };
+  if (signal.aborted) return { status: 'killed', reason: null };
+  const { rerunOf, fromFailed } = ctx.request;
+  const reuse =
+    rerunOf !== undefined && fromFailed
+      ? await reuseFromOriginal(ctx.store, dataDir, rerunOf, plan, ctx.publish)
+      : undefined;
+  const record = await runPipeline(plan, {
+    backend: ctx.backend,
+    runsDir: dirname(runDir),
+    id: execution.id,
+    signal,
+    graceMs: ctx.graceMs,
+    observer: ctx.recorder(plan).observe,
+    // Passed as `gbcms run` passes them: the engine injects them and masks them in every log line.
+    secrets: secrets.values,
+    secretRefusals: secrets.refusals,
+    cacheScope: executionCacheScope(execution.project_id, ctx.request),
+    approvals: ctx.approvals,
+    stepGroups: ctx.turns.stepGroups,
+    ...(reuse ? { reuse } : {}),
+    env: {
+      GBCMS_PROJECT: ctx.request.project.name,
+      GBCMS_EXECUTION_NUMBER: String(execution.number),
+    },
+  });
+  return { status: record.status, reason: record.reason };
 }
 
 /**
@@ -138,7 +173,7 @@ async function runSecrets(ctx: ExecuteContext, plan: Plan): Promise<RunSecrets |
 }
 
 /** The plan, or every error as `FILE:LINE:COL: error CODE: message`, one per line. */
-async function loadExecutionPlan(
+export async function loadExecutionPlan(
   workspace: string,
   trigger: Trigger,
   projectName: string,

@@ -2,11 +2,14 @@
 // once it has a slot (execute.ts, with a RunRecorder as the run's observer), and how its end
 // is recorded and told to subscribers and observers.
 import { join } from 'node:path';
+import type { FileSchedule } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
+import type { FileSchedules } from '../schedules/file-schedules.ts';
 import type { Execution } from '../store/index.ts';
 import { endExecution } from './ending.ts';
 import type { EventStream } from './event-stream.ts';
 import { execute, type Outcome } from './execute.ts';
+import type { ExecutionTurns, GroupTurns, JobSlot } from './group-turns.ts';
 import type { ExecutionManagerOptions, StepEnded } from './manager-types.ts';
 import { RunRecorder } from './recorder.ts';
 import type { SlotRequest } from './slots.ts';
@@ -25,6 +28,8 @@ export interface Job extends SlotRequest {
   /** Settles once the execution has ended and its `end` event is out. */
   done?: Promise<void>;
   recorder?: RunRecorder;
+  /** Set while the job, its group's turn come, queues for a slot again: called when it has one. */
+  resume?: () => void;
 }
 
 export interface JobContext {
@@ -37,6 +42,14 @@ export interface JobContext {
   emitStepEnded(ended: StepEnded): void;
   /** The execution's `end` is published: its stream may go after a while. */
   retireStream(executionId: string): void;
+  /** Concurrency groups of every project's executions and steps. */
+  turns: GroupTurns;
+  /** How the job gives its slot back while it waits for its group, and takes one again. */
+  slot(job: Job): JobSlot;
+  /** Ends a running or waiting execution, as the manager's terminate(). */
+  terminate(executionId: string, reason: string): void;
+  /** The project's schedules from its default branch's pipeline file. */
+  fileSchedules: FileSchedules;
 }
 
 /** Runs the job once it holds a slot, through to its recorded end. */
@@ -55,6 +68,8 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
       logger,
       secrets: ctx.options.secrets,
       approvals: ctx.gates.askerFor(job.id),
+      turns: jobTurns(job, ctx),
+      fileSchedules: (schedules) => syncFileSchedules(job, ctx, schedules),
       publish: (body) => job.stream.publish(body),
       onChanged: (execution) => {
         job.execution = execution;
@@ -87,6 +102,48 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
   await job.recorder?.finish();
   if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
   await endJob(job, outcome, ctx);
+}
+
+function jobTurns(job: Job, ctx: JobContext): ExecutionTurns {
+  const { store } = ctx.options;
+  return ctx.turns.forExecution({
+    execution: job.execution,
+    signal: job.controller.signal,
+    slot: ctx.slot(job),
+    waiting: async (reason) => {
+      if (!(await store.executions.setPendingReason(job.id, reason))) return;
+      job.execution = { ...job.execution, reason };
+      job.stream.publish({ type: 'status', execution: job.execution });
+    },
+    recordGroup: async (group) => {
+      await store.executions.setConcurrencyGroup(job.id, group);
+      job.execution = { ...job.execution, concurrency_group: group };
+      job.stream.publish({ type: 'status', execution: job.execution });
+    },
+    terminate: (reason) => ctx.terminate(job.id, reason),
+  });
+}
+
+/** A failed sync is the server's problem, not the push's: the execution runs on. */
+async function syncFileSchedules(
+  job: Job,
+  ctx: JobContext,
+  schedules: readonly FileSchedule[],
+): Promise<void> {
+  try {
+    const { refused } = await ctx.fileSchedules.sync(job.request.project, schedules);
+    for (const { name, reason } of refused) {
+      job.stream.publish({
+        type: 'notice',
+        message: `schedule ${name} of the pipeline file is not used: ${reason}`,
+      });
+    }
+  } catch (error) {
+    ctx.options.logger.error(
+      { err: error, execution: job.id },
+      "could not update the pipeline file's schedules",
+    );
+  }
 }
 
 /** Records the end, tells subscribers and observers, and keeps the stream a little longer. */

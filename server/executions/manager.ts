@@ -19,12 +19,14 @@ import { join } from 'node:path';
 import { sweepLeftovers } from '../../engine/leftovers.ts';
 import type { Trigger } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
+import { FileSchedules } from '../schedules/file-schedules.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
 import { DEFAULT_CACHE_BUDGET_BYTES, sweepCaches } from './cache-sweep.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
+import { GroupTurns, queueSlot } from './group-turns.ts';
 import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
@@ -51,6 +53,8 @@ export const SHUT_DOWN = 'terminated: the server shut down';
 export class ExecutionManager implements ExecutionControl {
   readonly events = new EventEmitter<ManagerEvents>();
   readonly external: ExternalExecutions;
+  /** Schedules from the default branch's pipeline file: synced by pushes, and by syncAll() at start. */
+  readonly fileSchedules: FileSchedules;
   readonly #options: ExecutionManagerOptions;
   readonly #now: () => Date;
   readonly #queue: SlotQueue<Job>;
@@ -90,8 +94,18 @@ export class ExecutionManager implements ExecutionControl {
       stamp: () => this.#stamp(),
       opened: (id, step, gate) => this.#jobs.get(id)?.recorder?.gateOpened(step, gate),
     });
+    this.fileSchedules = new FileSchedules({
+      store: options.store,
+      dataDir: options.dataDir,
+      logger: options.logger,
+      now: this.#now,
+    });
     this.#jobContext = {
       options,
+      turns: new GroupTurns(),
+      slot: (job) => queueSlot(job, this.#queue, () => this.#dispatch()),
+      terminate: (id, reason) => void this.terminate(id, reason),
+      fileSchedules: this.fileSchedules,
       stamp: () => this.#stamp(),
       emitStatus: (execution) => this.#emitStatus(execution),
       gates: this.#gates,
@@ -151,7 +165,8 @@ export class ExecutionManager implements ExecutionControl {
     if (held) return terminated(await this.#held.end(held, reason));
     const job = this.#jobs.get(executionId);
     if (!job) return this.#terminateUnmanaged(executionId, reason);
-    if (this.#queue.remove(executionId)) {
+    // A job queued to resume after its group's turn is under way: its abort takes it out.
+    if (!job.resume && this.#queue.remove(executionId)) {
       job.stopReason = reason;
       job.done = endJob(job, { status: 'killed', reason }, this.#jobContext).finally(() =>
         this.#jobs.delete(executionId),
@@ -284,7 +299,9 @@ export class ExecutionManager implements ExecutionControl {
         await store.executions.setEnded(row.id, 'error', 'the project no longer exists', this.#stamp());
         continue;
       }
-      this.#admit(row, storedRequest(row, project));
+      // What it waited for in its concurrency group ended with the old process; it asks anew.
+      if (row.reason !== null) await store.executions.setPendingReason(row.id, null);
+      this.#admit({ ...row, reason: null }, storedRequest(row, project));
       report.requeued.push(row.id);
     }
     // Still waiting for someone: held again, as they were, with a live stream for their pages.
@@ -402,6 +419,11 @@ export class ExecutionManager implements ExecutionControl {
   #dispatch(): void {
     if (this.#draining) return;
     for (const job of this.#queue.take()) {
+      if (job.resume) {
+        job.resume();
+        job.resume = undefined;
+        continue;
+      }
       job.done = runJob(job, this.#jobContext).finally(() => {
         this.#queue.release(job.id);
         this.#jobs.delete(job.id);

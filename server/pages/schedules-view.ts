@@ -1,5 +1,5 @@
-// The schedules part of the project page: what runs when, and for the owner and admins the
-// form that adds one and the buttons that remove them.
+// The schedules part of the project page: what runs when (those of the pipeline file marked so),
+// and for the owner and admins the form that adds one and the buttons that remove them.
 import type { Schedule } from '../store/index.ts';
 import { timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
@@ -20,7 +20,7 @@ export function schedulesView(input: SchedulesViewInput): SafeHtml | '' {
   const base = `/projects/${encodeURIComponent(input.projectId)}/schedules`;
   const rows = schedules.map(
     (schedule) => html`<tr>
-<td>${schedule.name ?? html`<span class="muted">–</span>`}</td>
+<td>${schedule.name ?? html`<span class="muted">–</span>`}${schedule.source === 'file' ? html` <span class="tag schedule-source" title="read from the default branch's pipeline file at each push to it">from .gbcms.yml</span>` : ''}</td>
 <td><code>${schedule.cron}</code></td>
 <td>${schedule.timezone}</td>
 <td><code>${schedule.branch}</code></td>
@@ -31,9 +31,12 @@ export function schedulesView(input: SchedulesViewInput): SafeHtml | '' {
         : timeElement(schedule.last_run_at, now)
     }</td>
 ${
-  canManage
-    ? html`<td><form method="post" action="${base}/${encodeURIComponent(schedule.id)}/delete" class="inline"><button type="submit" class="link">Remove</button></form></td>`
-    : ''
+  !canManage
+    ? ''
+    : schedule.source === 'file'
+      ? // Removed here, the next push to the default branch would bring it back.
+        html`<td class="muted">remove it from the file</td>`
+      : html`<td><form method="post" action="${base}/${encodeURIComponent(schedule.id)}/delete" class="inline"><button type="submit" class="link">Remove</button></form></td>`
 }
 </tr>`,
   );

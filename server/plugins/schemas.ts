@@ -66,6 +66,10 @@ const executionProperties = {
     description: 'who approved it, when it waited as blocked (a pull request from a fork)',
   },
   approved_at: nullableTimestamp,
+  concurrency_group: {
+    type: ['string', 'null'],
+    description: 'the concurrency group its pipeline file put it in; it runs one at a time with the others',
+  },
   session_id: nullableString,
   name: { type: ['string', 'null'], description: "an external execution's label" },
   heartbeat_timeout_s: nullableInteger,
@@ -240,6 +244,12 @@ export const ScheduleSchema = {
     last_run_at: nullableTimestamp,
     last_execution_id: { type: ['string', 'null'], description: 'the execution the last tick started' },
     created_at: timestamp,
+    source: {
+      type: ['string', 'null'],
+      enum: ['file', null],
+      description:
+        "'file': read from schedules: of the default branch's pipeline file, updated and removed by pushes to it; null: made through the API, a page or the CLI",
+    },
   },
 } as const;
 

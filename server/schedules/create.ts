@@ -1,8 +1,9 @@
 // Adding a schedule, the same way from the API, the page and the CLI: the input checked field
 // by field, the first tick computed, the row stored.
+
+import { checkTiming, nextTick, serverTimeZone } from '../../engine/config/cron.ts';
 import { refNameProblem } from '../git/ref-name.ts';
 import type { Project, Schedule, Store } from '../store/index.ts';
-import { checkTiming, nextTick, serverTimeZone } from './cron.ts';
 
 export interface ScheduleInput {
   cron: string;

@@ -10,10 +10,10 @@
 //   row; each claims it with a compare-and-set on next_run_at (store/schedules.ts) and only the
 //   one whose update changed the row starts the execution.
 
+import { nextTick } from '../../engine/config/cron.ts';
 import type { ExecutionLogger } from '../executions/logger.ts';
 import type { StartExecutionRequest } from '../executions/types.ts';
 import type { Execution, Schedule, Store } from '../store/index.ts';
-import { nextTick } from './cron.ts';
 
 /** Longest sleep between passes: how late a schedule added by another process may first fire. */
 const DEFAULT_MAX_SLEEP_MS = 10_000;

@@ -98,8 +98,18 @@ export interface ExecutionRepo {
    * gate), blocked -> running when not; only for a started execution. False when it did not change.
    */
   setWaiting(id: string, waiting: boolean): Promise<boolean>;
-  /** pending -> running, stamping started_at (default now). False when it was not pending. */
+  /**
+   * pending -> running, stamping started_at (default now) and clearing the reason it waited
+   * for. False when it was not pending.
+   */
   setStarted(id: string, at?: string): Promise<boolean>;
+  /** Records the concurrency group the execution's pipeline file put it in. */
+  setConcurrencyGroup(id: string, group: string): Promise<void>;
+  /**
+   * Why a pending execution still waits (its concurrency group's turn), or null once it does not.
+   * False when it was not pending.
+   */
+  setPendingReason(id: string, reason: string | null): Promise<boolean>;
   /** blocked|pending|running -> a finished status, stamping ended_at. False when it had already finished. */
   setEnded(id: string, status: RunStatus, reason: string | null, at?: string): Promise<boolean>;
   /**
@@ -161,6 +171,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           source_repo: input.source_repo ?? null,
           approved_by: null,
           approved_at: null,
+          concurrency_group: null,
         };
         await trx.insertInto('executions').values(execution).execute();
         return execution;
@@ -259,7 +270,21 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
     async setStarted(id, at = now()) {
       const result = await db
         .updateTable('executions')
-        .set({ status: 'running', started_at: at })
+        .set({ status: 'running', started_at: at, reason: null })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
+    },
+
+    async setConcurrencyGroup(id, group) {
+      await db.updateTable('executions').set({ concurrency_group: group }).where('id', '=', id).execute();
+    },
+
+    async setPendingReason(id, reason) {
+      const result = await db
+        .updateTable('executions')
+        .set({ reason })
         .where('id', '=', id)
         .where('status', '=', 'pending')
         .executeTakeFirst();

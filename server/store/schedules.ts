@@ -9,7 +9,7 @@
 // the mechanism the scale-out work is to reuse.
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
-import type { Schedule } from './schema.ts';
+import type { Schedule, ScheduleSource } from './schema.ts';
 
 export interface NewSchedule {
   project_id: string;
@@ -20,7 +20,12 @@ export interface NewSchedule {
   /** The first tick, computed by the caller from the expression (the store knows no cron). */
   next_run_at: string | null;
   created_by?: string | null;
+  /** Default null: made through the API, the page or the CLI. */
+  source?: ScheduleSource | null;
 }
+
+/** What a pipeline file's schedule may change at the next push; the row and its history stay. */
+export type ScheduleTimingChange = Pick<Schedule, 'cron' | 'branch' | 'timezone' | 'next_run_at'>;
 
 export interface ScheduleRepo {
   create(input: NewSchedule): Promise<Schedule>;
@@ -29,6 +34,8 @@ export interface ScheduleRepo {
   listByProject(projectId: string): Promise<Schedule[]>;
   /** True when the schedule existed in that project. */
   remove(projectId: string, id: string): Promise<boolean>;
+  /** A new expression, branch or zone, with the next tick computed for it. */
+  changeTiming(id: string, change: ScheduleTimingChange): Promise<void>;
   /** Schedules whose next tick is at or before `at` (ISO-8601), soonest first. */
   due(at: string): Promise<Schedule[]>;
   /** The soonest next tick of any schedule, for how long the scheduler may sleep. */
@@ -59,6 +66,7 @@ export function scheduleRepo({ db, now }: RepoContext): ScheduleRepo {
           last_execution_id: null,
           created_by: input.created_by ?? null,
           created_at: now(),
+          source: input.source ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -82,6 +90,10 @@ export function scheduleRepo({ db, now }: RepoContext): ScheduleRepo {
         .where('project_id', '=', projectId)
         .executeTakeFirst();
       return result.numDeletedRows === 1n;
+    },
+
+    async changeTiming(id, change) {
+      await db.updateTable('schedules').set(change).where('id', '=', id).execute();
     },
 
     due: (at) =>

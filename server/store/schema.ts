@@ -114,6 +114,8 @@ export interface ExecutionsTable {
   /** The username of who approved a `blocked` execution, and when. */
   approved_by: string | null;
   approved_at: string | null;
+  /** The concurrency group the pipeline file put it in, once read; its turn is taken in memory. */
+  concurrency_group: string | null;
 }
 
 export interface SessionsTable {
@@ -281,7 +283,12 @@ export interface SchedulesTable {
   last_execution_id: string | null;
   created_by: string | null;
   created_at: string;
+  /** Where it came from: null, made through the API, the page or the CLI; 'file', the pipeline file. */
+  source: ScheduleSource | null;
 }
+
+/** A schedule read from `schedules:` of the default branch's pipeline file. */
+export type ScheduleSource = 'file';
 
 export interface CacheUsesTable {
   /** The engine's cache key (sha256 hex): one volume or folder. */

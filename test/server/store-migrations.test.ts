@@ -30,6 +30,7 @@ const MIGRATIONS = [
   '008-cache-uses',
   '009-session-keys',
   '010-step-approvals',
+  '011-concurrency-file-schedules',
   '012-log-search',
   '014-rerun-from-failed',
 ];

@@ -103,6 +103,12 @@ describe('golden: valid files stay clean', () => {
       'include:',
       'templates:',
       'extends:',
+      'concurrency:',
+      'group:',
+      'cancel_in_progress:',
+      'schedules:',
+      'cron:',
+      'timezone:',
     ];
     for (const field of fields) assert.ok(text.includes(field), field);
   });

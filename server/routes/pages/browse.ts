@@ -1,5 +1,6 @@
 // The read-only pages: projects, a project's executions, an execution (with its reports).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { serverTimeZone } from '../../../engine/config/cron.ts';
 import { errors } from '../../errors.ts';
 import { readStepGraph } from '../../executions/step-graph.ts';
 import { FORGE_NAMES } from '../../forges/commit-status.ts';
@@ -7,7 +8,6 @@ import { executionPage } from '../../pages/execution-page.ts';
 import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
 import type { SecretRow } from '../../pages/secrets-view.ts';
-import { serverTimeZone } from '../../schedules/cron.ts';
 import { GLOBAL_SCOPE_KEY, scopeKey, secretView } from '../../secrets/vault.ts';
 import { InvalidCursorError, type Store } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';

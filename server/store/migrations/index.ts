@@ -40,6 +40,7 @@ import * as projectStatusSettings from './007-project-status-settings.ts';
 import * as cacheUses from './008-cache-uses.ts';
 import * as sessionKeys from './009-session-keys.ts';
 import * as stepApprovals from './010-step-approvals.ts';
+import * as concurrencyFileSchedules from './011-concurrency-file-schedules.ts';
 import * as logSearch from './012-log-search.ts';
 import * as rerunFromFailed from './014-rerun-from-failed.ts';
 
@@ -54,6 +55,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-cache-uses': cacheUses,
   '009-session-keys': sessionKeys,
   '010-step-approvals': stepApprovals,
+  '011-concurrency-file-schedules': concurrencyFileSchedules,
   '012-log-search': logSearch,
   '014-rerun-from-failed': rerunFromFailed,
 };

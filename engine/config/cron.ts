@@ -1,6 +1,7 @@
-// What a schedule's expression and time zone mean: validation with messages that name the bad
-// field, and the tick after a given instant. Pure; croner parses and computes, its own timers are
-// never started (the scheduler loop owns time, so tests can drive it).
+// What a cron schedule's expression and time zone mean, for the server's schedules and for a
+// pipeline file's `schedules:` alike: validation with messages that name the bad field, and the
+// tick after a given instant. Pure; croner parses and computes, its own timers are never
+// started (the scheduler loop owns time, so tests can drive it).
 import { Cron } from 'croner';
 
 export interface ScheduleTiming {
