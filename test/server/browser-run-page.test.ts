@@ -93,10 +93,8 @@ describe('run page in Chromium', () => {
 
     // The failing step is selected, its log scrolled to its last line.
     assert.equal(await page.locator('#log-panel').getAttribute('data-step'), 'lint');
-    assert.equal(
-      await page.locator('#steps li[data-step="lint"] .step-link').getAttribute('aria-current'),
-      'step',
-    );
+    // The page script marks the selection once it has run: wait for it rather than race it.
+    await page.waitForSelector('#steps li[data-step="lint"] .step-link[aria-current="step"]');
     await page
       .locator('#log .line[data-seq="300"] .line-text', { hasText: 'lint found 2 problems' })
       .waitFor();
