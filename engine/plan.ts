@@ -87,6 +87,11 @@ export interface PlannedStep {
   skip?: string;
   /** Someone must approve the step before it starts; absent when it needs no one. */
   approval?: ApprovalGate;
+  /**
+   * Labels a runner must have (its own `runs_on` and its environment's), sorted; absent when
+   * any machine may run it.
+   */
+  runsOn?: string[];
 }
 
 export interface ApprovalGate {
@@ -119,6 +124,16 @@ export const DEFAULT_RESOURCES = {
 } as const;
 export const DEFAULT_USER = '1000:1000';
 export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
+
+/**
+ * The labels a runner needs to run the plan: every label of the steps that run. The unit a
+ * runner takes is a whole execution, since its steps share one workspace.
+ */
+export function planLabels(plan: Pick<Plan, 'steps'>): string[] {
+  const labels = new Set<string>();
+  for (const step of plan.steps) if (step.skip === undefined) for (const label of step.runsOn ?? []) labels.add(label);
+  return [...labels].sort();
+}
 
 /** Workspace-relative folder of the steps' reports files; the workspace seeding creates it writable. */
 export const REPORTS_DIR = '.gbcms/reports';

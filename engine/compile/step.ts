@@ -52,6 +52,8 @@ export function planStepBody(
     secrets: [...(step.secrets ?? [])],
   };
   if (combination) body.matrix = { ...combination };
+  const runsOn = stepLabels(step, substitute, source);
+  if (runsOn.length > 0) body.runsOn = runsOn;
   if (step.approval !== undefined) body.approval = planApproval(baseName, step.approval);
   if (step.cache !== undefined && step.cache.length > 0) body.cache = step.cache.map(planCache);
   if (step.services !== undefined && Object.keys(step.services).length > 0) {
@@ -81,6 +83,14 @@ function stepEnvironment(
     return resolveEnvironment(anonymousEnvironmentName(image), { image }, source.pipelineDir);
   }
   throw new Error(`step '${baseName}' has neither environment nor image`);
+}
+
+/** The step's own runs_on and its named environment's, sorted, each once. */
+function stepLabels(step: Step, substitute: (text: string) => string, source: StepSource): string[] {
+  const environments = source.config.environments ?? {};
+  const name = step.environment === undefined ? undefined : substitute(step.environment);
+  const environment = name !== undefined && Object.hasOwn(environments, name) ? environments[name] : undefined;
+  return [...new Set([...(step.runs_on ?? []), ...(environment?.runs_on ?? [])])].sort();
 }
 
 function stepTimeout(baseName: string, timeout: string | undefined): number {

@@ -61,6 +61,10 @@ const executionProperties = {
     description: 'who approved it, when it waited as blocked (a pull request from a fork)',
   },
   approved_at: nullableTimestamp,
+  runner: {
+    type: ['string', 'null'],
+    description: 'the runner that claimed it (gbcms runner); null when the server ran it itself',
+  },
   session_id: nullableString,
   name: { type: ['string', 'null'], description: "an external execution's label" },
   heartbeat_timeout_s: nullableInteger,

@@ -156,6 +156,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           source_repo: input.source_repo ?? null,
           approved_by: null,
           approved_at: null,
+          runner: null,
         };
         await trx.insertInto('executions').values(execution).execute();
         return execution;

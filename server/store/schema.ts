@@ -112,6 +112,8 @@ export interface ExecutionsTable {
   /** The username of who approved a `blocked` execution, and when. */
   approved_by: string | null;
   approved_at: string | null;
+  /** The name of the runner that claimed it; null when the server ran it itself. */
+  runner: string | null;
 }
 
 export interface SessionsTable {
@@ -290,6 +292,24 @@ export interface CacheUsesTable {
   last_used_at: string;
 }
 
+export interface RunnersTable {
+  id: string;
+  name: string;
+  /** JSON array of the labels it was registered with. */
+  labels: string;
+  token_hash: string;
+  /** The first characters of the token's secret part, to tell tokens apart in listings. */
+  prefix: string;
+  created_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+  /** The last time it called the server (claim, heartbeat, events). */
+  last_seen_at: string | null;
+  /** What it said it is when it last claimed work. */
+  version: string | null;
+  capacity: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -309,6 +329,7 @@ export interface Database {
   project_status_settings: ProjectStatusSettingsTable;
   cache_uses: CacheUsesTable;
   session_keys: SessionKeysTable;
+  runners: RunnersTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -15,6 +15,7 @@ import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
 import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
+import { type RunnerRepo, runnerRepo } from './runners.ts';
 import type { Database } from './schema.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
@@ -61,6 +62,8 @@ export interface Store {
   readonly statusSettings: StatusSettingsRepo;
   /** When each project's caches were last used, for the cache sweep. */
   readonly caches: CacheRepo;
+  /** Machines that claim executions over HTTP (server/runners/). */
+  readonly runners: RunnerRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -124,6 +127,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     schedules: scheduleRepo(context),
     statusSettings: statusSettingsRepo(context),
     caches: cacheRepo(context),
+    runners: runnerRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

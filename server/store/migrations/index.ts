@@ -13,6 +13,7 @@ import * as projectStatusSettings from './007-project-status-settings.ts';
 import * as cacheUses from './008-cache-uses.ts';
 import * as sessionKeys from './009-session-keys.ts';
 import * as stepApprovals from './010-step-approvals.ts';
+import * as runners from './013-runners.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-cache-uses': cacheUses,
   '009-session-keys': sessionKeys,
   '010-step-approvals': stepApprovals,
+  '013-runners': runners,
 };
 
 export const migrationProvider: MigrationProvider = {
