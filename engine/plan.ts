@@ -131,7 +131,8 @@ export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
  */
 export function planLabels(plan: Pick<Plan, 'steps'>): string[] {
   const labels = new Set<string>();
-  for (const step of plan.steps) if (step.skip === undefined) for (const label of step.runsOn ?? []) labels.add(label);
+  for (const step of plan.steps)
+    if (step.skip === undefined) for (const label of step.runsOn ?? []) labels.add(label);
   return [...labels].sort();
 }
 

@@ -89,7 +89,8 @@ function stepEnvironment(
 function stepLabels(step: Step, substitute: (text: string) => string, source: StepSource): string[] {
   const environments = source.config.environments ?? {};
   const name = step.environment === undefined ? undefined : substitute(step.environment);
-  const environment = name !== undefined && Object.hasOwn(environments, name) ? environments[name] : undefined;
+  const environment =
+    name !== undefined && Object.hasOwn(environments, name) ? environments[name] : undefined;
   return [...new Set([...(step.runs_on ?? []), ...(environment?.runs_on ?? [])])].sort();
 }
 

@@ -13,6 +13,7 @@ import type { Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { FetchedCommit } from '../git/fetch.ts';
+import type { RemoteDispatch } from '../runners/hub.ts';
 import { type RunSecretSource, type RunSecrets, SecretUnreadableError } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import { executionCacheScope } from './cache-scope.ts';
@@ -47,6 +48,8 @@ export interface ExecuteContext {
   approvals: ApprovalAsker;
   /** The run's observer, made once the plan is known. */
   recorder(plan: Plan): RunRecorder;
+  /** Runners: a plan they take runs on one of them instead of on `backend`. */
+  runners?: RemoteDispatch | undefined;
 }
 
 export interface Outcome {
@@ -79,6 +82,30 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     const secrets = await runSecrets(ctx, plan);
     if ('reason' in secrets) return { status: 'error', reason: secrets.reason };
     if (signal.aborted) return { status: 'killed', reason: null };
+    const env = {
+      GBCMS_PROJECT: ctx.request.project.name,
+      GBCMS_EXECUTION_NUMBER: String(execution.number),
+    };
+    const cacheScope = executionCacheScope(execution.project_id, ctx.request);
+    if (ctx.runners?.takes(plan)) {
+      return await ctx.runners.run({
+        execution,
+        projectName: ctx.request.project.name,
+        plan,
+        workspace,
+        runDir,
+        secrets: secrets.values,
+        secretRefusals: secrets.refusals,
+        cacheScope,
+        env,
+        signal,
+        observe: ctx.recorder(plan).observe,
+        // The row as stored (the commit is known by now), its reason saying what it waits for.
+        onWaiting: () => {
+          void ctx.store.executions.get(execution.id).then((row) => row && ctx.onChanged(row));
+        },
+      });
+    }
     const record = await runPipeline(plan, {
       backend: ctx.backend,
       runsDir: dirname(runDir),
@@ -89,12 +116,9 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       // Passed as `gbcms run` passes them: the engine injects them and masks them in every log line.
       secrets: secrets.values,
       secretRefusals: secrets.refusals,
-      cacheScope: executionCacheScope(execution.project_id, ctx.request),
+      cacheScope,
       approvals: ctx.approvals,
-      env: {
-        GBCMS_PROJECT: ctx.request.project.name,
-        GBCMS_EXECUTION_NUMBER: String(execution.number),
-      },
+      env,
     });
     return { status: record.status, reason: record.reason };
   } catch (error) {

@@ -54,6 +54,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
       graceMs,
       logger,
       secrets: ctx.options.secrets,
+      runners: ctx.options.runners,
       approvals: ctx.gates.askerFor(job.id),
       publish: (body) => job.stream.publish(body),
       onChanged: (execution) => {

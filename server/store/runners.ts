@@ -1,7 +1,12 @@
 // Runners: registered, authenticated by their token's hash, seen, revoked. Also the two
 // execution columns the runner dispatch writes (which runner took it, why it still waits), so
 // that SQL about runners stays here.
-import { generateRunnerToken, hashToken, isRunnerTokenShaped, RUNNER_TOKEN_PREFIX } from '../auth/token-crypto.ts';
+import {
+  generateRunnerToken,
+  hashToken,
+  isRunnerTokenShaped,
+  RUNNER_TOKEN_PREFIX,
+} from '../auth/token-crypto.ts';
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
 import type { RunnersTable } from './schema.ts';
@@ -107,7 +112,11 @@ export function runnerRepo({ db, now }: RepoContext): RunnerRepo {
     async seen(id, at, about) {
       await db
         .updateTable('runners')
-        .set(about ? { last_seen_at: at, version: about.version, capacity: about.capacity } : { last_seen_at: at })
+        .set(
+          about
+            ? { last_seen_at: at, version: about.version, capacity: about.capacity }
+            : { last_seen_at: at },
+        )
         .where('id', '=', id)
         .execute();
     },
