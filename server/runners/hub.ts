@@ -150,6 +150,18 @@ export class RunnerHub implements RemoteDispatch {
       presence.claiming--;
       this.presence.seen(runner.name);
     }
+    // Revoked while its claim waited: the work goes back to the queue, untouched.
+    const current = await this.#options.store.runners.byName(runner.name);
+    if (current?.revoked_at !== null) {
+      for (const lease of leases) {
+        await this.#options.queue.finish(lease.id);
+        const entry = this.#entries.get(lease.executionId);
+        if (entry && !entry.remote.ended) {
+          await this.#options.queue.enqueue({ executionId: lease.executionId, labels: planLabels(entry.request.plan) });
+        }
+      }
+      return [];
+    }
     const jobs: ClaimedJob[] = [];
     for (const lease of leases) {
       const entry = this.#entries.get(lease.executionId);

@@ -43,15 +43,13 @@ const runnersRoutes: FastifyPluginAsync = async (app) => {
         });
         request.log.info({ runner: runner.name, by: actor.id }, 'runner registered');
         reply.header('cache-control', 'no-store');
-        return reply
-          .code(201)
-          .send({
-            token,
-            name: runner.name,
-            labels: runner.labels,
-            prefix: runner.prefix,
-            created_at: runner.created_at,
-          });
+        return reply.code(201).send({
+          token,
+          name: runner.name,
+          labels: runner.labels,
+          prefix: runner.prefix,
+          created_at: runner.created_at,
+        });
       } catch (error) {
         if (error instanceof RunnerExistsError) throw errors.runnerExists(error.message);
         if (error instanceof RunnerInputError) throw errors.validation(error.message);
