@@ -18,6 +18,8 @@ export async function serveProcess(
   data: string,
   backend: 'docker' | 'local',
   env: NodeJS.ProcessEnv = process.env,
+  /** More options for `gbcms serve` (`--dispatch runners`). */
+  extraArgs: readonly string[] = [],
 ): Promise<Served> {
   const child = spawn(
     process.execPath,
@@ -34,6 +36,7 @@ export async function serveProcess(
       '1s',
       '--log-level',
       'warn',
+      ...extraArgs,
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
