@@ -71,6 +71,7 @@ ${execution.message ? html`<dt>Message</dt><dd class="message">${execution.messa
 <dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
 <dt>Duration</dt><dd id="duration">${durationText(execution.started_at, execution.ended_at, now)}</dd>
 <dt>Reason</dt><dd id="reason">${execution.reason ?? '–'}</dd>
+${execution.runner ? html`<dt>Runner</dt><dd id="runner">${execution.runner}</dd>` : ''}
 ${forge ? html`<dt>Status to</dt><dd id="forge-status">${forge.name} ${forge.repo}${forge.problem ? html` <span class="error" id="forge-problem">${forge.problem}</span>` : ''}</dd>` : ''}
 ${execution.approved_by ? html`<dt>Approved</dt><dd id="approved">by ${execution.approved_by}${execution.approved_at ? html` ${timeElement(execution.approved_at, now)}` : ''}</dd>` : ''}
 ${input.secrets && input.secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${input.secrets.map((s) => html`<code>${s.name}</code> <span class="tag">${s.scope}</span> `)}</dd>` : ''}

@@ -48,7 +48,7 @@ for (const backend of ['local', 'docker'] as const) {
       const there = await fleet.project('spread-remote', pipeline('    runs_on: [pool]'));
 
       const local = await fleet.ended(await fleet.start(here));
-      assert.equal(local.status, 'success');
+      assert.equal(local.status, 'success', `${local.reason} ${JSON.stringify(local.steps)}`);
       assert.equal(local.runner, null);
       const ids: string[] = [];
       for (let i = 0; i < EXECUTIONS; i++) ids.push(await fleet.start(there));

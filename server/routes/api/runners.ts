@@ -1,7 +1,9 @@
 // Runners over HTTP, for admins: register one (its token is in that answer only), list them
-// with what the server knows of them now (connected, running executions, last seen), revoke one.
+// with what the server knows of them now (connected, running executions, last seen), revoke one;
+// and the Runners page, which shows the same list.
 import type { FastifyPluginAsync } from 'fastify';
 import { errors } from '../../errors.ts';
+import { runnersPage } from '../../pages/runners-page.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import {
   RUNNER_NAME_PATTERN,
@@ -70,6 +72,11 @@ const runnersRoutes: FastifyPluginAsync = async (app) => {
     },
     async () => ({ items: await app.runners.list() }),
   );
+
+  app.get('/runners', { config: { html: true }, schema: { hide: true } }, async (request, reply) => {
+    const page = runnersPage({ actor: request.actor, runners: await app.runners.list(), now: new Date() });
+    return reply.type('text/html; charset=utf-8').send(page.value);
+  });
 
   app.delete<{ Params: { name: string } }>(
     '/api/runners/:name',
