@@ -157,7 +157,10 @@ export class RunnerHub implements RemoteDispatch {
         await this.#options.queue.finish(lease.id);
         const entry = this.#entries.get(lease.executionId);
         if (entry && !entry.remote.ended) {
-          await this.#options.queue.enqueue({ executionId: lease.executionId, labels: planLabels(entry.request.plan) });
+          await this.#options.queue.enqueue({
+            executionId: lease.executionId,
+            labels: planLabels(entry.request.plan),
+          });
         }
       }
       return [];

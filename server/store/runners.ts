@@ -14,20 +14,11 @@ import type { RunnersTable } from './schema.ts';
 /** Characters of the token's secret part kept in clear, to tell runners' tokens apart. */
 const PREFIX_LENGTH = 8;
 
-/** A runner as the server knows it: never its token, never its hash. */
-export interface Runner {
-  id: string;
-  name: string;
-  labels: string[];
-  /** `gbcmsr_` and the first characters of the token. */
-  prefix: string;
-  created_by: string | null;
-  created_at: string;
-  revoked_at: string | null;
-  last_seen_at: string | null;
-  version: string | null;
-  capacity: number | null;
-}
+/**
+ * A runner as the server knows it: its row without the token's hash, its labels parsed, and its
+ * prefix with `gbcmsr_` in front, as listings show it.
+ */
+export type Runner = Omit<RunnersTable, 'token_hash' | 'labels'> & { labels: string[] };
 
 export interface NewRunner {
   name: string;
