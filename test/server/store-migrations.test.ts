@@ -29,6 +29,7 @@ const MIGRATIONS = [
   '008-cache-uses',
   '009-session-keys',
   '010-step-approvals',
+  '013-runners',
 ];
 
 const TABLES = [
@@ -43,6 +44,7 @@ const TABLES = [
   'project_status_settings',
   'projects',
   'reports',
+  'runners',
   'schedules',
   'secrets',
   'session_keys',
