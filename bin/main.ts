@@ -44,6 +44,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "add, list and remove a project's cron schedules",
     load: async () => (await import('../server/cli/schedule.ts')).scheduleCommand,
   },
+  runner: {
+    summary: 'run executions for a gbcms server on this machine; register, list and revoke runners',
+    load: async () => (await import('../server/cli/runner.ts')).runnerCommand,
+  },
   hook: {
     summary: 'install a post-receive hook that triggers a gbcms server on git push',
     load: async () => (await import('../server/cli/hook.ts')).hookCommand,

@@ -89,6 +89,11 @@ export interface PlannedStep {
   approval?: ApprovalGate;
   /** The step runs one at a time with the rest of this group; absent when it has none. */
   concurrency?: ConcurrencyGroup;
+  /**
+   * Labels a runner must have (its own `runs_on` and its environment's), sorted; absent when
+   * any machine may run it.
+   */
+  runsOn?: string[];
 }
 
 export interface ConcurrencyGroup {
@@ -145,6 +150,17 @@ export const DEFAULT_RESOURCES = {
 } as const;
 export const DEFAULT_USER = '1000:1000';
 export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
+
+/**
+ * The labels a runner needs to run the plan: every label of the steps that run. The unit a
+ * runner takes is a whole execution, since its steps share one workspace.
+ */
+export function planLabels(plan: Pick<Plan, 'steps'>): string[] {
+  const labels = new Set<string>();
+  for (const step of plan.steps)
+    if (step.skip === undefined) for (const label of step.runsOn ?? []) labels.add(label);
+  return [...labels].sort();
+}
 
 /** Workspace-relative folder of the steps' reports files; the workspace seeding creates it writable. */
 export const REPORTS_DIR = '.gbcms/reports';

@@ -14,6 +14,7 @@ import { AccessLog, loggerOptions } from './plugins/logger.ts';
 import metricsPlugin, { type StepEvents } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import rateLimitPlugin, { DEFAULT_RATE_LIMIT, type RateLimitSettings } from './plugins/rate-limit.ts';
+import runnersPlugin from './plugins/runners.ts';
 import schemasPlugin from './plugins/schemas.ts';
 import secretsPlugin from './plugins/secrets.ts';
 import settingsPlugin from './plugins/settings.ts';
@@ -27,6 +28,8 @@ import logSearchRoutes from './routes/api/log-search.ts';
 import membersRoutes from './routes/api/members.ts';
 import projectsRoutes from './routes/api/projects.ts';
 import reportsRoutes from './routes/api/reports.ts';
+import runnerRoutes from './routes/api/runner.ts';
+import runnersRoutes from './routes/api/runners.ts';
 import schedulesRoutes from './routes/api/schedules.ts';
 import secretsRoutes from './routes/api/secrets.ts';
 import sessionKeysRoutes from './routes/api/session-keys.ts';
@@ -42,6 +45,7 @@ import githubHookRoutes from './routes/hooks/github.ts';
 import gitlabHookRoutes from './routes/hooks/gitlab.ts';
 import metricsRoutes from './routes/metrics.ts';
 import pageRoutes from './routes/pages/index.ts';
+import type { RunnerHub } from './runners/hub.ts';
 import type { SecretVault } from './secrets/vault.ts';
 import type { Store } from './store/index.ts';
 import { fastifyTrustProxy, type TrustedProxies } from './trust-proxy.ts';
@@ -68,6 +72,8 @@ export interface AppOptions {
   executionEvents?: StepEvents;
   /** Seals secret values set through the API and pages; without it they cannot be set (503). */
   secrets?: SecretVault;
+  /** Runners' claims and reports; without it the runner endpoints and /api/runners are absent. */
+  runners?: RunnerHub;
 }
 
 function isLogger(value: LoggerOptions | Logger): value is Logger {
@@ -115,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       secureCookies: publicUrl.startsWith('https://'),
     },
   });
+  if (options.runners) await app.register(runnersPlugin, { hub: options.runners });
   await app.register(metricsPlugin, options.executionEvents ? { stepEvents: options.executionEvents } : {});
   await app.register(authPlugin);
   await app.register(formBodyPlugin);
@@ -138,6 +145,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionsRoutes);
   await app.register(sessionKeysRoutes);
   await app.register(secretsRoutes);
+  if (options.runners) {
+    await app.register(runnerRoutes);
+    await app.register(runnersRoutes);
+  }
   await app.register(badgeRoutes);
   await app.register(githubHookRoutes);
   await app.register(giteaHookRoutes);

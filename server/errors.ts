@@ -51,6 +51,10 @@ export const errors = {
   projectExists: coded('GBCMS_ERR_PROJECT_EXISTS', 409, 'a project with that name exists'),
   userExists: coded('GBCMS_ERR_USER_EXISTS', 409, 'a user with that username exists'),
   tokenAmbiguous: coded('GBCMS_ERR_TOKEN_AMBIGUOUS', 409, 'that prefix matches more than one token'),
+  runnerNotFound: coded('GBCMS_ERR_RUNNER_NOT_FOUND', 404, 'runner not found'),
+  runnerExists: coded('GBCMS_ERR_RUNNER_EXISTS', 409, 'a runner with that name exists'),
+  leaseNotHeld: coded('GBCMS_ERR_LEASE_NOT_HELD', 404, 'this runner holds no lease on that execution'),
+  eventsMissing: coded('GBCMS_ERR_EVENTS_MISSING', 409, 'events are missing: send from where the server is'),
   executionEnded: coded('GBCMS_ERR_EXECUTION_ENDED', 409, 'the execution has already ended'),
   nothingToRerun: coded(
     'GBCMS_ERR_NOTHING_TO_RERUN',

@@ -55,6 +55,8 @@ export function planStepBody(
     secrets: [...(step.secrets ?? [])],
   };
   if (combination) body.matrix = { ...combination };
+  const runsOn = stepLabels(step, substitute, source);
+  if (runsOn.length > 0) body.runsOn = runsOn;
   if (step.approval !== undefined) body.approval = planApproval(baseName, step.approval);
   if (step.concurrency !== undefined) {
     body.concurrency = {
@@ -90,6 +92,15 @@ function stepEnvironment(
     return resolveEnvironment(anonymousEnvironmentName(image), { image }, source.pipelineDir);
   }
   throw new Error(`step '${baseName}' has neither environment nor image`);
+}
+
+/** The step's own runs_on and its named environment's, sorted, each once. */
+function stepLabels(step: Step, substitute: (text: string) => string, source: StepSource): string[] {
+  const environments = source.config.environments ?? {};
+  const name = step.environment === undefined ? undefined : substitute(step.environment);
+  const environment =
+    name !== undefined && Object.hasOwn(environments, name) ? environments[name] : undefined;
+  return [...new Set([...(step.runs_on ?? []), ...(environment?.runs_on ?? [])])].sort();
 }
 
 function stepTimeout(baseName: string, timeout: string | undefined): number {

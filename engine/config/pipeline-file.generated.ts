@@ -7,6 +7,12 @@
 
 export type Scalar = string | number | boolean;
 /**
+ * Labels a runner must have to run this (gbcms runner --labels): the execution then always goes to a runner, one that has every label its steps and environments name.
+ *
+ * @minItems 1
+ */
+export type RunsOn = [string, ...string[]];
+/**
  * An image reference, like node:20-bookworm-slim.
  */
 export type Image = string;
@@ -120,6 +126,7 @@ export interface Concurrency {
  * Where a step runs: an image (pulled) or a Dockerfile (built), with its limits.
  */
 export interface Environment {
+  runs_on?: RunsOn;
   image?: Image;
   build?: {
     /**
@@ -199,6 +206,7 @@ export interface Step {
       ];
   environment?: string;
   image?: StepImage;
+  runs_on?: RunsOn;
   /**
    * @minItems 1
    */

@@ -33,3 +33,19 @@ export function displayPrefix(token: string): string {
 export function isTokenShaped(value: string): boolean {
   return TOKEN_PATTERN.test(value);
 }
+
+/**
+ * Runner tokens are a credential of their own kind: a runner claims and reports work and can
+ * call nothing else, and no user token calls the runner endpoints. The prefix tells them apart
+ * before any lookup.
+ */
+export const RUNNER_TOKEN_PREFIX = 'gbcmsr_';
+const RUNNER_TOKEN_PATTERN = /^gbcmsr_[A-Za-z0-9_-]{43}$/;
+
+export function generateRunnerToken(): string {
+  return RUNNER_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function isRunnerTokenShaped(value: string): boolean {
+  return RUNNER_TOKEN_PATTERN.test(value);
+}

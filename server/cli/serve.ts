@@ -13,6 +13,9 @@ import { DEFAULT_CACHE_BUDGET_BYTES } from '../executions/cache-sweep.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, type ForgeUrls, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
+import { type DispatchMode, RunnerHub } from '../runners/hub.ts';
+import { MemoryWorkQueue } from '../runners/memory-queue.ts';
+import { LEASE_MS, LEASE_SWEEP_MS } from '../runners/protocol.ts';
 import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
@@ -44,6 +47,9 @@ options:
   --leftover-sweep D  how often to retry removing what ended executions left on the backend when
                       their cleanup could not reach it (a Docker daemon restart): 5m, 30s (default 5m)
   --max-running N     executions running at once over all projects (default: the number of cores)
+  --dispatch D        local (default): this server runs executions itself, except those whose
+                      steps name runs_on labels, which wait for a runner (gbcms runner);
+                      runners: every execution goes to a runner
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
   --github-api-url U  GitHub's API, for commit statuses (default https://api.github.com;
@@ -82,6 +88,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   'leftover-sweep': { type: 'string' },
   'max-running': { type: 'string' },
+  dispatch: { type: 'string' },
   grace: { type: 'string' },
   'public-url': { type: 'string' },
   'github-api-url': { type: 'string' },
@@ -114,6 +121,7 @@ export interface ServeSettings {
   backend: BackendChoice;
   leftoverSweepMs: number;
   maxRunning: number | undefined;
+  dispatch: DispatchMode;
   graceMs: number;
   publicUrl: string | undefined;
   forgeUrls: ForgeUrls;
@@ -168,6 +176,10 @@ export function readSettings(values: Values): ServeSettings {
   if (!BACKENDS.includes(backend as BackendChoice)) {
     throw new UsageError(`--backend must be ${BACKENDS.join(', ')}, not '${backend}'`);
   }
+  const dispatch = values.dispatch ?? 'local';
+  if (dispatch !== 'local' && dispatch !== 'runners') {
+    throw new UsageError(`--dispatch must be local or runners, not '${dispatch}'`);
+  }
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -201,6 +213,7 @@ export function readSettings(values: Values): ServeSettings {
       values['max-running'] === undefined
         ? undefined
         : integer(values['max-running'], '--max-running', 1, 1000),
+    dispatch,
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
     forgeUrls,
@@ -319,9 +332,16 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     await store.close();
     return 1;
   }
+  const runners = new RunnerHub({
+    store,
+    queue: new MemoryWorkQueue({ leaseMs: LEASE_MS, sweepMs: LEASE_SWEEP_MS }),
+    mode: settings.dispatch,
+    logger: logger.child({ component: 'runners' }),
+  });
   const manager = new ExecutionManager({
     store,
     backend,
+    runners,
     dataDir: store.dataDir,
     logger: logger.child({ component: 'executions' }),
     graceMs: 10_000,
@@ -363,6 +383,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       executions: manager,
       executionEvents: manager.events,
       secrets: vault,
+      runners,
       logger,
       rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
       ...(settings.publicUrl !== undefined ? { publicUrl: settings.publicUrl } : {}),
@@ -381,6 +402,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     io.stderr.write(`gbcms serve: could not start: ${(error as Error).message}\n`);
     stopRetention?.();
     stopLeftoverSweep?.();
+    await runners.close();
     await app?.close();
     await manager.drain(0);
     statuses.close();
@@ -406,6 +428,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   process.once('SIGTERM', hurry);
   try {
     await manager.drain(settings.graceMs);
+    // Claims waiting for work answer now, rather than holding the close for their long poll.
+    await runners.close();
     await app.close();
     // Reports taken by requests that were still being answered while the app closed are
     // stored before the store goes: a reporter that got 202 must not lose them.

@@ -14,6 +14,7 @@ import type { FileSchedule, Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { FetchedCommit } from '../git/fetch.ts';
+import type { RemoteDispatch } from '../runners/hub.ts';
 import { type RunSecretSource, type RunSecrets, SecretUnreadableError } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import { executionCacheScope } from './cache-scope.ts';
@@ -54,6 +55,8 @@ export interface ExecuteContext {
   turns: ExecutionTurns;
   /** The schedules of a push to the default branch's file: the project's file schedules now. */
   fileSchedules(schedules: readonly FileSchedule[]): Promise<void>;
+  /** Runners: a plan they take runs on one of them instead of on `backend`. */
+  runners?: RemoteDispatch | undefined;
 }
 
 export interface Outcome {
@@ -91,7 +94,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       lease = entry.lease;
     }
     try {
-      return await runPlan(ctx, plan);
+      return await runPlan(ctx, plan, workspace);
     } finally {
       lease?.release();
     }
@@ -121,12 +124,36 @@ function isDefaultBranchPush({ trigger, source, project }: StartExecutionRequest
 }
 
 /** The plan on the backend, once the execution's turn (if it has a group) has come. */
-async function runPlan(ctx: ExecuteContext, plan: Plan): Promise<Outcome> {
+async function runPlan(ctx: ExecuteContext, plan: Plan, workspace: string): Promise<Outcome> {
   const { execution, dataDir, signal } = ctx;
   const runDir = join(dataDir, execution.logs_dir);
   const secrets = await runSecrets(ctx, plan);
   if ('reason' in secrets) return { status: 'error', reason: secrets.reason };
   if (signal.aborted) return { status: 'killed', reason: null };
+  const env = {
+    GBCMS_PROJECT: ctx.request.project.name,
+    GBCMS_EXECUTION_NUMBER: String(execution.number),
+  };
+  const cacheScope = executionCacheScope(execution.project_id, ctx.request);
+  if (ctx.runners?.takes(plan)) {
+    return await ctx.runners.run({
+      execution,
+      projectName: ctx.request.project.name,
+      plan,
+      workspace,
+      runDir,
+      secrets: secrets.values,
+      secretRefusals: secrets.refusals,
+      cacheScope,
+      env,
+      signal,
+      observe: ctx.recorder(plan).observe,
+      // The row as stored (the commit is known by now), its reason saying what it waits for.
+      onWaiting: () => {
+        void ctx.store.executions.get(execution.id).then((row) => row && ctx.onChanged(row));
+      },
+    });
+  }
   const { rerunOf, fromFailed } = ctx.request;
   const reuse =
     rerunOf !== undefined && fromFailed
@@ -142,14 +169,11 @@ async function runPlan(ctx: ExecuteContext, plan: Plan): Promise<Outcome> {
     // Passed as `gbcms run` passes them: the engine injects them and masks them in every log line.
     secrets: secrets.values,
     secretRefusals: secrets.refusals,
-    cacheScope: executionCacheScope(execution.project_id, ctx.request),
+    cacheScope,
     approvals: ctx.approvals,
     stepGroups: ctx.turns.stepGroups,
     ...(reuse ? { reuse } : {}),
-    env: {
-      GBCMS_PROJECT: ctx.request.project.name,
-      GBCMS_EXECUTION_NUMBER: String(execution.number),
-    },
+    env,
   });
   return { status: record.status, reason: record.reason };
 }

@@ -67,6 +67,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
       graceMs,
       logger,
       secrets: ctx.options.secrets,
+      runners: ctx.options.runners,
       approvals: ctx.gates.askerFor(job.id),
       turns: jobTurns(job, ctx),
       fileSchedules: (schedules) => syncFileSchedules(job, ctx, schedules),

@@ -2,6 +2,7 @@
 import type { Backend } from '../../engine/backends/types.ts';
 import type { ReportLimits } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
+import type { RemoteDispatch } from '../runners/hub.ts';
 import type { RunSecretSource } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';
@@ -31,6 +32,8 @@ export interface ExecutionManagerOptions {
   secrets?: RunSecretSource;
   /** Bytes each project's caches may hold together (cache-sweep.ts); default 5 GiB. */
   cacheBudgetBytes?: number;
+  /** Runners: plans they take (runs_on labels, or all with --dispatch runners) run there. */
+  runners?: RemoteDispatch;
   /** The engine's report limits for external executions (tests lower them). */
   reportLimits?: Partial<ReportLimits>;
 }

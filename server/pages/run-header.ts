@@ -30,6 +30,7 @@ ${title ? html`<p class="run-message" title="${rest.join('\n').trim()}">${title}
 ${execution.author ? html`<dt>Author</dt><dd>${execution.author}</dd>` : ''}
 <dt>Created</dt><dd>${timeElement(execution.created_at, now)}</dd>
 <dt>Duration</dt><dd><span id="duration" class="ticking"${execution.started_at ? html` data-started="${execution.started_at}"` : ''}${execution.ended_at ? html` data-ended="${execution.ended_at}"` : ''}>${durationText(execution.started_at, execution.ended_at, now)}</span></dd>
+${execution.runner ? html`<dt>Runner</dt><dd id="runner">${execution.runner}</dd>` : ''}
 ${execution.concurrency_group !== null ? html`<dt>Concurrency group</dt><dd id="concurrency-group"><code>${execution.concurrency_group}</code></dd>` : ''}
 ${forge ? html`<dt>Status to</dt><dd id="forge-status">${forge.name} ${forge.repo}${forge.problem ? html` <span class="error" id="forge-problem">${forge.problem}</span>` : ''}</dd>` : ''}
 ${execution.approved_by ? html`<dt>Approved</dt><dd id="approved">by ${execution.approved_by}${execution.approved_at ? html` ${timeElement(execution.approved_at, now)}` : ''}</dd>` : ''}

@@ -6,6 +6,9 @@
 //                    A bad header is a 401; a bad cookie is just anonymous (it may be stale).
 //   'form'           the page forms: the cookie, on same-origin requests only.
 //   'none'           webhooks: signed, not authenticated; the headers are not looked at.
+//   'runner'         the runner endpoints: a runner token (`gbcmsr_...`) and nothing else sets
+//                    `request.runner`. A runner token anywhere else is a 401, so it opens
+//                    nothing but these; a user token here is a 401 too.
 // A session key (`gbcmsk_...`) is taken wherever a token is, but only on routes that say
 // `config.sessionKey: true` (creating and reporting external executions): there it sets
 // `request.sessionKey` and no actor; anywhere else it is a 401, so it never reads anything.
@@ -13,11 +16,12 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseBearer } from '../auth/bearer.ts';
 import { isSessionKeyShaped } from '../auth/session-key-crypto.ts';
+import { isRunnerTokenShaped } from '../auth/token-crypto.ts';
 import { errors } from '../errors.ts';
-import type { Session, User } from '../store/index.ts';
+import type { Runner, Session, User } from '../store/index.ts';
 import { readCookie, TOKEN_COOKIE } from './cookies.ts';
 
-export type AuthMode = 'api' | 'form' | 'none';
+export type AuthMode = 'api' | 'form' | 'none' | 'runner';
 
 /** What a valid session key opens: one session of one project. */
 export interface SessionKeyGrant {
@@ -29,6 +33,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: User | undefined;
     sessionKey: SessionKeyGrant | undefined;
+    /** The runner behind a runner route's token. */
+    runner: Runner | undefined;
   }
   interface FastifyContextConfig {
     auth?: AuthMode;
@@ -44,6 +50,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 const authPlugin: FastifyPluginAsync = async (app) => {
   app.decorateRequest('actor', undefined);
   app.decorateRequest('sessionKey', undefined);
+  app.decorateRequest('runner', undefined);
 
   app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config.auth ?? 'api';
@@ -56,6 +63,17 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     const bearer = parseBearer(request.headers.authorization);
     if (bearer.kind === 'malformed')
       throw errors.unauthorized('the Authorization header is not "Bearer <token>"');
+    if (mode === 'runner') {
+      if (bearer.kind !== 'token' || !isRunnerTokenShaped(bearer.token)) {
+        throw errors.unauthorized('the runner endpoints take a runner token (gbcms runner register)');
+      }
+      request.runner = await app.store.runners.authenticate(bearer.token);
+      if (!request.runner) throw errors.unauthorized('the runner token is invalid or revoked');
+      return;
+    }
+    if (bearer.kind === 'token' && isRunnerTokenShaped(bearer.token)) {
+      throw errors.unauthorized('a runner token only calls the runner endpoints');
+    }
     if (bearer.kind === 'token' && isSessionKeyShaped(bearer.token)) {
       request.sessionKey = await sessionKeyGrant(request, bearer.token);
       return;

@@ -28,6 +28,8 @@ const rateLimitPlugin: FastifyPluginAsync<{ limits: RateLimitSettings }> = async
     timeWindow: limits.timeWindowMs,
     ban: limits.banAfter ?? 4 * limits.max,
     keyGenerator: (request) => request.ip,
+    // Runners are few, authenticated and poll by design; many may share one address (a NAT).
+    allowList: (request) => request.routeOptions.config.auth === 'runner',
     onBanReach: (_request, key) => {
       const now = Date.now();
       for (const [address, until] of bannedUntil) if (until <= now) bannedUntil.delete(address);

@@ -70,6 +70,10 @@ const executionProperties = {
     type: ['string', 'null'],
     description: 'the concurrency group its pipeline file put it in; it runs one at a time with the others',
   },
+  runner: {
+    type: ['string', 'null'],
+    description: 'the runner that claimed it (gbcms runner); null when the server ran it itself',
+  },
   session_id: nullableString,
   name: { type: ['string', 'null'], description: "an external execution's label" },
   heartbeat_timeout_s: nullableInteger,

@@ -172,6 +172,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           approved_by: null,
           approved_at: null,
           concurrency_group: null,
+          runner: null,
         };
         await trx.insertInto('executions').values(execution).execute();
         return execution;

@@ -42,6 +42,7 @@ export type {
   StoredReport,
 } from './reports.ts';
 export { DEFAULT_REPORT_PAGE, MAX_REPORT_PAGE } from './reports.ts';
+export type { NewRunner, Runner, RunnerRepo } from './runners.ts';
 export type { NewSchedule, ScheduleRepo } from './schedules.ts';
 // The row types, not the tables: the query builder's view of the schema stays in the store.
 export type {

@@ -116,6 +116,8 @@ export interface ExecutionsTable {
   approved_at: string | null;
   /** The concurrency group the pipeline file put it in, once read; its turn is taken in memory. */
   concurrency_group: string | null;
+  /** The name of the runner that claimed it; null when the server ran it itself. */
+  runner: string | null;
 }
 
 export interface SessionsTable {
@@ -311,6 +313,24 @@ export interface LogLinesTable {
   text: string;
 }
 
+export interface RunnersTable {
+  id: string;
+  name: string;
+  /** JSON array of the labels it was registered with. */
+  labels: string;
+  token_hash: string;
+  /** The first characters of the token's secret part, to tell tokens apart in listings. */
+  prefix: string;
+  created_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+  /** The last time it called the server (claim, heartbeat, events). */
+  last_seen_at: string | null;
+  /** What it said it is when it last claimed work. */
+  version: string | null;
+  capacity: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -331,6 +351,7 @@ export interface Database {
   cache_uses: CacheUsesTable;
   session_keys: SessionKeysTable;
   log_lines: LogLinesTable;
+  runners: RunnersTable;
 }
 
 export type User = Selectable<UsersTable>;

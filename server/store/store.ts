@@ -15,6 +15,7 @@ import { type LogSearchRepo, logSearchRepo } from './log-search.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import { type ProjectRepo, projectRepo } from './projects.ts';
 import { type ReportRepo, reportRepo } from './reports.ts';
+import { type RunnerRepo, runnerRepo } from './runners.ts';
 import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
@@ -63,6 +64,8 @@ export interface Store {
   readonly caches: CacheRepo;
   /** Full-text search over the executions' (masked) logs. */
   readonly logSearch: LogSearchRepo;
+  /** Machines that claim executions over HTTP (server/runners/). */
+  readonly runners: RunnerRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -111,6 +114,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     statusSettings: statusSettingsRepo(context),
     caches: cacheRepo(context),
     logSearch: logSearchRepo(context),
+    runners: runnerRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

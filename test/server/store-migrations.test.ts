@@ -32,6 +32,7 @@ const MIGRATIONS = [
   '010-step-approvals',
   '011-concurrency-file-schedules',
   '012-log-search',
+  '013-runners',
   '014-rerun-from-failed',
 ];
 
@@ -48,6 +49,7 @@ const TABLES = [
   'project_status_settings',
   'projects',
   'reports',
+  'runners',
   'schedules',
   'secrets',
   'session_keys',

@@ -51,7 +51,7 @@ describe('schema diagnostics: positions', () => {
       lint('{version: 1, steps: {a: {image: x, commands: [x], retries: 99, pull: always}}}\n'),
       [
         '1:60 GBCMS_SCHEMA_RANGE steps.a.retries: 99 is out of range: must be at most 10',
-        "1:64 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.pull: unknown key 'pull' (allowed: extends, environment, image, commands, depends_on, env, when, timeout, retries, allow_failure, approval, concurrency, artifacts, reports, secrets, matrix, services, cache)",
+        "1:64 GBCMS_SCHEMA_UNKNOWN_KEY steps.a.pull: unknown key 'pull' (allowed: extends, environment, image, runs_on, commands, depends_on, env, when, timeout, retries, allow_failure, approval, concurrency, artifacts, reports, secrets, matrix, services, cache)",
       ],
     );
   });

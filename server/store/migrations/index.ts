@@ -42,6 +42,7 @@ import * as sessionKeys from './009-session-keys.ts';
 import * as stepApprovals from './010-step-approvals.ts';
 import * as concurrencyFileSchedules from './011-concurrency-file-schedules.ts';
 import * as logSearch from './012-log-search.ts';
+import * as runners from './013-runners.ts';
 import * as rerunFromFailed from './014-rerun-from-failed.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -57,6 +58,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010-step-approvals': stepApprovals,
   '011-concurrency-file-schedules': concurrencyFileSchedules,
   '012-log-search': logSearch,
+  '013-runners': runners,
   '014-rerun-from-failed': rerunFromFailed,
 };
 

@@ -1,0 +1,270 @@
+// The server's side of its runners: executions handed to runners wait in the WorkQueue, a
+// runner's claim takes them with a lease, and what the runner reports is fed to the run's
+// observer through a RemoteRun. The execution manager knows none of this: execute.ts asks
+// takes(plan) and then run() instead of running the plan on its own backend, so slots (the
+// global limit, each project's max_concurrent) hold exactly as for local runs.
+
+import type { RunObserver } from '../../engine/events.ts';
+import { type Plan, planLabels } from '../../engine/plan.ts';
+import type { ExecutionLogger } from '../executions/logger.ts';
+import type { Execution, Runner, Store } from '../store/index.ts';
+import { Presence, type RunnerPresence } from './presence.ts';
+import {
+  CLAIM_WAIT_MS,
+  type ClaimedJob,
+  type ClaimRequest,
+  type EventBatch,
+  type FinishRequest,
+  type HeartbeatResponse,
+} from './protocol.ts';
+import { type RemoteOutcome, RemoteRun } from './remote-run.ts';
+import { hasLabels, type WorkQueue } from './work-queue.ts';
+
+/** `local`: the server runs what names no runs_on labels itself; `runners`: runners run everything. */
+export type DispatchMode = 'local' | 'runners';
+
+export interface RemoteRunRequest {
+  execution: Execution;
+  projectName: string;
+  plan: Plan;
+  /** The server's checkout: the runner downloads it as a tar. */
+  workspace: string;
+  /** The execution's own folder: logs and artifacts are written there as a local run writes them. */
+  runDir: string;
+  secrets: Record<string, string>;
+  secretRefusals: Record<string, string>;
+  cacheScope: string;
+  env: Record<string, string>;
+  signal: AbortSignal;
+  observe: RunObserver;
+  /** No connected runner can take it (yet): why it still waits, for its page. */
+  onWaiting(reason: string): void;
+}
+
+/** The one thing execute.ts needs of the runners: whether a plan goes to them, and running it there. */
+export interface RemoteDispatch {
+  takes(plan: Plan): boolean;
+  run(request: RemoteRunRequest): Promise<RemoteOutcome>;
+}
+
+export interface RunnerView {
+  name: string;
+  labels: string[];
+  version: string | null;
+  backend: string | null;
+  capacity: number | null;
+  running: string[];
+  last_seen_at: string | null;
+  connected: boolean;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+interface Entry {
+  request: RemoteRunRequest;
+  remote: RemoteRun;
+}
+
+export interface RunnerHubOptions {
+  store: Store;
+  queue: WorkQueue;
+  mode: DispatchMode;
+  logger: ExecutionLogger;
+}
+
+export class RunnerHub implements RemoteDispatch {
+  readonly presence = new Presence();
+  readonly #options: RunnerHubOptions;
+  /** Executions handed to runners, waiting or claimed, until they end. */
+  readonly #entries = new Map<string, Entry>();
+  readonly #closing = new AbortController();
+
+  constructor(options: RunnerHubOptions) {
+    this.#options = options;
+    options.queue.onExpired((lease) => {
+      const entry = this.#entries.get(lease.executionId);
+      if (!entry || entry.remote.leaseId !== lease.id) return;
+      options.logger.warn({ execution: lease.executionId, runner: lease.runner }, 'runner lost');
+      void entry.remote.lost(lease.runner);
+    });
+  }
+
+  takes(plan: Plan): boolean {
+    return this.#options.mode === 'runners' || planLabels(plan).length > 0;
+  }
+
+  async run(request: RemoteRunRequest): Promise<RemoteOutcome> {
+    const { queue, store } = this.#options;
+    const id = request.execution.id;
+    const remote = new RemoteRun(id, request.runDir, request.observe);
+    this.#entries.set(id, { request, remote });
+    const labels = planLabels(request.plan);
+    const onAbort = () => {
+      if (remote.runner === undefined) {
+        void queue.remove(id).then(() => remote.cancelWaiting());
+      } else {
+        remote.cancelRequested = true;
+      }
+    };
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await queue.enqueue({ executionId: id, labels });
+      if (!this.presence.connected().some((runner) => hasLabels(runner.labels, labels))) {
+        const reason =
+          labels.length > 0
+            ? `waiting for a runner with labels ${labels.join(', ')}`
+            : 'waiting for a runner';
+        if (remote.runner === undefined && (await store.runners.setPendingReason(id, reason))) {
+          request.onWaiting(reason);
+        }
+      }
+      if (request.signal.aborted) onAbort();
+      return await remote.outcome;
+    } finally {
+      request.signal.removeEventListener('abort', onAbort);
+      this.#entries.delete(id);
+      if (remote.leaseId !== undefined) await queue.finish(remote.leaseId);
+      else await queue.remove(id);
+    }
+  }
+
+  /** A runner asks for work: up to its capacity, waiting up to CLAIM_WAIT_MS for the first. */
+  async claim(runner: Runner, body: ClaimRequest, signal: AbortSignal): Promise<ClaimedJob[]> {
+    const presence = this.presence.claimed(runner, {
+      labels: body.labels ?? [],
+      version: body.version,
+      backend: body.backend,
+      capacity: body.capacity,
+    });
+    await this.#options.store.runners.seen(runner.id, new Date().toISOString(), {
+      version: body.version,
+      capacity: body.capacity,
+    });
+    const waitMs = Math.min(CLAIM_WAIT_MS, (body.wait_s ?? CLAIM_WAIT_MS / 1000) * 1000);
+    const both = AbortSignal.any([signal, this.#closing.signal]);
+    presence.claiming++;
+    let leases: Awaited<ReturnType<WorkQueue['claim']>>;
+    try {
+      leases = await this.#options.queue.claim(presence, body.capacity, waitMs, both);
+    } finally {
+      presence.claiming--;
+      this.presence.seen(runner.name);
+    }
+    // Revoked while its claim waited: the work goes back to the queue, untouched.
+    const current = await this.#options.store.runners.byName(runner.name);
+    if (current?.revoked_at !== null) {
+      for (const lease of leases) {
+        await this.#options.queue.finish(lease.id);
+        const entry = this.#entries.get(lease.executionId);
+        if (entry && !entry.remote.ended) {
+          await this.#options.queue.enqueue({
+            executionId: lease.executionId,
+            labels: planLabels(entry.request.plan),
+          });
+        }
+      }
+      return [];
+    }
+    const jobs: ClaimedJob[] = [];
+    for (const lease of leases) {
+      const entry = this.#entries.get(lease.executionId);
+      // Ended while it waited (terminated): the lease goes at once.
+      if (!entry || entry.remote.ended) {
+        await this.#options.queue.finish(lease.id);
+        continue;
+      }
+      entry.remote.runner = runner.name;
+      entry.remote.leaseId = lease.id;
+      await this.#options.store.runners.assignExecution(lease.executionId, runner.name);
+      entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
+      jobs.push(jobOf(lease.id, entry.request));
+    }
+    return jobs;
+  }
+
+  async heartbeat(runner: Runner, executions: readonly string[]): Promise<HeartbeatResponse> {
+    this.presence.seen(runner.name);
+    await this.#options.store.runners.seen(runner.id, new Date().toISOString());
+    const answer: HeartbeatResponse = { lost: [], cancel: [] };
+    for (const id of executions) {
+      const entry = this.#held(runner, id);
+      if (!entry || !(await this.#options.queue.heartbeat(entry.remote.leaseId ?? ''))) answer.lost.push(id);
+      else if (entry.remote.cancelRequested) answer.cancel.push(id);
+    }
+    return answer;
+  }
+
+  /** Events of an execution the runner holds; undefined when it holds none of that id. */
+  async events(runner: Runner, id: string, batch: EventBatch): Promise<number | undefined> {
+    const entry = this.#held(runner, id);
+    if (!entry) return undefined;
+    this.presence.seen(runner.name);
+    return entry.remote.accept(batch.from, batch.events);
+  }
+
+  /** The runner's end of it: false when events are missing, undefined when it holds none of that id. */
+  async finish(runner: Runner, id: string, body: FinishRequest): Promise<boolean | undefined> {
+    const entry = this.#held(runner, id);
+    if (!entry) return undefined;
+    return entry.remote.finish({ status: body.status, reason: body.reason }, body.events);
+  }
+
+  /** The server's checkout and the run's folder of an execution the runner holds. */
+  folders(runner: Runner, id: string): { workspace: string; runDir: string } | undefined {
+    const entry = this.#held(runner, id);
+    return entry && { workspace: entry.request.workspace, runDir: entry.request.runDir };
+  }
+
+  /** Every registered runner, with what this server knows of it now. */
+  async list(): Promise<RunnerView[]> {
+    const running = new Map<string, string[]>();
+    for (const [id, entry] of this.#entries) {
+      const name = entry.remote.runner;
+      if (name !== undefined) running.set(name, [...(running.get(name) ?? []), id]);
+    }
+    return (await this.#options.store.runners.list()).map((runner) => {
+      const presence: RunnerPresence | undefined = this.presence.get(runner.name);
+      return {
+        name: runner.name,
+        labels: presence?.labels ?? runner.labels,
+        version: presence?.version ?? runner.version,
+        backend: presence?.backend ?? null,
+        capacity: presence?.capacity ?? runner.capacity,
+        running: running.get(runner.name) ?? [],
+        last_seen_at: presence ? new Date(presence.lastSeen).toISOString() : runner.last_seen_at,
+        connected: runner.revoked_at === null && this.presence.isConnected(runner.name),
+        created_at: runner.created_at,
+        revoked_at: runner.revoked_at,
+      };
+    });
+  }
+
+  /** Its token was revoked: it takes nothing more, and what it holds is lost at its next heartbeat. */
+  revoked(name: string): void {
+    this.presence.forget(name);
+  }
+
+  /** Answers waiting claims with nothing, so a shutdown does not wait for long polls. */
+  async close(): Promise<void> {
+    this.#closing.abort();
+    await this.#options.queue.close();
+  }
+
+  #held(runner: Runner, id: string): Entry | undefined {
+    const entry = this.#entries.get(id);
+    return entry?.remote.runner === runner.name && !entry.remote.ended ? entry : undefined;
+  }
+}
+
+function jobOf(lease: string, request: RemoteRunRequest): ClaimedJob {
+  return {
+    lease,
+    execution: { id: request.execution.id, number: request.execution.number, project: request.projectName },
+    plan: request.plan,
+    workspace: request.workspace,
+    secrets: request.secrets,
+    secret_refusals: request.secretRefusals,
+    cache_scope: request.cacheScope,
+    env: request.env,
+  };
+}

@@ -1,0 +1,144 @@
+// One execution a runner runs, as the server follows it: the events the runner sends are
+// taken in order exactly once (a retried batch is recognised by its position), the step logs
+// are written where a local run writes them, and the rest goes to the run's observer (the
+// recorder). It ends when the runner finishes it, or when its lease is lost: then every step
+// still going ends `error` with "runner lost: NAME", an engine fault, and nothing runs twice.
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { RunEvent, RunObserver } from '../../engine/events.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import { isFinished, type RunStatus } from '../../engine/status.ts';
+
+const SAFE_LOG_PATH = /^logs\/[A-Za-z0-9][A-Za-z0-9._-]*\.log$/;
+
+export interface RemoteOutcome {
+  status: RunStatus;
+  reason: string | null;
+}
+
+export class EventGapError extends Error {
+  constructor(readonly received: number) {
+    super(`events are missing: the server holds ${received}`);
+    this.name = 'EventGapError';
+  }
+}
+
+export class RemoteRun {
+  readonly executionId: string;
+  /** The runner holding it, once claimed. */
+  runner: string | undefined;
+  leaseId: string | undefined;
+  /** Someone terminated it while a runner holds it: the runner hears it at its next heartbeat. */
+  cancelRequested = false;
+  readonly #runDir: string;
+  readonly #observe: RunObserver;
+  readonly #steps = new Map<string, StepRecord>();
+  #received = 0;
+  /** Batches are applied one after the other, in the order they were accepted. */
+  #applying: Promise<void> = Promise.resolve();
+  #settle!: (outcome: RemoteOutcome) => void;
+  readonly outcome: Promise<RemoteOutcome>;
+  #ended = false;
+
+  constructor(executionId: string, runDir: string, observe: RunObserver) {
+    this.executionId = executionId;
+    this.#runDir = runDir;
+    this.#observe = observe;
+    this.outcome = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Takes the events of a batch it does not hold yet; returns how many it holds now. */
+  accept(from: number, events: readonly RunEvent[]): Promise<number> {
+    const work = this.#applying.then(async () => {
+      if (from > this.#received) throw new EventGapError(this.#received);
+      const fresh = events.slice(this.#received - from);
+      if (fresh.length === 0 || this.#ended) return this.#received;
+      this.#received += fresh.length;
+      await this.#writeLogs(fresh);
+      for (const event of fresh) {
+        if (event.type === 'run') for (const step of event.run.steps) this.#steps.set(step.name, step);
+        if (event.type === 'step') this.#steps.set(event.step.name, event.step);
+        this.#observe(event);
+      }
+      return this.#received;
+    });
+    this.#applying = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    return work;
+  }
+
+  /** The runner says how it ended, once every event it sent is taken. False when events are missing. */
+  async finish(outcome: RemoteOutcome, sent: number): Promise<boolean> {
+    await this.#applying;
+    if (sent > this.#received) return false;
+    this.#end(outcome);
+    return true;
+  }
+
+  /** Ended before any runner took it (terminated while it waited). */
+  cancelWaiting(): void {
+    this.#end({ status: 'killed', reason: null });
+  }
+
+  /** The runner stopped heartbeating: what it was running ends `error`, nothing is retried. */
+  async lost(runner: string): Promise<void> {
+    await this.#applying;
+    if (this.#ended) return;
+    const reason = `runner lost: ${runner}`;
+    const now = new Date();
+    this.#observe({ type: 'notice', message: reason });
+    for (const step of this.#steps.values()) {
+      if (isFinished(step.status)) continue;
+      const started = step.started_at === null ? null : Date.parse(step.started_at);
+      this.#observe({
+        type: 'step',
+        step: {
+          ...step,
+          status: 'error',
+          reason,
+          ended_at: started === null ? null : now.toISOString(),
+          duration_ms: started === null ? null : now.getTime() - started,
+        },
+      });
+    }
+    this.#end({ status: 'error', reason });
+  }
+
+  #end(outcome: RemoteOutcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#settle(outcome);
+  }
+
+  /** Log lines go to the step's log file as a local run stores them: one JSON record a line. */
+  async #writeLogs(events: readonly RunEvent[]): Promise<void> {
+    const byFile = new Map<string, string[]>();
+    for (const event of events) {
+      if (event.type === 'run') for (const step of event.run.steps) this.#steps.set(step.name, step);
+      if (event.type !== 'log') continue;
+      const log = this.#steps.get(event.step)?.log;
+      // The runner names the file: only a plain name below logs/ is written.
+      if (log === undefined || !SAFE_LOG_PATH.test(log)) continue;
+      const lines = byFile.get(log) ?? [];
+      lines.push(`${JSON.stringify(event.line)}\n`);
+      byFile.set(log, lines);
+    }
+    for (const [log, lines] of byFile) {
+      const file = join(this.#runDir, log);
+      await mkdir(dirname(file), { recursive: true });
+      await appendFile(file, lines.join(''));
+    }
+  }
+}
