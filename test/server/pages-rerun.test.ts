@@ -75,7 +75,7 @@ describe('re-run from the failed steps on the run page', () => {
     const rerun = await ended({ build: 'reused', test: 'success' }, original);
     const body = (await page(rerun)).body;
     assert.match(body, /<span class="status status-reused">reused<\/span>/);
-    assert.ok(body.includes(`<a href="/executions/${original}">original execution</a>`), body);
+    assert.ok(body.includes(`<a href="/executions/${original}#build">original execution</a>`), body);
     assert.ok(
       body.includes(`<a href="/api/executions/${original}/logs?step=build">its log of this step</a>`),
     );
