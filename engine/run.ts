@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type ApprovalAsker, NOBODY_ASKED, passGate, WAITING_FOR_APPROVAL } from './approval.ts';
-import { type Backend, BackendError, type RunContext } from './backends/types.ts';
+import { type Backend, BackendError, type PreparedStep, type RunContext } from './backends/types.ts';
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
 import { newRunId } from './run-id.ts';
@@ -70,7 +70,10 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
   state.announce();
 
   let refusals = new Map<string, string>();
-  const runOneStep = async (step: PlannedStep): Promise<StepOutcome> => {
+  const runOneStep = async (
+    step: PlannedStep,
+    prepared?: Promise<PreparedStep | undefined>,
+  ): Promise<StepOutcome> => {
     const sinks = openStepSinks(step, {
       backend,
       run,
@@ -90,6 +93,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
         reports: sinks.collector,
         onAttemptStart: (attempt) => state.attemptStarted(step, attempt),
         refusal: refusals.get(step.name),
+        prepared,
       });
       state.reportsSummary(step, await sinks.close());
       return state.finishStep(step, outcome);
@@ -111,6 +115,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       signal,
       skipStep: (step, reason) => state.skipStep(step, reason),
       runStep: runOneStep,
+      prepareStep: preparer(backend, run, refusals),
       passGate: async (step) => {
         if (!step.approval) return undefined;
         state.blockStep(step, step.approval.message ?? WAITING_FOR_APPROVAL);
@@ -139,6 +144,16 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     }
   }
   return state.finish(signal.aborted);
+}
+
+/** Steps gbcms refuses to start are not prepared either. */
+function preparer(
+  backend: Backend,
+  run: RunContext,
+  refusals: Map<string, string>,
+): ((step: PlannedStep) => Promise<PreparedStep | undefined>) | undefined {
+  if (!backend.prepareStep) return undefined;
+  return async (step) => (refusals.has(step.name) ? undefined : backend.prepareStep?.(step, run));
 }
 
 function runTriggerEnv(plan: Plan): Record<string, string> {

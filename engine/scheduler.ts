@@ -1,14 +1,20 @@
 // DAG readiness on top of a p-queue: a step is queued once everything it depends on has
 // ended, runs when the queue has room, and is skipped when a dependency did not succeed
 // or the run was terminated. A gated step first waits for its approval. The queue bounds how many steps run at once.
+// A step whose dependencies run may be prepared ahead (warm-steps.ts), as many as may run.
 import PQueue from 'p-queue';
+import type { PreparedStep } from './backends/types.ts';
 import type { PlannedStep } from './plan.ts';
 import type { StepOutcome } from './step-runner.ts';
+import { type PrepareStep, WarmSteps } from './warm-steps.ts';
 
 export interface ScheduleOptions {
   concurrency: number;
   signal: AbortSignal;
-  runStep(step: PlannedStep): Promise<StepOutcome>;
+  /** `prepared`: what prepareStep made ready for the step; the step runner releases or discards it. */
+  runStep(step: PlannedStep, prepared?: Promise<PreparedStep | undefined>): Promise<StepOutcome>;
+  /** Starts a step's environment ahead of its turn; absent when the backend cannot. */
+  prepareStep?: PrepareStep;
   skipStep(step: PlannedStep, reason: string): StepOutcome;
   /** Waits at a gated step's approval gate: undefined to start it, or why it is skipped. */
   passGate(step: PlannedStep): Promise<string | undefined>;
@@ -27,6 +33,11 @@ export async function schedule(
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
   const byName = new Map(steps.map((s) => [s.name, s]));
   const outcomes = new Map<string, Promise<StepOutcome>>();
+  const warm = new WarmSteps(steps, Math.max(1, options.concurrency), options.prepareStep, options.signal);
+  const skipStep = (step: PlannedStep, reason: string) => {
+    warm.drop(step);
+    return options.skipStep(step, reason);
+  };
 
   for (const step of steps) {
     const deps = step.dependsOn.map((name) => {
@@ -35,22 +46,25 @@ export async function schedule(
       return dep.then((outcome) => ({ name, outcome }));
     });
     const outcome = Promise.all(deps).then(async (results): Promise<StepOutcome> => {
-      if (step.skip) return options.skipStep(step, step.skip);
+      if (step.skip) return skipStep(step, step.skip);
       const blocker = results.find(({ name, outcome }) => !letsDependentsRun(byName.get(name)!, outcome));
       if (blocker) {
         const reason =
           blocker.outcome.status === 'skipped'
             ? `depends on skipped step '${blocker.name}'`
             : `depends on '${blocker.name}', which ended with ${blocker.outcome.status}`;
-        return options.skipStep(step, reason);
+        return skipStep(step, reason);
       }
-      if (options.signal.aborted) return options.skipStep(step, 'run was terminated');
+      if (options.signal.aborted) return skipStep(step, 'run was terminated');
       // Waits outside the queue: a step waiting for a person holds no runner slot.
       const declined = step.approval ? await options.passGate(step) : undefined;
-      if (declined !== undefined) return options.skipStep(step, declined);
-      const result = await queue.add(() =>
-        options.signal.aborted ? options.skipStep(step, 'run was terminated') : options.runStep(step),
-      );
+      if (declined !== undefined) return skipStep(step, declined);
+      const result = await queue.add(() => {
+        if (options.signal.aborted) return skipStep(step, 'run was terminated');
+        const prepared = warm.take(step);
+        warm.running(step);
+        return options.runStep(step, prepared);
+      });
       if (!result) throw new Error(`step '${step.name}' produced no outcome`);
       return result;
     });
@@ -58,6 +72,10 @@ export async function schedule(
   }
 
   const settled = new Map<string, StepOutcome>();
-  for (const [name, outcome] of outcomes) settled.set(name, await outcome);
+  try {
+    for (const [name, outcome] of outcomes) settled.set(name, await outcome);
+  } finally {
+    await warm.settled();
+  }
   return settled;
 }
