@@ -10,8 +10,9 @@ export async function rawContainer(docker: Docker, options: CreateOptions): Prom
   const started = performance.now();
   const container = await docker.createContainer(options);
   await container.start();
-  await container.wait();
+  const { StatusCode } = (await container.wait()) as { StatusCode?: number };
   await container.remove({ force: true });
+  if (StatusCode !== 0) throw new Error(`the floor's container ${options.name} exited ${StatusCode}`);
   return performance.now() - started;
 }
 

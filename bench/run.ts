@@ -1,5 +1,6 @@
 // `npm run bench`: the engine against raw dockerode on the same machine, in one process,
-// printed as ratios. Targets: per-step overhead within 1.2x the raw floor, log throughput
+// printed as ratios. Targets: per-step overhead within 1.2x the raw floor, a chain of steps
+// (each prepared at its gate while the one before runs) at most 0.5x that floor, log throughput
 // at least 80% of a raw attach stream with masking on.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -128,6 +129,65 @@ async function perStepOverhead() {
   );
 }
 
+/**
+ * A chain: each step depends on the one before, so the engine starts the next step's container
+ * at its gate while the previous one runs (engine/warm-steps.ts). Every step prints its own
+ * line; each line and exit code is checked, on both sides.
+ */
+async function chain() {
+  const concurrency = availableParallelism();
+  const floorOptions = (i: number) => hardenedOptions([`echo chain-${i}`], `chain-${i}`);
+  const steps = Object.fromEntries(
+    Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => [
+      `c${i}`,
+      {
+        environment: 'shell',
+        commands: [`echo chain-${i}`] as [string],
+        ...(i === 0 ? {} : { depends_on: [`c${i - 1}`] }),
+      },
+    ]),
+  );
+  const checkedRun = async () => {
+    const lines = new Map<string, string[]>();
+    const { ms, record } = await engineRun(steps, {
+      concurrency,
+      observer: (event) => {
+        if (event.type !== 'log' || event.line.stream !== 'stdout') return;
+        lines.set(event.step, [...(lines.get(event.step) ?? []), event.line.text]);
+      },
+    });
+    record.steps.forEach((step, i) => {
+      const printed = lines.get(step.name)?.filter((line) => !line.startsWith('+ '));
+      if (step.exit_code !== 0 || printed?.join('\n') !== `chain-${i}`)
+        throw new Error(
+          `chain step ${step.name}: exit ${step.exit_code}, printed ${JSON.stringify(printed)}`,
+        );
+    });
+    return ms;
+  };
+  const options = await Promise.all(Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => floorOptions(i)));
+  await rawContainer(docker, options[0]!); // warm-up
+  await checkedRun();
+  const floors: number[] = [];
+  const engines: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let floor = 0;
+    for (const step of options) floor += await rawContainer(docker, step);
+    floors.push(floor / SEQUENTIAL_STEPS);
+    engines.push((await checkedRun()) / SEQUENTIAL_STEPS);
+  }
+  const ratios = engines.map((engine, i) => engine / (floors[i] as number));
+  const ratio = median(ratios);
+  const verdict =
+    ratio <= 0.5 ? 'target <= 0.5x met' : `target <= 0.5x missed by ${(ratio - 0.5).toFixed(2)}x`;
+  report(
+    `${SEQUENTIAL_STEPS}-step sequential chain, per step (run setup included, concurrency ${concurrency}, median of ${ROUNDS} rounds)`,
+    `${median(engines).toFixed(0)} ms`,
+    `${median(floors).toFixed(0)} ms`,
+    `${ratio.toFixed(2)}x, rounds ${Math.min(...ratios).toFixed(2)}x-${Math.max(...ratios).toFixed(2)}x (${verdict})`,
+  );
+}
+
 async function fanOut() {
   const options = await hardenedOptions(['true'], 'fan');
   const concurrency = availableParallelism();
@@ -251,6 +311,7 @@ await ensureBusyboxImage();
 const only = process.argv.slice(2);
 const sections: Record<string, () => Promise<void>> = {
   step: perStepOverhead,
+  chain,
   fanout: fanOut,
   logs: logThroughput,
   artifacts: artifactThroughput,

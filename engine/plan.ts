@@ -24,7 +24,7 @@ export interface ResolvedEnvironment {
   /** `tmpBytes`: the size of each of the step's scratch tmpfs (/tmp, HOME), on top of memory. */
   resources: { nanoCpus: number; memoryBytes: number; pids: number; tmpBytes: number };
   network: 'none' | 'bridge';
-  runtime: 'runc' | 'gvisor';
+  runtime: 'runc' | 'crun' | 'gvisor';
   /** uid[:gid] or a user name known to the image. */
   user: string;
   env: Record<string, string>;

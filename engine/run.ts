@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type ApprovalAsker, NOBODY_ASKED, passGate, WAITING_FOR_APPROVAL } from './approval.ts';
-import { type Backend, BackendError, type RunContext } from './backends/types.ts';
+import { type Backend, BackendError, type PreparedStep, type RunContext } from './backends/types.ts';
 import { ConcurrencyGroups, type GroupMember, waitingFor } from './concurrency-groups.ts';
 import type { RunObserver } from './events.ts';
 import type { Plan, PlannedStep } from './plan.ts';
@@ -101,7 +101,11 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
 
   let refusals = new Map<string, string>();
   const stepGroups = options.stepGroups ?? runOwnGroups();
-  const runOneStep = async (step: PlannedStep, cancelled?: AbortSignal): Promise<StepOutcome> => {
+  const runOneStep = async (
+    step: PlannedStep,
+    prepared?: Promise<PreparedStep | undefined>,
+    cancelled?: AbortSignal,
+  ): Promise<StepOutcome> => {
     const sinks = openStepSinks(step, {
       backend,
       run,
@@ -122,6 +126,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
         reports: sinks.collector,
         onAttemptStart: (attempt) => state.attemptStarted(step, attempt),
         refusal: refusals.get(step.name),
+        prepared,
       });
       state.reportsSummary(step, await sinks.close());
       return state.finishStep(step, outcome);
@@ -152,7 +157,10 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
       concurrency: options.concurrency ?? availableParallelism(),
       signal,
       skipStep: (step, reason) => state.skipStep(step, reason),
-      runStep: (step) => (reused.has(step) ? reuseOneStep(step) : runOneStep(step)),
+      runStep: (step, prepared, cancelled) =>
+        reused.has(step) ? reuseOneStep(step) : runOneStep(step, prepared, cancelled),
+      // A reused step does not start either: nothing to prepare for it.
+      prepareStep: preparer(backend, run, (step) => refusals.has(step.name) || reused.has(step)),
       killStep: (step, reason) =>
         state.finishStep(step, { status: 'killed', exitCode: null, reason, attempts: 0, artifacts: [] }),
       enterGroup: async (step) => {
@@ -198,6 +206,16 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunR
     }
   }
   return state.finish(signal.aborted);
+}
+
+/** Steps that will not start (refused, reused) are not prepared either. */
+function preparer(
+  backend: Backend,
+  run: RunContext,
+  wontStart: (step: PlannedStep) => boolean,
+): ((step: PlannedStep) => Promise<PreparedStep | undefined>) | undefined {
+  if (!backend.prepareStep) return undefined;
+  return async (step) => (wontStart(step) ? undefined : backend.prepareStep?.(step, run));
 }
 
 function runTriggerEnv(plan: Plan): Record<string, string> {

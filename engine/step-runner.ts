@@ -6,6 +6,7 @@ import {
   type Backend,
   BackendError,
   type OutputChunk,
+  type PreparedStep,
   type RunContext,
 } from './backends/types.ts';
 import { formatDuration } from './config/units.ts';
@@ -49,6 +50,11 @@ export interface StepRunContext {
   refusal?: string | undefined;
   /** Follows the step's reports file and reads its JUnit report, while its resources exist. */
   reports?: StepReporting;
+  /**
+   * The first attempt's environment, started ahead of its turn (Backend.prepareStep): released
+   * instead of a startStep, or discarded when the step does not start.
+   */
+  prepared?: Promise<PreparedStep | undefined> | undefined;
 }
 
 /** How long output may keep draining after the process ended before we stop waiting for it. */
@@ -75,6 +81,7 @@ export function secretProblem(
 export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<StepOutcome> {
   const problem = ctx.refusal ?? secretProblem(step, ctx.run.secrets, ctx.run.secretRefusals);
   if (problem) {
+    await discardQuietly(ctx.prepared);
     ctx.log.system(`error: ${problem}`);
     return { status: 'error', exitCode: null, reason: problem, attempts: 0, artifacts: [] };
   }
@@ -85,7 +92,7 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
     attempt += 1;
     ctx.onAttemptStart(attempt);
     if (attempt > 1) ctx.log.system(`retrying: attempt ${attempt} of ${step.retries + 1}`);
-    const result = await runAttempt(step, ctx);
+    const result = await runAttempt(step, ctx, attempt === 1 ? ctx.prepared : undefined);
     // A retry's output must not continue the previous attempt's last line.
     ctx.log.endLines();
     outcome = result.outcome;
@@ -135,8 +142,10 @@ async function collectStepArtifacts(step: PlannedStep, ctx: StepRunContext): Pro
 async function runAttempt(
   step: PlannedStep,
   ctx: StepRunContext,
+  prepared: Promise<PreparedStep | undefined> | undefined,
 ): Promise<{ outcome: Omit<StepOutcome, 'attempts' | 'artifacts'>; started: boolean }> {
   if (ctx.runSignal.aborted) {
+    await discardQuietly(prepared);
     return {
       outcome: { status: 'killed', exitCode: null, reason: 'terminated before it started' },
       started: false,
@@ -154,7 +163,10 @@ async function runAttempt(
   const signal = AbortSignal.any(stops);
   let started = false;
   try {
-    await ctx.backend.startStep(step, ctx.run);
+    // The timeout runs from here: time a prepared step spent waiting at its gate is not counted.
+    const ready = await prepared;
+    if (ready) await ready.release();
+    else await ctx.backend.startStep(step, ctx.run);
     started = true;
     ctx.reports?.attemptStarted();
     const noSpace = new NoSpaceWatch();
@@ -242,6 +254,11 @@ async function drain(output: Promise<void>): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A prepared environment the step will not use; its removal is the backend's business. */
+async function discardQuietly(prepared: Promise<PreparedStep | undefined> | undefined): Promise<void> {
+  await (await prepared)?.discard().catch(() => undefined);
 }
 
 async function destroyQuietly(step: PlannedStep, ctx: StepRunContext): Promise<void> {

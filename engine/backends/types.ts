@@ -131,6 +131,20 @@ export interface CacheStore {
   remove(key: string): Promise<boolean>;
 }
 
+/**
+ * A step's environment made and started ahead of its turn, its script held at a gate
+ * (Backend.prepareStep). The engine calls exactly one of the two, once.
+ */
+export interface PreparedStep {
+  /**
+   * Lets the script run, without an API round; from then on the step is started as after
+   * startStep (tailStep, waitStep, fetchArchive, destroyStep).
+   */
+  release(): Promise<void>;
+  /** Removes it without running anything (in the background, as destroyStep; destroyRun waits). */
+  discard(): Promise<void>;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** The caches this backend keeps between runs; absent when it keeps none. */
@@ -141,6 +155,13 @@ export interface Backend {
   setupRun(run: RunContext, inputs: RunInputs): Promise<void>;
   /** Creates and starts the step; output produced from now on is never lost. */
   startStep(step: PlannedStep, run: RunContext): Promise<void>;
+  /**
+   * Optional: does startStep's work for the step's first attempt ahead of its turn, while its
+   * dependencies still run, and holds its script until release. Undefined when it cannot
+   * prepare this step cheaply now (services to start, an image not present yet): the engine
+   * then calls startStep as usual. A rejection means the same; startStep reports the error.
+   */
+  prepareStep?(step: PlannedStep, run: RunContext): Promise<PreparedStep | undefined>;
   /** The step's output as it is produced; ends when the step's process ends. */
   tailStep(step: PlannedStep, run: RunContext): AsyncIterable<OutputChunk>;
   /**

@@ -150,7 +150,7 @@ export interface Environment {
     pids?: number;
   };
   network?: "none" | "bridge";
-  runtime?: "runc" | "gvisor";
+  runtime?: "runc" | "crun" | "gvisor";
   user?: string;
   env?: EnvMap1;
 }

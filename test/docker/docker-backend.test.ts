@@ -21,6 +21,18 @@ import { beforeHang } from '../helpers/hang.ts';
 import { HANG_MS } from '../helpers/poll.ts';
 
 const runIds: string[] = [];
+
+/**
+ * crun 1.x runs nothing where cgroup v1 is mounted beside a cgroup2 hierarchy that holds a
+ * controller. The engine is local in these tests, so its host's layout is this machine's.
+ */
+function cgroupHybridWithControllers(): boolean {
+  try {
+    return readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
 const dirs: string[] = [];
 
 function workspaceDir(files: Record<string, string>): string {
@@ -505,6 +517,47 @@ describe('DockerBackend images and runtimes', await dockerTestOptions(), () => {
       filters: { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] },
     });
     assert.equal((await docker.getContainer(container?.Id ?? '').inspect()).HostConfig.Runtime, 'runsc');
+    await backend.destroyRun(run.id);
+  });
+
+  test('crun: the step runs under crun with its limits, or a host crun cannot limit gets a clear refusal', async () => {
+    const runtimes = Object.keys((await docker.info()).Runtimes ?? {});
+    assert.ok(
+      runtimes.includes('crun'),
+      `crun is not registered in this engine (runtimes: ${runtimes.join(', ')})`,
+    );
+    const step = makeStep({
+      environment: { runtime: 'crun', memoryBytes: 32 * 1024 ** 2 },
+      commands: ['head -c 200m /dev/zero | tail > /dev/null'],
+    });
+    const run = makeRun(workspaceDir({}), [step]);
+    await backend.setupRun(run, await inputsOf(run));
+    const filters = { label: [`${LABEL_RUN}=${run.id}`, `${LABEL_ROLE}=step`] };
+    if (!cgroupHybridWithControllers()) {
+      // Limits hold under crun as under runc: the allocation past memory is OOM-killed.
+      const result = await runStep(backend, step, run);
+      assert.equal(result.exit.oomKilled, true, result.stderr);
+      const [container] = await docker.listContainers({ all: true, filters });
+      assert.equal((await docker.getContainer(container?.Id ?? '').inspect()).HostConfig.Runtime, 'crun');
+    } else {
+      // This engine's host: cgroup v1 plus a cgroup2 hierarchy holding a controller.
+      const refused = (error: unknown) => {
+        assert.ok(error instanceof BackendError);
+        assert.equal(error.code, 'GBCMS_ERR_RUNTIME');
+        assert.match(error.message, /runtime: crun cannot run on this host.*hybrid mode.*use runtime: runc/s);
+        return true;
+      };
+      await assert.rejects(backend.startStep(step, run), refused);
+      await backend.destroyStep(step, run);
+      // Learnt once: the next crun step is refused before a container is created.
+      await backend.destroyRun(run.id);
+      const again = makeRun(workspaceDir({}), [step]);
+      await backend.setupRun(again, await inputsOf(again));
+      await assert.rejects(backend.startStep(step, again), refused);
+      const againFilters = { label: [`${LABEL_RUN}=${again.id}`, `${LABEL_ROLE}=step`] };
+      assert.equal((await docker.listContainers({ all: true, filters: againFilters })).length, 0);
+      await backend.destroyRun(again.id);
+    }
     await backend.destroyRun(run.id);
   });
 

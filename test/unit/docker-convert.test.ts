@@ -4,6 +4,8 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isIgnored, parseDockerignore } from '../../engine/backends/docker/build-context.ts';
 import {
+  GATE_OPEN,
+  gatedContainerOptions,
   parseOwner,
   requireRuntime,
   seedContainerOptions,
@@ -199,6 +201,40 @@ describe('requireRuntime', () => {
         /gVisor \(runsc\) is not installed/.test(error.message) &&
         /sandboxed/.test(error.message),
     );
+  });
+
+  test('crun needs crun registered, and says how to register it', () => {
+    assert.equal(requireRuntime(environment({ runtime: 'crun' }), ['runc', 'crun']), 'crun');
+    assert.throws(
+      () => requireRuntime(environment({ runtime: 'crun', name: 'fast' }), ['runc', 'runsc']),
+      (error: unknown) =>
+        error instanceof BackendError &&
+        error.code === 'GBCMS_ERR_RUNTIME' &&
+        /crun is not registered/.test(error.message) &&
+        /fast/.test(error.message),
+    );
+  });
+});
+
+describe('gatedContainerOptions', () => {
+  test('the same container, its command behind a line on stdin that closes after it', () => {
+    const plain = options(step({ commands: ['make test'] }));
+    const gated = gatedContainerOptions(plain);
+    assert.deepEqual(gated.Cmd?.slice(4), plain.Cmd);
+    assert.deepEqual(gated.Cmd?.slice(0, 4), [
+      '/bin/sh',
+      '-c',
+      'IFS= read -r _ || exit 0; exec "$@"',
+      'gbcms-gate',
+    ]);
+    assert.equal(gated.OpenStdin, true);
+    assert.equal(gated.StdinOnce, true);
+    assert.equal(gated.AttachStdin, true);
+    // Nothing else moves: hardening, limits, mounts, labels, name.
+    const { Cmd: _gatedCmd, OpenStdin: _o, StdinOnce: _s, AttachStdin: _a, ...rest } = gated;
+    const { Cmd: _plainCmd, OpenStdin: _po, AttachStdin: _pa, ...plainRest } = plain;
+    assert.deepEqual(rest, plainRest);
+    assert.equal(GATE_OPEN, '\n');
   });
 });
 

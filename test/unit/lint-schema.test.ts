@@ -133,7 +133,7 @@ describe('schema diagnostics: messages', () => {
     );
     assert.deepEqual(lint(source), [
       "3:26 GBCMS_SCHEMA_ENUM environments.e.network: 'host' is not one of none, bridge",
-      "3:41 GBCMS_SCHEMA_ENUM environments.e.runtime: 'gvisr' is not one of runc, gvisor; did you mean 'gvisor'?",
+      "3:41 GBCMS_SCHEMA_ENUM environments.e.runtime: 'gvisr' is not one of runc, crun, gvisor; did you mean 'gvisor'?",
     ]);
   });
 

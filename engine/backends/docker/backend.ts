@@ -3,24 +3,26 @@
 // with the log driver off. Every resource is labelled with the run, so destroyRun finds them by
 // label rather than by what this process remembers, after a crash too.
 import { posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
 import {
   type Backend,
   BackendError,
   type OutputChunk,
+  type PreparedStep,
   type RunContext,
   type RunInputs,
   type StepExit,
 } from '../types.ts';
 import { DockerCacheStore } from './cache-store.ts';
-import { ensureCacheVolume } from './cache-volumes.ts';
+import { ensureStepCaches } from './cache-volumes.ts';
 import { listRunsWithResources, removeRunResources } from './cleanup.ts';
 import {
   type CacheMount,
+  GATE_OPEN,
+  gatedContainerOptions,
   parseOwner,
-  requireRuntime,
   SCRATCH_PATHS,
   stepContainerOptions,
   WORKSPACE_PATH,
@@ -35,8 +37,16 @@ import {
   statusCode,
 } from './errors.ts';
 import { ImageResolver } from './images.ts';
-import { type KillWatch, lostDaemon, stoppedByDaemon, watchKills } from './outside-stops.ts';
+import { lostDaemon, stoppedByDaemon } from './outside-stops.ts';
+import { EngineRuntimes } from './runtimes.ts';
 import { removeServices, type StartedServices, startServices } from './services.ts';
+import {
+  closeStepContainer,
+  type DockerStep,
+  openStepContainer,
+  removeContainer,
+  startStepContainer,
+} from './step-container.ts';
 import { withReportsEnv } from './step-files.ts';
 import { createWorkspaceVolume } from './workspace-volume.ts';
 
@@ -63,13 +73,6 @@ interface DockerRun {
   caches: Map<string, CacheMount[]>;
 }
 
-interface DockerStep {
-  container: Docker.Container;
-  output: NodeJS.ReadableStream;
-  /** Kills the daemon logged for the container: tells a daemon's stop from the step's own exit. */
-  kills: KillWatch;
-}
-
 /** Environments with the same image source share one resolved image. */
 function environmentKey(environment: ResolvedEnvironment): string {
   return environment.build
@@ -88,10 +91,11 @@ export class DockerBackend implements Backend {
   private readonly docker: Docker;
   private readonly logger: DockerBackendLogger;
   private readonly images: ImageResolver;
-  private readonly listRuntimes: () => Promise<string[]>;
-  private runtimes: Promise<string[]> | undefined;
+  private readonly runtimes: EngineRuntimes;
   private readonly runs = new Map<string, DockerRun>();
   private readonly steps = new Map<string, DockerStep>();
+  /** Containers prepared ahead of their turn and not released yet, by step key. */
+  private readonly gated = new Map<string, DockerStep>();
   /** Services of started steps, by step key, kept apart so a failed start still cleans them. */
   private readonly services = new Map<string, StartedServices>();
   /** Starts per step, never reset, so a retry gets a fresh container name. */
@@ -102,8 +106,9 @@ export class DockerBackend implements Backend {
     this.logger = options.logger ?? { warn: (message) => console.warn(message) };
     this.images = new ImageResolver(this.docker);
     this.caches = new DockerCacheStore(this.docker);
-    this.listRuntimes =
-      options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {}));
+    this.runtimes = new EngineRuntimes(
+      options.listRuntimes ?? (async () => Object.keys((await this.docker.info()).Runtimes ?? {})),
+    );
   }
 
   async isAvailable(): Promise<boolean> {
@@ -165,46 +170,111 @@ export class DockerBackend implements Backend {
     };
     this.runs.set(run.id, state);
     this.inBackground(state, workspace.seedRemoved);
-    state.caches = await this.prepareCaches(run, steps, inputs, images);
-  }
-
-  /** One after another: matrix steps share their caches, and a volume is prepared once. */
-  private async prepareCaches(
-    run: RunContext,
-    steps: PlannedStep[],
-    inputs: RunInputs,
-    images: Map<string, string>,
-  ): Promise<Map<string, CacheMount[]>> {
-    const caches = new Map<string, CacheMount[]>();
-    for (const step of steps) {
-      const stepCaches = inputs.caches.get(step.name);
-      if (stepCaches === undefined) continue;
-      const mounts: CacheMount[] = [];
-      for (const cache of stepCaches) {
-        const volume = await ensureCacheVolume(this.docker, {
-          runId: run.id,
-          cache,
-          image: this.imageFor(step, images),
-          owner: parseOwner(step.environment.user),
-        });
-        mounts.push({ volume, path: cache.path });
-      }
-      caches.set(step.name, mounts);
-    }
-    return caches;
+    state.caches = await ensureStepCaches(this.docker, run.id, steps, inputs, (step) =>
+      this.imageFor(step, images),
+    );
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
     const state = this.runState(run);
-    const runtime = requireRuntime(
-      step.environment,
-      step.environment.runtime === 'gvisor' ? await this.engineRuntimes() : [],
-    );
+    const runtime = await this.runtimes.require(step.environment);
     const key = stepKey(step, run);
-    const attempt = (this.attempts.get(key) ?? 0) + 1;
-    this.attempts.set(key, attempt);
+    const attempt = this.nextAttempt(key);
     const image = this.imageFor(step, state.images);
     const services = await this.startStepServices(step, run, key, attempt, state.images);
+    const options = this.containerOptions(step, run, state, { image, attempt, runtime, services });
+    const opened = await openStepContainer(this.docker, step, options, { services });
+    run.environment?.(step.name, { containerId: opened.container.id, image });
+    this.steps.set(key, opened);
+    await startStepContainer(step, opened.container, runtime, this.runtimes);
+  }
+
+  /**
+   * The first attempt's container, created, attached and started ahead with its script held at
+   * a gate (gatedContainerOptions): release writes one line on the attach stream it already
+   * holds. Services start with their step's attempt, so a step with services is not prepared;
+   * nor is one whose image is not resolved yet. In-flight work is awaited by destroyRun, which
+   * then removes by label whatever is left.
+   */
+  async prepareStep(step: PlannedStep, run: RunContext): Promise<PreparedStep | undefined> {
+    const state = this.runs.get(run.id);
+    const image = state?.images.get(environmentKey(step.environment));
+    if (!state || image === undefined || (step.services?.length ?? 0) > 0) return undefined;
+    const preparing = this.prepareGated(step, run, state, image);
+    this.inBackground(
+      state,
+      preparing.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return preparing;
+  }
+
+  private async prepareGated(
+    step: PlannedStep,
+    run: RunContext,
+    state: DockerRun,
+    image: string,
+  ): Promise<PreparedStep | undefined> {
+    const runtime = await this.runtimes.require(step.environment);
+    const key = stepKey(step, run);
+    const attempt = this.nextAttempt(key);
+    const options = this.containerOptions(step, run, state, { image, attempt, runtime, services: undefined });
+    const opened = await openStepContainer(this.docker, step, gatedContainerOptions(options), {
+      stdin: true,
+    });
+    this.gated.set(key, opened);
+    const discard = async () => {
+      if (this.gated.get(key) !== opened) return;
+      this.gated.delete(key);
+      const removal = closeStepContainer(opened);
+      const runState = this.runs.get(run.id);
+      if (runState)
+        this.inBackground(
+          runState,
+          removal.catch(() => undefined),
+        );
+      else await removal;
+    };
+    try {
+      await startStepContainer(step, opened.container, runtime, this.runtimes);
+    } catch {
+      // startStep will try again and say why.
+      await discard();
+      return undefined;
+    }
+    return {
+      release: async () => {
+        if (this.gated.get(key) !== opened)
+          throw new Error(`docker backend: step '${step.name}' is not prepared`);
+        this.gated.delete(key);
+        run.environment?.(step.name, { containerId: opened.container.id, image });
+        this.steps.set(key, opened);
+        (opened.output as Duplex).end(GATE_OPEN);
+      },
+      discard,
+    };
+  }
+
+  private nextAttempt(key: string): number {
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    return attempt;
+  }
+
+  private containerOptions(
+    step: PlannedStep,
+    run: RunContext,
+    state: DockerRun,
+    input: {
+      image: string;
+      attempt: number;
+      runtime: string | undefined;
+      services: StartedServices | undefined;
+    },
+  ): Docker.ContainerCreateOptions {
+    const { image, attempt, runtime, services } = input;
     const options = stepContainerOptions({
       step,
       run,
@@ -216,36 +286,7 @@ export class DockerBackend implements Backend {
       ...(services === undefined ? {} : { serviceNetwork: services.networkName }),
     });
     options.Env = withReportsEnv(options.Env, step);
-    let container: Docker.Container;
-    try {
-      container = await this.docker.createContainer(options);
-      // A bridge step was created on bridge; it reaches its services through a second network.
-      if (services !== undefined && step.environment.network === 'bridge')
-        await services.network.connect({ Container: container.id });
-    } catch (error) {
-      throw dockerFailure('GBCMS_ERR_START', `could not create the container of step '${step.name}'`, error);
-    }
-    run.environment?.(step.name, { containerId: container.id, image });
-    let output: NodeJS.ReadableStream;
-    try {
-      output = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
-    } catch (error) {
-      await this.removeStep(container).catch(() => undefined);
-      throw dockerFailure('GBCMS_ERR_START', `could not attach to step '${step.name}'`, error);
-    }
-    let kills: KillWatch;
-    try {
-      kills = await watchKills(this.docker, container.id);
-    } catch (error) {
-      await this.removeStep(container).catch(() => undefined);
-      throw dockerFailure('GBCMS_ERR_START', `could not follow the events of step '${step.name}'`, error);
-    }
-    this.steps.set(key, { container, output, kills });
-    try {
-      await container.start();
-    } catch (error) {
-      throw dockerFailure('GBCMS_ERR_START', `could not start step '${step.name}'`, error);
-    }
+    return options;
   }
 
   private async startStepServices(
@@ -298,7 +339,10 @@ export class DockerBackend implements Backend {
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
     try {
-      const result = (await container.wait()) as { StatusCode?: number };
+      const waited = container.wait() as Promise<{ StatusCode?: number }>;
+      // Whichever says first: the wait still tells a lost daemon; the die event comes sooner.
+      const result = await Promise.race([waited, kills.died.then((code) => ({ StatusCode: code }))]);
+      waited.catch(() => undefined);
       // A clean exit cannot be an out-of-memory kill: spare the inspect round trip.
       if (result.StatusCode === 0) return { exitCode: 0, oomKilled: false };
       const info = await container.inspect();
@@ -347,7 +391,7 @@ export class DockerBackend implements Backend {
     this.steps.delete(key);
     state?.kills.close();
     const removal = (async () => {
-      if (state) await this.removeStep(state.container);
+      if (state) await removeContainer(state.container);
       await this.destroyServices(key);
     })();
     const runState = this.runs.get(run.id);
@@ -375,6 +419,12 @@ export class DockerBackend implements Backend {
       step.kills.close();
       this.steps.delete(key);
     }
+    for (const [key, step] of this.gated) {
+      if (!ofRun(key)) continue;
+      step.kills.close();
+      (step.output as Duplex).destroy();
+      this.gated.delete(key);
+    }
     for (const key of this.services.keys()) if (ofRun(key)) this.services.delete(key);
     for (const key of this.attempts.keys()) if (ofRun(key)) this.attempts.delete(key);
     const removals = [...(this.runs.get(runId)?.removals ?? [])];
@@ -385,23 +435,6 @@ export class DockerBackend implements Backend {
 
   leftoverRuns(): Promise<string[]> {
     return listRunsWithResources(this.docker);
-  }
-
-  private async removeStep(container: Docker.Container): Promise<void> {
-    try {
-      await container.remove({ force: true });
-    } catch (error) {
-      if (!isGoneOrGoing(error)) throw error;
-    }
-  }
-
-  /** Asked once per backend: registering a runtime needs an engine reload anyway. */
-  private engineRuntimes(): Promise<string[]> {
-    this.runtimes ??= this.listRuntimes().catch((error: unknown) => {
-      this.runtimes = undefined;
-      throw dockerFailure('GBCMS_ERR_DOCKER', `could not ask Docker for its runtimes`, error);
-    });
-    return this.runtimes;
   }
 
   private imageFor(step: PlannedStep, images: Map<string, string>): string {

@@ -5,12 +5,15 @@
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
-import type { StepCache } from '../types.ts';
+import type { PlannedStep } from '../../plan.ts';
+import type { RunInputs, StepCache } from '../types.ts';
 import {
   CACHE_SEED_PATH,
+  type CacheMount,
   cacheSeedContainerOptions,
   cacheVolumeName,
   cacheVolumeOptions,
+  parseOwner,
 } from './convert.ts';
 import { dockerFailure, isNotFound } from './errors.ts';
 
@@ -54,4 +57,31 @@ export async function ensureCacheVolume(docker: Docker, seed: CacheVolumeSeed): 
     if (container) await container.remove({ force: true }).catch(() => undefined);
   }
   return name;
+}
+
+/** One after another: matrix steps share their caches, and a volume is prepared once. */
+export async function ensureStepCaches(
+  docker: Docker,
+  runId: string,
+  steps: readonly PlannedStep[],
+  inputs: RunInputs,
+  imageOf: (step: PlannedStep) => string,
+): Promise<Map<string, CacheMount[]>> {
+  const caches = new Map<string, CacheMount[]>();
+  for (const step of steps) {
+    const stepCaches = inputs.caches.get(step.name);
+    if (stepCaches === undefined) continue;
+    const mounts: CacheMount[] = [];
+    for (const cache of stepCaches) {
+      const volume = await ensureCacheVolume(docker, {
+        runId,
+        cache,
+        image: imageOf(step),
+        owner: parseOwner(step.environment.user),
+      });
+      mounts.push({ volume, path: cache.path });
+    }
+    caches.set(step.name, mounts);
+  }
+  return caches;
 }

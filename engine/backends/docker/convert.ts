@@ -82,12 +82,24 @@ export function cacheVolumeOptions(cache: StepCache): Docker.VolumeCreateOptions
   return { Name: cacheVolumeName(cache.key), Labels: cacheLabels(cache) };
 }
 
+export const CRUN_RUNTIME = 'crun';
+
 /** Docker's runtime name for the environment, or a clear error when the engine lacks it. */
 export function requireRuntime(
   environment: ResolvedEnvironment,
   available: readonly string[],
 ): string | undefined {
-  if (environment.runtime !== 'gvisor') return undefined;
+  if (environment.runtime === 'runc') return undefined;
+  if (environment.runtime === 'crun') {
+    if (!available.includes(CRUN_RUNTIME)) {
+      throw new BackendError(
+        'GBCMS_ERR_RUNTIME',
+        `crun is not registered in this Docker engine, but environment '${environment.name}' asks for runtime: crun. ` +
+          `Install crun and register it in /etc/docker/daemon.json ("runtimes": {"${CRUN_RUNTIME}": ...}), or use runtime: runc.`,
+      );
+    }
+    return CRUN_RUNTIME;
+  }
   if (!available.includes(GVISOR_RUNTIME)) {
     throw new BackendError(
       'GBCMS_ERR_RUNTIME',
@@ -198,6 +210,27 @@ export function stepContainerOptions(input: StepContainerInput): Docker.Containe
     },
   };
 }
+
+/**
+ * The gate of a step prepared ahead of its turn: the container starts with a shell that waits
+ * for one line on stdin, then execs the step's own command, so the script begins the moment
+ * the engine writes that line on the attach stream it already holds (no API round at release).
+ * `read` is a builtin and reads a pipe byte by byte, so nothing beyond the line is consumed;
+ * StdinOnce closes the step's stdin when the engine ends its side, so the script sees EOF
+ * there as it sees /dev/null without a gate. Stdin closed without the line: nothing runs.
+ */
+export function gatedContainerOptions(options: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
+  return {
+    ...options,
+    Cmd: ['/bin/sh', '-c', 'IFS= read -r _ || exit 0; exec "$@"', 'gbcms-gate', ...(options.Cmd ?? [])],
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+  };
+}
+
+/** The line that opens a gate (gatedContainerOptions). */
+export const GATE_OPEN = '\n';
 
 /**
  * The container that fills the workspace volume: created, written through putArchive, removed,

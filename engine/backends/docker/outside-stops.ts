@@ -14,6 +14,11 @@ import type Docker from 'dockerode';
 export interface KillWatch {
   /** The signal of the first `kill` the daemon logged for the container, if any. */
   killSignal(): string | undefined;
+  /**
+   * The exit code of the container's `die`. The daemon logs it as soon as the process is
+   * reaped, tens of milliseconds before it has cleaned the container up and answers a wait.
+   */
+  died: Promise<number>;
   close(): void;
 }
 
@@ -25,9 +30,13 @@ interface EventMessage {
 /** Subscribes before the container starts; resolves once the daemon accepted the subscription. */
 export async function watchKills(docker: Docker, containerId: string): Promise<KillWatch> {
   const stream = (await docker.getEvents({
-    filters: { type: ['container'], container: [containerId], event: ['kill'] },
+    filters: { type: ['container'], container: [containerId], event: ['kill', 'die'] },
   })) as NodeJS.ReadableStream & { destroy?: () => void };
   let signal: string | undefined;
+  let died: (code: number) => void = () => undefined;
+  const death = new Promise<number>((resolve) => {
+    died = resolve;
+  });
   let pending = '';
   stream.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
@@ -37,12 +46,15 @@ export async function watchKills(docker: Docker, containerId: string): Promise<K
       if (line.trim() === '') continue;
       const event = parseEvent(line);
       if (event?.Action === 'kill') signal ??= event.Actor?.Attributes?.signal ?? '?';
+      const exitCode = Number(event?.Action === 'die' ? event.Actor?.Attributes?.exitCode : Number.NaN);
+      if (Number.isInteger(exitCode)) died(exitCode);
     }
   });
   // A lost subscription means a lost daemon; the wait tells that on its own.
   stream.on('error', () => undefined);
   return {
     killSignal: () => signal,
+    died: death,
     close: () => stream.destroy?.(),
   };
 }
