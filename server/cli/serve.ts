@@ -12,7 +12,12 @@ import { buildApp } from '../app.ts';
 import { DEFAULT_CACHE_BUDGET_BYTES } from '../executions/cache-sweep.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, type ForgeUrls, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
-import { loggerOptions } from '../plugins/logger.ts';
+import {
+  ACCESS_LOG_MODES,
+  type AccessLogMode,
+  DEFAULT_ACCESS_LOG,
+  loggerOptions,
+} from '../plugins/logger.ts';
 import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
@@ -43,6 +48,8 @@ options:
                       (127.0.0.1,10.0.0.0/8); the client address and protocol are then taken from
                       X-Forwarded-* as those proxies wrote it (default: X-Forwarded-* is ignored)
   --log-level L       fatal, error, warn, info, debug or trace (default info); logs are JSON on stdout
+  --access-log M      which requests get an access-log line: all, writes (default: every request
+                      but GET, HEAD and OPTIONS, and every failed one), errors (failed ones) or off
   -h, --help          this text
 
 Commit statuses need a forge token: the project's (or a global) secret GITHUB_TOKEN,
@@ -75,6 +82,7 @@ const OPTIONS = {
   'rate-limit': { type: 'string' },
   'trust-proxy': { type: 'string' },
   'log-level': { type: 'string' },
+  'access-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -102,6 +110,7 @@ export interface ServeSettings {
   rateLimit: number;
   trustProxy: TrustedProxies;
   logLevel: string;
+  accessLog: AccessLogMode;
 }
 
 export interface ServeHooks {
@@ -148,6 +157,9 @@ export function readSettings(values: Values): ServeSettings {
   const logLevel = values['log-level'] ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const accessLog = values['access-log'] ?? DEFAULT_ACCESS_LOG;
+  if (!(ACCESS_LOG_MODES as readonly string[]).includes(accessLog))
+    throw new UsageError(`--access-log must be one of ${ACCESS_LOG_MODES.join(', ')}`);
   const publicUrl = httpUrl(values['public-url'], '--public-url');
   const forgeUrls: ForgeUrls = {};
   for (const [option, key] of [
@@ -180,6 +192,7 @@ export function readSettings(values: Values): ServeSettings {
     rateLimit: integer(values['rate-limit'] ?? '600', '--rate-limit', 1, 1_000_000),
     trustProxy: values['trust-proxy'] === undefined ? false : trustedProxies(values['trust-proxy']),
     logLevel,
+    accessLog: accessLog as AccessLogMode,
   };
 }
 
@@ -312,6 +325,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       executionEvents: manager.events,
       secrets: vault,
       logger,
+      accessLog: settings.accessLog,
       rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
       ...(settings.publicUrl !== undefined ? { publicUrl: settings.publicUrl } : {}),
       trustProxy: settings.trustProxy,
