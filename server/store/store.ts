@@ -19,6 +19,7 @@ import type { Database } from './schema.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
+import { cachingDatabase } from './statement-cache.ts';
 import { type StatusSettingsRepo, statusSettingsRepo } from './status-settings.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
@@ -91,7 +92,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
   const dir = resolve(dataDir);
   await mkdir(dir, { recursive: true });
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: openDatabase(join(dir, DATABASE_FILE)) }),
+    dialect: new SqliteDialect({ database: cachingDatabase(openDatabase(join(dir, DATABASE_FILE))) }),
   });
 
   let migrated: string[];
