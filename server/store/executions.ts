@@ -12,6 +12,7 @@ import type { RepoContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { NotFoundError } from './errors.ts';
 import { triggerColumns } from './execution-trigger.ts';
+import { reusedQuery } from './reused-query.ts';
 import type { Execution } from './schema.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -119,6 +120,10 @@ function clampLimit(limit: number | undefined): number {
 }
 
 export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
+  // Every look at an execution, and every report, heartbeat and log read, starts here.
+  const getQuery = reusedQuery(db, (id: string) =>
+    db.selectFrom('executions').selectAll().where('id', '=', id),
+  );
   return {
     async create(input) {
       const id = newRunId();
@@ -162,7 +167,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
       });
     },
 
-    get: (id) => db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst(),
+    get: async (id) => (await getQuery(id))[0],
 
     async listByProject(projectId, options = {}) {
       const limit = clampLimit(options.limit);
