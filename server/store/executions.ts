@@ -124,6 +124,19 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
   const getQuery = reusedQuery(db, (id: string) =>
     db.selectFrom('executions').selectAll().where('id', '=', id),
   );
+  // Badges are fetched by every view of a README that shows one.
+  const badgeCandidates = (projectId: string) =>
+    db
+      .selectFrom('executions')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('status', 'in', ['running', ...FINISHED]);
+  const newestFirst = <Q extends ReturnType<typeof badgeCandidates>>(query: Q) =>
+    query.orderBy('created_at', 'desc').orderBy('number', 'desc').limit(1);
+  const badgeQuery = reusedQuery(db, (projectId: string) => newestFirst(badgeCandidates(projectId)));
+  const branchBadgeQuery = reusedQuery(db, (projectId: string, branch: string) =>
+    newestFirst(badgeCandidates(projectId).where('ref', '=', branch).where('ref_type', '=', 'branch')),
+  );
   return {
     async create(input) {
       const id = newRunId();
@@ -267,13 +280,9 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
     },
 
     async latestForBadge(projectId, branch) {
-      let query = db
-        .selectFrom('executions')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('status', 'in', ['running', ...FINISHED]);
-      if (branch !== undefined) query = query.where('ref', '=', branch).where('ref_type', '=', 'branch');
-      return query.orderBy('created_at', 'desc').orderBy('number', 'desc').limit(1).executeTakeFirst();
+      const rows =
+        branch === undefined ? await badgeQuery(projectId) : await branchBadgeQuery(projectId, branch);
+      return rows[0];
     },
 
     async countByStatus() {
