@@ -1,9 +1,42 @@
 // The baselines: what raw dockerode does with the same hardened container, no engine around it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import PQueue from 'p-queue';
+import { stepContainerOptions } from '../engine/backends/docker/convert.ts';
 import { demux } from '../engine/backends/docker/demux.ts';
+import type { RunContext } from '../engine/backends/types.ts';
+import { compilePlan } from '../engine/compile/compiler.ts';
 
 export type CreateOptions = Docker.ContainerCreateOptions;
+
+/** Container options exactly as the engine makes them for a step of `image`, without the workspace volume. */
+export async function hardenedStepOptions(
+  image: string,
+  commands: [string, ...string[]],
+  name: string,
+): Promise<CreateOptions> {
+  const dir = await mkdtemp(join(tmpdir(), 'gbcms-bench-'));
+  try {
+    const plan = compilePlan(
+      {
+        version: 1,
+        name: 'bench',
+        environments: { shell: { image } },
+        steps: { step: { environment: 'shell', commands } },
+      },
+      { file: '.gbcms.yml', workspace: dir, trigger: { event: 'manual' } },
+    );
+    const run: RunContext = { id: `bench-${name}`, plan, dir, secrets: {}, env: {}, notice: () => undefined };
+    const options = stepContainerOptions({ step: plan.steps[0]!, run, image, volume: '', attempt: 1 });
+    // The floor has no workspace volume: it measures the container alone.
+    if (options.HostConfig) options.HostConfig.Mounts = [];
+    return { ...options, name: `gbcms-bench-${name}-${process.pid}` };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** create -> start -> wait -> remove, the floor for one step. Returns milliseconds. */
 export async function rawContainer(docker: Docker, options: CreateOptions): Promise<number> {

@@ -2,24 +2,18 @@
 // the store holds them all, with the server's CPU share; against the floor of inserting the
 // same rows straight into SQLite in this process.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { cpuSeconds } from './server/processes.ts';
 
 const exec = promisify(execFile);
 const bin = join(import.meta.dirname, '..', 'bin', 'gbcms.js');
 const POINTS = Number(process.env.BENCH_REPORT_POINTS ?? 100_000);
 const BATCH = 1000;
 const PARALLEL = 4;
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds a process has used so far (user + system), from /proc. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 function points(from: number, count: number) {
   return Array.from({ length: count }, (_, i) => ({

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { collectArtifacts } from '../engine/artifacts/collect.ts';
 import { DockerBackend } from '../engine/backends/docker/backend.ts';
-import { stepContainerOptions } from '../engine/backends/docker/convert.ts';
 import type { RunContext } from '../engine/backends/types.ts';
 import { compilePlan } from '../engine/compile/compiler.ts';
 import type { PipelineFile } from '../engine/config/pipeline-file.generated.ts';
@@ -16,7 +15,13 @@ import type { RunObserver } from '../engine/events.ts';
 import { runPipeline } from '../engine/run.ts';
 import { readRunInputs } from '../engine/run-inputs.ts';
 import { ensureBusyboxImage } from '../test/helpers/build-images.ts';
-import { rawAttachThroughput, rawContainer, rawFanOut, rawGetArchive } from './docker-floor.ts';
+import {
+  hardenedStepOptions,
+  rawAttachThroughput,
+  rawContainer,
+  rawFanOut,
+  rawGetArchive,
+} from './docker-floor.ts';
 
 const docker = new Docker();
 const IMAGE = 'busybox:stable';
@@ -82,22 +87,8 @@ async function engineRun(
 }
 
 /** Container options exactly as the engine makes them for a step, for the raw floor. */
-async function hardenedOptions(commands: [string, ...string[]], name: string) {
-  const dir = await workspace();
-  const p = plan({ step: { environment: 'shell', commands } }, dir);
-  const run: RunContext = {
-    id: `bench-${name}`,
-    plan: p,
-    dir,
-    secrets: {},
-    env: {},
-    notice: () => undefined,
-  };
-  const options = stepContainerOptions({ step: p.steps[0]!, run, image: IMAGE, volume: '', attempt: 1 });
-  // The floor has no workspace volume: it measures the container alone.
-  if (options.HostConfig) options.HostConfig.Mounts = [];
-  await rm(dir, { recursive: true, force: true });
-  return { ...options, name: `gbcms-bench-${name}-${process.pid}` };
+function hardenedOptions(commands: [string, ...string[]], name: string) {
+  return hardenedStepOptions(IMAGE, commands, name);
 }
 
 async function perStepOverhead() {

@@ -10,7 +10,7 @@ import authPlugin from './plugins/auth.ts';
 import errorHandlerPlugin from './plugins/error-handler.ts';
 import executionsPlugin from './plugins/executions.ts';
 import formBodyPlugin from './plugins/form-body.ts';
-import { AccessLog, loggerOptions } from './plugins/logger.ts';
+import { AccessLog, type AccessLogMode, loggerOptions } from './plugins/logger.ts';
 import metricsPlugin, { type StepEvents } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
 import rateLimitPlugin, { DEFAULT_RATE_LIMIT, type RateLimitSettings } from './plugins/rate-limit.ts';
@@ -58,6 +58,8 @@ export interface AppOptions {
   executions: ExecutionControl;
   /** pino options (secrets are redacted on top of them) or a logger; default: no logging. */
   logger?: LoggerOptions | Logger;
+  /** Which requests get an access-log line (see AccessLogMode); default all. */
+  accessLog?: AccessLogMode;
   /** Per client address; default 600 requests a minute, banned for an hour past 5× that. */
   rateLimit?: RateLimitSettings;
   /** Largest body accepted, webhooks included; default 1 MiB. */
@@ -92,7 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     loggerInstance: logger,
-    logController: new AccessLog(),
+    logController: new AccessLog(options.accessLog ?? 'all'),
     bodyLimit,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     requestIdHeader: false,

@@ -12,7 +12,12 @@ import { buildApp } from '../app.ts';
 import { DEFAULT_CACHE_BUDGET_BYTES } from '../executions/cache-sweep.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, type ForgeUrls, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
-import { loggerOptions } from '../plugins/logger.ts';
+import {
+  ACCESS_LOG_MODES,
+  type AccessLogMode,
+  DEFAULT_ACCESS_LOG,
+  loggerOptions,
+} from '../plugins/logger.ts';
 import { type DispatchMode, RunnerHub } from '../runners/hub.ts';
 import { MemoryWorkQueue } from '../runners/memory-queue.ts';
 import { LEASE_MS, LEASE_SWEEP_MS } from '../runners/protocol.ts';
@@ -63,6 +68,8 @@ options:
   --log-level L       fatal, error, warn, info, debug or trace (default info)
   --log-format F      pretty, json or auto (default auto: readable lines when stdout is a
                       terminal, JSON lines otherwise); the log goes to stdout
+  --access-log M      which requests get an access-log line: all, writes (default: every request
+                      but GET, HEAD and OPTIONS, and every failed one), errors (failed ones) or off
   -h, --help          this text
 
 Commit statuses need a forge token: the project's (or a global) secret GITHUB_TOKEN,
@@ -98,6 +105,7 @@ const OPTIONS = {
   'trust-proxy': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'access-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -129,6 +137,7 @@ export interface ServeSettings {
   trustProxy: TrustedProxies;
   logLevel: string;
   logFormat: LogFormatOption;
+  accessLog: AccessLogMode;
 }
 
 export interface ServeHooks {
@@ -186,6 +195,9 @@ export function readSettings(values: Values): ServeSettings {
   const logFormat = values['log-format'] ?? 'auto';
   if (!isLogFormat(logFormat))
     throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, not '${logFormat}'`);
+  const accessLog = values['access-log'] ?? DEFAULT_ACCESS_LOG;
+  if (!(ACCESS_LOG_MODES as readonly string[]).includes(accessLog))
+    throw new UsageError(`--access-log must be one of ${ACCESS_LOG_MODES.join(', ')}`);
   const publicUrl = httpUrl(values['public-url'], '--public-url');
   const forgeUrls: ForgeUrls = {};
   for (const [option, key] of [
@@ -221,6 +233,7 @@ export function readSettings(values: Values): ServeSettings {
     trustProxy: values['trust-proxy'] === undefined ? false : trustedProxies(values['trust-proxy']),
     logLevel,
     logFormat,
+    accessLog: accessLog as AccessLogMode,
   };
 }
 
@@ -385,6 +398,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       secrets: vault,
       runners,
       logger,
+      accessLog: settings.accessLog,
       rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
       ...(settings.publicUrl !== undefined ? { publicUrl: settings.publicUrl } : {}),
       trustProxy: settings.trustProxy,

@@ -1,5 +1,7 @@
-// Logging: pino with secrets redacted, and one access-log line per request (with its id)
-// instead of fastify's two.
+// Logging: pino with secrets redacted, and at most one access-log line per request (with its
+// id) instead of fastify's two. Which requests get one is the access-log mode: a busy server's
+// reads (pages, badges, API polling) would otherwise fill the log and cost more CPU than
+// answering them, while writes and failures are what an operator looks for.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LogController } from 'fastify';
 import type { LoggerOptions } from 'pino';
@@ -33,8 +35,42 @@ export function loggerOptions(options: LoggerOptions = {}): LoggerOptions {
   };
 }
 
-/** One line per answered request: method, URL, route, status, time, client address. */
+/**
+ * Which answered requests get an access-log line:
+ *   all     every one;
+ *   writes  those that may change something (not GET, HEAD or OPTIONS) and every failed one;
+ *   errors  failed ones only (status 400 and above);
+ *   off     none (server errors are still logged with their details by the error handler).
+ */
+export const ACCESS_LOG_MODES = ['all', 'writes', 'errors', 'off'] as const;
+export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number];
+/** `gbcms serve`'s default. */
+export const DEFAULT_ACCESS_LOG: AccessLogMode = 'writes';
+
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Whether a request answered with `statusCode` gets a line in `mode`. */
+export function accessLogged(
+  mode: AccessLogMode,
+  method: string,
+  statusCode: number,
+  failed: boolean,
+): boolean {
+  if (mode === 'all') return true;
+  if (mode === 'off') return false;
+  if (failed || statusCode >= 400) return true;
+  return mode === 'writes' && !READ_METHODS.has(method);
+}
+
+/** One line per answered request the mode keeps: method, URL, route, status, time, client address. */
 export class AccessLog extends LogController {
+  readonly #mode: AccessLogMode;
+
+  constructor(mode: AccessLogMode = 'all') {
+    super();
+    this.#mode = mode;
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(
@@ -42,6 +78,7 @@ export class AccessLog extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    if (!accessLogged(this.#mode, request.method, reply.statusCode, Boolean(error))) return;
     const line = {
       method: request.method,
       url: request.url,

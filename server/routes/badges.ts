@@ -20,8 +20,16 @@ const COLORS: Record<RunStatus | 'unknown', string> = {
 
 const LABEL = 'build';
 
+/** Rendered badges by status: badge-maker lays out text on every call, and there are nine. */
+const rendered = new Map<RunStatus | 'unknown', string>();
+
 export function statusBadge(status: RunStatus | 'unknown'): string {
-  return makeBadge({ label: LABEL, message: status, color: COLORS[status], style: 'flat' });
+  let svg = rendered.get(status);
+  if (svg === undefined) {
+    svg = makeBadge({ label: LABEL, message: status, color: COLORS[status], style: 'flat' });
+    rendered.set(status, svg);
+  }
+  return svg;
 }
 
 const badgeRoutes: FastifyPluginAsync = async (app) => {

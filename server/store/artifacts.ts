@@ -1,6 +1,7 @@
 // Artifacts an execution's steps produced: what the engine collected, for listings and downloads.
 import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import type { RepoContext } from './context.ts';
+import { reusedQuery } from './reused-query.ts';
 
 // Keeps each INSERT under SQLite's bound-parameter limit (5 columns a row).
 const ROWS_PER_INSERT = 500;
@@ -14,6 +15,15 @@ export interface ArtifactRepo {
 }
 
 export function artifactRepo({ db }: RepoContext): ArtifactRepo {
+  // Every look at an execution lists them.
+  const listQuery = reusedQuery(db, (executionId: string) =>
+    db
+      .selectFrom('artifacts')
+      .select(['step', 'path', 'size', 'sha256'])
+      .where('execution_id', '=', executionId)
+      .orderBy('step')
+      .orderBy('path'),
+  );
   return {
     async add(executionId, artifacts) {
       if (artifacts.length === 0) return;
@@ -40,14 +50,7 @@ export function artifactRepo({ db }: RepoContext): ArtifactRepo {
       });
     },
 
-    list: (executionId) =>
-      db
-        .selectFrom('artifacts')
-        .select(['step', 'path', 'size', 'sha256'])
-        .where('execution_id', '=', executionId)
-        .orderBy('step')
-        .orderBy('path')
-        .execute(),
+    list: (executionId) => listQuery(executionId),
 
     get: (executionId, step, path) =>
       db

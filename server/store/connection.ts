@@ -5,6 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
+import { cachingDatabase } from './statement-cache.ts';
 
 export const DATABASE_FILE = 'gbcms.sqlite';
 
@@ -43,7 +44,7 @@ const postgresTypes: pg.CustomTypesConfig = {
 export function connect(dataDir: string, databaseUrl: string | undefined): Kysely<Database> {
   if (databaseUrl === undefined) {
     return new Kysely<Database>({
-      dialect: new SqliteDialect({ database: openSqliteFile(join(dataDir, DATABASE_FILE)) }),
+      dialect: new SqliteDialect({ database: cachingDatabase(openSqliteFile(join(dataDir, DATABASE_FILE))) }),
     });
   }
   const pool = new pg.Pool({

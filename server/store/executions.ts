@@ -12,6 +12,7 @@ import type { RepoContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { NotFoundError } from './errors.ts';
 import { triggerColumns } from './execution-trigger.ts';
+import { reusedQuery } from './reused-query.ts';
 import type { Execution } from './schema.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -133,6 +134,23 @@ function clampLimit(limit: number | undefined): number {
 }
 
 export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
+  // Every look at an execution, and every report, heartbeat and log read, starts here.
+  const getQuery = reusedQuery(db, (id: string) =>
+    db.selectFrom('executions').selectAll().where('id', '=', id),
+  );
+  // Badges are fetched by every view of a README that shows one.
+  const badgeCandidates = (projectId: string) =>
+    db
+      .selectFrom('executions')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('status', 'in', ['running', ...FINISHED]);
+  const newestFirst = <Q extends ReturnType<typeof badgeCandidates>>(query: Q) =>
+    query.orderBy('created_at', 'desc').orderBy('number', 'desc').limit(1);
+  const badgeQuery = reusedQuery(db, (projectId: string) => newestFirst(badgeCandidates(projectId)));
+  const branchBadgeQuery = reusedQuery(db, (projectId: string, branch: string) =>
+    newestFirst(badgeCandidates(projectId).where('ref', '=', branch).where('ref_type', '=', 'branch')),
+  );
   return {
     async create(input) {
       const id = newRunId();
@@ -179,7 +197,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
       });
     },
 
-    get: (id) => db.selectFrom('executions').selectAll().where('id', '=', id).executeTakeFirst(),
+    get: async (id) => (await getQuery(id))[0],
 
     async listByProject(projectId, options = {}) {
       const limit = clampLimit(options.limit);
@@ -305,13 +323,9 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
     },
 
     async latestForBadge(projectId, branch) {
-      let query = db
-        .selectFrom('executions')
-        .selectAll()
-        .where('project_id', '=', projectId)
-        .where('status', 'in', ['running', ...FINISHED]);
-      if (branch !== undefined) query = query.where('ref', '=', branch).where('ref_type', '=', 'branch');
-      return query.orderBy('created_at', 'desc').orderBy('number', 'desc').limit(1).executeTakeFirst();
+      const rows =
+        branch === undefined ? await badgeQuery(projectId) : await branchBadgeQuery(projectId, branch);
+      return rows[0];
     },
 
     async countByStatus() {

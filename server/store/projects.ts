@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
 import { isUniqueViolation, NameTakenError } from './errors.ts';
+import { reusedQuery } from './reused-query.ts';
 import type { ForkPullRequestPolicy, Project, User, Visibility } from './schema.ts';
 
 export interface NewProject {
@@ -74,6 +75,10 @@ function newWebhookSecret(): string {
 }
 
 export function projectRepo({ db, now }: RepoContext): ProjectRepo {
+  // Nearly every request checks access to a project.
+  const getQuery = reusedQuery(db, (id: string) =>
+    db.selectFrom('projects').select(PROJECT_COLUMNS).where('id', '=', id),
+  );
   return {
     async create(input) {
       const at = now();
@@ -102,7 +107,7 @@ export function projectRepo({ db, now }: RepoContext): ProjectRepo {
         });
     },
 
-    get: (id) => db.selectFrom('projects').select(PROJECT_COLUMNS).where('id', '=', id).executeTakeFirst(),
+    get: async (id) => (await getQuery(id))[0],
 
     byName: (name) =>
       db.selectFrom('projects').select(PROJECT_COLUMNS).where('name', '=', name).executeTakeFirst(),

@@ -1,6 +1,7 @@
 // Secrets as stored: ciphertexts with their limits, never a value (encryption is the caller's,
 // server/secrets/). And the audit trail: which secret names each execution was given.
 import type { RepoContext } from './context.ts';
+import { reusedQuery } from './reused-query.ts';
 import type { Execution, SecretsTable } from './schema.ts';
 
 export type StoredSecret = SecretsTable;
@@ -54,6 +55,14 @@ const INFO_COLUMNS = [
 ] as const;
 
 export function secretRepo({ db, now }: RepoContext): SecretRepo {
+  // Every look at an execution lists them.
+  const usedByQuery = reusedQuery(db, (executionId: string) =>
+    db
+      .selectFrom('execution_secrets')
+      .select(['scope_key', 'name'])
+      .where('execution_id', '=', executionId)
+      .orderBy('name'),
+  );
   return {
     async put(secret) {
       const row: StoredSecret = { ...secret, created_at: now() };
@@ -139,14 +148,7 @@ export function secretRepo({ db, now }: RepoContext): SecretRepo {
         .execute();
     },
 
-    usedBy(executionId) {
-      return db
-        .selectFrom('execution_secrets')
-        .select(['scope_key', 'name'])
-        .where('execution_id', '=', executionId)
-        .orderBy('name')
-        .execute();
-    },
+    usedBy: (executionId) => usedByQuery(executionId),
 
     uses(scopeKey, name, limit) {
       return db

@@ -1,6 +1,7 @@
 // Steps of an execution: the engine's StepRecord, kept as it changes.
 import type { StepRecord } from '../../engine/run-record.ts';
 import type { RepoContext } from './context.ts';
+import { reusedQuery } from './reused-query.ts';
 import type { ApprovalDecisionKind, StoredStep } from './schema.ts';
 
 export interface StepRepo {
@@ -31,6 +32,10 @@ export interface StoredGateDecision {
 }
 
 export function stepRepo({ db }: RepoContext): StepRepo {
+  // Every look at an execution lists them.
+  const listQuery = reusedQuery(db, (executionId: string) =>
+    db.selectFrom('steps').selectAll().where('execution_id', '=', executionId).orderBy('position'),
+  );
   return {
     async upsert(executionId, step, position) {
       // Field by field: a caller may hand in a wider object (a stored row) than the record.
@@ -68,13 +73,7 @@ export function stepRepo({ db }: RepoContext): StepRepo {
         .execute();
     },
 
-    list: (executionId) =>
-      db
-        .selectFrom('steps')
-        .selectAll()
-        .where('execution_id', '=', executionId)
-        .orderBy('position')
-        .execute(),
+    list: (executionId) => listQuery(executionId),
 
     async openGate(executionId, name, gate) {
       await db

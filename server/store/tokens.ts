@@ -1,4 +1,5 @@
-// API tokens: created, checked on every request, revoked. Only hashes are stored.
+// API tokens: created, checked on every request (through a short cache, token-cache.ts),
+// revoked. Only hashes are stored.
 import {
   DISPLAY_PREFIX_LENGTH,
   displayPrefix,
@@ -10,6 +11,7 @@ import {
 import type { RepoContext } from './context.ts';
 import { newId } from './context.ts';
 import type { ApiToken, Role, User } from './schema.ts';
+import { TokenCache } from './token-cache.ts';
 
 /** last_used_at is written at most this often per token, so reads stay reads. */
 export const LAST_USED_GRANULARITY_MS = 60_000;
@@ -46,6 +48,8 @@ export interface TokenRepo {
 }
 
 export function tokenRepo({ db, now }: RepoContext): TokenRepo {
+  // Several requests a second from one client would otherwise each read the same row.
+  const cache = new TokenCache();
   const infoQuery = () =>
     db
       .selectFrom('api_tokens as t')
@@ -83,6 +87,11 @@ export function tokenRepo({ db, now }: RepoContext): TokenRepo {
 
     async authenticate(token) {
       if (!isTokenShaped(token)) return undefined;
+      const hash = hashToken(token);
+      const nowMs = Date.parse(now());
+      const cached = cache.get(hash, nowMs);
+      if (cached) return cached;
+      const generation = cache.generation;
       const row = await db
         .selectFrom('api_tokens as t')
         .innerJoin('users as u', 'u.id', 't.user_id')
@@ -95,7 +104,7 @@ export function tokenRepo({ db, now }: RepoContext): TokenRepo {
           'u.role',
           'u.created_at',
         ])
-        .where('t.token_hash', '=', hashToken(token))
+        .where('t.token_hash', '=', hash)
         .where('t.revoked_at', 'is', null)
         .executeTakeFirst();
       if (!row) return undefined;
@@ -107,6 +116,7 @@ export function tokenRepo({ db, now }: RepoContext): TokenRepo {
         await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute();
       }
       const { token_id: tokenId, last_used_at: _, ...user } = row;
+      cache.set(hash, { user: { ...user }, tokenId }, nowMs, generation);
       return { user, tokenId };
     },
 
@@ -117,6 +127,7 @@ export function tokenRepo({ db, now }: RepoContext): TokenRepo {
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
+      TokenCache.revoked(id);
       return result.numUpdatedRows === 1n;
     },
 

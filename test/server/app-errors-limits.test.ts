@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { pino } from 'pino';
 import { ShuttingDownError } from '../../server/executions/index.ts';
-import { loggerOptions } from '../../server/plugins/logger.ts';
 import { parseTrustedProxies } from '../../server/trust-proxy.ts';
 import { signBody } from '../../server/webhooks/signature.ts';
+import { logCapture } from './helpers/log-capture.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-
-function logCapture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString('utf8').trim().split('\n'));
-      callback();
-    },
-  });
-  return { logger: pino(loggerOptions({ level: 'debug' }), stream), lines };
-}
 
 describe('errors', () => {
   test('every error is JSON {error, message} with a GBCMS_ERR_ code', async () => {
@@ -168,14 +155,8 @@ describe('logging', () => {
   });
 
   test('the logger redacts credentials wherever they appear', () => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
-    pino(loggerOptions(), stream).info(
+    const { logger, lines } = logCapture();
+    logger.info(
       {
         req: {
           headers: {

@@ -129,13 +129,20 @@ describe('gbcms serve', () => {
     stop.abort();
     assert.equal(await exited, 0);
     assert.match(stderr.text(), /listening on http:\/\/127\.0\.0\.1:\d+/);
-    // Access log lines, JSON, with request ids, and no token in them.
+    // Access log lines, JSON, with request ids, and no token in them: by default for what
+    // changed something (the project, the execution), not for the reads in between.
     const lines = stdout
       .text()
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    assert.ok(lines.some((line) => line.msg === 'request' && line.reqId && line.url === '/healthz'));
+    const access = lines.filter((line) => line.msg === 'request');
+    assert.ok(access.some((line) => line.reqId && line.method === 'POST' && line.url === '/api/projects'));
+    assert.ok(access.some((line) => line.method === 'POST' && line.url === '/api/executions'));
+    assert.deepEqual(
+      access.filter((line) => line.method === 'GET'),
+      [],
+    );
     assert.doesNotMatch(stdout.text(), new RegExp(token));
     await assert.rejects(fetch(`${url}/healthz`));
   });
@@ -170,6 +177,12 @@ describe('gbcms serve', () => {
     assert.equal(defaults.rateLimit, 600);
     assert.equal(defaults.retentionMs, 14 * 24 * 3600 * 1000);
     assert.equal(defaults.cacheBudgetBytes, 5 * 1024 ** 3);
+    assert.equal(defaults.accessLog, 'writes');
+    assert.equal(readSettings({ 'access-log': 'all' }).accessLog, 'all');
+    assert.throws(
+      () => readSettings({ 'access-log': 'some' }),
+      /--access-log must be one of all, writes, errors, off/,
+    );
     assert.equal(readSettings({ 'cache-budget': '500MiB' }).cacheBudgetBytes, 500 * 1024 ** 2);
     assert.throws(() => readSettings({ 'cache-budget': 'lots' }), /--cache-budget must be a size like 5GiB/);
   });
