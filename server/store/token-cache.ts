@@ -10,6 +10,8 @@ import type { User } from './schema.ts';
 export interface CachedToken {
   user: User;
   tokenId: string;
+  /** When its last use was recorded (epoch ms): a cached check still records a use once a minute. */
+  lastUsedMs: number;
 }
 
 export const TOKEN_CACHE_TTL_MS = 10_000;
@@ -45,7 +47,7 @@ export class TokenCache {
     this.#entries.delete(hash);
     if (entry.expiresAt <= nowMs) return undefined;
     this.#entries.set(hash, entry);
-    return { user: { ...entry.value.user }, tokenId: entry.value.tokenId };
+    return { ...entry.value, user: { ...entry.value.user } };
   }
 
   /** Keeps a lookup's result, unless a token was revoked since `generation` was read. */

@@ -90,7 +90,10 @@ export function tokenRepo({ db, now }: RepoContext): TokenRepo {
       const hash = hashToken(token);
       const nowMs = Date.parse(now());
       const cached = cache.get(hash, nowMs);
-      if (cached) return cached;
+      // A use not recorded for a minute goes to the database, which records it.
+      if (cached && nowMs - cached.lastUsedMs < LAST_USED_GRANULARITY_MS) {
+        return { user: cached.user, tokenId: cached.tokenId };
+      }
       const generation = cache.generation;
       const row = await db
         .selectFrom('api_tokens as t')
@@ -109,14 +112,13 @@ export function tokenRepo({ db, now }: RepoContext): TokenRepo {
         .executeTakeFirst();
       if (!row) return undefined;
       const at = now();
-      if (
-        row.last_used_at === null ||
-        Date.parse(at) - Date.parse(row.last_used_at) >= LAST_USED_GRANULARITY_MS
-      ) {
+      let lastUsed = row.last_used_at;
+      if (lastUsed === null || Date.parse(at) - Date.parse(lastUsed) >= LAST_USED_GRANULARITY_MS) {
         await db.updateTable('api_tokens').set({ last_used_at: at }).where('id', '=', row.token_id).execute();
+        lastUsed = at;
       }
       const { token_id: tokenId, last_used_at: _, ...user } = row;
-      cache.set(hash, { user: { ...user }, tokenId }, nowMs, generation);
+      cache.set(hash, { user: { ...user }, tokenId, lastUsedMs: Date.parse(lastUsed) }, nowMs, generation);
       return { user, tokenId };
     },
 

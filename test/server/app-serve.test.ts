@@ -120,7 +120,13 @@ describe('gbcms serve', () => {
     assert.equal(await download.text(), 'artifact\n');
 
     const page = await (await fetch(`${url}/executions/${execution.id}`)).text();
-    assert.match(page, /<span style="color:#0A0">green<\/span>/);
+    assert.match(page, /<span id="status" class="status status-success">success<\/span>/);
+    // The run page reads a step's lines through the ranged log API, colours as HTML.
+    const range = await (await fetch(`${url}/api/executions/${execution.id}/steps/test/log`)).json();
+    assert.ok(
+      range.lines.some((line: { html: string }) => line.html === '<span style="color:#3fb950">green</span>'),
+      JSON.stringify(range.lines),
+    );
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /^gbcms_executions\{status="success"\} 1$/m);

@@ -19,6 +19,9 @@ async function served(args: string[]): Promise<Served> {
   const server = await serveProcess(await tempDir('gbcms-log-format-'), 'local', process.env, [
     '--log-level',
     'info',
+    // Every request, reads included: the default logs only writes and failures.
+    '--access-log',
+    'all',
     ...args,
   ]);
   onCleanup(async () => {
