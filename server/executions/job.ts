@@ -109,6 +109,8 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
     outcome = { status: 'error', reason: 'internal error; the server log has the details' };
   }
   if (job.leftPending && outcome.status === 'killed') return;
+  // It ended by itself before drain()'s stop reached it (an invalid file): recorded as such.
+  job.leftPending = false;
   await job.recorder?.finish();
   if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
   await endJob(job, outcome, ctx);
