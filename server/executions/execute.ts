@@ -1,6 +1,8 @@
-// One execution's work once it holds a slot: the source into a fresh workspace, the pipeline
-// file read and linted, the plan compiled for the trigger, the run on the backend. The
-// workspace is removed whatever happens; the run's own folder (logs, artifacts) stays.
+// One execution's work: the source into a fresh workspace, the pipeline file read and linted,
+// the plan compiled for the trigger (a few at a time, read-limit.ts), its concurrency group's
+// turn, then a slot, then the run on the backend. The group is known before the slot is waited
+// for, so a newer execution can cancel an older one even when the project runs one at a time.
+// The workspace is removed whatever happens; the run's own folder (logs, artifacts) stays.
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import type { ApprovalAsker } from '../../engine/approval.ts';
@@ -20,7 +22,7 @@ import type { Execution, Store } from '../store/index.ts';
 import { executionCacheScope } from './cache-scope.ts';
 import { SourceError } from './errors.ts';
 import type { EventBody } from './event-shapes.ts';
-import type { ExecutionTurns } from './group-turns.ts';
+import type { ExecutionTurns, JobSlot } from './group-turns.ts';
 import type { ExecutionLogger } from './logger.ts';
 import type { RunRecorder } from './recorder.ts';
 import { reuseFromOriginal } from './reuse-source.ts';
@@ -53,6 +55,10 @@ export interface ExecuteContext {
   recorder(plan: Plan): RunRecorder;
   /** Where the execution and its steps take their concurrency groups' turns (group-turns.ts). */
   turns: ExecutionTurns;
+  /** Waits for leave to fetch and read the file: the release, or undefined once aborted. */
+  read(signal: AbortSignal): Promise<(() => void) | undefined>;
+  /** The execution's slot (project and global limits), taken once its group's turn has come. */
+  slot: JobSlot;
   /** The schedules of a push to the default branch's file: the project's file schedules now. */
   fileSchedules(schedules: readonly FileSchedule[]): Promise<void>;
   /** Runners: a plan they take runs on one of them instead of on `backend`. */
@@ -76,10 +82,17 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       throw new Error(`logs_dir ${execution.logs_dir} does not end in the id`);
     await mkdir(runDir, { recursive: true });
     await rm(workspace, { recursive: true, force: true });
-    const fetched = await prepareSource(ctx.request, workspace, signal);
-    if (signal.aborted) return { status: 'killed', reason: null };
-    const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
-    const loaded = await loadExecutionPlan(workspace, trigger, ctx.request.project.name, dataDir);
+    const release = await ctx.read(signal);
+    if (!release) return { status: 'killed', reason: null };
+    let loaded: { plan: Plan } | { reason: string };
+    try {
+      const fetched = await prepareSource(ctx.request, workspace, signal);
+      if (signal.aborted) return { status: 'killed', reason: null };
+      const trigger = fetched ? await recordCommit(ctx, fetched) : ctx.request.trigger;
+      loaded = await loadExecutionPlan(workspace, trigger, ctx.request.project.name, dataDir);
+    } finally {
+      release();
+    }
     if ('reason' in loaded) {
       ctx.publish({ type: 'notice', message: loaded.reason });
       return { status: 'error', reason: loaded.reason };
@@ -94,6 +107,8 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       lease = entry.lease;
     }
     try {
+      // Cancelled by a newer execution while it waits: the terminate names that one.
+      if (!(await ctx.slot.take(signal))) return { status: 'killed', reason: null };
       return await runPlan(ctx, plan, workspace);
     } finally {
       lease?.release();

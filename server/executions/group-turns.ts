@@ -2,11 +2,12 @@
 // file names the same group take turns, oldest first, and so do steps of the same group across
 // the project's executions (engine/concurrency-groups.ts keeps the lines, in memory).
 //
-// An execution learns its group only once it holds a slot (its file is read from the fetched
-// commit). If it must wait, it gives the slot back, stays `pending` with the reason on its row
-// and page, and queues for a slot again once it is its turn. After a restart, recover() queues
-// pending executions again and each takes its place in line anew; those that were running ended
-// with the old process, so no one holds a group across it.
+// An execution reads its file, and so learns its group, before it waits for a slot: a newer one
+// with cancel_in_progress ends the older even when the project runs one at a time. One that must
+// wait for its group leaves the slot line meanwhile (holding back none of its project's), stays
+// `pending` with the reason on its row and page, and queues for a slot at the back once it is its
+// turn. After a restart, recover() queues pending executions again and each takes its place in
+// line anew; those that were running ended with the old process, so no one holds a group across it.
 import {
   ConcurrencyGroups,
   type Entry,
@@ -18,11 +19,12 @@ import type { StepGroups } from '../../engine/run.ts';
 import type { Execution } from '../store/index.ts';
 import type { SlotQueue, SlotRequest } from './slots.ts';
 
-/** How a job gives its slot back while it waits, and queues for one again. */
+/** A job's place in the slot line: left while it waits for its group, then taken. */
 export interface JobSlot {
+  /** Leaves the line while the job waits for its group: it holds back none of its project's. */
   yield(): void;
-  /** Resolves true once the job holds a slot again; false when `signal` aborted first. */
-  reclaim(signal: AbortSignal): Promise<boolean>;
+  /** Resolves true once the job holds a slot; false when `signal` aborted first. */
+  take(signal: AbortSignal): Promise<boolean>;
 }
 
 export interface TurnContext {
@@ -78,7 +80,7 @@ export class GroupTurns {
       cancelInProgress,
       signal,
       waiting: (holder) => {
-        // Waiting is not running: the slot goes to whoever can use it meanwhile.
+        // Waiting for its group, it must not hold back the project's other executions.
         if (!yielded) slot.yield();
         yielded = true;
         waited = waited.then(() => ctx.waiting(waitingFor(holder, group)));
@@ -90,32 +92,28 @@ export class GroupTurns {
     // A newer execution's cancel ends this one like a terminate, with the newer one named.
     const onCancel = () => ctx.terminate(String(lease.cancelled.reason));
     lease.cancelled.addEventListener('abort', onCancel, { once: true });
-    if (!yielded) return entry;
-    await ctx.waiting(null);
-    if (await slot.reclaim(signal)) return entry;
-    lease.release();
-    return { cancelled: typeof signal.reason === 'string' ? signal.reason : 'terminated' };
+    if (yielded) await ctx.waiting(null);
+    return entry;
   }
 }
 
-/** What the slot queue holds: a job that may be waiting to resume rather than to start. */
+/** What the slot queue holds: a job that waits there to go on, not to start. */
 export interface Resumable extends SlotRequest {
-  /** Set while it queues for a slot again; the dispatcher calls it instead of starting the job. */
+  /** Set once it may take a slot; the dispatcher calls it when it has one. */
   resume?: () => void;
 }
 
 /**
- * A job's slot in `queue`. Given back, the queue's next job starts (`dispatch`); reclaimed, the
- * job queues at the back like a new one, and the dispatcher resumes it rather than starting it.
+ * A job's place in `queue`, where it stands `reading` from its creation. Taken, it keeps that
+ * place (or, having left it to wait for its group, queues at the back like a new one) and waits
+ * for the dispatcher to resume it.
  */
 export function queueSlot<T extends Resumable>(job: T, queue: SlotQueue<T>, dispatch: () => void): JobSlot {
   return {
     yield() {
-      if (!queue.isRunning(job.id)) return;
-      queue.release(job.id);
-      dispatch();
+      if (queue.remove(job.id)) dispatch();
     },
-    reclaim(signal) {
+    take(signal) {
       return new Promise((resolve) => {
         if (signal.aborted) return resolve(false);
         const onAbort = () => {
@@ -128,7 +126,8 @@ export function queueSlot<T extends Resumable>(job: T, queue: SlotQueue<T>, disp
           resolve(true);
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        queue.enqueue(job);
+        job.reading = false;
+        if (!queue.isWaiting(job.id)) queue.enqueue(job);
         dispatch();
       });
     },

@@ -1,6 +1,7 @@
 // One execution the manager runs itself: what it holds while it waits and runs, how it runs
-// once it has a slot (execute.ts, with a RunRecorder as the run's observer), and how its end
-// is recorded and told to subscribers and observers.
+// from its admission (execute.ts reads its file, takes its group's turn, then its slot, with a
+// RunRecorder as the run's observer), and how its end is recorded and told to subscribers and
+// observers.
 import { join } from 'node:path';
 import type { FileSchedule } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
@@ -25,10 +26,12 @@ export interface Job extends SlotRequest {
   controller: AbortController;
   /** Why it is being stopped, once terminate() or drain() asked. */
   stopReason?: string;
+  /** Stopped by drain() before it held a slot: it never ran, and stays pending for recover(). */
+  leftPending?: boolean;
   /** Settles once the execution has ended and its `end` event is out. */
   done?: Promise<void>;
   recorder?: RunRecorder;
-  /** Set while the job, its group's turn come, queues for a slot again: called when it has one. */
+  /** Set once its file is read and its group's turn come, while it queues for a slot: called when it has one. */
   resume?: () => void;
 }
 
@@ -44,17 +47,20 @@ export interface JobContext {
   retireStream(executionId: string): void;
   /** Concurrency groups of every project's executions and steps. */
   turns: GroupTurns;
-  /** How the job gives its slot back while it waits for its group, and takes one again. */
+  /** The job's place in the slot line: left while it waits for its group, then taken. */
   slot(job: Job): JobSlot;
+  /** Leave to fetch the source and read the file, a few executions at a time (read-limit.ts). */
+  read(signal: AbortSignal): Promise<(() => void) | undefined>;
   /** Ends a running or waiting execution, as the manager's terminate(). */
   terminate(executionId: string, reason: string): void;
   /** The project's schedules from its default branch's pipeline file. */
   fileSchedules: FileSchedules;
 }
 
-/** Runs the job once it holds a slot, through to its recorded end. */
+/** Runs the job from its admission through to its recorded end. */
 export async function runJob(job: Job, ctx: JobContext): Promise<void> {
   const { store, backend, dataDir, logger, graceMs, reportFlushMs } = ctx.options;
+  const slot = ctx.slot(job);
   let outcome: Outcome;
   try {
     outcome = await execute({
@@ -69,7 +75,9 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
       secrets: ctx.options.secrets,
       runners: ctx.options.runners,
       approvals: ctx.gates.askerFor(job.id),
-      turns: jobTurns(job, ctx),
+      turns: jobTurns(job, ctx, slot),
+      read: (signal) => ctx.read(signal),
+      slot,
       fileSchedules: (schedules) => syncFileSchedules(job, ctx, schedules),
       publish: (body) => job.stream.publish(body),
       onChanged: (execution) => {
@@ -100,17 +108,20 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
     logger.error({ err: error, execution: job.id }, 'execution failed');
     outcome = { status: 'error', reason: 'internal error; the server log has the details' };
   }
+  if (job.leftPending && outcome.status === 'killed') return;
+  // It ended by itself before drain()'s stop reached it (an invalid file): recorded as such.
+  job.leftPending = false;
   await job.recorder?.finish();
   if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
   await endJob(job, outcome, ctx);
 }
 
-function jobTurns(job: Job, ctx: JobContext): ExecutionTurns {
+function jobTurns(job: Job, ctx: JobContext, slot: JobSlot): ExecutionTurns {
   const { store } = ctx.options;
   return ctx.turns.forExecution({
     execution: job.execution,
     signal: job.controller.signal,
-    slot: ctx.slot(job),
+    slot,
     waiting: async (reason) => {
       if (!(await store.executions.setPendingReason(job.id, reason))) return;
       job.execution = { ...job.execution, reason };

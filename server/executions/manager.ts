@@ -1,5 +1,6 @@
-// The execution manager: the server's one way to run pipelines. Executions wait in a FIFO queue
-// for a slot (per project and overall), run in the background, are watched through their event
+// The execution manager: the server's one way to run pipelines. Executions read their pipeline
+// file (a few at a time), take their concurrency group's turn, wait in a FIFO queue for a slot
+// (per project and overall), run in the background, are watched through their event
 // streams and can be terminated. One started with `awaitApproval` is held `blocked` outside the
 // queue (held.ts) until approve() queues it or terminate() ends it. At startup recover() settles
 // what a previous process left behind; at shutdown drain() lets running work finish for a while,
@@ -7,7 +8,7 @@
 //
 // External executions (code gbcms did not start, reporting to the server) are followed by
 // `manager.external` (external.ts): they hold no slot and have no steps, only reports.
-// How one execution runs once it holds a slot, and how it ends, is job.ts; where subscribers
+// How one execution goes from its admission to its end is job.ts; where subscribers
 // find live event streams is stream-registry.ts.
 //
 // Metrics and other observers listen on `manager.events`:
@@ -30,6 +31,7 @@ import { GroupTurns, queueSlot } from './group-turns.ts';
 import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
+import { ReadLimit } from './read-limit.ts';
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
 import { everyInterval, removeOldExecutions } from './retention.ts';
 import { SlotQueue } from './slots.ts';
@@ -58,6 +60,8 @@ export class ExecutionManager implements ExecutionControl {
   readonly #options: ExecutionManagerOptions;
   readonly #now: () => Date;
   readonly #queue: SlotQueue<Job>;
+  /** Executions fetching their source and reading their file before they wait for a slot. */
+  readonly #reads: ReadLimit;
   /** Waiting and running executions. */
   readonly #jobs = new Map<string, Job>();
   readonly #held: HeldExecutions;
@@ -77,7 +81,10 @@ export class ExecutionManager implements ExecutionControl {
   constructor(options: ExecutionManagerOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
-    this.#queue = new SlotQueue(options.maxRunning ?? availableParallelism());
+    const maxRunning = options.maxRunning ?? availableParallelism();
+    this.#queue = new SlotQueue(maxRunning);
+    // As many reads at once as runs: enough to keep the slots busy, not a fetch per pending one.
+    this.#reads = new ReadLimit(maxRunning);
     this.#clean = runCleaner(options.backend, options.logger);
     this.#streams = new StreamRegistry(options);
     this.#held = new HeldExecutions({
@@ -104,6 +111,7 @@ export class ExecutionManager implements ExecutionControl {
       options,
       turns: new GroupTurns(),
       slot: (job) => queueSlot(job, this.#queue, () => this.#dispatch()),
+      read: (signal) => this.#reads.acquire(signal),
       terminate: (id, reason) => void this.terminate(id, reason),
       fileSchedules: this.fileSchedules,
       stamp: () => this.#stamp(),
@@ -165,8 +173,9 @@ export class ExecutionManager implements ExecutionControl {
     if (held) return terminated(await this.#held.end(held, reason));
     const job = this.#jobs.get(executionId);
     if (!job) return this.#terminateUnmanaged(executionId, reason);
-    // A job queued to resume after its group's turn is under way: its abort takes it out.
-    if (!job.resume && this.#queue.remove(executionId)) {
+    // Admitted during a drain, it never began: it only leaves the queue. Any other is under
+    // way (reading its file, waiting for its group or its slot, running): its abort ends it.
+    if (!job.done && this.#queue.remove(executionId)) {
       job.stopReason = reason;
       job.done = endJob(job, { status: 'killed', reason }, this.#jobContext).finally(() =>
         this.#jobs.delete(executionId),
@@ -261,11 +270,15 @@ export class ExecutionManager implements ExecutionControl {
     return true;
   }
 
-  /** `running` counts executions holding a slot, including those still fetching their source. */
+  /**
+   * `running` counts executions holding a slot (their file read, their group's turn come);
+   * `pending` the others this manager runs: reading their file, waiting for their group or a slot.
+   */
   stats(): ManagerStats {
     let runningSteps = 0;
     for (const job of this.#queue.runningItems()) runningSteps += job.recorder?.runningSteps.size ?? 0;
-    return { pending: this.#queue.waiting, running: this.#queue.running, runningSteps };
+    const running = this.#queue.running;
+    return { pending: this.#jobs.size - running, running, runningSteps };
   }
 
   /**
@@ -310,7 +323,8 @@ export class ExecutionManager implements ExecutionControl {
       this.#held.hold(row);
       report.blocked.push(row.id);
     }
-    await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#queue.isRunning(id), logger);
+    // The requeued ones are already fetching into theirs.
+    await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#jobs.has(id), logger);
     // Those whose reporter went silent while no server was listening end now.
     const silent = await this.external.sweep();
     if (report.failed.length + report.requeued.length + report.blocked.length + adopted.length > 0) {
@@ -326,8 +340,16 @@ export class ExecutionManager implements ExecutionControl {
    */
   async drain(graceMs: number): Promise<void> {
     this.#draining = true;
+    // Those without a slot never get one now: they stop reading or waiting, and stay pending.
+    const waiting = [...this.#jobs.values()].filter((job) => job.done && !this.#queue.isRunning(job.id));
+    const stopped = waiting.map((job) => {
+      job.leftPending = true;
+      job.controller.abort();
+      return job.done;
+    });
     // External executions stay running (their reporters do): the next start follows them again.
     await this.external.stop();
+    await Promise.all(stopped);
     const running = () => this.#queue.runningItems();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => {
@@ -412,23 +434,32 @@ export class ExecutionManager implements ExecutionControl {
     this.#jobs.set(job.id, job);
     job.stream.publish({ type: 'status', execution });
     this.#emitStatus(execution);
+    // In line from now, in creation order, though it may take a slot only once its file is read.
+    job.reading = true;
     this.#queue.enqueue(job);
-    this.#dispatch();
+    // During a drain it stays pending for the next start's recover().
+    if (this.#draining) return;
+    job.done = runJob(job, this.#jobContext).finally(() => {
+      this.#queue.remove(job.id);
+      this.#queue.release(job.id);
+      if (job.leftPending) {
+        // Stopped by drain() before it held a slot: back in line, as one admitted during the drain.
+        job.done = undefined;
+        job.reading = true;
+        this.#queue.enqueue(job);
+        return;
+      }
+      this.#jobs.delete(job.id);
+      this.#dispatch();
+    });
   }
 
+  /** Resumes the jobs that may take a slot now: their file is read, their group's turn come. */
   #dispatch(): void {
     if (this.#draining) return;
     for (const job of this.#queue.take()) {
-      if (job.resume) {
-        job.resume();
-        job.resume = undefined;
-        continue;
-      }
-      job.done = runJob(job, this.#jobContext).finally(() => {
-        this.#queue.release(job.id);
-        this.#jobs.delete(job.id);
-        this.#dispatch();
-      });
+      job.resume?.();
+      job.resume = undefined;
     }
   }
 

@@ -1,5 +1,8 @@
 // Which waiting executions may start: first come, first served, within a global limit and each
 // project's own. A waiting execution of a full project does not hold back other projects'.
+// An execution queues from its creation, while it still reads its pipeline file (its group must
+// be known before it waits here): until then it holds back its project's later ones, so a quick
+// read does not overtake a slow one.
 // Pure bookkeeping, no I/O: the manager asks take() whenever something was added or released.
 
 export interface SlotRequest {
@@ -7,6 +10,8 @@ export interface SlotRequest {
   projectId: string;
   /** How many executions of the project may run at once; below 1 counts as 1. */
   projectLimit: number;
+  /** Still reading its pipeline file: it may not start yet, nor may its project's later ones. */
+  reading?: boolean;
 }
 
 export class SlotQueue<T extends SlotRequest> {
@@ -66,9 +71,15 @@ export class SlotQueue<T extends SlotRequest> {
   take(): T[] {
     const started: T[] = [];
     const still: T[] = [];
+    const heldBack = new Set<string>();
     for (const item of this.#waiting) {
       const inProject = this.#runningPerProject.get(item.projectId) ?? 0;
-      if (this.#running.size < this.#maxRunning && inProject < Math.max(1, item.projectLimit)) {
+      if (item.reading) heldBack.add(item.projectId);
+      if (
+        !heldBack.has(item.projectId) &&
+        this.#running.size < this.#maxRunning &&
+        inProject < Math.max(1, item.projectLimit)
+      ) {
         this.#running.set(item.id, item);
         this.#runningPerProject.set(item.projectId, inProject + 1);
         started.push(item);

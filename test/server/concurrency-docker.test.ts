@@ -1,8 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: pipeline files use the ${{ NAME }} syntax
 // Concurrency groups on the server, on the real Docker engine: executions of a project in one
 // group take turns. With cancel_in_progress the newer one ends the older (`killed`, the reason
-// naming the newer); without it the newer waits `pending`, the reason on its row, holding no
-// slot (another execution of the project runs meanwhile), and runs once the older one ended.
+// naming the newer); without it the newer waits `pending`, the reason on its row, out of the
+// slot line (another execution of the project queued after it runs first), and runs once the
+// older one ended. All with the project's default max_concurrent of 1: an execution reads its
+// file, and so its group, before it waits for the project's slot.
 // Steps of one group take turns across the project's executions the same way.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -56,9 +58,9 @@ describe('concurrency groups on the server, with Docker', await dockerTestOption
     return commit;
   }
 
-  function start(branch: string, commit: string): Promise<Execution> {
+  function start(branch: string, commit: string, on = project): Promise<Execution> {
     return manager.start({
-      project,
+      project: on,
       trigger: { event: 'push', branch, commit },
       source: { kind: 'project' },
     });
@@ -83,9 +85,9 @@ describe('concurrency groups on the server, with Docker', await dockerTestOption
     await mkdir(work);
     git(work, 'init', '-q');
     store = await openStore(join(root, 'data'));
-    // Two at a time: an execution reads its group once it holds a slot, so the newer one needs
-    // the second slot to cancel the older; a waiting one that kept its slot would hold back a third.
-    project = await store.projects.create({ name: 'deploys', repo: origin, max_concurrent: 2 });
+    // One at a time, the default: the newer execution cancels the older without a second slot.
+    project = await store.projects.create({ name: 'deploys', repo: origin });
+    assert.equal(project.max_concurrent, 1);
     manager = new ExecutionManager({
       store,
       backend: new DockerBackend({ logger }),
@@ -130,7 +132,7 @@ describe('concurrency groups on the server, with Docker', await dockerTestOption
     assert.deepEqual(await stepContainers(first.id), []);
   });
 
-  test('without it the newer one waits pending with a reason, holding no slot, and runs after the older', async () => {
+  test('without it the newer one waits pending with a reason, out of the slot line, and runs after the older', async () => {
     const group = '{group: "queue-${{ event }}"}';
     const slow = await pushPipeline('queue-slow', pipeline(group, `sleep ${FOREVER_S}`));
     const fast = await pushPipeline('queue-fast', pipeline(group, 'echo done'));
@@ -155,13 +157,17 @@ describe('concurrency groups on the server, with Docker', await dockerTestOption
       if (event.type === 'status') events.push(`${event.execution.status}: ${event.execution.reason ?? ''}`);
     });
 
-    // Two at a time, the older one running: this one runs only if the waiting one gave its slot back.
+    // Queued after the waiting one, it is next for the slot: the waiting one is out of the line.
     const other = await start('free', free);
-    const otherEnd = (await ended(other.id)).at(-1);
-    assert.equal(otherEnd?.type === 'end' && otherEnd.execution.status, 'success');
+    const otherDone = ended(other.id);
+    await pollUntil('the other to read its group', async () => (await row(other.id)).concurrency_group);
+    assert.equal((await row(other.id)).status, 'pending');
     assert.equal((await row(second.id)).status, 'pending');
 
     await manager.terminate(first.id);
+    const otherEnd = (await otherDone).at(-1);
+    assert.equal(otherEnd?.type, 'end');
+    assert.equal(otherEnd.execution.status, 'success');
     const secondEnd = (await beforeHang(secondDone, 'the second to end')).at(-1);
     assert.equal(secondEnd?.type, 'end');
     assert.equal(secondEnd.execution.status, 'success');
@@ -175,6 +181,12 @@ describe('concurrency groups on the server, with Docker', await dockerTestOption
         olderStep.ended_at <= secondEnd.execution.started_at,
     );
     assert.ok(events.includes(`running: `), events.join('\n'));
+    assert.ok(
+      otherEnd.execution.ended_at &&
+        secondEnd.execution.started_at &&
+        otherEnd.execution.ended_at <= secondEnd.execution.started_at,
+      'the other, ahead in the slot line, ran first',
+    );
   });
 
   test('steps of one group take turns across executions of the project', async () => {
@@ -187,9 +199,11 @@ describe('concurrency groups on the server, with Docker', await dockerTestOption
       'steps-fast',
       pipeline('{group: "b-${{ commit }}"}', 'echo done', stepGroup),
     );
-    const first = await start('steps-slow', slow);
+    // Two executions of the project run at once here: only their steps share a group.
+    const both = await store.projects.create({ name: 'two-at-a-time', repo: origin, max_concurrent: 2 });
+    const first = await start('steps-slow', slow, both);
     await pollUntil('the first step to run', async () => (await stepContainers(first.id)).length > 0);
-    const second = await start('steps-fast', fast);
+    const second = await start('steps-fast', fast, both);
     const reason = `waiting for step 'deploy' of execution #${first.number} in concurrency group database`;
     await pollUntil("the second execution's step to wait", async () => {
       const [step] = await store.steps.list(second.id);

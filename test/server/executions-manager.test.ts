@@ -348,6 +348,58 @@ steps:
   });
 });
 
+describe('concurrency groups with max_concurrent 1', () => {
+  const grouped = (group: string, ms: number) => `version: 1
+concurrency: {group: ${group}, cancel_in_progress: true}
+steps:
+  deploy:
+    image: busybox:stable
+    commands: [sleep]
+    env:
+      STEP_SLEEP_MS: "${ms}"
+`;
+
+  test('a newer execution in the group cancels the running older one, then runs', async () => {
+    const { manager, store } = await harness();
+    const dir = await sourceDir(grouped('deploy', UNTIL_STOPPED));
+    const project = await newProject(store, dir);
+    assert.equal(project.max_concurrent, 1);
+    const first = await startManual(manager, project);
+    await stepRunning(manager, first.id, 'deploy');
+    // The newer one reads a quick file: the source is copied when the execution reads it.
+    await writePipeline(dir, grouped('deploy', 1));
+    const second = await startManual(manager, project);
+    const firstEnd = await beforeHang(ended(manager, first.id), 'the first to be cancelled');
+    assert.equal(firstEnd.status, 'killed');
+    assert.equal(firstEnd.reason, `cancelled by execution #${second.number} in concurrency group deploy`);
+    const secondEnd = await beforeHang(ended(manager, second.id), 'the second to end');
+    assert.equal(secondEnd.status, 'success');
+    assert.equal(secondEnd.concurrency_group, 'deploy');
+    assert.ok((secondEnd.started_at ?? '') >= (firstEnd.ended_at ?? 'z'));
+  });
+
+  test('executions without a group still run one at a time, in creation order', async () => {
+    const { manager, store } = await harness();
+    const project = await newProject(store, await sourceDir(sleepingPipeline(30)));
+    const started = [];
+    for (let i = 0; i < 4; i += 1) started.push(await startManual(manager, project));
+    const rows = [];
+    for (const execution of started) rows.push(await beforeHang(ended(manager, execution.id), 'an end'));
+    for (const [i, row] of rows.entries()) {
+      assert.equal(row.status, 'success');
+      assert.equal(row.concurrency_group, null);
+      const next = rows[i + 1];
+      if (next) {
+        assert.ok(
+          (row.ended_at ?? 'z') <= (next.started_at ?? ''),
+          `#${row.number} ended ${row.ended_at}, #${next.number} started ${next.started_at}`,
+        );
+      }
+    }
+    assert.deepEqual(manager.stats(), { pending: 0, running: 0, runningSteps: 0 });
+  });
+});
+
 describe('terminating executions', () => {
   test('terminating a running execution stops its step and resolves once it is killed', async () => {
     const { manager, store } = await harness();
@@ -375,6 +427,8 @@ describe('terminating executions', () => {
     const first = await startManual(manager, project);
     const second = await startManual(manager, project);
     const third = await startManual(manager, project);
+    // Until it has read its file the first one is pending too.
+    await stepRunning(manager, first.id, 'wait');
     const result = await manager.terminate(second.id);
     const row = await store.executions.get(second.id);
     assert.equal(row?.status, 'killed');

@@ -20,6 +20,17 @@ describe('slot queue', () => {
     assert.deepEqual(ids(queue.take()), ['a3']);
   });
 
+  test("one still reading its file holds back its project's later ones, not other projects'", () => {
+    const queue = new SlotQueue(4);
+    const a1 = { ...item('a1', 'a', 2), reading: true };
+    queue.enqueue(a1);
+    queue.enqueue(item('a2', 'a', 2));
+    queue.enqueue(item('b1', 'b'));
+    assert.deepEqual(ids(queue.take()), ['b1']);
+    a1.reading = false;
+    assert.deepEqual(ids(queue.take()), ['a1', 'a2']);
+  });
+
   test('a full project does not hold back the projects queued after it', () => {
     const queue = new SlotQueue(4);
     queue.enqueue(item('a1', 'a'));
