@@ -380,6 +380,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   let stopRetention: (() => void) | undefined;
   let stopLeftoverSweep: (() => void) | undefined;
   let stopSchedules: (() => Promise<void>) | undefined;
+  /** The file schedules read at start: the store stays open until it ends. */
+  let startupSync: Promise<void> = Promise.resolve();
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     await manager.recover();
@@ -411,7 +413,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     // After recover(): a tick missed while no server ran fires once now, behind what was pending.
     stopSchedules = scheduler.start();
     // Pushes made while no server listened may have changed the files' schedules.
-    manager.fileSchedules.syncAll().catch((error: unknown) => logger.error({ err: error }, 'file schedules'));
+    startupSync = manager.fileSchedules
+      .syncAll()
+      .catch((error: unknown) => logger.error({ err: error }, 'file schedules'));
   } catch (error) {
     io.stderr.write(`gbcms serve: could not start: ${(error as Error).message}\n`);
     stopRetention?.();
@@ -432,6 +436,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   stopRetention?.();
   stopLeftoverSweep?.();
   await stopSchedules?.();
+  manager.fileSchedules.stop();
   // A second signal means "now": executions are stopped and queued statuses no longer awaited.
   const impatient = new AbortController();
   const hurry = () => {
@@ -457,6 +462,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     statuses.close();
     process.off('SIGINT', hurry);
     process.off('SIGTERM', hurry);
+    // At most the project it was reading when the signal came.
+    await startupSync;
     await store.close();
   }
   logger.info('stopped');

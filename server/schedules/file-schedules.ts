@@ -39,9 +39,17 @@ export class FileSchedules {
   /** One sync per project at a time: two pushes in a row must not both add `nightly`. */
   readonly #chains = new Map<string, Promise<unknown>>();
 
+  /** Set on shutdown: syncAll() reads no further project, so the store may close. */
+  #stopped = false;
+
   constructor(options: FileSchedulesOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Stops syncAll() before its next project. */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /** The project's file schedules become `schedules`. */
@@ -52,9 +60,11 @@ export class FileSchedules {
     const previous = this.#chains.get(project.id) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.#sync(project, schedules));
     this.#chains.set(project.id, next);
-    void next.finally(() => {
+    const forget = () => {
       if (this.#chains.get(project.id) === next) this.#chains.delete(project.id);
-    });
+    };
+    // The caller handles a failed sync; this bookkeeping must not leave a rejection unhandled.
+    next.then(forget, forget);
     return next;
   }
 
@@ -65,6 +75,7 @@ export class FileSchedules {
   async syncAll(): Promise<void> {
     const { store, logger } = this.#options;
     for (const project of await store.projects.list({ id: '', role: 'admin' })) {
+      if (this.#stopped) return;
       try {
         await this.#readDefaultBranch(project);
       } catch (error) {
