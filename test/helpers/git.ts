@@ -1,8 +1,14 @@
 // Tests that drive real git skip where it is not installed (the project's own pipeline runs
-// its unit tests in a slim node image); CI installs git, so there they always run.
+// its unit tests in a slim node image). Where the real components are required
+// (GBCMS_REQUIRE_DOCKER=1, as in CI, which installs git), a missing git is a failure.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const installed = spawnSync('git', ['--version']).status === 0;
+if (!installed && process.env.GBCMS_REQUIRE_DOCKER === '1') {
+  throw new Error(
+    'GBCMS_REQUIRE_DOCKER=1 but git is not installed: the tests that drive real git cannot run',
+  );
+}
 
 export const gitSkip: { skip: string | false } = {
   skip: installed ? false : 'git is not installed here',
