@@ -28,6 +28,9 @@ const bin = join(import.meta.dirname, '..', '..', 'bin', 'gbcms.js');
 const DAEMON_REASON = /Docker daemon/;
 
 const unavailable = privateDockerdUnavailable();
+if (unavailable !== undefined && process.env.GBCMS_REQUIRE_DOCKER === '1') {
+  throw new Error(`GBCMS_REQUIRE_DOCKER=1 but a private Docker engine cannot start here: ${unavailable}`);
+}
 const options = unavailable === undefined ? await dockerTestOptions() : { skip: unavailable };
 
 interface Child {
