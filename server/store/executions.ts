@@ -4,16 +4,18 @@
 // finished (declined). A running one whose steps all wait at approval gates goes running ->
 // blocked -> running (setWaiting); it has started, which tells it from one held as a whole. The guarded setters below refuse to move a finished execution again,
 // so a late "success" from the engine cannot overwrite a user's "killed".
+
+import type { SelectQueryBuilder } from 'kysely';
 import type { Trigger } from '../../engine/plan.ts';
 import { newRunId } from '../../engine/run-id.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import { FINISHED_STATUSES, RUN_STATUSES } from '../../engine/status.ts';
 import type { RepoContext } from './context.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, decodeRecentCursor, encodeCursor, encodeRecentCursor } from './cursor.ts';
 import { NotFoundError } from './errors.ts';
 import { triggerColumns } from './execution-trigger.ts';
 import { reusedQuery } from './reused-query.ts';
-import type { Execution } from './schema.ts';
+import type { Database, Execution } from './schema.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -78,8 +80,11 @@ export interface ExecutionRepo {
   create(input: NewExecution): Promise<Execution>;
   get(id: string): Promise<Execution | undefined>;
   listByProject(projectId: string, options?: ListExecutionsOptions): Promise<ExecutionPage>;
-  /** The latest executions of these projects together, newest first (the home page). */
-  listRecent(projectIds: readonly string[], limit?: number): Promise<Execution[]>;
+  /**
+   * The executions of these projects together, newest first, a page at a time (the home page).
+   * Its cursors are its own: one from listByProject is refused.
+   */
+  listRecent(projectIds: readonly string[], options?: ListExecutionsOptions): Promise<ExecutionPage>;
   /** Every execution in one of these statuses, oldest first (what to resume or fail after a restart). */
   listByStatus(statuses: readonly RunStatus[]): Promise<Execution[]>;
   /** Fills in the commit the execution's source turned out to be. */
@@ -131,6 +136,19 @@ export interface ExecutionRepo {
 function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_PAGE_SIZE;
   return Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit)));
+}
+
+/** The status and branch filters shared by the executions lists. */
+function filtered(
+  query: SelectQueryBuilder<Database, 'executions', Execution>,
+  options: ListExecutionsOptions,
+): SelectQueryBuilder<Database, 'executions', Execution> {
+  let result = query;
+  if (options.status !== undefined) result = result.where('status', '=', options.status);
+  if (options.branch !== undefined) {
+    result = result.where('ref', '=', options.branch).where('ref_type', '=', 'branch');
+  }
+  return result;
 }
 
 export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
@@ -201,11 +219,10 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
 
     async listByProject(projectId, options = {}) {
       const limit = clampLimit(options.limit);
-      let query = db.selectFrom('executions').selectAll().where('project_id', '=', projectId);
-      if (options.status !== undefined) query = query.where('status', '=', options.status);
-      if (options.branch !== undefined) {
-        query = query.where('ref', '=', options.branch).where('ref_type', '=', 'branch');
-      }
+      let query = filtered(
+        db.selectFrom('executions').selectAll().where('project_id', '=', projectId),
+        options,
+      );
       if (options.cursor !== undefined) {
         const after = decodeCursor(options.cursor);
         query = query.where((eb) =>
@@ -226,16 +243,37 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
       return { items, next_cursor: rows.length > limit && last ? encodeCursor(last) : null };
     },
 
-    async listRecent(projectIds, limit) {
-      if (projectIds.length === 0) return [];
-      return db
-        .selectFrom('executions')
-        .selectAll()
-        .where('project_id', 'in', projectIds)
+    async listRecent(projectIds, options = {}) {
+      if (projectIds.length === 0) return { items: [], next_cursor: null };
+      const limit = clampLimit(options.limit);
+      let query = filtered(
+        db.selectFrom('executions').selectAll().where('project_id', 'in', projectIds),
+        options,
+      );
+      if (options.cursor !== undefined) {
+        const after = decodeRecentCursor(options.cursor);
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '<', after.created_at),
+            eb.and([eb('created_at', '=', after.created_at), eb('number', '<', after.number)]),
+            eb.and([
+              eb('created_at', '=', after.created_at),
+              eb('number', '=', after.number),
+              eb('id', '<', after.id),
+            ]),
+          ]),
+        );
+      }
+      // Numbers keep one project's executions newest first; the id orders the remaining ties.
+      const rows = await query
         .orderBy('created_at', 'desc')
         .orderBy('number', 'desc')
-        .limit(clampLimit(limit))
+        .orderBy('id', 'desc')
+        .limit(limit + 1)
         .execute();
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return { items, next_cursor: rows.length > limit && last ? encodeRecentCursor(last) : null };
     },
 
     async listByStatus(statuses) {

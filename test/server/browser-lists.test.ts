@@ -177,16 +177,49 @@ describe('executions lists in Chromium at 390 px', () => {
     await page.close();
   });
 
-  test('the home page lists recent executions and fits the screen', async () => {
+  test('the home page lists executions with their session, filters, pages, and fits the screen', async () => {
+    // A private project's execution: the anonymous visitor never sees it, on any page.
+    await server.store.executions.create({
+      project_id: server.privateProject.id,
+      trigger: { event: 'push', branch: 'main' },
+    });
     const page = await browser.context.newPage();
     await page.setViewportSize(PHONE);
     await page.goto(`${base}/`);
     const recent = page.locator('#recent-executions tbody tr');
-    assert.equal(await recent.count(), 10);
+    assert.equal(await recent.count(), 20);
+    assert.match((await recent.nth(0).textContent()) ?? '', /resnet sweep 7\s*in nightly-training/);
     assert.match((await recent.nth(1).textContent()) ?? '', /public-app[\s\S]*Change number 35/);
-    // The private project's executions are not the anonymous visitor's business.
     assert.doesNotMatch(await page.content(), /private-app/);
     await assertNoSidewaysScroll(page, 'the home page');
+
+    // The older page holds the other 16 of the public project's 36, and nothing more.
+    await Promise.all([page.waitForURL(/\?cursor=/), page.click('#older-executions')]);
+    const older = await page.locator('#recent-executions tbody tr').allTextContents();
+    assert.equal(older.length, 16);
+    assert.deepEqual(
+      older.map((row) => /#(\d+)/.exec(row)?.[1]),
+      ['16', '15', '14', '13', '12', '11', '10', '9', '8', '7', '6', '5', '4', '3', '2', '1'],
+    );
+    assert.equal(await page.locator('#older-executions').count(), 0);
+    assert.doesNotMatch(await page.content(), /private-app/);
+
+    // Filters: main's failures, across every visible project.
+    await page.goto(`${base}/`);
+    await page.fill('#execution-filters input[name=branch]', 'main');
+    await page.selectOption('#execution-filters select[name=status]', 'failure');
+    await Promise.all([
+      page.waitForURL(/branch=main&status=failure/),
+      page.click('#execution-filters button'),
+    ]);
+    const failures = await page.locator('#recent-executions tbody tr').allTextContents();
+    assert.equal(failures.length, 10);
+    for (const row of failures) assert.match(row, /failure[\s\S]*main/);
+    await assertNoSidewaysScroll(page, 'the filtered home page');
+
+    // A cursor that is not one is the visitor's mistake, said as such.
+    const bad = await page.goto(`${base}/?cursor=not-a-cursor`);
+    assert.equal(bad?.status(), 400);
     await page.close();
   });
 

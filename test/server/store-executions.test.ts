@@ -145,9 +145,11 @@ forEachDatabase((databases) => {
     const branches = ['main', 'feature', 'main', 'fix'];
     const statuses: RunStatus[] = ['success', 'failure', 'success', 'running', 'pending'];
 
+    let other: Project;
+
     before(async () => {
       project = await newProject();
-      const other = await newProject();
+      other = await newProject();
       for (let i = 0; i < 45; i++) {
         // Three executions per timestamp: the keyset must break ties.
         if (i % 3 === 0) clock.advance(1000);
@@ -239,7 +241,39 @@ forEachDatabase((databases) => {
     test('a cursor that was not handed out is rejected', async () => {
       for (const cursor of ['garbage', '', Buffer.from('[1,2]').toString('base64url')]) {
         await assert.rejects(store.executions.listByProject(project.id, { cursor }), InvalidCursorError);
+        await assert.rejects(store.executions.listRecent([project.id], { cursor }), InvalidCursorError);
       }
+    });
+
+    test('across projects: every row once, newest first, each project by number, filters kept', async () => {
+      const ids = [project.id, other.id];
+      const own = [
+        ...(await listAll(project.id, { limit: 100 })).flat(),
+        ...(await listAll(other.id, { limit: 100 })).flat(),
+      ];
+      for (const filter of [{}, { branch: 'main' }, { status: 'success' as const }]) {
+        const got: Execution[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.executions.listRecent(ids, { ...filter, limit: 6, cursor });
+          got.push(...page.items);
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor !== undefined);
+        const want = own.filter(
+          (e) =>
+            (!('branch' in filter) || (e.ref === filter.branch && e.ref_type === 'branch')) &&
+            (!('status' in filter) || e.status === filter.status),
+        );
+        assert.deepEqual(new Set(got.map((e) => e.id)).size, got.length, 'no row twice');
+        assert.deepEqual(got.map((e) => e.id).sort(), want.map((e) => e.id).sort(), JSON.stringify(filter));
+        for (let i = 1; i < got.length; i++) {
+          const [before, after] = [got[i - 1] as Execution, got[i] as Execution];
+          assert.ok(before.created_at >= after.created_at, 'newest first');
+          if (before.project_id === after.project_id && before.created_at === after.created_at)
+            assert.ok(before.number > after.number, 'one project newest first within a tie');
+        }
+      }
+      assert.deepEqual(await store.executions.listRecent([]), { items: [], next_cursor: null });
     });
   });
 

@@ -9,7 +9,7 @@ import { projectPage } from '../../pages/project-page.ts';
 import { projectsPage } from '../../pages/projects-page.ts';
 import type { SecretRow } from '../../pages/secrets-view.ts';
 import { GLOBAL_SCOPE_KEY, scopeKey, secretView } from '../../secrets/vault.ts';
-import { InvalidCursorError, type Store } from '../../store/index.ts';
+import { type Execution, type ExecutionPage, InvalidCursorError, type Store } from '../../store/index.ts';
 import { readExecution, readProject } from '../access.ts';
 import { executionDir } from '../api/execution-files.ts';
 import { secretUseView } from '../api/views.ts';
@@ -19,8 +19,8 @@ import { type ExecutionListQuery, executionListQuerystring, listFilters } from '
 import { readReportsOverview } from './report-overview.ts';
 
 const PAGE_SIZE = 25;
-/** The home page lists this many of the latest executions; each project's page has the rest. */
-const RECENT_ON_HOME = 10;
+/** The home page lists the executions of every visible project this many at a time. */
+const RECENT_ON_HOME = 20;
 const REPORTS_API = '/api/executions/:id/reports';
 const METRICS_CSV = '/api/executions/:id/metrics.csv';
 const HTML = 'text/html; charset=utf-8';
@@ -36,16 +36,31 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
   const origin = (request: FastifyRequest) =>
     app.settings.publicUrl || `${request.protocol}://${request.host}`;
 
-  app.get(
+  app.get<{ Querystring: ExecutionListQuery }>(
     '/',
-    { config: { html: true }, schema: { hide: true, response: htmlResponse } },
+    {
+      config: { html: true },
+      schema: { hide: true, querystring: executionListQuerystring, response: htmlResponse },
+    },
     async (request, reply) => {
       const projects = await app.store.projects.list(request.actor);
-      const recent = await app.store.executions.listRecent(
-        projects.map((project) => project.id),
-        RECENT_ON_HOME,
+      const filters = listFilters(request.query);
+      const recent = await listOrRefuse(() =>
+        app.store.executions.listRecent(
+          projects.map((project) => project.id),
+          { limit: RECENT_ON_HOME, ...filters, ...cursorOf(request.query) },
+        ),
       );
-      const page = projectsPage({ actor: request.actor, projects, recent, now: new Date() });
+      const page = projectsPage({
+        actor: request.actor,
+        projects,
+        recent: recent.items,
+        nextCursor: recent.next_cursor,
+        filters,
+        paged: request.query.cursor !== undefined,
+        sessionNames: await sessionNamesOf(app.store, recent.items),
+        now: new Date(),
+      });
       return reply.type(HTML).send(page.value);
     },
   );
@@ -64,17 +79,13 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const access = await readProject(request, request.params.id);
       const filters = listFilters(request.query);
-      let page: Awaited<ReturnType<typeof app.store.executions.listByProject>>;
-      try {
-        page = await app.store.executions.listByProject(access.project.id, {
+      const page = await listOrRefuse(() =>
+        app.store.executions.listByProject(access.project.id, {
           limit: PAGE_SIZE,
           ...filters,
-          ...(request.query.cursor !== undefined ? { cursor: request.query.cursor } : {}),
-        });
-      } catch (error) {
-        if (error instanceof InvalidCursorError) throw errors.invalidCursor();
-        throw error;
-      }
+          ...cursorOf(request.query),
+        }),
+      );
       const sessions = await app.store.sessions.list(access.project.id, PAGE_SIZE);
       const sessionNames = new Map(sessions.map((session) => [session.id, session.name]));
       const secrets = access.manage ? await secretRows(app.store, access.project.id) : undefined;
@@ -147,6 +158,27 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 };
+
+function cursorOf(query: ExecutionListQuery): { cursor?: string } {
+  return query.cursor !== undefined ? { cursor: query.cursor } : {};
+}
+
+/** A page of executions; a cursor the store cannot read is the client's mistake (400). */
+async function listOrRefuse(list: () => Promise<ExecutionPage>): Promise<ExecutionPage> {
+  try {
+    return await list();
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw errors.invalidCursor();
+    throw error;
+  }
+}
+
+/** The names of the sessions these executions belong to, for the list's external rows. */
+async function sessionNamesOf(store: Store, executions: readonly Execution[]): Promise<Map<string, string>> {
+  const ids = [...new Set(executions.flatMap((e) => (e.session_id === null ? [] : [e.session_id])))];
+  const sessions = await Promise.all(ids.map((id) => store.sessions.get(id)));
+  return new Map(sessions.flatMap((session) => (session ? [[session.id, session.name] as const] : [])));
+}
 
 /** How many of the last executions the Secrets section links per secret. */
 const SECRET_USES_SHOWN = 5;
