@@ -8,7 +8,6 @@ import { basename, dirname, join, relative } from 'node:path';
 import type { ApprovalAsker } from '../../engine/approval.ts';
 import type { Backend } from '../../engine/backends/types.ts';
 import type { Lease } from '../../engine/concurrency-groups.ts';
-import { formatDiagnostic } from '../../engine/diagnostics.ts';
 import type { LoadedPlan } from '../../engine/load-plan.ts';
 import { loadPlanInWorker } from '../../engine/load-plan-worker.ts';
 import { defaultPipelinePath, PipelineReadError } from '../../engine/pipeline.ts';
@@ -24,6 +23,7 @@ import { SourceError } from './errors.ts';
 import type { EventBody } from './event-shapes.ts';
 import type { ExecutionTurns, JobSlot } from './group-turns.ts';
 import type { ExecutionLogger } from './logger.ts';
+import { type ShownDiagnostic, withSource, writeDiagnostics } from './pipeline-diagnostics.ts';
 import type { RunRecorder } from './recorder.ts';
 import { reuseFromOriginal } from './reuse-source.ts';
 import { prepareSource } from './source.ts';
@@ -84,7 +84,7 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
     await rm(workspace, { recursive: true, force: true });
     const release = await ctx.read(signal);
     if (!release) return { status: 'killed', reason: null };
-    let loaded: { plan: Plan } | { reason: string };
+    let loaded: Awaited<ReturnType<typeof loadExecutionPlan>>;
     try {
       const fetched = await prepareSource(ctx.request, workspace, signal);
       if (signal.aborted) return { status: 'killed', reason: null };
@@ -94,6 +94,12 @@ export async function execute(ctx: ExecuteContext): Promise<Outcome> {
       release();
     }
     if ('reason' in loaded) {
+      // The reason says it all already: excerpts that cannot be kept are only a loss of comfort.
+      if (loaded.diagnostics) {
+        await writeDiagnostics(runDir, loaded.diagnostics).catch((error: unknown) => {
+          logger.warn({ err: error, execution: execution.id }, 'could not keep the diagnostics');
+        });
+      }
       ctx.publish({ type: 'notice', message: loaded.reason });
       return { status: 'error', reason: loaded.reason };
     }
@@ -211,13 +217,16 @@ async function runSecrets(ctx: ExecuteContext, plan: Plan): Promise<RunSecrets |
   }
 }
 
-/** The plan, or every error as `FILE:LINE:COL: error CODE: message`, one per line. */
+/**
+ * The plan, or every error as `FILE:LINE:COL: error CODE: message`, one per line, and (for an
+ * invalid file) each with the lines of the file around it.
+ */
 export async function loadExecutionPlan(
   workspace: string,
   trigger: Trigger,
   projectName: string,
   dataDir: string,
-): Promise<{ plan: Plan } | { reason: string }> {
+): Promise<{ plan: Plan } | { reason: string; diagnostics?: ShownDiagnostic[] }> {
   const path = defaultPipelinePath(workspace);
   const file = relative(workspace, path);
   let loaded: LoadedPlan;
@@ -241,8 +250,10 @@ export async function loadExecutionPlan(
     throw error;
   }
   if (loaded.plan) return { plan: loaded.plan };
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-  return { reason: errors.length > 0 ? errors.join('\n') : `${file} is not valid` };
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length === 0) return { reason: `${file} is not valid` };
+  const diagnostics = await withSource(errors, { path, display: file, workspace });
+  return { reason: diagnostics.map((d) => d.text).join('\n'), diagnostics };
 }
 
 /**

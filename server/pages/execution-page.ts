@@ -8,6 +8,7 @@ import type { ArtifactRecord } from '../../engine/backends/types.ts';
 import { formatBytes } from '../../engine/logs/log-line.ts';
 import { isFinished } from '../../engine/status.ts';
 import { canApprove } from '../auth/permissions.ts';
+import type { ShownDiagnostic } from '../executions/pipeline-diagnostics.ts';
 import type { GraphStep } from '../executions/step-graph.ts';
 import type { Execution, Project, StoredStep, User } from '../store/index.ts';
 import { html, type SafeHtml, trustedHtml } from './html.ts';
@@ -30,6 +31,8 @@ export interface ExecutionPageInput {
   steps: readonly StoredStep[];
   /** The steps' dependencies as the run's plan had them; absent for runs that kept none. */
   graph?: readonly GraphStep[] | undefined;
+  /** An invalid pipeline file's errors with their source lines (diagnostics.json). */
+  diagnostics?: readonly ShownDiagnostic[] | undefined;
   artifacts: readonly ArtifactRecord[];
   /** Reports stored so far; the browser fetches the metric points. */
   reports?: ReportsOverview;
@@ -65,7 +68,7 @@ export function executionPage(input: ExecutionPageInput): SafeHtml {
   const statuses = new Map(steps.map((step) => [step.name, step.status as string]));
   const selected = selectedStep(steps)?.name;
   const body = html`<section id="execution" data-id="${execution.id}" data-status="${execution.status}" data-events="${urls.events}">
-${runHeader({ project, execution, steps, session, forge, secrets: input.secrets, now })}
+${runHeader({ project, execution, steps, session, forge, secrets: input.secrets, diagnostics: input.diagnostics, now })}
 ${execution.status === 'blocked' && execution.started_at === null ? approvalBox(id, canWrite) : ''}
 <div id="step-approvals" data-signed-in="${actor ? 'true' : 'false'}">${steps.filter((step) => step.status === 'blocked').map((step) => stepApprovalBox(id, step, actor, canWrite))}</div>
 ${canWrite ? actions(execution, steps, finished) : ''}

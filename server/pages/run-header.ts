@@ -1,6 +1,9 @@
 // The top of the run page: status, what triggered it, the commit's first line, who, where, how
 // long (the browser keeps a running execution's duration ticking from data-started), and why
 // it ended as it did, or what it waits for.
+
+import type { SourceExcerpt } from '../../engine/source-excerpt.ts';
+import type { ShownDiagnostic } from '../executions/pipeline-diagnostics.ts';
 import type { Execution, Project, StoredStep } from '../store/index.ts';
 import { durationText, refText, shortCommit, timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
@@ -12,11 +15,13 @@ export interface RunHeaderInput {
   session?: { id: string; label: string } | undefined;
   forge?: { name: string; repo: string; problem: string | null } | undefined;
   secrets?: readonly { name: string; scope: string }[] | undefined;
+  /** An invalid pipeline file's errors with their source lines; else they are read from the reason. */
+  diagnostics?: readonly ShownDiagnostic[] | undefined;
   now: Date;
 }
 
 export function runHeader(input: RunHeaderInput): SafeHtml {
-  const { project, execution, steps, session, forge, secrets, now } = input;
+  const { project, execution, steps, session, forge, secrets, diagnostics, now } = input;
   const [title, ...rest] = (execution.message ?? '').split('\n');
   const reason = runReason(execution, steps);
   return html`<header class="run-header">
@@ -38,7 +43,7 @@ ${secrets && secrets.length > 0 ? html`<dt>Secrets</dt><dd id="secrets">${secret
 ${session ? html`<dt>Session</dt><dd><a id="session-link" href="/sessions/${encodeURIComponent(session.id)}">${session.label}</a></dd>` : ''}
 </dl>
 <div id="reason-box" class="run-reason"${reason === null ? html` hidden` : ''}><strong>Reason</strong> <span id="reason">${reason ?? ''}</span></div>
-${diagnosticsList(execution.reason)}
+${diagnosticsList(diagnostics && diagnostics.length > 0 ? diagnostics : fromReason(execution.reason))}
 ${waitNotice(project, execution)}
 </header>`;
 }
@@ -70,17 +75,52 @@ function firstLine(text: string): string {
 /** `FILE:LINE:COL: error CODE: message`, as the server records an invalid pipeline file. */
 const DIAGNOSTIC = /^(.+?):(\d+):(\d+): (error|warning) ([A-Za-z0-9_]+): (.*)$/;
 
-/** An invalid pipeline file's errors, one per line, each at its place in the file. */
-function diagnosticsList(reason: string | null): SafeHtml | '' {
+/** The errors of an execution kept before their source lines were: parsed from the reason. */
+function fromReason(reason: string | null): ShownDiagnostic[] {
   const found = (reason ?? '').split('\n').map((line) => DIAGNOSTIC.exec(line));
-  if (found.length === 0 || found.some((match) => match === null)) return '';
+  if (found.some((match) => match === null)) return [];
+  return found.map((match) => {
+    const [text, file, line, col, severity, code, message] = match as RegExpExecArray;
+    return {
+      text,
+      file: file as string,
+      line: Number(line),
+      col: Number(col),
+      severity: severity as ShownDiagnostic['severity'],
+      code: code as string,
+      message: message as string,
+    };
+  });
+}
+
+/** An invalid pipeline file's errors, each at its place in the file, with the lines around it. */
+function diagnosticsList(diagnostics: readonly ShownDiagnostic[]): SafeHtml | '' {
+  if (diagnostics.length === 0) return '';
   return html`<section id="diagnostics" class="diagnostics" aria-label="Pipeline file errors">
 <p>The pipeline file could not be run:</p>
-<ol>${found.map((match) => {
-    const [, file, line, col, severity, code, message] = match as RegExpExecArray;
-    return html`<li class="diagnostic diagnostic-${severity}"><code class="place">${file}:${line}:${col}</code> <span class="code">${code}</span> ${message}</li>`;
+<ol>${diagnostics.map((d) => {
+    const place = d.line === undefined ? d.file : `${d.file}:${d.line}:${d.col ?? 1}`;
+    return html`<li class="diagnostic diagnostic-${d.severity}"><code class="place">${place}</code> <span class="code">${d.code}</span> ${d.message}${d.source ? sourceLines(d.source) : ''}</li>`;
   })}</ol>
 </section>`;
+}
+
+/** The excerpt with line numbers, the pointed line marked and a caret under its column. */
+function sourceLines(source: SourceExcerpt): SafeHtml {
+  const width = String(source.first + source.lines.length - 1).length;
+  return html`<pre class="source" tabindex="0" aria-label="lines ${source.first} to ${source.first + source.lines.length - 1} of the file">${source.lines.map(
+    (text, i) => {
+      const n = source.first + i;
+      const number = String(n).padStart(width, ' ');
+      if (n !== source.line)
+        return html`<span class="source-line"><span class="ln">${number}</span> ${text}</span>
+`;
+      const caret = `${' '.repeat(width + 1 + source.col - 1)}^`;
+      return html`<span class="source-line source-at"><span class="ln">${number}</span> ${text}</span>
+<span class="caret" aria-hidden="true">${caret}</span>
+`;
+    },
+  )}</pre>`;
 }
 
 /** What a run that has not started waits for; a fork's approval has its own box. */

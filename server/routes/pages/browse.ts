@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { serverTimeZone } from '../../../engine/config/cron.ts';
 import { errors } from '../../errors.ts';
+import { readDiagnostics } from '../../executions/pipeline-diagnostics.ts';
 import { readStepGraph } from '../../executions/step-graph.ts';
 import { FORGE_NAMES } from '../../forges/commit-status.ts';
 import { executionPage } from '../../pages/execution-page.ts';
@@ -128,13 +129,15 @@ const browseRoutes: FastifyPluginAsync = async (app) => {
         app.store.forges.get(execution.id),
         app.store.secrets.usedBy(execution.id),
       ]);
-      const graph = await readStepGraph(executionDir(app.store.dataDir, execution));
+      const runDir = executionDir(app.store.dataDir, execution);
+      const [graph, diagnostics] = await Promise.all([readStepGraph(runDir), readDiagnostics(runDir)]);
       const body = executionPage({
         actor: request.actor,
         project: access.project,
         execution,
         steps,
         graph,
+        diagnostics,
         artifacts,
         reports,
         ...(session ? { session: { id: session.id, label: session.name } } : {}),
