@@ -51,9 +51,9 @@ async function workspace(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'gbcms-bench-'));
 }
 
-function plan(steps: PipelineFile['steps'], dir: string) {
+function plan(steps: PipelineFile['steps'], dir: string, runtime: 'runc' | 'crun' = 'runc') {
   return compilePlan(
-    { version: 1, name: 'bench', environments: { shell: { image: IMAGE } }, steps },
+    { version: 1, name: 'bench', environments: { shell: { image: IMAGE, runtime } }, steps },
     { file: '.gbcms.yml', workspace: dir, trigger: { event: 'manual' } },
   );
 }
@@ -65,12 +65,13 @@ async function engineRun(
     secrets?: Record<string, string>;
     observer?: RunObserver;
     maxLogBytes?: number;
+    runtime?: 'runc' | 'crun';
   } = {},
 ) {
   const dir = await workspace();
   try {
     const started = performance.now();
-    const record = await runPipeline(plan(steps, dir), {
+    const record = await runPipeline(plan(steps, dir, options.runtime), {
       backend: new DockerBackend({ docker }),
       runsDir: join(dir, '.gbcms', 'runs'),
       concurrency: options.concurrency ?? availableParallelism(),
@@ -138,10 +139,11 @@ async function chain() {
       },
     ]),
   );
-  const checkedRun = async () => {
+  const checkedRun = async (runtime: 'runc' | 'crun' = 'runc') => {
     const lines = new Map<string, string[]>();
     const { ms, record } = await engineRun(steps, {
       concurrency,
+      runtime,
       observer: (event) => {
         if (event.type !== 'log' || event.line.stream !== 'stdout') return;
         lines.set(event.step, [...(lines.get(event.step) ?? []), event.line.text]);
@@ -159,13 +161,20 @@ async function chain() {
   const options = await Promise.all(Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => floorOptions(i)));
   await rawContainer(docker, options[0]!); // warm-up
   await checkedRun();
+  // The same chain under crun too, where this host runs it (see runtimes()).
+  const withCrun = await checkedRun('crun').then(
+    () => true,
+    () => false,
+  );
   const floors: number[] = [];
   const engines: number[] = [];
+  const crunEngines: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     let floor = 0;
     for (const step of options) floor += await rawContainer(docker, step);
     floors.push(floor / SEQUENTIAL_STEPS);
     engines.push((await checkedRun()) / SEQUENTIAL_STEPS);
+    if (withCrun) crunEngines.push((await checkedRun('crun')) / SEQUENTIAL_STEPS);
   }
   const ratios = engines.map((engine, i) => engine / (floors[i] as number));
   const ratio = median(ratios);
@@ -176,6 +185,74 @@ async function chain() {
     `${median(engines).toFixed(0)} ms`,
     `${median(floors).toFixed(0)} ms`,
     `${ratio.toFixed(2)}x, rounds ${Math.min(...ratios).toFixed(2)}x-${Math.max(...ratios).toFixed(2)}x (${verdict})`,
+  );
+  if (!withCrun) return;
+  const crunRatios = crunEngines.map((engine, i) => engine / (floors[i] as number));
+  const crunRatio = median(crunRatios);
+  report(
+    `the same chain with runtime: crun, against the same runc floor`,
+    `${median(crunEngines).toFixed(0)} ms`,
+    `${median(floors).toFixed(0)} ms`,
+    `${crunRatio.toFixed(2)}x, rounds ${Math.min(...crunRatios).toFixed(2)}x-${Math.max(...crunRatios).toFixed(2)}x (${crunRatio <= 0.5 ? 'target <= 0.5x met' : `target <= 0.5x missed by ${(crunRatio - 0.5).toFixed(2)}x`})`,
+  );
+}
+
+/**
+ * crun against runc, Docker's default: the raw floor (create/start/wait/remove of the same
+ * hardened container) under each, and the engine's per-step cost with `runtime: crun` against
+ * `runtime: runc`, in alternating rounds. A host where crun cannot run says why instead.
+ */
+async function runtimes() {
+  const runc = await hardenedOptions(['true'], 'runtime-runc');
+  const crun = { ...runc, name: `${runc.name}-crun`, HostConfig: { ...runc.HostConfig, Runtime: 'crun' } };
+  try {
+    await rawContainer(docker, crun); // warm-up, and whether this host runs crun at all
+  } catch (error) {
+    report(
+      'crun against runc',
+      'crun refused on this host',
+      '-',
+      (error as Error).message.split('\n')[0] ?? '',
+    );
+    return;
+  }
+  await rawContainer(docker, runc);
+  const steps = Object.fromEntries(
+    Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => [
+      `s${i}`,
+      { environment: 'shell', commands: ['true'] as [string] },
+    ]),
+  );
+  const raw = { runc: [] as number[], crun: [] as number[] };
+  const engine = { runc: [] as number[], crun: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, options] of [
+      ['runc', runc],
+      ['crun', crun],
+    ] as const) {
+      let total = 0;
+      for (let i = 0; i < SEQUENTIAL_STEPS; i++) total += await rawContainer(docker, options);
+      raw[name].push(total / SEQUENTIAL_STEPS);
+    }
+    for (const name of ['runc', 'crun'] as const) {
+      const { ms } = await engineRun(steps, { concurrency: 1, runtime: name });
+      engine[name].push(ms / SEQUENTIAL_STEPS);
+    }
+  }
+  const ratio = (a: number[], b: number[]) => a.map((value, i) => value / (b[i] as number));
+  const rawRatios = ratio(raw.crun, raw.runc);
+  report(
+    `raw create/start/wait/remove of a hardened container, crun against runc (median of ${ROUNDS} rounds of ${SEQUENTIAL_STEPS})`,
+    `${median(raw.crun).toFixed(0)} ms (crun)`,
+    `${median(raw.runc).toFixed(0)} ms (runc)`,
+    `${median(rawRatios).toFixed(2)}x, rounds ${Math.min(...rawRatios).toFixed(2)}x-${Math.max(...rawRatios).toFixed(2)}x`,
+  );
+  const engineRatios = ratio(engine.crun, engine.runc);
+  report(
+    `engine per-step cost, runtime: crun against runtime: runc (${SEQUENTIAL_STEPS} sequential steps, median of ${ROUNDS} rounds)`,
+    `${median(engine.crun).toFixed(0)} ms (crun)`,
+    `${median(engine.runc).toFixed(0)} ms (runc)`,
+    `${median(engineRatios).toFixed(2)}x, rounds ${Math.min(...engineRatios).toFixed(2)}x-${Math.max(...engineRatios).toFixed(2)}x`,
   );
 }
 
@@ -303,6 +380,7 @@ const only = process.argv.slice(2);
 const sections: Record<string, () => Promise<void>> = {
   step: perStepOverhead,
   chain,
+  runtimes,
   fanout: fanOut,
   logs: logThroughput,
   artifacts: artifactThroughput,
