@@ -159,9 +159,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
     await manager.recover();
-    stopLeftoverSweep = manager.startLeftoverSweep(settings.leftoverSweepMs);
+    stopLeftoverSweep = manager.sweeps.startLeftoverSweep(settings.leftoverSweepMs);
     // Caches are swept even when executions are kept for ever.
-    stopRetention = manager.startRetentionTimer(
+    stopRetention = manager.sweeps.startRetentionTimer(
       settings.retentionMs > 0 ? settings.retentionMs : null,
       settings.retentionMs > 0
         ? Math.min(MAX_SWEEP_INTERVAL_MS, settings.retentionMs)

@@ -16,29 +16,24 @@
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { sweepLeftovers } from '../../engine/leftovers.ts';
-import type { Trigger } from '../../engine/plan.ts';
-import { isFinished } from '../../engine/status.ts';
 import { FileSchedules } from '../schedules/file-schedules.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
-import { DEFAULT_CACHE_BUDGET_BYTES, sweepCaches } from './cache-sweep.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
-import { WORKSPACES_DIR } from './execute.ts';
 import { ExternalExecutions } from './external.ts';
 import { GroupTurns, queueSlot } from './group-turns.ts';
 import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 import { ReadLimit } from './read-limit.ts';
-import { failAbandoned, type RunCleaner, removeStaleWorkspaces, runCleaner } from './recovery.ts';
-import { everyInterval, removeOldExecutions } from './retention.ts';
+import { type RunCleaner, runCleaner } from './recovery.ts';
+import { recoverAfterRestart, terminateLeftBehind } from './restart-recovery.ts';
 import { SlotQueue } from './slots.ts';
 import { type OpenGate, StepGates } from './step-gates.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
-import { sourceRepoOf, storedRequest } from './stored-request.ts';
+import { sourceRepoOf, storedRequest, withDefaultBranch } from './stored-request.ts';
 import { StreamRegistry } from './stream-registry.ts';
+import { ExecutionSweeps } from './sweeps.ts';
 import type {
   ExecutionControl,
   ExecutionEvent,
@@ -57,6 +52,8 @@ export class ExecutionManager implements ExecutionControl {
   readonly external: ExternalExecutions;
   /** Schedules from the default branch's pipeline file: synced by pushes, and by syncAll() at start. */
   readonly fileSchedules: FileSchedules;
+  /** Retention, caches and backend leftovers of ended executions. */
+  readonly sweeps: ExecutionSweeps;
   readonly #options: ExecutionManagerOptions;
   readonly #now: () => Date;
   readonly #queue: SlotQueue<Job>;
@@ -98,6 +95,8 @@ export class ExecutionManager implements ExecutionControl {
       stamp: () => this.#stamp(),
     });
     this.#gates = new StepGates({
+      store: options.store,
+      logger: options.logger,
       stamp: () => this.#stamp(),
       opened: (id, step, gate) => this.#jobs.get(id)?.recorder?.gateOpened(step, gate),
     });
@@ -134,6 +133,7 @@ export class ExecutionManager implements ExecutionControl {
       draining: () => this.#draining,
     });
     this.external.startSweeper();
+    this.sweeps = new ExecutionSweeps({ ...options, now: this.#now, isRunning: (id) => this.#jobs.has(id) });
   }
 
   async start(request: StartExecutionRequest): Promise<Execution> {
@@ -172,7 +172,11 @@ export class ExecutionManager implements ExecutionControl {
     const held = this.#held.take(executionId);
     if (held) return terminated(await this.#held.end(held, reason));
     const job = this.#jobs.get(executionId);
-    if (!job) return this.#terminateUnmanaged(executionId, reason);
+    if (!job) {
+      const { store } = this.#options;
+      const ctx = { store, external: this.external, clean: this.#clean, stamp: () => this.#stamp() };
+      return terminateLeftBehind({ ...ctx, emitStatus: (e) => this.#emitStatus(e) }, executionId, reason);
+    }
     // Admitted during a drain, it never began: it only leaves the queue. Any other is under
     // way (reading its file, waiting for its group or its slot, running): its abort ends it.
     if (!job.done && this.#queue.remove(executionId)) {
@@ -221,24 +225,8 @@ export class ExecutionManager implements ExecutionControl {
     return this.#gates.get(executionId, step);
   }
 
-  async decideStep(executionId: string, step: string, decision: StepDecision): Promise<boolean> {
-    const letEngineKnow = this.#gates.take(executionId, step);
-    if (!letEngineKnow) return false;
-    const { store, logger } = this.#options;
-    const recorded = {
-      decision: decision.approved ? 'approved' : 'declined',
-      by: decision.by,
-      at: this.#stamp(),
-    } as const;
-    try {
-      await store.steps.decideGate(executionId, step, recorded);
-    } catch (error) {
-      // The step still goes on as decided; only the record of who decided is missing.
-      logger.error({ err: error, execution: executionId, step }, 'could not record an approval decision');
-    }
-    logger.info({ execution: executionId, step, ...recorded }, 'approval gate decided');
-    letEngineKnow(decision);
-    return true;
+  decideStep(executionId: string, step: string, decision: StepDecision): Promise<boolean> {
+    return this.#gates.decide(executionId, step, decision);
   }
 
   async subscribe(
@@ -287,50 +275,19 @@ export class ExecutionManager implements ExecutionControl {
    */
   async recover(): Promise<RecoveryReport> {
     const { store, dataDir, logger } = this.#options;
-    const report: RecoveryReport = { failed: [], requeued: [], blocked: [] };
-    const adopted: string[] = [];
-    // A started execution `blocked` waits at a step's approval gate: its run died with the
-    // process like a running one's, so it ends the same way (its gated steps never ran: skipped).
-    const started = (await store.executions.listByStatus(['running', 'blocked'])).filter(
-      (row) => row.status === 'running' || row.started_at !== null,
-    );
-    for (const row of started) {
-      if (this.#jobs.has(row.id)) continue;
-      if (row.external === 1) {
-        // Its reporter runs elsewhere and may still be reporting: follow it again.
-        await this.external.adopt(row);
-        adopted.push(row.id);
-        continue;
-      }
-      this.#emitStatus(await failAbandoned(store, row, this.#stamp(), this.#clean));
-      report.failed.push(row.id);
-    }
-    for (const row of await store.executions.listByStatus(['pending'])) {
-      if (this.#jobs.has(row.id)) continue;
-      const project = await store.projects.get(row.project_id);
-      if (!project) {
-        await store.executions.setEnded(row.id, 'error', 'the project no longer exists', this.#stamp());
-        continue;
-      }
-      // What it waited for in its concurrency group ended with the old process; it asks anew.
-      if (row.reason !== null) await store.executions.setPendingReason(row.id, null);
-      this.#admit({ ...row, reason: null }, storedRequest(row, project));
-      report.requeued.push(row.id);
-    }
-    // Still waiting for someone: held again, as they were, with a live stream for their pages.
-    for (const row of await store.executions.listByStatus(['blocked'])) {
-      if (this.#held.has(row.id) || row.started_at !== null) continue;
-      this.#held.hold(row);
-      report.blocked.push(row.id);
-    }
-    // The requeued ones are already fetching into theirs.
-    await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), (id) => this.#jobs.has(id), logger);
-    // Those whose reporter went silent while no server was listening end now.
-    const silent = await this.external.sweep();
-    if (report.failed.length + report.requeued.length + report.blocked.length + adopted.length > 0) {
-      logger.info({ ...report, adopted, silent }, 'recovered executions left by the previous process');
-    }
-    return report;
+    return recoverAfterRestart({
+      store,
+      dataDir,
+      logger,
+      external: this.external,
+      clean: this.#clean,
+      stamp: () => this.#stamp(),
+      isManaged: (id) => this.#jobs.has(id),
+      isHeld: (id) => this.#held.has(id),
+      admit: (execution, request) => this.#admit(execution, request),
+      hold: (execution) => this.#held.hold(execution),
+      emitStatus: (execution) => this.#emitStatus(execution),
+    });
   }
 
   /**
@@ -358,65 +315,6 @@ export class ExecutionManager implements ExecutionControl {
     await Promise.race([Promise.all(running().map((job) => job.done)), graceOver]);
     clearTimeout(timer);
     await Promise.all(running().map((job) => this.terminate(job.id, SHUT_DOWN)));
-  }
-
-  /** Deletes finished executions created before `olderThan`, rows and folders. Returns how many. */
-  sweepRetention(olderThan: Date): Promise<number> {
-    const { store, dataDir, logger } = this.#options;
-    return removeOldExecutions(store, dataDir, olderThan, logger);
-  }
-
-  /**
-   * Removes the caches no key reaches any more and, per project, the least recently used past
-   * the budget (cache-sweep.ts). Returns how many went; 0 when the backend keeps no caches.
-   */
-  sweepCaches(): Promise<number> {
-    const { store, backend, logger, cacheBudgetBytes } = this.#options;
-    if (backend.caches === undefined) return Promise.resolve(0);
-    const budgetBytes = cacheBudgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES;
-    return sweepCaches({ store, caches: backend.caches, budgetBytes, logger, now: this.#now() });
-  }
-
-  /**
-   * Sweeps executions older than `retentionMs` (null: keeps them all) and the caches now and
-   * every `intervalMs` (the timer does not keep the process alive). Returns the stop function.
-   */
-  startRetentionTimer(retentionMs: number | null, intervalMs: number): () => void {
-    const sweep = async () => {
-      const executions =
-        retentionMs === null ? 0 : await this.sweepRetention(new Date(this.#now().getTime() - retentionMs));
-      return executions + (await this.sweepCaches());
-    };
-    return everyInterval(sweep, intervalMs, this.#options.logger, 'old executions and caches');
-  }
-
-  /**
-   * Removes what ended executions still hold on the backend: their cleanup could not reach it
-   * (the Docker daemon was restarting), and nothing else would try again. Executions this
-   * manager runs, and runs the store does not know (a `gbcms run` on the same engine), stay.
-   * Returns how many executions' leftovers went.
-   */
-  async sweepLeftovers(): Promise<number> {
-    const { store, backend, logger } = this.#options;
-    const sweep = await sweepLeftovers(backend, async (id) => {
-      if (this.#jobs.has(id)) return false;
-      const row = await store.executions.get(id);
-      return row !== undefined && isFinished(row.status);
-    });
-    for (const { id, reason } of sweep.failed) {
-      logger.warn({ execution: id, reason }, 'could not remove what an execution left; trying again later');
-    }
-    return sweep.removed.length;
-  }
-
-  /** Sweeps leftovers now and every `intervalMs`. Returns the stop function. */
-  startLeftoverSweep(intervalMs: number): () => void {
-    return everyInterval(
-      () => this.sweepLeftovers(),
-      intervalMs,
-      this.#options.logger,
-      "executions' leftovers",
-    );
   }
 
   #admit(execution: Execution, request: StartExecutionRequest): void {
@@ -470,20 +368,6 @@ export class ExecutionManager implements ExecutionControl {
     return stream;
   }
 
-  /** An execution active in the store that this manager does not run (left before recover()). */
-  async #terminateUnmanaged(id: string, reason: string): Promise<TerminateResult | undefined> {
-    const { store } = this.#options;
-    const row = await store.executions.get(id);
-    if (!row) throw new NotFoundError('execution', id);
-    if (isFinished(row.status)) return undefined;
-    if (row.external === 1) return this.external.terminate(id, reason);
-    const at = this.#stamp();
-    if (!(await store.executions.setEnded(id, 'killed', reason, at))) return undefined;
-    if (row.status === 'running') await this.#clean(id);
-    this.#emitStatus({ ...row, status: 'killed', reason, ended_at: at });
-    return { execution_id: id, terminated_at: at };
-  }
-
   #emitStatus(execution: Execution): void {
     try {
       this.events.emit('status', execution);
@@ -508,11 +392,4 @@ export class ExecutionManager implements ExecutionControl {
 function terminated(execution: Execution): TerminateResult | undefined {
   if (execution.status !== 'killed') return undefined;
   return { execution_id: execution.id, terminated_at: execution.ended_at ?? new Date().toISOString() };
-}
-
-/** A project run without a ref runs the project's default branch, and says so in its row. */
-function withDefaultBranch(request: StartExecutionRequest): Trigger {
-  const { trigger, source, project } = request;
-  if (source.kind !== 'project' || trigger.branch || trigger.tag || trigger.commit) return trigger;
-  return { ...trigger, branch: project.default_branch };
 }

@@ -5,6 +5,16 @@
 // gate timed out, the run was terminated) finds nothing either.
 import type { ApprovalAsker, ApprovalDecision } from '../../engine/approval.ts';
 import type { ApprovalGate } from '../../engine/plan.ts';
+import type { Store } from '../store/index.ts';
+import type { ExecutionLogger } from './logger.ts';
+
+export interface StepDecision {
+  approved: boolean;
+  /** The username of who decided. */
+  by: string;
+  /** Why it was declined, when they said. */
+  reason?: string;
+}
 
 export interface OpenGate {
   gate: ApprovalGate;
@@ -17,6 +27,8 @@ interface Waiting extends OpenGate {
 }
 
 export interface StepGatesContext {
+  store: Pick<Store, 'steps'>;
+  logger: ExecutionLogger;
   /** Now, as stored. */
   stamp(): string;
   /** The gate opened: record what is asked (best effort; the wait does not depend on it). */
@@ -66,6 +78,30 @@ export class StepGates {
     const waiting = this.#waiting.get(key);
     this.#waiting.delete(key);
     return waiting?.resolve;
+  }
+
+  /**
+   * Someone decided: who and when are recorded, then the engine goes on. False when the step
+   * waits at no gate (decided already, timed out, or never asked).
+   */
+  async decide(executionId: string, step: string, decision: StepDecision): Promise<boolean> {
+    const letEngineKnow = this.take(executionId, step);
+    if (!letEngineKnow) return false;
+    const { store, logger } = this.#ctx;
+    const recorded = {
+      decision: decision.approved ? 'approved' : 'declined',
+      by: decision.by,
+      at: this.#ctx.stamp(),
+    } as const;
+    try {
+      await store.steps.decideGate(executionId, step, recorded);
+    } catch (error) {
+      // The step still goes on as decided; only the record of who decided is missing.
+      logger.error({ err: error, execution: executionId, step }, 'could not record an approval decision');
+    }
+    logger.info({ execution: executionId, step, ...recorded }, 'approval gate decided');
+    letEngineKnow(decision);
+    return true;
   }
 }
 

@@ -2,6 +2,7 @@
 // a restart, or when a blocked execution is approved): its trigger, and its source as recorded
 // (a fork's clone URL), so a fork's pull request is never built from the base repository's
 // branch of the same name.
+import type { Trigger } from '../../engine/plan.ts';
 import { type Execution, type Project, triggerOf } from '../store/index.ts';
 import type { ExecutionSource, StartExecutionRequest } from './types.ts';
 
@@ -20,4 +21,11 @@ export function storedRequest(row: Execution, project: Project): StartExecutionR
   if (row.rerun_of !== null) request.rerunOf = row.rerun_of;
   if (row.rerun_from_failed === 1) request.fromFailed = true;
   return request;
+}
+
+/** A project run without a ref runs the project's default branch, and says so in its row. */
+export function withDefaultBranch(request: StartExecutionRequest): Trigger {
+  const { trigger, source, project } = request;
+  if (source.kind !== 'project' || trigger.branch || trigger.tag || trigger.commit) return trigger;
+  return { ...trigger, branch: project.default_branch };
 }

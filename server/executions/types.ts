@@ -5,7 +5,9 @@ import type { Report } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { Execution, ForgeTarget, Project } from '../store/index.ts';
-import type { OpenGate } from './step-gates.ts';
+import type { OpenGate, StepDecision } from './step-gates.ts';
+
+export type { StepDecision } from './step-gates.ts';
 
 /** Where an execution's source comes from. */
 export type ExecutionSource =
@@ -65,14 +67,6 @@ export type ExecutionEvent = { id: number } & (
   /** The execution has ended and no more events will come. */
   | { type: 'end'; execution: Execution }
 );
-
-export interface StepDecision {
-  approved: boolean;
-  /** The username of who decided. */
-  by: string;
-  /** Why it was declined, when they said. */
-  reason?: string;
-}
 
 export interface TerminateResult {
   execution_id: string;

@@ -195,7 +195,7 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
       now: () => new Date('2030-01-12T00:00:00Z'),
     });
     try {
-      await sweeper.sweepCaches();
+      await sweeper.sweeps.caches();
     } finally {
       await holder.remove({ force: true });
     }

@@ -557,8 +557,8 @@ describe('recovery, drain and retention', () => {
     const pending = await store.executions.create({ project_id: project.id, trigger: { event: 'manual' } });
     assert.ok(existsSync(join(dataDir, old.logs_dir, 'logs')));
 
-    assert.equal(await manager.sweepRetention(new Date(Date.parse(old.created_at) - 1000)), 0);
-    assert.equal(await manager.sweepRetention(new Date(Date.now() + 60_000)), 1);
+    assert.equal(await manager.sweeps.retention(new Date(Date.parse(old.created_at) - 1000)), 0);
+    assert.equal(await manager.sweeps.retention(new Date(Date.now() + 60_000)), 1);
     assert.equal(await store.executions.get(old.id), undefined);
     assert.deepEqual(await store.steps.list(old.id), []);
     assert.equal(existsSync(join(dataDir, old.logs_dir)), false);
@@ -572,7 +572,7 @@ describe('recovery, drain and retention', () => {
     await ended(manager, first.id);
     // Timestamps have millisecond resolution: let the execution be strictly older than "now - 0".
     await new Promise((resolve) => setTimeout(resolve, 5));
-    const stop = manager.startRetentionTimer(0, 50);
+    const stop = manager.sweeps.startRetentionTimer(0, 50);
     try {
       await pollUntil(
         'the first execution swept',
