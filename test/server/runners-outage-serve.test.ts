@@ -1,0 +1,79 @@
+// A runner cut off from its server mid-step, on real processes and Docker: the step goes on,
+// its output waits on the runner's disk (the spill file under --data), and when the server is
+// reachable again within the lease grace every line reaches the server, once and in order.
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
+import { dockerTestOptions } from '../helpers/docker.ts';
+import { pollUntil } from '../helpers/poll.ts';
+import { cleanUpAfterAll } from './helpers/cleanups.ts';
+import { cuttableProxy } from './helpers/cuttable-proxy.ts';
+import { startFleet } from './helpers/runner-fleet.ts';
+
+const LINES = 150_000;
+const PADDING = 'x'.repeat(80);
+
+describe('a runner that loses its server for a while', await dockerTestOptions(), () => {
+  const cleanups = cleanUpAfterAll();
+
+  test('keeps its step going, spills the output to disk and delivers all of it in order', async () => {
+    await ensureBusyboxImage();
+    const fleet = await startFleet(cleanups, {
+      backend: 'docker',
+      runners: { island: [] },
+      serveArgs: ['--dispatch', 'runners'],
+    });
+    const proxy = await cuttableProxy(fleet.server.url);
+    cleanups.onCleanup(() => proxy.close());
+    const runner = fleet.runner('island', { server: proxy.url });
+    const project = await fleet.project(
+      'outage',
+      [
+        'version: 1',
+        'steps:',
+        '  work:',
+        `    image: ${BUSYBOX_IMAGE}`,
+        '    commands:',
+        '      - echo ready',
+        // Time for the test to cut the network before the burst starts.
+        '      - sleep 3',
+        `      - seq 0 ${LINES - 1} | sed 's/$/ ${PADDING}/'`,
+        '      - echo all-printed',
+        '',
+      ].join('\n'),
+    );
+    const id = await fleet.start(project);
+    await pollUntil('the step to start on the runner', async () => (await fleet.logs(id)).includes('ready'));
+
+    proxy.cut();
+    const spill = join(fleet.dir, 'runner-data', 'island', 'work', id, 'undelivered-events.jsonl');
+    await pollUntil(
+      'the runner to spill undelivered output to disk',
+      async () => {
+        const size = (await stat(spill).catch(() => ({ size: 0 }))).size;
+        return size > 1024 * 1024;
+      },
+      20,
+    );
+    proxy.join();
+
+    const ended = await fleet.ended(id);
+    assert.equal(ended.status, 'success', `${ended.reason}\n${runner.output()}`);
+    assert.equal(ended.runner, 'island');
+    const logs = await fleet.logs(id);
+    const numbered = [...logs.matchAll(new RegExp(`^\\[work\\] (\\d+) ${PADDING}$`, 'gm'))].map((m) =>
+      Number(m[1]),
+    );
+    assert.equal(numbered.length, LINES, 'every line arrived, none twice');
+    assert.ok(
+      numbered.every((n, i) => n === i),
+      'the lines arrived in order',
+    );
+    assert.match(logs, /\[work\] all-printed\n/);
+    assert.doesNotMatch(runner.output(), /gave up|stopping/);
+    runner.child.kill('SIGTERM');
+    assert.equal((await runner.exited)[0], 0, runner.output());
+  });
+});
