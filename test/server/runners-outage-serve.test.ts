@@ -37,8 +37,9 @@ describe('a runner that loses its server for a while', await dockerTestOptions()
         `    image: ${BUSYBOX_IMAGE}`,
         '    commands:',
         '      - echo ready',
-        // Time for the test to cut the network before the burst starts.
-        '      - sleep 3',
+        // Time for the test to cut the network before the burst starts; the outage must stay
+        // within the lease grace (README, "Scaling out"), so it is kept short.
+        '      - sleep 1',
         `      - seq 0 ${LINES - 1} | sed 's/$/ ${PADDING}/'`,
         '      - echo all-printed',
         '',
