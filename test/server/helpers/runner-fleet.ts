@@ -32,7 +32,7 @@ export interface Fleet {
   logs(id: string): Promise<string>;
   runner(
     name: string,
-    options?: { labels?: string[]; capacity?: number; data?: string; server?: string },
+    options?: { labels?: string[]; capacity?: number; data?: string; server?: string; args?: string[] },
   ): RunnerProcess;
 }
 
@@ -119,6 +119,7 @@ export async function startFleet(
         backend: options.backend,
         capacity: runnerOptions.capacity,
         labels: runnerOptions.labels,
+        args: runnerOptions.args,
       });
       children.push(child);
       return child;
