@@ -144,3 +144,18 @@ test('past its bound the buffer refuses an event and keeps every one it took', a
   assert.deepEqual(numbers(buffer.peek(10, Number.POSITIVE_INFINITY)), [taken]);
   buffer.close();
 });
+
+test('a file that cannot be written refuses events instead of losing them', async () => {
+  const file = join(await spillFile(), 'no-such-folder', 'undelivered-events.jsonl');
+  const buffer = new SpillBuffer({ file, windowBytes: 1024 });
+  let taken = 0;
+  while (taken < 100_000 && buffer.push(notice(taken))) taken++;
+  assert.ok(taken > 0 && taken < 100_000, `${taken} events taken before the file was needed`);
+  assert.equal(buffer.push(notice(taken)), false, 'still refused');
+  assert.equal(buffer.length, taken);
+  // Delivering the window reaches the events bound for the file: that fails loudly.
+  assert.throws(() => {
+    for (;;) buffer.acknowledge(buffer.first + buffer.peek(10, Number.POSITIVE_INFINITY).length);
+  }, /ENOENT/);
+  buffer.close();
+});

@@ -24,8 +24,8 @@ export interface EventSenderOptions {
   spillFile: string;
   /** The most undelivered output kept, memory and disk together (default DEFAULT_BUFFER_BYTES). */
   bufferBytes?: number;
-  /** Called when the buffer is full: the run must stop. */
-  overflow(): void;
+  /** Called when undelivered events cannot be kept (the bound, a failing disk): the run must stop. */
+  overflow(why: string): void;
 }
 
 export class EventSender {
@@ -40,8 +40,7 @@ export class EventSender {
   #overflowed = false;
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
-  /** Called when the buffer is full: the run must stop. */
-  readonly #overflow: () => void;
+  readonly #overflow: (why: string) => void;
 
   constructor(options: EventSenderOptions) {
     this.#client = options.client;
@@ -61,7 +60,7 @@ export class EventSender {
     if (this.#stopped || this.#overflowed) return;
     if (!this.#pending.push(event)) {
       this.#overflowed = true;
-      this.#overflow();
+      this.#overflow('more undelivered output than --buffer allows');
       return;
     }
     this.#total++;
@@ -91,11 +90,17 @@ export class EventSender {
         continue;
       }
       const from = this.#pending.first;
-      const batch = this.#pending.peek(BATCH_EVENTS, BATCH_BYTES);
+      let batch: RunEvent[];
+      try {
+        batch = this.#pending.peek(BATCH_EVENTS, BATCH_BYTES);
+      } catch (error) {
+        this.#bufferFailed(error);
+        return;
+      }
+      let received: number;
       try {
         await this.#uploadArtifacts(from, batch);
-        const { received } = await this.#client.events(this.#id, { from, events: batch });
-        this.#pending.acknowledge(received);
+        ({ received } = await this.#client.events(this.#id, { from, events: batch }));
       } catch (error) {
         if (error instanceof RunnerRequestError && error.code === 'GBCMS_ERR_EVENTS_MISSING') {
           // Cannot happen while only acknowledged events are dropped; stop rather than loop.
@@ -107,8 +112,22 @@ export class EventSender {
           return;
         }
         await sleep(RETRY_MS);
+        continue;
+      }
+      try {
+        this.#pending.acknowledge(received);
+      } catch (error) {
+        this.#bufferFailed(error);
+        return;
       }
     }
+  }
+
+  /** The spill file could not be read or written: events would be lost, so the run stops. */
+  #bufferFailed(error: unknown): void {
+    this.#stopped = true;
+    this.#overflowed = true;
+    this.#overflow(`its undelivered output could not be kept: ${(error as Error).message}`);
   }
 
   async #uploadArtifacts(from: number, batch: readonly RunEvent[]): Promise<void> {

@@ -50,8 +50,8 @@ export async function runClaimedJob(job: ClaimedJob, control: JobControl, ctx: J
     runDir: join(runs, id),
     spillFile: join(work, 'undelivered-events.jsonl'),
     bufferBytes: ctx.bufferBytes,
-    overflow: () => {
-      ctx.log(`${id}: more undelivered output than --buffer allows: stopping it`);
+    overflow: (why) => {
+      ctx.log(`${id}: ${why}: stopping it`);
       control.lost = true;
       control.controller.abort();
     },

@@ -45,6 +45,8 @@ export class SpillBuffer {
   /** Lines on their way to the file, not written yet. */
   #unwritten: string[] = [];
   #unwrittenBytes = 0;
+  /** Writing the file failed once: nothing more is taken. */
+  #failed = false;
 
   constructor(options: SpillBufferOptions) {
     this.#path = options.file;
@@ -67,21 +69,34 @@ export class SpillBuffer {
     return this.#windowBytes + this.#fileSize + this.#unwrittenBytes;
   }
 
-  /** Holds the event after all others; false (and not held) when that would pass the bound. */
+  /**
+   * Holds the event after all others; false (and not held) when that would pass the bound or the
+   * file cannot be written. Never throws; peek() and acknowledge() throw when the file fails.
+   */
   push(event: RunEvent): boolean {
+    if (this.#failed) return false;
     const line = JSON.stringify(event);
     const bytes = Buffer.byteLength(line) + 1;
     if (this.bytes + bytes > this.#limit) return false;
-    this.#count++;
     const spilling = this.#fileSize > this.#readAt || this.#unwritten.length > 0;
     if (!spilling && (this.#window.length === 0 || this.#windowBytes + bytes <= this.#windowLimit)) {
       this.#window.push({ event, bytes });
       this.#windowBytes += bytes;
+      this.#count++;
       return true;
+    }
+    if (this.#unwrittenBytes + bytes > WRITE_CHUNK_BYTES) {
+      try {
+        this.#flush();
+      } catch {
+        // A full or failing disk holds no more than the bound would: refuse from now on.
+        this.#failed = true;
+        return false;
+      }
     }
     this.#unwritten.push(line);
     this.#unwrittenBytes += bytes;
-    if (this.#unwrittenBytes >= WRITE_CHUNK_BYTES) this.#flush();
+    this.#count++;
     return true;
   }
 
