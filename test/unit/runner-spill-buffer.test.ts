@@ -53,6 +53,7 @@ test('events come out in order across the memory window and the file, and the fi
   assert.equal(buffer.first, 0);
   buffer.peek(1, 1); // writes out what waits for the file
   assert.ok((await fileSize(file)) > 100_000, 'the outage went to disk');
+  assert.equal((await stat(file)).mode & 0o777, 0o600, 'only the runner reads it');
   const seen = deliverAll(buffer, 97, (offered) => offered);
   assert.deepEqual(
     seen,

@@ -137,7 +137,8 @@ export class SpillBuffer {
 
   #flush(): void {
     if (this.#unwritten.length === 0) return;
-    this.#fd ??= openSync(this.#path, 'w+');
+    // The run's output, secrets masked but still nobody else's business: owner only.
+    this.#fd ??= openSync(this.#path, 'w+', 0o600);
     const chunk = Buffer.from(`${this.#unwritten.join('\n')}\n`);
     let written = 0;
     while (written < chunk.length) {
