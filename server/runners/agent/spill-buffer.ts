@@ -117,11 +117,12 @@ export class SpillBuffer {
   acknowledge(received: number): void {
     while (this.#first < received && this.#count > 0) {
       if (this.#window.length === 0) this.#refill();
-      const held = this.#window.shift();
-      if (!held) break;
-      this.#windowBytes -= held.bytes;
-      this.#first++;
-      this.#count--;
+      // One splice per window, not a shift per event: the window may hold tens of thousands.
+      const drop = Math.min(received - this.#first, this.#window.length);
+      if (drop === 0) break;
+      for (const held of this.#window.splice(0, drop)) this.#windowBytes -= held.bytes;
+      this.#first += drop;
+      this.#count -= drop;
     }
     this.#refill();
   }
