@@ -67,7 +67,7 @@ async function rawCreateStart(docker: Docker, options: Docker.ContainerCreateOpt
 }
 
 /** Resolves with the time the first step container of `runId` started. */
-function firstStepStart(docker: Docker): { of(runId: string): Promise<number>; close(): void } {
+export function firstStepStart(docker: Docker): { of(runId: string): Promise<number>; close(): void } {
   const seen = new Map<string, number>();
   const waiting = new Map<string, (at: number) => void>();
   let stream: NodeJS.ReadableStream | undefined;

@@ -6,9 +6,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BackendChoice, selectBackend } from '../../engine/backends/registry.ts';
 import type { CliIO } from '../../engine/cli/io.ts';
+import { parseSize } from '../../engine/config/units.ts';
 import { isRunnerTokenShaped } from '../auth/token-crypto.ts';
 import { runAgent } from '../runners/agent/agent.ts';
 import { RunnerClient } from '../runners/agent/client.ts';
+import { DEFAULT_BUFFER_BYTES } from '../runners/agent/spill-buffer.ts';
 import { parseLabels, RunnerExistsError, RunnerInputError, registerRunner } from '../runners/register.ts';
 import type { DataLocation } from '../store/index.ts';
 import {
@@ -39,6 +41,9 @@ options of the runner:
   --backend B       docker (default) or local
   --name NAME       how this runner calls itself in its own output (default: the host name)
   --data DIR        where it keeps executions while they run (default ./.gbcms-runner)
+  --buffer SIZE     output one execution may keep undelivered while the server does not
+                    answer, in memory (4 MiB) then in a file under --data (default 256MiB);
+                    past it the execution stops
 
 commands on the server's data folder:
   register          register a runner and print its token (alone, on stdout)
@@ -56,6 +61,7 @@ const OPTIONS = {
   labels: { type: 'string' },
   backend: { type: 'string' },
   name: { type: 'string' },
+  buffer: { type: 'string' },
   ...DATA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -109,6 +115,12 @@ async function runner(values: Values, io: CliIO): Promise<number> {
   if (choice !== 'docker' && choice !== 'local') {
     throw new UsageError(`--backend must be docker or local, not '${choice}'`);
   }
+  const bufferBytes = values.buffer === undefined ? DEFAULT_BUFFER_BYTES : parseSize(values.buffer);
+  if (bufferBytes === undefined || bufferBytes < 1024 * 1024) {
+    throw new UsageError(
+      `--buffer must be a size of at least 1MiB (like 256MiB or 2g), not '${values.buffer}'`,
+    );
+  }
   const name = values.name ?? process.env.HOSTNAME ?? 'runner';
   const data = values.data ?? '.gbcms-runner';
   const dataDir = isAbsolute(data) ? data : resolve(data);
@@ -136,6 +148,7 @@ async function runner(values: Values, io: CliIO): Promise<number> {
       dataDir,
       capacity: Number(capacityText),
       labels,
+      bufferBytes,
       log,
       signal: stop.signal,
     });

@@ -1,7 +1,7 @@
 // `gbcms runner` at work: removes what a previous process of this runner left, then claims
 // executions from the server (a long poll) up to its capacity, runs each (run-job.ts) and
 // heartbeats the leases it holds every HEARTBEAT_MS. The server cut off: steps go on and their
-// events wait (event-sender.ts); past LEASE_MS without an answer the server has given the work
+// events wait, spilling to disk (event-sender.ts, spill-buffer.ts); past LEASE_MS without an answer the server has given the work
 // up, so the runner stops it and removes its containers. A 401 means its token was revoked:
 // it stops what it runs and exits.
 import { readdir, rm } from 'node:fs/promises';
@@ -19,6 +19,8 @@ export interface AgentOptions {
   dataDir: string;
   capacity: number;
   labels: string[];
+  /** The most undelivered output one execution keeps while the server does not answer. */
+  bufferBytes?: number;
   log(message: string): void;
   /** Stops claiming; running executions finish first. */
   signal: AbortSignal;

@@ -1,40 +1,53 @@
 // Delivers one execution's events to the server in order, exactly once: batches carry their
 // position (`from`), so a batch whose answer was lost is sent again and taken once. An
 // artifact's file is uploaded before the event that records it. While the server does not
-// answer, events wait here (in memory, up to MAX_BUFFERED_EVENTS) and go out when it answers
-// again; the agent decides when to give up (the lease grace) and calls stop().
+// answer, events wait in a SpillBuffer (the oldest in memory, the rest in a file, bounded in
+// bytes) and go out when it answers again; the agent decides when to give up (the lease grace)
+// and calls stop().
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '../../../engine/events.ts';
 import { type RunnerClient, RunnerRequestError, ServerUnreachable } from './client.ts';
+import { SpillBuffer } from './spill-buffer.ts';
 
-/** Past this many undelivered events the run stops: the server has been away far too long. */
-export const MAX_BUFFERED_EVENTS = 200_000;
 const BATCH_EVENTS = 500;
-const BATCH_CHARS = 512 * 1024;
+const BATCH_BYTES = 512 * 1024;
 const RETRY_MS = 500;
+
+export interface EventSenderOptions {
+  client: RunnerClient;
+  /** The execution's id. */
+  id: string;
+  /** The run's folder on this machine: artifacts are read from its artifacts/. */
+  runDir: string;
+  /** Where undelivered events beyond the memory window go. */
+  spillFile: string;
+  /** The most undelivered output kept, memory and disk together (default DEFAULT_BUFFER_BYTES). */
+  bufferBytes?: number;
+  /** Called when undelivered events cannot be kept (the bound, a failing disk): the run must stop. */
+  overflow(why: string): void;
+}
 
 export class EventSender {
   readonly #client: RunnerClient;
   readonly #id: string;
-  /** The run's folder on this machine: artifacts are read from its artifacts/. */
   readonly #runDir: string;
-  /** Events not yet acknowledged; the first is number #acked. */
-  #pending: RunEvent[] = [];
-  #acked = 0;
+  /** Events not yet acknowledged; its first is number `#pending.first`. */
+  readonly #pending: SpillBuffer;
   #total = 0;
   #uploaded = 0;
   #stopped = false;
+  #overflowed = false;
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
-  /** Called when the buffer is full: the run must stop. */
-  readonly #overflow: () => void;
+  readonly #overflow: (why: string) => void;
 
-  constructor(client: RunnerClient, id: string, runDir: string, overflow: () => void) {
-    this.#client = client;
-    this.#id = id;
-    this.#runDir = runDir;
-    this.#overflow = overflow;
+  constructor(options: EventSenderOptions) {
+    this.#client = options.client;
+    this.#id = options.id;
+    this.#runDir = options.runDir;
+    this.#overflow = options.overflow;
+    this.#pending = new SpillBuffer({ file: options.spillFile, limitBytes: options.bufferBytes });
     this.#loop = this.#deliver();
   }
 
@@ -44,16 +57,19 @@ export class EventSender {
   }
 
   push(event: RunEvent): void {
-    if (this.#stopped) return;
-    this.#pending.push(event);
+    if (this.#stopped || this.#overflowed) return;
+    if (!this.#pending.push(event)) {
+      this.#overflowed = true;
+      this.#overflow('more undelivered output than --buffer allows');
+      return;
+    }
     this.#total++;
-    if (this.#pending.length > MAX_BUFFERED_EVENTS) this.#overflow();
     this.#wake?.();
   }
 
   /** Resolves once every event is delivered, or the sender was stopped. */
   async drained(): Promise<void> {
-    while (!this.#stopped && this.#acked < this.#total) await sleep(50);
+    while (!this.#stopped && this.#pending.first < this.#total) await sleep(50);
   }
 
   /** Gives up: nothing more is sent. */
@@ -61,6 +77,7 @@ export class EventSender {
     this.#stopped = true;
     this.#wake?.();
     await this.#loop;
+    this.#pending.close();
   }
 
   async #deliver(): Promise<void> {
@@ -72,11 +89,18 @@ export class EventSender {
         this.#wake = undefined;
         continue;
       }
-      const batch = this.#batch();
+      const from = this.#pending.first;
+      let batch: RunEvent[];
       try {
-        await this.#uploadArtifacts(batch);
-        const { received } = await this.#client.events(this.#id, { from: this.#acked, events: batch });
-        this.#acknowledge(received);
+        batch = this.#pending.peek(BATCH_EVENTS, BATCH_BYTES);
+      } catch (error) {
+        this.#bufferFailed(error);
+        return;
+      }
+      let received: number;
+      try {
+        await this.#uploadArtifacts(from, batch);
+        ({ received } = await this.#client.events(this.#id, { from, events: batch }));
       } catch (error) {
         if (error instanceof RunnerRequestError && error.code === 'GBCMS_ERR_EVENTS_MISSING') {
           // Cannot happen while only acknowledged events are dropped; stop rather than loop.
@@ -88,32 +112,28 @@ export class EventSender {
           return;
         }
         await sleep(RETRY_MS);
+        continue;
+      }
+      try {
+        this.#pending.acknowledge(received);
+      } catch (error) {
+        this.#bufferFailed(error);
+        return;
       }
     }
   }
 
-  #batch(): RunEvent[] {
-    const batch: RunEvent[] = [];
-    let chars = 0;
-    for (const event of this.#pending) {
-      const size = JSON.stringify(event).length;
-      if (batch.length > 0 && (batch.length >= BATCH_EVENTS || chars + size > BATCH_CHARS)) break;
-      batch.push(event);
-      chars += size;
-    }
-    return batch;
+  /** The spill file could not be read or written: events would be lost, so the run stops. */
+  #bufferFailed(error: unknown): void {
+    this.#stopped = true;
+    this.#overflowed = true;
+    this.#overflow(`its undelivered output could not be kept: ${(error as Error).message}`);
   }
 
-  #acknowledge(received: number): void {
-    const taken = Math.max(0, received - this.#acked);
-    this.#pending = this.#pending.slice(taken);
-    this.#acked += taken;
-  }
-
-  async #uploadArtifacts(batch: readonly RunEvent[]): Promise<void> {
+  async #uploadArtifacts(from: number, batch: readonly RunEvent[]): Promise<void> {
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i];
-      const number = this.#acked + i;
+      const number = from + i;
       if (event?.type !== 'artifact' || number < this.#uploaded) continue;
       const { path } = event.artifact;
       await this.#client.artifact(this.#id, path, join(this.#runDir, 'artifacts', path));

@@ -31,6 +31,8 @@ export interface JobContext {
   client: RunnerClient;
   backend: Backend;
   dataDir: string;
+  /** The most undelivered output one execution keeps while the server does not answer. */
+  bufferBytes?: number;
   log(message: string): void;
 }
 
@@ -42,9 +44,17 @@ export async function runClaimedJob(job: ClaimedJob, control: JobControl, ctx: J
   const marker = join(ctx.dataDir, CLAIMED_DIR, id);
   await mkdir(join(ctx.dataDir, CLAIMED_DIR), { recursive: true });
   await writeFile(marker, `${job.execution.project} #${job.execution.number}\n`);
-  const sender = new EventSender(ctx.client, id, join(runs, id), () => {
-    control.lost = true;
-    control.controller.abort();
+  const sender = new EventSender({
+    client: ctx.client,
+    id,
+    runDir: join(runs, id),
+    spillFile: join(work, 'undelivered-events.jsonl'),
+    bufferBytes: ctx.bufferBytes,
+    overflow: (why) => {
+      ctx.log(`${id}: ${why}: stopping it`);
+      control.lost = true;
+      control.controller.abort();
+    },
   });
   control.sender = sender;
   let status: RunStatus = 'error';

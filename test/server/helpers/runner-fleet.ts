@@ -30,7 +30,10 @@ export interface Fleet {
   execution(id: string): Promise<ExecutionView>;
   ended(id: string): Promise<ExecutionView>;
   logs(id: string): Promise<string>;
-  runner(name: string, options?: { labels?: string[]; capacity?: number; data?: string }): RunnerProcess;
+  runner(
+    name: string,
+    options?: { labels?: string[]; capacity?: number; data?: string; server?: string; args?: string[] },
+  ): RunnerProcess;
 }
 
 export async function startFleet(
@@ -109,13 +112,14 @@ export async function startFleet(
       const token = runnerTokens[name];
       if (token === undefined) throw new Error(`no runner ${name} registered`);
       const child = runnerProcess({
-        server: server.url,
+        server: runnerOptions.server ?? server.url,
         token,
         data: runnerOptions.data ?? join(dir, 'runner-data', name),
         name,
         backend: options.backend,
         capacity: runnerOptions.capacity,
         labels: runnerOptions.labels,
+        args: runnerOptions.args,
       });
       children.push(child);
       return child;

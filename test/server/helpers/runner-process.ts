@@ -20,6 +20,8 @@ export function runnerProcess(options: {
   backend: 'docker' | 'local';
   capacity?: number;
   labels?: string[];
+  /** More `gbcms runner` options. */
+  args?: string[];
   env?: NodeJS.ProcessEnv;
 }): RunnerProcess {
   const args = [
@@ -37,6 +39,7 @@ export function runnerProcess(options: {
     String(options.capacity ?? 1),
   ];
   if (options.labels) args.push('--labels', options.labels.join(','));
+  if (options.args) args.push(...options.args);
   // The token through the environment, as a service would pass it: not in `ps`.
   const env = { ...(options.env ?? process.env), GBCMS_RUNNER_TOKEN: options.token };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
