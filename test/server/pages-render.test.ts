@@ -35,6 +35,12 @@ describe('html template', () => {
     assert.doesNotMatch(ansiToHtml('\u001b[38;2;1;2;3m"onmouseover=x').value, /"onmouseover/);
   });
 
+  test('a colour a line leaves open is closed with it and does not reach the next line', () => {
+    assert.equal(ansiToHtml('\u001b[1;32mgreen').value, '<b><span style="color:#3fb950">green</span></b>');
+    assert.equal(ansiToHtml('plain').value, 'plain');
+    assert.equal(ansiToHtml('\u001b[31mred').value, '<span style="color:#ff7b72">red</span>');
+  });
+
   test('badge markdown and redirect targets', () => {
     const project = { id: 'abc', default_branch: 'feat/x' } as Pick<Project, 'id' | 'default_branch'>;
     assert.equal(
