@@ -102,6 +102,11 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
                 items: { type: 'integer' },
                 description: 'numbers of the `+ command` lines so far (empty when there are very many)',
               },
+              commands_partial: {
+                type: 'boolean',
+                description:
+                  'true when `commands` lists only those among `lines`: the last lines of a log not read through yet (any later range lists them all)',
+              },
             },
           },
           ...errorResponses(401, 404),
@@ -113,7 +118,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       const step = (await app.store.steps.list(execution.id)).find((s) => s.name === request.params.name);
       if (step === undefined) throw errors.stepNotFound(`no step ${JSON.stringify(request.params.name)}`);
       const file = resolveInside(executionDir(app.store.dataDir, execution), step.log);
-      const { total, lines, commands } =
+      const { total, lines, commands, commandsPartial } =
         file === undefined
           ? { total: 0, lines: [], commands: [] }
           : await readLogRange(file, request.query.from, request.query.limit);
@@ -121,6 +126,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
         step: step.name,
         total,
         commands,
+        ...(commandsPartial ? { commands_partial: true } : {}),
         lines: lines.map((line) => ({
           seq: line.seq,
           time: line.time,
