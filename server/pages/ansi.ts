@@ -41,7 +41,12 @@ const OPTIONS = {
 } as const;
 
 const converter = new Convert(OPTIONS);
+/**
+ * Printable ASCII (and tabs) without a character HTML escapes: the converter would give it back
+ * unchanged, so most lines of a chatty step skip its tokenizer.
+ */
+const NOTHING_TO_CONVERT = /^[\t\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x7e]*$/;
 
 export function ansiToHtml(text: string): SafeHtml {
-  return trustedHtml(converter.toHtml(text));
+  return trustedHtml(NOTHING_TO_CONVERT.test(text) ? text : converter.toHtml(text));
 }
