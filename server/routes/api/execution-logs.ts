@@ -7,28 +7,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import { formatLogLine, readLogLines } from '../../../engine/logs/log-line.ts';
 import { errors } from '../../errors.ts';
 import { readLogRange } from '../../executions/log-range.ts';
-import { ansiToHtml } from '../../pages/ansi.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import type { StoredStep } from '../../store/index.ts';
 import { readExecution } from '../access.ts';
 import { stepParams } from '../params.ts';
 import { executionDir, resolveInside } from './execution-files.ts';
+import { htmlLogLine, htmlLogLineSchema } from './log-line-view.ts';
 
 const CHUNK_CHARS = 64 * 1024;
 const MAX_RANGE_LINES = 5000;
-
-const rangeLine = {
-  type: 'object',
-  required: ['seq', 'time', 'stream', 'html'],
-  properties: {
-    seq: { type: 'integer', description: 'the line number, from 1' },
-    time: { type: 'string' },
-    stream: { type: 'string', enum: ['stdout', 'stderr', 'system'] },
-    html: { type: 'string', description: 'the text, escaped, with its colours as spans' },
-    partial: { type: 'boolean' },
-    report: { type: 'boolean' },
-  },
-} as const;
 
 const logsRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string }; Querystring: { step?: string; timestamps?: boolean } }>(
@@ -96,7 +83,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
             properties: {
               step: { type: 'string' },
               total: { type: 'integer', description: "the number of the log's last line so far" },
-              lines: { type: 'array', items: rangeLine },
+              lines: { type: 'array', items: htmlLogLineSchema },
               commands: {
                 type: 'array',
                 items: { type: 'integer' },
@@ -127,14 +114,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
         total,
         commands,
         ...(commandsPartial ? { commands_partial: true } : {}),
-        lines: lines.map((line) => ({
-          seq: line.seq,
-          time: line.time,
-          stream: line.stream,
-          html: ansiToHtml(line.text).value,
-          ...(line.partial ? { partial: true } : {}),
-          ...(line.report ? { report: true } : {}),
-        })),
+        lines: lines.map(htmlLogLine),
       });
     },
   );
