@@ -2,7 +2,8 @@
 // a failed run (the failing step selected and scrolled to its end, the reason, every log colour
 // readable, folding, timestamps, a skipped step saying why, accessibility, a phone's width),
 // a running DAG (graph colours, ticking times, the followed step, artifacts once each, an
-// external execution that cannot be re-run), and a 500,000-line stored log reached by a link.
+// external execution that cannot be re-run), and a 500,000-line stored log opened at its end
+// (its last command folds) and reached by a link.
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -261,9 +262,8 @@ describe('run page in Chromium', () => {
     const time = new Date().toISOString();
     const records: string[] = [];
     for (let seq = 2; seq <= 500_000; seq += 10) {
-      const text = Array.from(
-        { length: Math.min(10, 500_001 - seq) },
-        (_, i) => `line ${seq + i} of the build`,
+      const text = Array.from({ length: Math.min(10, 500_001 - seq) }, (_, i) =>
+        seq + i === 499_990 ? '+ make check' : `line ${seq + i} of the build`,
       );
       records.push(JSON.stringify({ seq, time, stream: 'stdout', text: text.join('\n') }));
     }
@@ -273,6 +273,19 @@ describe('run page in Chromium', () => {
     );
     await fake.step(id, 'big', 'success');
     await fake.finish(id, 'success');
+
+    // Opened at its end before the server has read the log through: the command among the last
+    // lines folds all the same.
+    const end = await browser.context.newPage();
+    await end.goto(`${base}/executions/${id}`);
+    await end.locator('#log .line[data-seq="500000"] .line-text', { hasText: 'line 500000' }).waitFor();
+    await end.locator('#log .line[data-seq="499990"] .fold').click();
+    await end.locator('#log .line[data-seq="500000"]').waitFor({ state: 'detached' });
+    assert.equal(
+      await end.locator('#log .line[data-seq="499990"] .fold').getAttribute('aria-expanded'),
+      'false',
+    );
+    await end.close();
 
     const page = await browser.context.newPage();
     const problems = collectProblems(page);
@@ -296,6 +309,10 @@ describe('run page in Chromium', () => {
     await page
       .locator('#log .line[data-seq="500000"] .line-text', { hasText: 'line 500000 of the build' })
       .waitFor();
+    assert.equal(
+      await page.locator('#log .line[data-seq="499990"] .fold').getAttribute('aria-expanded'),
+      'true',
+    );
     assert.ok((await page.locator('#log .line').count()) < 200);
     assert.deepEqual(problems, []);
     await page.close();

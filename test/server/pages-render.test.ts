@@ -35,6 +35,26 @@ describe('html template', () => {
     assert.doesNotMatch(ansiToHtml('\u001b[38;2;1;2;3m"onmouseover=x').value, /"onmouseover/);
   });
 
+  test('a colour a line leaves open is closed with it and does not reach the next line', () => {
+    assert.equal(ansiToHtml('\u001b[1;32mgreen').value, '<b><span style="color:#3fb950">green</span></b>');
+    assert.equal(ansiToHtml('plain').value, 'plain');
+    assert.equal(ansiToHtml('\u001b[31mred').value, '<span style="color:#ff7b72">red</span>');
+  });
+
+  test('lines with nothing to convert come back as they are, every other character is escaped', () => {
+    const every = Array.from({ length: 0x80 }, (_, code) => String.fromCharCode(code)).join('');
+    assert.equal(
+      ansiToHtml(every.slice(0x20, 0x7f)).value,
+      ' !&quot;#$%&amp;&apos;()*+,-./0123456789:;&lt;=&gt;?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~',
+    );
+    assert.equal(
+      ansiToHtml('\tcompiling src/a.ts (42 ms) [ok] #3 {x: 1}').value,
+      '\tcompiling src/a.ts (42 ms) [ok] #3 {x: 1}',
+    );
+    assert.equal(ansiToHtml('café €').value, 'caf&#xE9; &#x20AC;');
+    assert.equal(ansiToHtml('a\rb').value, 'a\rb');
+  });
+
   test('badge markdown and redirect targets', () => {
     const project = { id: 'abc', default_branch: 'feat/x' } as Pick<Project, 'id' | 'default_branch'>;
     assert.equal(

@@ -307,6 +307,46 @@ describe('GET /api/executions/:id/events (an ended execution, replayed from the 
     assert.equal(report?.line.report, true);
   });
 
+  /**
+   * The events of a stream asked for with ?log_batches=true, each `logs` event unpacked into
+   * its lines (described as describeEvent would, with their html for text), each with the id of
+   * the event that carried it: how lines are split into batches is the server's business.
+   */
+  function unbatched(body: string): { id: string | undefined; what: string }[] {
+    return parseSse(body).flatMap((event) => {
+      if (event.event !== 'logs') return [{ id: event.id, what: describeEvent(event) }];
+      const { step, lines } = JSON.parse(event.data) as {
+        step: string;
+        lines: { stream: string; html: string }[];
+      };
+      return lines.map((line) => ({ id: event.id, what: `log ${step} ${line.stream} ${line.html}` }));
+    });
+  }
+
+  test('?log_batches=true: the same lines, several per event, each event with its last line’s id', async () => {
+    const id = await ended();
+    const expected = REPLAY.map((what) =>
+      what.replace(RED_TEXT, '<span style="color:#ff7b72">&lt;b&gt;red&lt;/b&gt;</span>'),
+    );
+    const events = unbatched((await injectEvents(server, id, {}, '?log_batches=true')).body);
+    assert.deepEqual(
+      events.map((event) => event.what),
+      expected,
+    );
+    // An event's id is that of the last thing it carries: resuming after it repeats nothing.
+    events.forEach((event, i) => {
+      if (events[i + 1]?.id !== event.id) assert.equal(event.id, replayIds(0)[i], `event ${i}`);
+    });
+    const resumed = unbatched(
+      (await injectEvents(server, id, { 'last-event-id': String(REPLAY_FIRST_ID + 4) }, '?log_batches=true'))
+        .body,
+    );
+    assert.deepEqual(
+      resumed.map((event) => event.what),
+      expected.slice(5),
+    );
+  });
+
   test('Last-Event-ID and ?after= resume after that event; the header wins', async () => {
     const id = await ended();
     const ids = (body: string) => parseSse(body).map((event) => event.id);

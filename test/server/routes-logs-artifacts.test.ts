@@ -142,6 +142,53 @@ describe('GET /api/executions/:id/steps/:name/log', () => {
     assert.equal((await range('anonymous', executionId, 'build', '?from=0')).statusCode, 400);
   });
 
+  test('a big log read for the first time: its last lines, then any line, with their numbers and commands', async () => {
+    const { id } = (
+      await server.request('owner', {
+        method: 'POST',
+        url: '/api/executions',
+        payload: { project_id: server.publicProject.id },
+      })
+    ).json() as { id: string };
+    await server.executions.begin(id);
+    await server.executions.step(id, 'big', 'running');
+    // Written straight to the file, as the engine stores plain output: 10 lines a record.
+    const execution = await server.store.executions.get(id);
+    const time = new Date().toISOString();
+    const records: string[] = [];
+    for (let seq = 1; seq <= 100_000; seq += 10) {
+      const text = Array.from({ length: 10 }, (_, i) =>
+        seq + i === 50 ? '+ make all' : seq + i === 99_995 ? '+ make check' : `line ${seq + i}`,
+      );
+      records.push(JSON.stringify({ seq, time, stream: 'stdout', text: text.join('\n') }));
+    }
+    const dir = join(server.store.dataDir, execution?.logs_dir ?? '', 'logs');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'big.log'), `${records.join('\n')}\n`);
+    await server.executions.step(id, 'big', 'failure');
+
+    const tail = (await range('anonymous', id, 'big', '?limit=10')).json();
+    assert.equal(tail.total, 100_000);
+    assert.deepEqual(tail.lines.map((l: { seq: number; html: string }) => [l.seq, l.html]).slice(0, 2), [
+      [99_991, 'line 99991'],
+      [99_992, 'line 99992'],
+    ]);
+    // Only the commands among these lines so far, and the answer says so.
+    assert.deepEqual([tail.commands, tail.commands_partial], [[99_995], true]);
+    const middle = (await range('anonymous', id, 'big', '?from=61234&limit=2')).json();
+    assert.deepEqual(
+      middle.lines.map((l: { seq: number; html: string }) => [l.seq, l.html]),
+      [
+        [61_234, 'line 61234'],
+        [61_235, 'line 61235'],
+      ],
+    );
+    assert.deepEqual(
+      [middle.total, middle.commands, middle.commands_partial],
+      [100_000, [50, 99_995], undefined],
+    );
+  });
+
   test('private logs are 404 to strangers, readable by members', async () => {
     assert.equal((await range('stranger', privateExecutionId, 'secret')).statusCode, 404);
     assert.equal((await range('anonymous', privateExecutionId, 'secret')).statusCode, 404);

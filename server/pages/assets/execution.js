@@ -286,7 +286,9 @@
   if (start || selected) select(start ? start.step : selected, start?.line);
   if (FINISHED.has(root.dataset.status)) return;
 
-  const source = new EventSource(root.dataset.events);
+  // Lines in batches: a step printing 100,000 lines a second is a few dozen messages, not as many.
+  const events = root.dataset.events;
+  const source = new EventSource(`${events}${events.includes('?') ? '&' : '?'}log_batches=true`);
   const on = (type, handle) =>
     source.addEventListener(type, (message) => {
       handle(JSON.parse(message.data));
@@ -309,8 +311,8 @@
     } else if (step.name === selected) refreshState();
     else if (selected === undefined) select(step.name);
   });
-  on('log', ({ step, line, html }) => {
-    if (step === log.step) log.append({ ...line, html });
+  on('logs', ({ step, lines }) => {
+    if (step === log.step) for (const line of lines) log.append(line);
     if (step === selected && !state.hidden) refreshState();
   });
   on('artifact', ({ artifact }) => addArtifact(artifact));

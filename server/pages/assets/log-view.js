@@ -2,6 +2,8 @@
 // around them) are in the DOM, each at a fixed height, so a 500,000-line log scrolls like a
 // short one; lines are fetched by range from the step-log API as they come into view, and
 // live lines (from execution.js) are drawn once per animation frame, however fast they come.
+// Lines far from the view are forgotten (fetched again if scrolled back to), so a step printing
+// 10 MB/s costs the page a screenful of rows and a bounded cache, not its whole log.
 // Every `+ command` line (how the engine echoes a command before it runs it) starts a section
 // that folds. Line HTML comes from the server (ansi-to-html with escaping: colour spans only);
 // everything else is set as text. Exposes window.gbcmsLog for execution.js.
@@ -13,6 +15,8 @@
   const LINE_HEIGHT = 20;
   const BLOCK = 500;
   const OVERSCAN = 40;
+  /** Lines kept past this many, those far from the view are dropped (at twice, to batch it). */
+  const MAX_KEPT = 20000;
   const STREAM = /^(stdout|stderr|system)$/;
 
   let step;
@@ -25,6 +29,8 @@
   let folded = new Set();
   let highlighted;
   let following = false;
+  /** Live lines came since the last draw. */
+  let appended = false;
   let frame = 0;
   const rows = new Map();
   const listeners = { opened: [] };
@@ -60,32 +66,40 @@
     return typeof iso === 'string' ? iso.slice(11, 23) : '';
   }
 
-  function makeRow(seq, line) {
+  function newRow() {
     const row = document.createElement('div');
-    row.className = 'line';
-    row.dataset.seq = String(seq);
     const number = document.createElement('a');
     number.className = 'line-number';
-    number.href = `#${encodeURIComponent(step)}-${seq}`;
-    number.textContent = String(seq);
     const time = document.createElement('span');
     time.className = 'line-time';
     const text = document.createElement('span');
     text.className = 'line-text';
-    row.append(number, time);
+    row.append(number, time, text);
+    return row;
+  }
+
+  /** Makes `row` (new, or one that scrolled out of view) show line `seq`. */
+  function fillRow(row, seq, line) {
+    row.className = 'line';
+    row.dataset.seq = String(seq);
+    const [number, time] = row.children;
+    const text = row.lastElementChild;
+    number.href = `#${encodeURIComponent(step)}-${seq}`;
+    number.textContent = String(seq);
+    row.querySelector('.fold')?.remove();
     if (line) {
       row.classList.add(`line-${STREAM.test(line.stream) ? line.stream : 'stdout'}`);
       if (line.report) row.classList.add('line-report');
       time.textContent = timeText(line.time);
       // Server-rendered: ansi-to-html with escapeXML, colour spans only.
       text.innerHTML = line.html;
-      if (commandSet.has(seq)) row.append(foldButton(seq));
+      if (commandSet.has(seq)) text.before(foldButton(seq));
     } else {
       row.classList.add('line-loading');
+      time.textContent = '';
+      text.textContent = '';
     }
-    row.append(text);
     if (seq === highlighted) row.classList.add('highlight');
-    return row;
   }
 
   function foldButton(seq) {
@@ -115,35 +129,53 @@
     const count = shownCount(ranges);
     spacer.style.height = `${count * LINE_HEIGHT}px`;
     if (following) view.scrollTop = view.scrollHeight;
-    const first = Math.max(0, Math.floor(view.scrollTop / LINE_HEIGHT) - OVERSCAN);
+    // A reader following a step that prints sees only the end: rows above it would be redrawn
+    // every frame for nobody.
+    const overscan = following && appended ? 0 : OVERSCAN;
+    appended = false;
+    const first = Math.max(0, Math.floor(view.scrollTop / LINE_HEIGHT) - overscan);
     const last = Math.min(
       count - 1,
-      Math.ceil((view.scrollTop + view.clientHeight) / LINE_HEIGHT) + OVERSCAN,
+      Math.ceil((view.scrollTop + view.clientHeight) / LINE_HEIGHT) + overscan,
     );
-    const wanted = new Set();
-    for (let index = first; index <= last; index++) {
-      const seq = seqAt(index, ranges);
-      wanted.add(seq);
-      const line = lines.get(seq);
-      let row = rows.get(seq);
-      if (row && !line !== row.classList.contains('line-loading')) {
-        row.remove();
-        row = undefined;
+    const wanted = new Map();
+    for (let index = first; index <= last; index++) wanted.set(seqAt(index, ranges), index);
+    // Rows that left the view (or whose line has arrived since) are reused for those that came
+    // into it: a fast step scrolls a whole screen a frame, and making rows anew costs more.
+    const spare = [];
+    for (const [seq, row] of rows) {
+      if (!wanted.has(seq) || !lines.has(seq) !== row.classList.contains('line-loading')) {
+        spare.push(row);
+        rows.delete(seq);
       }
+    }
+    for (const [seq, index] of wanted) {
+      let row = rows.get(seq);
       if (!row) {
-        row = makeRow(seq, line);
+        const line = lines.get(seq);
+        row = spare.pop();
+        if (!row) {
+          row = newRow();
+          view.appendChild(row);
+        }
+        fillRow(row, seq, line);
         rows.set(seq, row);
-        view.appendChild(row);
         if (!line) request(seq);
       }
       row.style.top = `${index * LINE_HEIGHT}px`;
     }
-    for (const [seq, row] of rows) {
-      if (!wanted.has(seq)) {
-        row.remove();
-        rows.delete(seq);
-      }
-    }
+    for (const row of spare) row.remove();
+    if (lines.size > 2 * MAX_KEPT) forgetFarLines(seqAt(first, ranges));
+  }
+
+  /** Keeps the MAX_KEPT lines around `near`; the blocks they leave can be fetched again. */
+  function forgetFarLines(near) {
+    const low = near - MAX_KEPT / 2;
+    const high = near + MAX_KEPT / 2;
+    for (const seq of lines.keys()) if (seq < low || seq > high) lines.delete(seq);
+    requested = new Set(
+      [...requested].filter((block) => block * BLOCK + 1 >= low && (block + 1) * BLOCK <= high),
+    );
   }
 
   function schedule() {
@@ -162,10 +194,11 @@
     if (name !== step) return;
     for (const line of body.lines) lines.set(line.seq, line);
     total = Math.max(total, body.total);
-    // The first answer may come before the server indexed the log: a later one lists them all.
-    if (Array.isArray(body.commands) && body.commands.length > commands.length) {
-      commands = body.commands;
-      commandSet = new Set(commands);
+    // The tail of a log the server has not listed yet names only the commands among its lines
+    // (all there are in that stretch); a later answer lists them all: keep what each one adds.
+    if (Array.isArray(body.commands) && body.commands.some((seq) => !commandSet.has(seq))) {
+      for (const seq of body.commands) commandSet.add(seq);
+      commands = [...commandSet].sort((a, b) => a - b);
       for (const row of rows.values()) row.remove();
       rows.clear();
     }
@@ -201,7 +234,8 @@
       await reveal(options.line);
     } else if (!same) {
       following = options.follow === true;
-      draw();
+      // At the end before the first draw: rows for the top would be made, and fetched, for nothing.
+      spacer.style.height = `${shownCount(hiddenRanges()) * LINE_HEIGHT}px`;
       view.scrollTop = view.scrollHeight;
       draw();
     }
@@ -232,10 +266,13 @@
     if (!frame) following = view.scrollHeight - view.scrollTop - view.clientHeight < LINE_HEIGHT * 2;
     lines.set(line.seq, line);
     if (/^\+ /.test(line.html) && !commandSet.has(line.seq)) {
-      commands.push(line.seq);
       commandSet.add(line.seq);
+      commands.push(line.seq);
+      // Replayed lines may come after a range that reached further.
+      if (line.seq < commands.at(-2)) commands.sort((a, b) => a - b);
     }
     total = Math.max(total, line.seq);
+    appended = true;
     schedule();
   }
 

@@ -7,28 +7,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import { formatLogLine, readLogLines } from '../../../engine/logs/log-line.ts';
 import { errors } from '../../errors.ts';
 import { readLogRange } from '../../executions/log-range.ts';
-import { ansiToHtml } from '../../pages/ansi.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
 import type { StoredStep } from '../../store/index.ts';
 import { readExecution } from '../access.ts';
 import { stepParams } from '../params.ts';
 import { executionDir, resolveInside } from './execution-files.ts';
+import { htmlLogLine, htmlLogLineSchema } from './log-line-view.ts';
 
 const CHUNK_CHARS = 64 * 1024;
 const MAX_RANGE_LINES = 5000;
-
-const rangeLine = {
-  type: 'object',
-  required: ['seq', 'time', 'stream', 'html'],
-  properties: {
-    seq: { type: 'integer', description: 'the line number, from 1' },
-    time: { type: 'string' },
-    stream: { type: 'string', enum: ['stdout', 'stderr', 'system'] },
-    html: { type: 'string', description: 'the text, escaped, with its colours as spans' },
-    partial: { type: 'boolean' },
-    report: { type: 'boolean' },
-  },
-} as const;
 
 const logsRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string }; Querystring: { step?: string; timestamps?: boolean } }>(
@@ -96,11 +83,16 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
             properties: {
               step: { type: 'string' },
               total: { type: 'integer', description: "the number of the log's last line so far" },
-              lines: { type: 'array', items: rangeLine },
+              lines: { type: 'array', items: htmlLogLineSchema },
               commands: {
                 type: 'array',
                 items: { type: 'integer' },
                 description: 'numbers of the `+ command` lines so far (empty when there are very many)',
+              },
+              commands_partial: {
+                type: 'boolean',
+                description:
+                  'true when `commands` lists only those among `lines`: the last lines of a log not read through yet (any later range lists them all)',
               },
             },
           },
@@ -113,7 +105,7 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
       const step = (await app.store.steps.list(execution.id)).find((s) => s.name === request.params.name);
       if (step === undefined) throw errors.stepNotFound(`no step ${JSON.stringify(request.params.name)}`);
       const file = resolveInside(executionDir(app.store.dataDir, execution), step.log);
-      const { total, lines, commands } =
+      const { total, lines, commands, commandsPartial } =
         file === undefined
           ? { total: 0, lines: [], commands: [] }
           : await readLogRange(file, request.query.from, request.query.limit);
@@ -121,14 +113,8 @@ const logsRoutes: FastifyPluginAsync = async (app) => {
         step: step.name,
         total,
         commands,
-        lines: lines.map((line) => ({
-          seq: line.seq,
-          time: line.time,
-          stream: line.stream,
-          html: ansiToHtml(line.text).value,
-          ...(line.partial ? { partial: true } : {}),
-          ...(line.report ? { report: true } : {}),
-        })),
+        ...(commandsPartial ? { commands_partial: true } : {}),
+        lines: lines.map(htmlLogLine),
       });
     },
   );
