@@ -7,6 +7,7 @@ import { DEFAULT_CACHE_BUDGET_BYTES } from '../executions/cache-sweep.ts';
 import type { ForgeUrls } from '../forges/index.ts';
 import { ACCESS_LOG_MODES, type AccessLogMode, DEFAULT_ACCESS_LOG } from '../plugins/logger.ts';
 import type { DispatchMode } from '../runners/hub.ts';
+import { LEASE_MS, MIN_LEASE_MS } from '../runners/protocol.ts';
 import { isPostgresUrl } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 import { LOG_FORMATS, type LogFormatOption } from './log-output.ts';
@@ -30,6 +31,10 @@ options:
   --dispatch D        local (default): this server runs executions itself, except those whose
                       steps name runs_on labels, which wait for a runner (gbcms runner);
                       runners: every execution goes to a runner
+  --runner-lease D    how long a runner's hold on an execution lasts without a heartbeat (one
+                      every 2.5s): a runner silent this long is lost and its execution ends
+                      error; one cut off from the server keeps working this long (default 8s,
+                      at least 7.5s)
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
   --github-api-url U  GitHub's API, for commit statuses (default https://api.github.com;
@@ -72,6 +77,7 @@ export const OPTIONS = {
   'max-running': { type: 'string' },
   dispatch: { type: 'string' },
   grace: { type: 'string' },
+  'runner-lease': { type: 'string' },
   'public-url': { type: 'string' },
   'github-api-url': { type: 'string' },
   'gitea-url': { type: 'string' },
@@ -103,6 +109,8 @@ export interface ServeSettings {
   leftoverSweepMs: number;
   maxRunning: number | undefined;
   dispatch: DispatchMode;
+  /** How long a runner's lease lasts without a heartbeat. */
+  runnerLeaseMs: number;
   graceMs: number;
   publicUrl: string | undefined;
   forgeUrls: ForgeUrls;
@@ -167,6 +175,7 @@ export function readSettings(values: Values): ServeSettings {
         ? undefined
         : integer(values['max-running'], '--max-running', 1, 1000),
     dispatch,
+    runnerLeaseMs: values['runner-lease'] === undefined ? LEASE_MS : runnerLease(values['runner-lease']),
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
     forgeUrls,
@@ -231,6 +240,16 @@ function duration(text: string, option: string): number {
   if (text === '0') return 0;
   const ms = parseDuration(text);
   if (ms === undefined) throw new UsageError(`${option} must be a duration like 30s or 2m, not '${text}'`);
+  return ms;
+}
+
+function runnerLease(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < MIN_LEASE_MS || ms > 3_600_000) {
+    throw new UsageError(
+      `--runner-lease must be a duration from ${MIN_LEASE_MS / 1000}s to 1h (three heartbeats at least), not '${text}'`,
+    );
+  }
   return ms;
 }
 

@@ -13,7 +13,7 @@ import { envForgeTokens, forgeStatusReporter, secretForgeTokens } from '../forge
 import { loggerOptions } from '../plugins/logger.ts';
 import { RunnerHub } from '../runners/hub.ts';
 import { MemoryWorkQueue } from '../runners/memory-queue.ts';
-import { LEASE_MS, LEASE_SWEEP_MS } from '../runners/protocol.ts';
+import { LEASE_SWEEP_MS } from '../runners/protocol.ts';
 import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
@@ -121,7 +121,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   }
   const runners = new RunnerHub({
     store,
-    queue: new MemoryWorkQueue({ leaseMs: LEASE_MS, sweepMs: LEASE_SWEEP_MS }),
+    queue: new MemoryWorkQueue({ leaseMs: settings.runnerLeaseMs, sweepMs: LEASE_SWEEP_MS }),
+    leaseMs: settings.runnerLeaseMs,
     mode: settings.dispatch,
     logger: logger.child({ component: 'runners' }),
   });

@@ -16,6 +16,7 @@ import {
   type EventBatch,
   type FinishRequest,
   type HeartbeatResponse,
+  LEASE_MS,
 } from './protocol.ts';
 import { type RemoteOutcome, RemoteRun } from './remote-run.ts';
 import { hasLabels, type WorkQueue } from './work-queue.ts';
@@ -68,6 +69,8 @@ interface Entry {
 export interface RunnerHubOptions {
   store: Store;
   queue: WorkQueue;
+  /** The queue's lease length, told to runners with each job (default LEASE_MS). */
+  leaseMs?: number;
   mode: DispatchMode;
   logger: ExecutionLogger;
 }
@@ -177,7 +180,7 @@ export class RunnerHub implements RemoteDispatch {
       entry.remote.leaseId = lease.id;
       await this.#options.store.runners.assignExecution(lease.executionId, runner.name);
       entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
-      jobs.push(jobOf(lease.id, entry.request));
+      jobs.push(jobOf(lease.id, entry.request, this.#options.leaseMs ?? LEASE_MS));
     }
     return jobs;
   }
@@ -256,9 +259,10 @@ export class RunnerHub implements RemoteDispatch {
   }
 }
 
-function jobOf(lease: string, request: RemoteRunRequest): ClaimedJob {
+function jobOf(lease: string, request: RemoteRunRequest, leaseMs: number): ClaimedJob {
   return {
     lease,
+    lease_ms: leaseMs,
     execution: { id: request.execution.id, number: request.execution.number, project: request.projectName },
     plan: request.plan,
     workspace: request.workspace,

@@ -9,11 +9,14 @@ import type { RunStatus } from '../../engine/status.ts';
 /** Every this often a runner heartbeats its leases. */
 export const HEARTBEAT_MS = 2_500;
 /**
- * A lease not heartbeat for this long is lost (swept every LEASE_SWEEP_MS): together under 10 s.
- * It is also the grace a runner cut off from the server gives itself: past it the server has
- * given its work up, so the runner stops it and removes its containers.
+ * A lease not heartbeat for this long is lost (swept every LEASE_SWEEP_MS): together under 10 s,
+ * by default (`gbcms serve --runner-lease`). It is also the grace a runner cut off from the
+ * server gives itself (the server tells it with each job): past it the server has given its
+ * work up, so the runner stops it and removes its containers.
  */
 export const LEASE_MS = 8_000;
+/** The shortest lease a server accepts: three heartbeats, so one lost beat loses nothing. */
+export const MIN_LEASE_MS = 3 * HEARTBEAT_MS;
 export const LEASE_SWEEP_MS = 1_000;
 /** How long a claim waits for work before answering with none. */
 export const CLAIM_WAIT_MS = 25_000;
@@ -35,6 +38,8 @@ export interface ClaimRequest {
 /** One claimed execution: everything the runner needs but its source, which it downloads. */
 export interface ClaimedJob {
   lease: string;
+  /** The lease's length: without an answer from the server for this long, the work is given up. */
+  lease_ms?: number;
   execution: { id: string; number: number; project: string };
   /** Compiled on the server, for the commit the server fetched. */
   plan: Plan;

@@ -191,5 +191,13 @@ describe('gbcms serve', () => {
     );
     assert.equal(readSettings({ 'cache-budget': '500MiB' }).cacheBudgetBytes, 500 * 1024 ** 2);
     assert.throws(() => readSettings({ 'cache-budget': 'lots' }), /--cache-budget must be a size like 5GiB/);
+    assert.equal(defaults.runnerLeaseMs, 8_000);
+    assert.equal(readSettings({ 'runner-lease': '2m' }).runnerLeaseMs, 120_000);
+    for (const bad of ['5s', '2h', 'long']) {
+      assert.throws(
+        () => readSettings({ 'runner-lease': bad }),
+        /--runner-lease must be a duration from 7.5s to 1h/,
+      );
+    }
   });
 });

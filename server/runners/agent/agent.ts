@@ -1,8 +1,9 @@
 // `gbcms runner` at work: removes what a previous process of this runner left, then claims
 // executions from the server (a long poll) up to its capacity, runs each (run-job.ts) and
 // heartbeats the leases it holds every HEARTBEAT_MS. The server cut off: steps go on and their
-// events wait, spilling to disk (event-sender.ts, spill-buffer.ts); past LEASE_MS without an answer the server has given the work
-// up, so the runner stops it and removes its containers. A 401 means its token was revoked:
+// events wait, spilling to disk (event-sender.ts, spill-buffer.ts); past the job's lease (the
+// server says how long; LEASE_MS from servers that do not) without an answer the server has
+// given the work up, so the runner stops it and removes its containers. A 401 means its token was revoked:
 // it stops what it runs and exits.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,11 +33,12 @@ const RETRY_MS = 1_000;
 export async function runAgent(options: AgentOptions): Promise<number> {
   const { client, log } = options;
   await removeLeftovers(options);
-  const jobs = new Map<string, { control: JobControl; done: Promise<void> }>();
+  const jobs = new Map<string, { control: JobControl; done: Promise<void>; leaseMs: number }>();
   let revoked = false;
   let lastAnswer = Date.now();
-  const stopAll = (why: string) => {
+  const stopAll = (why: string, only: (leaseMs: number) => boolean = () => true) => {
     for (const [id, job] of jobs) {
+      if (job.control.lost || !only(job.leaseMs)) continue;
       log(`stopping ${id}: ${why}`);
       job.control.lost = true;
       job.control.controller.abort();
@@ -64,8 +66,13 @@ export async function runAgent(options: AgentOptions): Promise<number> {
         if (error instanceof RunnerRevoked) {
           revoked = true;
           stopAll('the runner token was refused');
-        } else if (Date.now() - lastAnswer > LEASE_MS) {
-          stopAll(`the server has not answered for ${Math.round((Date.now() - lastAnswer) / 1000)} s`);
+        } else {
+          // Only the work whose lease has run out: the server has given that up.
+          const silentMs = Date.now() - lastAnswer;
+          stopAll(
+            `the server has not answered for ${Math.round(silentMs / 1000)} s`,
+            (leaseMs) => silentMs > leaseMs,
+          );
         }
       },
     );
@@ -109,7 +116,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
         const done = runClaimedJob(job, control, options)
           .catch((error: unknown) => log(`execution ${id}: ${(error as Error).message}`))
           .finally(() => jobs.delete(id));
-        jobs.set(id, { control, done });
+        jobs.set(id, { control, done, leaseMs: job.lease_ms ?? LEASE_MS });
       }
     }
     if (revoked) stopAll('the runner token was refused');
