@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { type PlannedStep, type ResolvedEnvironment, workspaceRelative } from '../../plan.ts';
+import { type PlannedStep, workspaceRelative } from '../../plan.ts';
 import {
   type Backend,
   BackendError,
@@ -16,13 +16,10 @@ import {
   type StepExit,
 } from '../types.ts';
 import { DockerCacheStore } from './cache-store.ts';
-import { ensureStepCaches } from './cache-volumes.ts';
 import { listRunsWithResources, removeRunResources } from './cleanup.ts';
 import {
-  type CacheMount,
   GATE_OPEN,
   gatedContainerOptions,
-  parseOwner,
   SCRATCH_PATHS,
   stepContainerOptions,
   WORKSPACE_PATH,
@@ -38,6 +35,7 @@ import {
 } from './errors.ts';
 import { ImageResolver } from './images.ts';
 import { lostDaemon, stoppedByDaemon } from './outside-stops.ts';
+import { type DockerRun, environmentKey, imageFor, imageOf, setUpDockerRun, stepKey } from './run-setup.ts';
 import { EngineRuntimes } from './runtimes.ts';
 import { removeServices, type StartedServices, startServices } from './services.ts';
 import {
@@ -48,7 +46,6 @@ import {
   startStepContainer,
 } from './step-container.ts';
 import { withReportsEnv } from './step-files.ts';
-import { createWorkspaceVolume } from './workspace-volume.ts';
 
 const PING_TIMEOUT_MS = 3000;
 
@@ -61,27 +58,6 @@ export interface DockerBackendOptions {
   logger?: DockerBackendLogger;
   /** Runtimes the engine has registered; defaults to `docker info`. Replaceable to test the gVisor checks. */
   listRuntimes?: () => Promise<string[]>;
-}
-
-interface DockerRun {
-  /** Image id by environment key. */
-  images: Map<string, string>;
-  volume: string;
-  /** Removals left running in the background (seed and step containers), awaited by destroyRun. */
-  removals: Set<Promise<void>>;
-  /** Cache volumes by step name. */
-  caches: Map<string, CacheMount[]>;
-}
-
-/** Environments with the same image source share one resolved image. */
-function environmentKey(environment: ResolvedEnvironment): string {
-  return environment.build
-    ? `build:${JSON.stringify(environment.build)}`
-    : `image:${environment.image}:${environment.pull}`;
-}
-
-function stepKey(step: PlannedStep, run: RunContext): string {
-  return `${run.id}\0${step.name}`;
 }
 
 export class DockerBackend implements Backend {
@@ -128,51 +104,10 @@ export class DockerBackend implements Backend {
   }
 
   async setupRun(run: RunContext, inputs: RunInputs): Promise<void> {
-    const steps = run.plan.steps.filter((s) => s.skip === undefined);
-    const environments = new Map<string, ResolvedEnvironment>();
-    for (const step of steps) {
-      environments.set(environmentKey(step.environment), step.environment);
-      for (const service of step.services ?? [])
-        environments.set(environmentKey(service.environment), service.environment);
-    }
-    const images = new Map<string, string>();
-    await Promise.all(
-      [...environments].map(async ([key, environment]) => {
-        images.set(
-          key,
-          await this.images.resolve(environment, (message) => run.notice(message), run.plan.workspace),
-        );
-      }),
-    );
-    const first = steps[0];
-    if (!first) {
-      this.runs.set(run.id, { images, volume: '', removals: new Set(), caches: new Map() });
-      return;
-    }
-    const owner = parseOwner(first.environment.user);
-    if (!owner.numeric) {
-      run.notice(
-        `user '${first.environment.user}' is a name, not uid:gid: the workspace is owned by ${owner.uid}:${owner.gid}`,
-      );
-    }
-    const workspace = await createWorkspaceVolume(this.docker, {
-      runId: run.id,
-      source: run.plan.workspace,
-      files: inputs.workspaceFiles,
-      image: this.imageFor(first, images),
-      owner,
+    await setUpDockerRun(this.docker, this.images, run, inputs, (state, seedRemoved) => {
+      this.runs.set(run.id, state);
+      if (seedRemoved) this.inBackground(state, seedRemoved);
     });
-    const state: DockerRun = {
-      images,
-      volume: workspace.name,
-      removals: new Set(),
-      caches: new Map(),
-    };
-    this.runs.set(run.id, state);
-    this.inBackground(state, workspace.seedRemoved);
-    state.caches = await ensureStepCaches(this.docker, run.id, steps, inputs, (step) =>
-      this.imageFor(step, images),
-    );
   }
 
   async startStep(step: PlannedStep, run: RunContext): Promise<void> {
@@ -180,7 +115,7 @@ export class DockerBackend implements Backend {
     const runtime = await this.runtimes.require(step.environment);
     const key = stepKey(step, run);
     const attempt = this.nextAttempt(key);
-    const image = this.imageFor(step, state.images);
+    const image = imageFor(step, state.images);
     const services = await this.startStepServices(step, run, key, attempt, state.images);
     const options = this.containerOptions(step, run, state, { image, attempt, runtime, services });
     const opened = await openStepContainer(this.docker, step, options, { services });
@@ -304,7 +239,7 @@ export class DockerBackend implements Backend {
       step,
       attempt,
       services: step.services,
-      imageOf: (service) => this.imageOf(service.environment, images, `service '${service.name}'`),
+      imageOf: (service) => imageOf(service.environment, images, `service '${service.name}'`),
     });
     this.services.set(key, started);
     return started;
@@ -435,16 +370,6 @@ export class DockerBackend implements Backend {
 
   leftoverRuns(): Promise<string[]> {
     return listRunsWithResources(this.docker);
-  }
-
-  private imageFor(step: PlannedStep, images: Map<string, string>): string {
-    return this.imageOf(step.environment, images, `step '${step.name}'`);
-  }
-
-  private imageOf(environment: ResolvedEnvironment, images: Map<string, string>, what: string): string {
-    const image = images.get(environmentKey(environment));
-    if (image === undefined) throw new Error(`docker backend: no image resolved for ${what}`);
-    return image;
   }
 
   private runState(run: RunContext): DockerRun {
