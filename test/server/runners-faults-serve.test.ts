@@ -7,14 +7,20 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { LABEL_RUN, labelFilter } from '../../engine/backends/docker/labels.ts';
+import { HEARTBEAT_MS, LEASE_MS } from '../../server/runners/protocol.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { docker, dockerTestOptions } from '../helpers/docker.ts';
 import { pollUntil } from '../helpers/poll.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { startFleet } from './helpers/runner-fleet.ts';
 
-/** The lease a runner's last heartbeat gave, with the sweep that notices it ran out. */
-const LOST_WITHIN_MS = 10_000;
+/**
+ * How late past its lease a lost runner may be noticed here: the lease (8 s) and the sweep (1 s)
+ * make the 10 s the server promises, checked with a controlled clock in runners-dispatch.test.ts;
+ * on a loaded machine the sweep's timer may fire late, so this bound only catches a lease that
+ * never runs out.
+ */
+const NOTICED_WITHIN_MS = LEASE_MS + 60_000;
 
 function pipeline(labels: string, commands: string[]): string {
   return [
@@ -55,7 +61,11 @@ describe('a runner killed with SIGKILL mid-step', await dockerTestOptions(), () 
     };
     const lastSeen = Date.parse(runners.items[0]?.last_seen_at ?? '');
     const lostAfter = Date.parse(ended.ended_at ?? '') - lastSeen;
-    assert.ok(lostAfter >= 0 && lostAfter <= LOST_WITHIN_MS, `lost ${lostAfter} ms after its last heartbeat`);
+    // Never before the lease could have run out; never long after.
+    assert.ok(
+      lostAfter >= LEASE_MS - HEARTBEAT_MS && lostAfter <= NOTICED_WITHIN_MS,
+      `lost ${lostAfter} ms after its last heartbeat`,
+    );
 
     const containers = () => docker.listContainers({ all: true, filters: labelFilter(LABEL_RUN, id) });
     assert.ok((await containers()).length > 0, 'the kill left the step container behind');

@@ -50,9 +50,15 @@ function honestCost(): number {
 /** Lints with no blow-up; the result has an error and no config. */
 function rejected(source: string | Uint8Array): LoadedPipeline {
   const honest = honestCost();
-  const started = performance.now();
-  const result = lintPipelineSource(source, 'evil.yml');
-  const elapsed = performance.now() - started;
+  // The fastest of up to three tries, as the honest cost is: a pause of a loaded machine during
+  // one try is not the input's doing, a blow-up shows in every try.
+  let result = lintPipelineSource(source, 'evil.yml');
+  let elapsed = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3 && elapsed >= BLOWUP_MARGIN * honest; i++) {
+    const started = performance.now();
+    result = lintPipelineSource(source, 'evil.yml');
+    elapsed = Math.min(elapsed, performance.now() - started);
+  }
   assert.ok(
     elapsed < BLOWUP_MARGIN * honest,
     `took ${Math.round(elapsed)} ms, over ${BLOWUP_MARGIN}× the ${Math.round(honest)} ms of an honest 1000-step pipeline`,
