@@ -7,6 +7,7 @@ import { DEFAULT_CACHE_BUDGET_BYTES } from '../executions/cache-sweep.ts';
 import type { ForgeUrls } from '../forges/index.ts';
 import { ACCESS_LOG_MODES, type AccessLogMode, DEFAULT_ACCESS_LOG } from '../plugins/logger.ts';
 import type { DispatchMode } from '../runners/hub.ts';
+import { describeRedisUrl, isRedisUrl } from '../runners/queue-url.ts';
 import { isPostgresUrl } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 import { LOG_FORMATS, type LogFormatOption } from './log-output.ts';
@@ -30,6 +31,11 @@ options:
   --dispatch D        local (default): this server runs executions itself, except those whose
                       steps name runs_on labels, which wait for a runner (gbcms runner);
                       runners: every execution goes to a runner
+  --queue URL         keep the work waiting for runners in Redis, through BullMQ:
+                      redis://host:6379, redis://host:6379/2 (a database number),
+                      redis://:password@host:6379 (default: $GBCMS_QUEUE_URL, else in the
+                      server's memory); what waits survives a restart of the server or of Redis
+                      (with Redis's appendonly yes)
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
   --github-api-url U  GitHub's API, for commit statuses (default https://api.github.com;
@@ -71,6 +77,7 @@ export const OPTIONS = {
   'leftover-sweep': { type: 'string' },
   'max-running': { type: 'string' },
   dispatch: { type: 'string' },
+  queue: { type: 'string' },
   grace: { type: 'string' },
   'public-url': { type: 'string' },
   'github-api-url': { type: 'string' },
@@ -103,6 +110,8 @@ export interface ServeSettings {
   leftoverSweepMs: number;
   maxRunning: number | undefined;
   dispatch: DispatchMode;
+  /** A redis:// URL, from --queue only: $GBCMS_QUEUE_URL is read when serving. */
+  queue: string | undefined;
   graceMs: number;
   publicUrl: string | undefined;
   forgeUrls: ForgeUrls;
@@ -167,6 +176,7 @@ export function readSettings(values: Values): ServeSettings {
         ? undefined
         : integer(values['max-running'], '--max-running', 1, 1000),
     dispatch,
+    queue: queueUrl(values.queue),
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
     forgeUrls,
@@ -188,6 +198,15 @@ function httpUrl(text: string | undefined, option: string): string | undefined {
 function databaseUrl(text: string | undefined): string | undefined {
   if (text !== undefined && !isPostgresUrl(text)) {
     throw new UsageError(`--database must be a postgres:// URL, not '${text}'`);
+  }
+  return text;
+}
+
+function queueUrl(text: string | undefined): string | undefined {
+  if (text !== undefined && !isRedisUrl(text)) {
+    throw new UsageError(
+      `--queue must be a redis:// URL (redis://host:6379[/db]), not '${describeRedisUrl(text)}'`,
+    );
   }
   return text;
 }

@@ -88,7 +88,7 @@ export class BullMQWorkQueue implements WorkQueue {
   }
 
   claim(claimant: Claimant, capacity: number, waitMs: number, signal?: AbortSignal): Promise<Lease[]> {
-    if (this.#closed || signal?.aborted || capacity <= 0) return Promise.resolve([]);
+    if (this.#closed || capacity <= 0) return Promise.resolve([]);
     return new Promise((resolve) => {
       const settle = (leases: Lease[]) => {
         if (claim.settled) return;
@@ -98,10 +98,12 @@ export class BullMQWorkQueue implements WorkQueue {
         this.#claims.delete(claim);
         resolve(leases);
       };
-      const claim: WaitingClaim = { claimant, capacity, settled: false, once: waitMs <= 0, resolve: settle };
+      // Aborted already, it still takes what waits now, as a claim that does not wait.
+      const once = waitMs <= 0 || signal?.aborted === true;
+      const claim: WaitingClaim = { claimant, capacity, settled: false, once, resolve: settle };
       const onAbort = () => settle([]);
-      const timer = waitMs > 0 ? setTimeout(onAbort, waitMs) : undefined;
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = once ? undefined : setTimeout(onAbort, waitMs);
+      if (!once) signal?.addEventListener('abort', onAbort, { once: true });
       this.#claims.add(claim);
       this.#serve();
     });

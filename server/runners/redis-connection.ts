@@ -3,15 +3,7 @@
 // and go out when it is back, so a Redis restart delays dispatch instead of failing it; but a
 // Redis that does not answer when the server starts is the operator's to fix, said at once.
 import { Redis } from 'ioredis';
-
-export function isRedisUrl(text: string): boolean {
-  return /^rediss?:\/\/[^\s/?#]+(\/\d+)?$/.test(text);
-}
-
-/** The URL without its password, for messages and logs. */
-export function describeRedisUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1****@');
-}
+import { describeRedisUrl } from './queue-url.ts';
 
 export class RedisUnreachableError extends Error {}
 
