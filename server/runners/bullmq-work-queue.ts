@@ -79,7 +79,7 @@ export class BullMQWorkQueue implements WorkQueue {
       throw new Error(`execution ${work.executionId} is held by a lease`);
     }
     const left = await queue.queue.getJob(work.executionId);
-    // Waiting already (queued by this server's previous process): it keeps its place.
+    // Waiting already (queued twice, or by this server's previous process): it keeps its place.
     if (left && (await left.getState()) === 'waiting' && !left.deferredFailure) return;
     if (left) await this.#clear(queue, left);
     const seq = await this.#queues.next();
@@ -160,9 +160,11 @@ export class BullMQWorkQueue implements WorkQueue {
     clearInterval(this.#sweep);
     clearTimeout(this.#poll);
     for (const claim of [...this.#claims]) claim.resolve([]);
-    await this.#serving;
+    // Not waiting for a look in progress, nor quitting politely: with Redis away either would
+    // hold the server's shutdown for as long as Redis stays away. A job a look took as it
+    // closed is held by no one: its lock runs out and it is not run again.
     await this.#queues.close();
-    await this.#options.redis.quit().catch(() => this.#options.redis.disconnect());
+    this.#options.redis.disconnect();
   }
 
   /** Looks for work for the waiting claims; one look at a time, another after it if asked. */
