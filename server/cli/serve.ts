@@ -13,6 +13,7 @@ import { envForgeTokens, forgeStatusReporter, secretForgeTokens } from '../forge
 import { loggerOptions } from '../plugins/logger.ts';
 import { RunnerHub } from '../runners/hub.ts';
 import { openWorkQueue } from '../runners/open-work-queue.ts';
+import { LEASE_MS } from '../runners/protocol.ts';
 import { describeRedisUrl, isRedisUrl, resolveQueueUrl } from '../runners/queue-url.ts';
 import { RedisUnreachableError } from '../runners/redis-connection.ts';
 import type { WorkQueue } from '../runners/work-queue.ts';
@@ -129,7 +130,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   let queue: WorkQueue;
   try {
     const queueLogger = logger.child({ component: 'work-queue' });
-    queue = await openWorkQueue(queueUrl, (error) => queueLogger.warn({ err: error }, 'work queue'));
+    queue = await openWorkQueue(queueUrl, LEASE_MS, (error) =>
+      queueLogger.warn({ err: error }, 'work queue'),
+    );
   } catch (error) {
     if (!(error instanceof RedisUnreachableError)) throw error;
     io.stderr.write(`gbcms serve: queue ${error.message}\n`);
