@@ -76,43 +76,6 @@ describe('gbcms serve --queue', redisSkip, () => {
     });
   });
 
-  test('a claim waits for work rather than answering at once', async () => {
-    const fleet = await startFleet(cleanups, {
-      backend: 'local',
-      runners: { poller: ['pool'] },
-      serveArgs: ['--queue', `${redis.url}/2`],
-    });
-    const project = await fleet.project(
-      'later',
-      [
-        'version: 1',
-        'steps:',
-        '  hello:',
-        `    image: ${BUSYBOX_IMAGE}`,
-        '    runs_on: [pool]',
-        '    commands: ["echo later"]',
-        '',
-      ].join('\n'),
-    );
-    const claim = fleet.api('/api/runner/claim', {
-      token: fleet.runnerTokens.poller ?? '',
-      body: { capacity: 1, version: 'test', backend: 'local', wait_s: 25 },
-    });
-    await pollUntil('the claim to reach the server', async () => {
-      const listed = (await (await fleet.api('/api/runners')).json()) as { items: { connected: boolean }[] };
-      return listed.items[0]?.connected;
-    });
-    // Queued only now, while the claim waits: an answer without it would be a poll that did not wait.
-    const id = await fleet.start(project);
-    const answer = (await (await claim).json()) as { jobs: { execution: { id: string } }[] };
-    assert.deepEqual(
-      answer.jobs.map((job) => job.execution.id),
-      [id],
-    );
-    fleet.server.child.kill('SIGTERM');
-    await fleet.server.exited;
-  });
-
   test('Redis restarted while one execution runs and others wait: all run, none twice', async () => {
     const fleet = await startFleet(cleanups, {
       backend: 'local',
