@@ -55,11 +55,9 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
         response: { ...errorResponses(400, 401) },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const gone = new AbortController();
-      // The response's close, not the request's: a request closes as soon as its body is read,
-      // which would end every long poll at once; the response closes when the runner goes.
-      reply.raw.once('close', () => gone.abort());
+      request.raw.once('close', () => gone.abort());
       const jobs = await app.runners.claim(runnerOf(request), request.body, gone.signal);
       return { jobs };
     },
