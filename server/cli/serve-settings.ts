@@ -8,6 +8,7 @@ import type { ForgeUrls } from '../forges/index.ts';
 import { ACCESS_LOG_MODES, type AccessLogMode, DEFAULT_ACCESS_LOG } from '../plugins/logger.ts';
 import type { DispatchMode } from '../runners/hub.ts';
 import { LEASE_MS, MIN_LEASE_MS } from '../runners/protocol.ts';
+import { describeRedisUrl, isRedisUrl } from '../runners/queue-url.ts';
 import { isPostgresUrl } from '../store/index.ts';
 import { parseTrustedProxies, type TrustedProxies } from '../trust-proxy.ts';
 import { LOG_FORMATS, type LogFormatOption } from './log-output.ts';
@@ -35,6 +36,11 @@ options:
                       every 2.5s): a runner silent this long is lost and its execution ends
                       error; one cut off from the server keeps working this long (default 8s,
                       at least 7.5s)
+  --queue URL         keep the work waiting for runners in Redis, through BullMQ:
+                      redis://host:6379, redis://host:6379/2 (a database number),
+                      redis://:password@host:6379 (default: $GBCMS_QUEUE_URL, else in the
+                      server's memory); what waits survives a restart of the server or of Redis
+                      (with Redis's appendonly yes)
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
   --github-api-url U  GitHub's API, for commit statuses (default https://api.github.com;
@@ -76,6 +82,7 @@ export const OPTIONS = {
   'leftover-sweep': { type: 'string' },
   'max-running': { type: 'string' },
   dispatch: { type: 'string' },
+  queue: { type: 'string' },
   grace: { type: 'string' },
   'runner-lease': { type: 'string' },
   'public-url': { type: 'string' },
@@ -111,6 +118,8 @@ export interface ServeSettings {
   dispatch: DispatchMode;
   /** How long a runner's lease lasts without a heartbeat. */
   runnerLeaseMs: number;
+  /** A redis:// URL, from --queue only: $GBCMS_QUEUE_URL is read when serving. */
+  queue: string | undefined;
   graceMs: number;
   publicUrl: string | undefined;
   forgeUrls: ForgeUrls;
@@ -176,6 +185,7 @@ export function readSettings(values: Values): ServeSettings {
         : integer(values['max-running'], '--max-running', 1, 1000),
     dispatch,
     runnerLeaseMs: values['runner-lease'] === undefined ? LEASE_MS : runnerLease(values['runner-lease']),
+    queue: queueUrl(values.queue),
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
     forgeUrls,
@@ -197,6 +207,15 @@ function httpUrl(text: string | undefined, option: string): string | undefined {
 function databaseUrl(text: string | undefined): string | undefined {
   if (text !== undefined && !isPostgresUrl(text)) {
     throw new UsageError(`--database must be a postgres:// URL, not '${text}'`);
+  }
+  return text;
+}
+
+function queueUrl(text: string | undefined): string | undefined {
+  if (text !== undefined && !isRedisUrl(text)) {
+    throw new UsageError(
+      `--queue must be a redis:// URL (redis://host:6379[/db]), not '${describeRedisUrl(text)}'`,
+    );
   }
   return text;
 }

@@ -12,8 +12,10 @@ import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
 import { RunnerHub } from '../runners/hub.ts';
-import { MemoryWorkQueue } from '../runners/memory-queue.ts';
-import { LEASE_SWEEP_MS } from '../runners/protocol.ts';
+import { openWorkQueue } from '../runners/open-work-queue.ts';
+import { describeRedisUrl, isRedisUrl, resolveQueueUrl } from '../runners/queue-url.ts';
+import { RedisUnreachableError } from '../runners/redis-connection.ts';
+import type { WorkQueue } from '../runners/work-queue.ts';
 import { Scheduler } from '../schedules/scheduler.ts';
 import { secretKeySource } from '../secrets/key.ts';
 import { SecretVault } from '../secrets/vault.ts';
@@ -90,6 +92,11 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     io.stderr.write(`gbcms serve: GBCMS_DATABASE_URL must be a postgres:// URL\n`);
     return 2;
   }
+  const queueUrl = resolveQueueUrl(settings.queue, io.env);
+  if (queueUrl !== undefined && !isRedisUrl(queueUrl)) {
+    io.stderr.write(`gbcms serve: GBCMS_QUEUE_URL must be a redis:// URL\n`);
+    return 2;
+  }
   const where = describeDatabase(dataDir, database);
   let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
@@ -119,9 +126,21 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     await store.close();
     return 1;
   }
+  let queue: WorkQueue;
+  try {
+    const queueLogger = logger.child({ component: 'work-queue' });
+    queue = await openWorkQueue(queueUrl, settings.runnerLeaseMs, (error) =>
+      queueLogger.warn({ err: error }, 'work queue'),
+    );
+  } catch (error) {
+    if (!(error instanceof RedisUnreachableError)) throw error;
+    io.stderr.write(`gbcms serve: queue ${error.message}\n`);
+    await store.close();
+    return 1;
+  }
   const runners = new RunnerHub({
     store,
-    queue: new MemoryWorkQueue({ leaseMs: settings.runnerLeaseMs, sweepMs: LEASE_SWEEP_MS }),
+    queue,
     leaseMs: settings.runnerLeaseMs,
     mode: settings.dispatch,
     logger: logger.child({ component: 'runners' }),
@@ -182,7 +201,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     });
     const address = await app.listen({ host: settings.host, port: settings.port });
     io.stderr.write(
-      `gbcms serve: listening on ${address} (data ${store.dataDir}, database ${where}, backend ${backend.name})\n`,
+      `gbcms serve: listening on ${address} (data ${store.dataDir}, database ${where}, backend ${backend.name}` +
+        `${queueUrl === undefined ? '' : `, queue ${describeRedisUrl(queueUrl)}`})\n`,
     );
     hooks.onListening?.(address);
     // After recover(): a tick missed while no server ran fires once now, behind what was pending.

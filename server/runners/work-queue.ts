@@ -1,7 +1,7 @@
 // The dispatch seam between the server and its runners. What is queued is a whole execution,
 // not a step: its steps share one workspace (files a step writes are the next step's input),
 // and a workspace lives on one machine. Implementations: the in-process queue (memory-queue.ts),
-// used by default; another store (Redis) can stand behind the same interface.
+// used by default, and BullMQ on Redis (bullmq-work-queue.ts, `gbcms serve --queue`).
 
 export interface QueuedWork {
   executionId: string;

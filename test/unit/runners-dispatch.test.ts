@@ -1,6 +1,6 @@
 // The pure pieces of runner dispatch: runs_on compiled into the plan and its labels, the
-// in-process work queue (labels, capacity, long poll, expiry), and a plan moved onto a runner's
-// folder.
+// in-process work queue (the WorkQueue contract, and its lease times on a clock of its own), and
+// a plan moved onto a runner's folder.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compilePlan } from '../../engine/compile/compiler.ts';
@@ -9,6 +9,7 @@ import { planLabels } from '../../engine/plan.ts';
 import { rebasePlan } from '../../server/runners/agent/rebase-plan.ts';
 import { MemoryWorkQueue } from '../../server/runners/memory-queue.ts';
 import { pollUntil } from '../helpers/poll.ts';
+import { workQueueContract } from '../helpers/work-queue-contract.ts';
 
 const options = { file: '.gbcms.yml', workspace: '/srv/ws/abc', trigger: { event: 'push' as const } };
 
@@ -43,40 +44,20 @@ describe('runs_on in the plan', () => {
   });
 });
 
-describe('MemoryWorkQueue', () => {
-  test('a claim takes only work it has every label of, up to its capacity, oldest first', async () => {
-    const queue = new MemoryWorkQueue({ leaseMs: 60_000, sweepMs: 60_000 });
-    await queue.enqueue({ executionId: 'a', labels: ['gpu'] });
-    await queue.enqueue({ executionId: 'b', labels: [] });
-    await queue.enqueue({ executionId: 'c', labels: [] });
-    const leases = await queue.claim({ name: 'cpu', labels: ['linux'] }, 1, 0);
-    assert.deepEqual(
-      leases.map((l) => [l.executionId, l.runner]),
-      [['b', 'cpu']],
-    );
-    assert.deepEqual(
-      (await queue.waiting()).map((w) => w.executionId),
-      ['a', 'c'],
-    );
-    await queue.close();
-  });
+describe('MemoryWorkQueue, as every WorkQueue', () => {
+  workQueueContract(async (times) => new MemoryWorkQueue(times));
+});
 
-  test('a waiting claim gets work enqueued later; a lease not heartbeat expires once', async () => {
+describe('MemoryWorkQueue', () => {
+  test("a heartbeat moves the lease's end to a lease time from now", async () => {
     let now = 0;
     const queue = new MemoryWorkQueue({ leaseMs: 8_000, sweepMs: 60_000, now: () => now });
-    const expired: string[] = [];
-    queue.onExpired((lease) => expired.push(lease.executionId));
-    const claim = queue.claim({ name: 'r', labels: ['gpu'] }, 2, 60_000);
-    await queue.enqueue({ executionId: 'x', labels: ['gpu'] });
-    const [lease] = await claim;
-    assert.equal(lease?.executionId, 'x');
+    await queue.enqueue({ executionId: 'x', labels: [] });
+    const [lease] = await queue.claim({ name: 'r', labels: [] }, 1, 0);
+    assert.equal(lease?.expiresAt, 8_000);
     now = 7_000;
     assert.equal(await queue.heartbeat(lease?.id ?? ''), true);
     assert.equal(lease?.expiresAt, 15_000);
-    assert.equal(await queue.heartbeat('nope'), false);
-    await queue.finish(lease?.id ?? '');
-    assert.equal(await queue.heartbeat(lease?.id ?? ''), false);
-    assert.deepEqual(expired, []);
     await queue.close();
   });
 
@@ -92,12 +73,5 @@ describe('MemoryWorkQueue', () => {
     assert.deepEqual(expired, ['y@r']);
     assert.equal(await queue.heartbeat(lease?.id ?? ''), false);
     await queue.close();
-  });
-
-  test('close answers waiting claims with nothing', async () => {
-    const queue = new MemoryWorkQueue({ leaseMs: 8_000, sweepMs: 60_000 });
-    const claim = queue.claim({ name: 'r', labels: [] }, 1, 60_000);
-    await queue.close();
-    assert.deepEqual(await claim, []);
   });
 });
