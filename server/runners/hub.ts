@@ -133,15 +133,16 @@ export class RunnerHub implements RemoteDispatch {
 
   /** A runner asks for work: up to its capacity, waiting up to CLAIM_WAIT_MS for the first. */
   async claim(runner: Runner, body: ClaimRequest, signal: AbortSignal): Promise<ClaimedJob[]> {
+    const slots = body.slots ?? body.capacity;
     const presence = this.presence.claimed(runner, {
       labels: body.labels ?? [],
       version: body.version,
       backend: body.backend,
-      capacity: body.capacity,
+      capacity: slots,
     });
     await this.#options.store.runners.seen(runner.id, new Date().toISOString(), {
       version: body.version,
-      capacity: body.capacity,
+      capacity: slots,
     });
     const waitMs = Math.min(CLAIM_WAIT_MS, (body.wait_s ?? CLAIM_WAIT_MS / 1000) * 1000);
     const both = AbortSignal.any([signal, this.#closing.signal]);

@@ -26,6 +26,8 @@ export const CONNECTED_MS = 10_000;
 export interface ClaimRequest {
   /** How many executions it takes now. */
   capacity: number;
+  /** How many it runs at once (gbcms runner --capacity), for the runners' pages; default `capacity`. */
+  slots?: number;
   /** Labels on top of those it was registered with (gbcms runner --labels). */
   labels?: string[];
   version: string;

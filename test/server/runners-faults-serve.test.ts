@@ -149,5 +149,17 @@ describe('runner credentials and labels', () => {
     const ok = await fleet.api('/api/runner/claim', { token: runnerToken, body: claim });
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), { jobs: [] });
+    // With nothing to take, a claim waits its wait out (a long poll) rather than answering at
+    // once: load can only make it later.
+    const started = performance.now();
+    const waited = await fleet.api('/api/runner/claim', {
+      token: runnerToken,
+      body: { ...claim, wait_s: 2 },
+    });
+    assert.deepEqual(await waited.json(), { jobs: [] });
+    assert.ok(
+      performance.now() - started >= 1_900,
+      `answered after ${Math.round(performance.now() - started)} ms`,
+    );
   });
 });

@@ -46,6 +46,7 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
           required: ['capacity', 'version', 'backend'],
           properties: {
             capacity: { type: 'integer', minimum: 1, maximum: 1000 },
+            slots: { type: 'integer', minimum: 1, maximum: 1000 },
             labels: { type: 'array', items: LABEL, maxItems: 100 },
             version: { type: 'string', maxLength: 100 },
             backend: { type: 'string', maxLength: 20 },
@@ -55,9 +56,12 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
         response: { ...errorResponses(400, 401) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      // The claim waits until work comes, its wait is over, or the runner hangs up. The
+      // request's own 'close' fires once its body has been read, so the response's is the one
+      // that says the connection went away.
       const gone = new AbortController();
-      request.raw.once('close', () => gone.abort());
+      reply.raw.once('close', () => gone.abort());
       const jobs = await app.runners.claim(runnerOf(request), request.body, gone.signal);
       return { jobs };
     },

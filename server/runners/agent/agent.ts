@@ -93,6 +93,7 @@ export async function runAgent(options: AgentOptions): Promise<number> {
         claimed = await client.claim(
           {
             capacity: free,
+            slots: options.capacity,
             labels: options.labels,
             version: packageVersion(),
             backend: options.backend.name,
