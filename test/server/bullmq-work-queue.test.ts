@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { BullMQWorkQueue } from '../../server/runners/bullmq-work-queue.ts';
 import { openRedis, RedisUnreachableError } from '../../server/runners/redis-connection.ts';
 import { pollUntil } from '../helpers/poll.ts';
-import { type RedisServer, redisSkip, startRedis } from '../helpers/redis.ts';
+import { type RedisServer, startRedis } from '../helpers/redis.ts';
 import { type QueueTimes, workQueueContract } from '../helpers/work-queue-contract.ts';
 
 let redis: RedisServer;
@@ -28,7 +28,7 @@ async function bullQueue(times: QueueTimes, prefix = `t${randomBytes(4).toString
 
 const LONG: QueueTimes = { leaseMs: 600_000, sweepMs: 60_000 };
 
-describe('BullMQWorkQueue', redisSkip, () => {
+describe('BullMQWorkQueue', () => {
   before(async () => {
     redis = await startRedis();
   });

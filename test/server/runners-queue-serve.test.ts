@@ -10,7 +10,7 @@ import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
 import { capture } from '../helpers/cli.ts';
 import { dockerTestOptions } from '../helpers/docker.ts';
 import { pollUntil } from '../helpers/poll.ts';
-import { type RedisServer, redisSkip, startRedis } from '../helpers/redis.ts';
+import { type RedisServer, startRedis } from '../helpers/redis.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { type Fleet, startFleet } from './helpers/runner-fleet.ts';
 
@@ -27,7 +27,7 @@ async function allEnded(fleet: Fleet, ids: readonly string[]) {
 
 const onDocker = await dockerTestOptions();
 
-describe('gbcms serve --queue', redisSkip, () => {
+describe('gbcms serve --queue', () => {
   const cleanups = cleanUpAfterAll();
   let redis: RedisServer;
   before(async () => {
