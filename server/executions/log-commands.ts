@@ -4,8 +4,8 @@
 // records are parsed, so 50 MB take a fraction of a second rather than a byte loop in script.
 // A log still being written only grows, so a list goes on from where it stopped; a file that
 // shrank or was replaced is listed again.
-import { open } from 'node:fs/promises';
 import { parseLogRecord } from '../../engine/logs/log-line.ts';
+import { withLogFile } from './log-file.ts';
 
 const SCAN_CHUNK = 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -63,17 +63,9 @@ function listed(file: string): Promise<CommandList | undefined> {
   return next;
 }
 
-async function update(file: string): Promise<CommandList | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    // A step that has not started has no file yet.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
+/** A step that has not started has no file yet: undefined. */
+function update(file: string): Promise<CommandList | undefined> {
+  return withLogFile(file, async (handle, size) => {
     let list = lists.get(file);
     if (list === undefined || size < list.scanned) list = { scanned: 0, commands: [] };
     lists.delete(file);
@@ -99,9 +91,7 @@ async function update(file: string): Promise<CommandList | undefined> {
       carry = Buffer.from(chunk.subarray(end));
     }
     return list;
-  } finally {
-    await handle.close();
-  }
+  });
 }
 
 /** Adds the commands of whole records `records` to `list`, in order. */

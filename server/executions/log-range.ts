@@ -4,9 +4,9 @@
 // `+ command` lines (log-commands.ts) come with each range: a range other than the tail waits for
 // them to be listed, the tail of a log not listed yet gives those among its lines and starts
 // the listing, so the page's first screen never waits for a read of the whole file.
-import { open } from 'node:fs/promises';
 import { type LogLine, parseLogRecord } from '../../engine/logs/log-line.ts';
 import { commandsAmong, knownCommands, listCommands } from './log-commands.ts';
+import { type LogFileHandle, withLogFile } from './log-file.ts';
 import { linesFrom, seekLine } from './log-seek.ts';
 
 const TAIL_CHUNK = 256 * 1024;
@@ -33,7 +33,7 @@ export async function readLogRange(file: string, from: number | undefined, limit
 }
 
 async function readTailRange(file: string, limit: number): Promise<LogRange> {
-  const tail = await withFile(file, (handle, size) => readTail(handle, size, limit));
+  const tail = await withLogFile(file, (handle, size) => readTail(handle, size, limit));
   if (tail === undefined) return NO_LINES;
   const known = knownCommands(file);
   if (known !== undefined && known.scanned >= tail.end) return { ...tail.range, commands: known.commands };
@@ -49,32 +49,12 @@ async function readFrom(
   from: number,
   limit: number,
 ): Promise<Omit<LogRange, 'commands'> | undefined> {
-  return withFile(file, async (handle, size) => {
+  return withLogFile(file, async (handle, size) => {
     const [start, last] = await Promise.all([seekLine(handle, size, from), readTail(handle, size, 1)]);
     const lines = await linesFrom(file, start, from, limit);
     // The file may have grown between the two reads.
     return { total: Math.max(last.range.total, lines.at(-1)?.seq ?? 0), lines };
   });
-}
-
-/** Runs `read` on the open file; undefined when there is no file (a step that has not started). */
-async function withFile<T>(
-  file: string,
-  read: (handle: Awaited<ReturnType<typeof open>>, size: number) => Promise<T>,
-): Promise<T | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
-    return await read(handle, size);
-  } finally {
-    await handle.close();
-  }
 }
 
 interface Tail {
@@ -89,11 +69,7 @@ interface Tail {
  * The last `limit` lines, read backwards from the end; a record still being written is left out.
  * Records are cut apart as bytes, so a character split between two reads stays whole.
  */
-async function readTail(
-  handle: Awaited<ReturnType<typeof open>>,
-  size: number,
-  limit: number,
-): Promise<Tail> {
+async function readTail(handle: LogFileHandle, size: number, limit: number): Promise<Tail> {
   const found: LogLine[][] = [];
   let count = 0;
   let end = size;
