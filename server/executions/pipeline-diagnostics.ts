@@ -2,10 +2,11 @@
 // execution's logs as diagnostics.json: the checkout is gone once the execution ends, and the
 // run page shows the mistake in place. The reason column keeps the one-line-per-error text for
 // the API, forge statuses and older pages.
-import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { type Diagnostic, formatDiagnostic } from '../../engine/diagnostics.ts';
 import { type SourceExcerpt, sourceExcerpt } from '../../engine/source-excerpt.ts';
+import { readRunJsonArray, writeRunJson } from './run-file-json.ts';
 
 export const DIAGNOSTICS_FILE = 'diagnostics.json';
 /** A file larger than the linter reads (1 MiB) is not read again for excerpts. */
@@ -84,16 +85,11 @@ async function readSource(file: string, names: PipelineFileNames): Promise<strin
   }
 }
 
-export async function writeDiagnostics(runDir: string, shown: readonly ShownDiagnostic[]): Promise<void> {
-  await writeFile(join(runDir, DIAGNOSTICS_FILE), JSON.stringify(shown));
+export function writeDiagnostics(runDir: string, shown: readonly ShownDiagnostic[]): Promise<void> {
+  return writeRunJson(runDir, DIAGNOSTICS_FILE, shown);
 }
 
 /** The stored diagnostics, or undefined when there are none (or they cannot be read). */
-export async function readDiagnostics(runDir: string): Promise<ShownDiagnostic[] | undefined> {
-  try {
-    const value: unknown = JSON.parse(await readFile(join(runDir, DIAGNOSTICS_FILE), 'utf8'));
-    return Array.isArray(value) ? (value as ShownDiagnostic[]) : undefined;
-  } catch {
-    return undefined;
-  }
+export function readDiagnostics(runDir: string): Promise<ShownDiagnostic[] | undefined> {
+  return readRunJsonArray<ShownDiagnostic>(runDir, DIAGNOSTICS_FILE);
 }

@@ -1,9 +1,8 @@
 // The steps' dependencies, kept beside the logs as graph.json when a run starts: the store keeps
 // steps as rows without their `depends_on`, and the run page draws the DAG from this file.
 // An execution without it (external, or stored before) is drawn as steps without edges.
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Plan } from '../../engine/plan.ts';
+import { readRunJsonArray, writeRunJson } from './run-file-json.ts';
 
 export const GRAPH_FILE = 'graph.json';
 
@@ -25,16 +24,11 @@ export function graphOf(plan: Plan): GraphStep[] {
   }));
 }
 
-export async function writeStepGraph(runDir: string, steps: readonly GraphStep[]): Promise<void> {
-  await writeFile(join(runDir, GRAPH_FILE), JSON.stringify(steps));
+export function writeStepGraph(runDir: string, steps: readonly GraphStep[]): Promise<void> {
+  return writeRunJson(runDir, GRAPH_FILE, steps);
 }
 
 /** The stored graph, or undefined when there is none (or it cannot be read as one). */
-export async function readStepGraph(runDir: string): Promise<GraphStep[] | undefined> {
-  try {
-    const value: unknown = JSON.parse(await readFile(join(runDir, GRAPH_FILE), 'utf8'));
-    return Array.isArray(value) ? (value as GraphStep[]) : undefined;
-  } catch {
-    return undefined;
-  }
+export function readStepGraph(runDir: string): Promise<GraphStep[] | undefined> {
+  return readRunJsonArray<GraphStep>(runDir, GRAPH_FILE);
 }
