@@ -9,7 +9,13 @@ export interface RepoContext {
   now(): string;
 }
 
-/** 72 random bits, URL-safe (12 characters): short enough for URLs, too many to guess. */
+/**
+ * 72 random bits, URL-safe (12 characters): short enough for URLs, too many to guess. Never
+ * starting with '-', which a command line would take for an option (`gbcms schedule rm ID`).
+ */
 export function newId(): string {
-  return randomBytes(9).toString('base64url');
+  for (;;) {
+    const id = randomBytes(9).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
