@@ -5,11 +5,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import { packageVersion } from '../engine/package-info.ts';
+import type { Members } from './cluster/members.ts';
 import type { ExecutionControl } from './executions/types.ts';
 import authPlugin from './plugins/auth.ts';
 import errorHandlerPlugin from './plugins/error-handler.ts';
 import executionsPlugin from './plugins/executions.ts';
 import formBodyPlugin from './plugins/form-body.ts';
+import forwardPlugin from './plugins/forward.ts';
 import { AccessLog, type AccessLogMode, loggerOptions } from './plugins/logger.ts';
 import metricsPlugin, { type StepEvents } from './plugins/metrics.ts';
 import openapiPlugin from './plugins/openapi.ts';
@@ -76,6 +78,8 @@ export interface AppOptions {
   secrets?: SecretVault;
   /** Runners' claims and reports; without it the runner endpoints and /api/runners are absent. */
   runners?: RunnerHub;
+  /** The servers sharing the database (PostgreSQL): calls about another's executions go there. */
+  cluster?: Members;
 }
 
 function isLogger(value: LoggerOptions | Logger): value is Logger {
@@ -127,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, options.executionEvents ? { stepEvents: options.executionEvents } : {});
   await app.register(authPlugin);
   await app.register(formBodyPlugin);
+  if (options.cluster) await app.register(forwardPlugin, { members: options.cluster });
 
   // Routes.
   await app.register(healthRoutes);

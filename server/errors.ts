@@ -78,6 +78,11 @@ export const errors = {
   rateLimited: coded('GBCMS_ERR_RATE_LIMITED', 429, 'too many requests'),
   internal: coded('GBCMS_ERR_INTERNAL', 500, 'internal server error'),
   unavailable: coded('GBCMS_ERR_UNAVAILABLE', 503, 'the server is shutting down'),
+  peerUnavailable: coded(
+    'GBCMS_ERR_PEER_UNAVAILABLE',
+    503,
+    'the server managing this execution did not answer; retry',
+  ),
 } as const;
 
 /** Fastify's own client-error codes, as gbcms codes (the rest of fastify's 4xx keep their message). */

@@ -41,6 +41,10 @@ options:
                       redis://:password@host:6379 (default: $GBCMS_QUEUE_URL, else in the
                       server's memory); what waits survives a restart of the server or of Redis
                       (with Redis's appendonly yes)
+  --server-name N     this server's name among several sharing one PostgreSQL database
+                      (default: the host name and port, host:8080); each must have its own
+  --advertise-url URL where the other servers reach this one, for calls about executions it
+                      manages (default http://<host>:<port>, the host name when --host is 0.0.0.0)
   --grace D           on shutdown, how long running executions may finish (default 30s)
   --public-url URL    where clients reach the server, for the URLs in answers (https://ci.example.com)
   --github-api-url U  GitHub's API, for commit statuses (default https://api.github.com;
@@ -84,6 +88,8 @@ export const OPTIONS = {
   dispatch: { type: 'string' },
   queue: { type: 'string' },
   grace: { type: 'string' },
+  'server-name': { type: 'string' },
+  'advertise-url': { type: 'string' },
   'runner-lease': { type: 'string' },
   'public-url': { type: 'string' },
   'github-api-url': { type: 'string' },
@@ -122,6 +128,10 @@ export interface ServeSettings {
   queue: string | undefined;
   graceMs: number;
   publicUrl: string | undefined;
+  /** --server-name; undefined: host:port, known once listening. */
+  serverName: string | undefined;
+  /** --advertise-url; undefined: from the address listened on. */
+  advertiseUrl: string | undefined;
   forgeUrls: ForgeUrls;
   rateLimit: number;
   trustProxy: TrustedProxies;
@@ -188,6 +198,8 @@ export function readSettings(values: Values): ServeSettings {
     queue: queueUrl(values.queue),
     graceMs: values.grace === undefined ? 30_000 : duration(values.grace, '--grace'),
     publicUrl,
+    serverName: serverName(values['server-name']),
+    advertiseUrl: httpUrl(values['advertise-url'], '--advertise-url'),
     forgeUrls,
     rateLimit: integer(values['rate-limit'] ?? '600', '--rate-limit', 1, 1_000_000),
     trustProxy: values['trust-proxy'] === undefined ? false : trustedProxies(values['trust-proxy']),
@@ -260,6 +272,16 @@ function duration(text: string, option: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new UsageError(`${option} must be a duration like 30s or 2m, not '${text}'`);
   return ms;
+}
+
+function serverName(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(text)) {
+    throw new UsageError(
+      `--server-name must be letters, digits, '.', '_', ':' or '-' (at most 100), not '${text}'`,
+    );
+  }
+  return text;
 }
 
 function runnerLease(text: string): number {

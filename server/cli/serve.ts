@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { selectBackend } from '../../engine/backends/registry.ts';
 import type { CliIO } from '../../engine/cli/io.ts';
 import { buildApp } from '../app.ts';
+import { openMembers, startMembers } from '../cluster/join.ts';
 import { ExecutionManager } from '../executions/index.ts';
 import { envForgeTokens, forgeStatusReporter, secretForgeTokens } from '../forges/index.ts';
 import { loggerOptions } from '../plugins/logger.ts';
@@ -138,8 +139,11 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
     await store.close();
     return 1;
   }
+  // Several servers share a PostgreSQL database; SQLite has one.
+  const members = database === undefined ? undefined : await openMembers(store, settings, logger);
   const runners = new RunnerHub({
     store,
+    ...(members ? { members } : {}),
     queue,
     leaseMs: settings.runnerLeaseMs,
     mode: settings.dispatch,
@@ -147,6 +151,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   });
   const manager = new ExecutionManager({
     store,
+    ...(members ? { members } : {}),
     backend,
     runners,
     dataDir: store.dataDir,
@@ -193,6 +198,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       executionEvents: manager.events,
       secrets: vault,
       runners,
+      ...(members ? { cluster: members } : {}),
       logger,
       accessLog: settings.accessLog,
       rateLimit: { max: settings.rateLimit, timeWindowMs: 60_000 },
@@ -204,6 +210,9 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
       `gbcms serve: listening on ${address} (data ${store.dataDir}, database ${where}, backend ${backend.name}` +
         `${queueUrl === undefined ? '' : `, queue ${describeRedisUrl(queueUrl)}`})\n`,
     );
+    if (members) {
+      await startMembers(members, settings, address, (server) => manager.takeOverFrom(server), logger);
+    }
     hooks.onListening?.(address);
     // After recover(): a tick missed while no server ran fires once now, behind what was pending.
     stopSchedules = scheduler.start();
@@ -242,6 +251,8 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   process.once('SIGTERM', hurry);
   try {
     await manager.drain(settings.graceMs);
+    // Gone from the list, the peers take up what it leaves pending at once.
+    await members?.stop();
     // Claims waiting for work answer now, rather than holding the close for their long poll.
     await runners.close();
     await app.close();

@@ -1,4 +1,5 @@
 // What the execution manager is given and what it tells its observers.
+
 import type { Backend } from '../../engine/backends/types.ts';
 import type { ReportLimits } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
@@ -6,9 +7,15 @@ import type { RemoteDispatch } from '../runners/hub.ts';
 import type { RunSecretSource } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';
+import type { Membership } from './restart-recovery.ts';
 
 export interface ExecutionManagerOptions {
   store: Store;
+  /**
+   * This server among several sharing the database: executions it starts name it, and only its
+   * own, unnamed or dead peers' are taken up. Without it the server is alone.
+   */
+  members?: Membership;
   backend: Backend;
   /** The store's data directory: executions/<id>/ and workspaces/<id>/ go below it. */
   dataDir: string;

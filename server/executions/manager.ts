@@ -27,7 +27,7 @@ import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from '.
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 import { ReadLimit } from './read-limit.ts';
 import { type RunCleaner, runCleaner } from './recovery.ts';
-import { recoverAfterRestart, terminateLeftBehind } from './restart-recovery.ts';
+import { recoverAfterRestart, rowsToTake, terminateLeftBehind } from './restart-recovery.ts';
 import { SlotQueue } from './slots.ts';
 import { type OpenGate, StepGates } from './step-gates.ts';
 import { replayStored, storedEvents } from './stored-replay.ts';
@@ -147,6 +147,7 @@ export class ExecutionManager implements ExecutionControl {
       rerun_from_failed: request.fromFailed === true,
       blocked: request.awaitApproval === true,
       source_repo: sourceRepoOf(request.source),
+      server: this.#options.members?.name ?? null,
     });
     // Before it is queued: status observers look the forge up when they hear `pending`.
     if (request.forge) await this.#options.store.forges.set(execution.id, request.forge);
@@ -274,19 +275,26 @@ export class ExecutionManager implements ExecutionControl {
    * restarted") with their backend resources removed, pending ones are queued again in their order.
    */
   async recover(): Promise<RecoveryReport> {
-    const { store, dataDir, logger } = this.#options;
+    const { store, members } = this.#options;
     return recoverAfterRestart({
-      store,
-      dataDir,
-      logger,
-      external: this.external,
-      clean: this.#clean,
-      stamp: () => this.#stamp(),
-      isManaged: (id) => this.#jobs.has(id),
-      isHeld: (id) => this.#held.has(id),
-      admit: (execution, request) => this.#admit(execution, request),
-      hold: (execution) => this.#held.hold(execution),
-      emitStatus: (execution) => this.#emitStatus(execution),
+      rows: (statuses) => rowsToTake(store, members, statuses),
+      // A peer's checkouts are in the shared data folder too, in use.
+      sweepWorkspaces: members?.hasPeers !== true,
+      ...this.#recoveryContext(),
+    });
+  }
+
+  /**
+   * Takes up the executions of a server that stopped answering (cluster/members.ts): its runs
+   * end `error` saying so, its pending ones are queued here, its blocked ones held here.
+   */
+  async takeOverFrom(server: string): Promise<RecoveryReport> {
+    const { store, members } = this.#options;
+    return recoverAfterRestart({
+      rows: (statuses) => rowsToTake(store, members, statuses, server),
+      reason: `server lost: ${server} stopped answering`,
+      sweepWorkspaces: false,
+      ...this.#recoveryContext(),
     });
   }
 
@@ -315,6 +323,23 @@ export class ExecutionManager implements ExecutionControl {
     await Promise.race([Promise.all(running().map((job) => job.done)), graceOver]);
     clearTimeout(timer);
     await Promise.all(running().map((job) => this.terminate(job.id, SHUT_DOWN)));
+  }
+
+  #recoveryContext() {
+    const { store, dataDir, logger } = this.#options;
+    return {
+      store,
+      dataDir,
+      logger,
+      external: this.external,
+      clean: this.#clean,
+      stamp: () => this.#stamp(),
+      isManaged: (id: string) => this.#jobs.has(id),
+      isHeld: (id: string) => this.#held.has(id),
+      admit: (execution: Execution, request: StartExecutionRequest) => this.#admit(execution, request),
+      hold: (execution: Execution) => this.#held.hold(execution),
+      emitStatus: (execution: Execution) => this.#emitStatus(execution),
+    };
   }
 
   #admit(execution: Execution, request: StartExecutionRequest): void {

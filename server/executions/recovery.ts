@@ -31,8 +31,10 @@ export async function failAbandoned(
   execution: Execution,
   at: string,
   clean: RunCleaner,
+  /** Why: the engine restarted, or the server that ran it stopped answering. */
+  reason = ENGINE_RESTARTED,
 ): Promise<Execution> {
-  await store.executions.setEnded(execution.id, 'error', ENGINE_RESTARTED, at);
+  await store.executions.setEnded(execution.id, 'error', reason, at);
   for (const step of await store.steps.list(execution.id)) {
     if (isFinished(step.status)) continue;
     const waited = step.status === 'blocked';
@@ -41,7 +43,7 @@ export async function failAbandoned(
       // The plan is gone with the process: whether it skipped the step is not known.
       status: waited ? 'skipped' : abandonedStepStatus(),
       exit_code: step.exit_code,
-      reason: waited ? GATE_ABANDONED : ENGINE_RESTARTED,
+      reason: waited ? GATE_ABANDONED : reason,
       started_at: step.started_at,
       ended_at: null,
       duration_ms: null,
@@ -53,7 +55,7 @@ export async function failAbandoned(
   for (const environment of await store.environments.listByExecution(execution.id)) {
     if (environment.destroyed_at === null) await store.environments.markDestroyed(environment.id, at);
   }
-  return { ...execution, status: 'error', reason: ENGINE_RESTARTED, ended_at: at };
+  return { ...execution, status: 'error', reason, ended_at: at };
 }
 
 /** Checkouts in `dir` other than those in `keep`: a crash left them. */

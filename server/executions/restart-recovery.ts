@@ -1,9 +1,12 @@
-// What a new server process does first with what the previous one left (ExecutionManager.recover):
+// What a new server process does first with what the previous one left (ExecutionManager.recover),
+// and what a server does with the executions of a peer that stopped answering (takeOverFrom):
 // runs it was running end `error` with their resources removed, external executions are
 // followed again, pending ones are queued again in their order, blocked ones are held again,
-// and stale checkouts go.
+// and stale checkouts go. With several servers, only executions this process may take are
+// touched (its own former ones, unnamed ones, a dead peer's), each moved to it first by one
+// conditional update, so two servers never both take one.
 import { join } from 'node:path';
-import { isFinished } from '../../engine/status.ts';
+import { isFinished, type RunStatus } from '../../engine/status.ts';
 import { type Execution, NotFoundError, type Store } from '../store/index.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import type { ExternalExecutions } from './external.ts';
@@ -26,6 +29,15 @@ export interface RestartRecoveryContext {
   admit(execution: Execution, request: StartExecutionRequest): void;
   hold(execution: Execution): void;
   emitStatus(execution: Execution): void;
+  /**
+   * The rows of these statuses this process takes up (already moved to it); by default all.
+   * `why` is the reason runs it finds going end with.
+   */
+  rows?(statuses: readonly RunStatus[]): Promise<Execution[]>;
+  /** Why an abandoned run ends `error` (default: the engine restarted). */
+  reason?: string;
+  /** Whether to remove checkouts no run owns (false when another server's may be in use). */
+  sweepWorkspaces?: boolean;
 }
 
 export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<RecoveryReport> {
@@ -34,7 +46,8 @@ export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<
   const adopted: string[] = [];
   // A started execution `blocked` waits at a step's approval gate: its run died with the
   // process like a running one's, so it ends the same way (its gated steps never ran: skipped).
-  const started = (await store.executions.listByStatus(['running', 'blocked'])).filter(
+  const rows = ctx.rows ?? ((statuses) => store.executions.listByStatus(statuses));
+  const started = (await rows(['running', 'blocked'])).filter(
     (row) => row.status === 'running' || row.started_at !== null,
   );
   for (const row of started) {
@@ -45,10 +58,10 @@ export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<
       adopted.push(row.id);
       continue;
     }
-    ctx.emitStatus(await failAbandoned(store, row, ctx.stamp(), ctx.clean));
+    ctx.emitStatus(await failAbandoned(store, row, ctx.stamp(), ctx.clean, ctx.reason));
     report.failed.push(row.id);
   }
-  for (const row of await store.executions.listByStatus(['pending'])) {
+  for (const row of await rows(['pending'])) {
     if (ctx.isManaged(row.id)) continue;
     const project = await store.projects.get(row.project_id);
     if (!project) {
@@ -61,13 +74,15 @@ export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<
     report.requeued.push(row.id);
   }
   // Still waiting for someone: held again, as they were, with a live stream for their pages.
-  for (const row of await store.executions.listByStatus(['blocked'])) {
+  for (const row of await rows(['blocked'])) {
     if (ctx.isHeld(row.id) || row.started_at !== null) continue;
     ctx.hold(row);
     report.blocked.push(row.id);
   }
   // The requeued ones are already fetching into theirs.
-  await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), ctx.isManaged, logger);
+  if (ctx.sweepWorkspaces !== false) {
+    await removeStaleWorkspaces(join(dataDir, WORKSPACES_DIR), ctx.isManaged, logger);
+  }
   // Those whose reporter went silent while no server was listening end now.
   const silent = await ctx.external.sweep();
   if (report.failed.length + report.requeued.length + report.blocked.length + adopted.length > 0) {
@@ -94,4 +109,40 @@ export async function terminateLeftBehind(
   if (row.status === 'running') await ctx.clean(id);
   ctx.emitStatus({ ...row, status: 'killed', reason, ended_at: at });
   return { execution_id: id, terminated_at: at };
+}
+
+/** Who this process is among the servers sharing the database (cluster/members.ts). */
+export interface Membership {
+  readonly name: string;
+  isMine(server: string | null): boolean;
+  isGone(server: string | null): boolean;
+  readonly hasPeers: boolean;
+}
+
+/**
+ * The rows of these statuses this process takes up, each moved to it first: at a restart, its
+ * own former ones, unnamed ones and dead peers' (`from` undefined); in a sweep, one dead peer's.
+ * Without a membership (one server, no name), every row.
+ */
+export async function rowsToTake(
+  store: Store,
+  members: Membership | undefined,
+  statuses: readonly RunStatus[],
+  from?: string,
+): Promise<Execution[]> {
+  if (!members) return store.executions.listByStatus(statuses);
+  const candidates =
+    from === undefined
+      ? (await store.executions.listByStatus(statuses)).filter(
+          (row) => members.isMine(row.server) || members.isGone(row.server),
+        )
+      : await store.servers.executionsOf(from, statuses);
+  const taken: Execution[] = [];
+  for (const row of candidates) {
+    if (row.server !== members.name && !(await store.servers.takeOver(row.id, row.server, members.name))) {
+      continue;
+    }
+    taken.push({ ...row, server: members.name });
+  }
+  return taken;
 }

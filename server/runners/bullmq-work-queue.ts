@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type LabelQueue, LabelQueues, labelSet, type WorkJob } from './label-queues.ts';
-import type { Claimant, Lease, QueuedWork, WorkQueue } from './work-queue.ts';
+import type { Claimant, HandedLease, Lease, QueuedWork, WorkQueue } from './work-queue.ts';
 
 export interface BullMQWorkQueueOptions {
   /** Shared by every queue and worker; closed by close(). */
@@ -130,6 +130,27 @@ export class BullMQWorkQueue implements WorkQueue {
       // The lock ran out just now: the job is taken out all the same.
       await this.#removeJob(held.queue, String(held.job.id));
     }
+  }
+
+  async handOver(leaseId: string): Promise<HandedLease | undefined> {
+    const held = this.#held.get(leaseId);
+    if (!held) return undefined;
+    this.#held.delete(leaseId);
+    return { ...held.lease, labels: held.job.data.labels };
+  }
+
+  async adopt(lease: HandedLease): Promise<boolean> {
+    const queue = await this.#queues.forLabels(labelSet(lease.labels));
+    const job = (await queue.queue.getJob(lease.executionId)) as WorkJob | undefined;
+    const lock = await this.#options.redis.get(this.#queues.lockKey(queue, lease.executionId));
+    if (!job || lock !== lease.id) return false;
+    this.#held.set(lease.id, { lease: { ...lease }, queue, job });
+    return true;
+  }
+
+  async giveBack(leaseId: string): Promise<void> {
+    const held = this.#held.get(leaseId);
+    if (held) await this.#giveBack([held.lease]);
   }
 
   async remove(executionId: string): Promise<boolean> {

@@ -6,6 +6,9 @@
 
 import type { RunObserver } from '../../engine/events.ts';
 import { type Plan, planLabels } from '../../engine/plan.ts';
+import { isFinished } from '../../engine/status.ts';
+import { callPeer } from '../cluster/forward.ts';
+import type { Members, Peer } from '../cluster/members.ts';
 import type { ExecutionLogger } from '../executions/logger.ts';
 import type { Execution, Runner, Store } from '../store/index.ts';
 import { Presence, type RunnerPresence } from './presence.ts';
@@ -19,7 +22,7 @@ import {
   LEASE_MS,
 } from './protocol.ts';
 import { type RemoteOutcome, RemoteRun } from './remote-run.ts';
-import { hasLabels, type WorkQueue } from './work-queue.ts';
+import { type HandedLease, hasLabels, type Lease, type WorkQueue } from './work-queue.ts';
 
 /** `local`: the server runs what names no runs_on labels itself; `runners`: runners run everything. */
 export type DispatchMode = 'local' | 'runners';
@@ -68,6 +71,8 @@ interface Entry {
 
 export interface RunnerHubOptions {
   store: Store;
+  /** Several servers: work one claims for another's execution is passed on to it (cluster/). */
+  members?: Members;
   queue: WorkQueue;
   /** The queue's lease length, told to runners with each job (default LEASE_MS). */
   leaseMs?: number;
@@ -131,8 +136,16 @@ export class RunnerHub implements RemoteDispatch {
     }
   }
 
-  /** A runner asks for work: up to its capacity, waiting up to CLAIM_WAIT_MS for the first. */
-  async claim(runner: Runner, body: ClaimRequest, signal: AbortSignal): Promise<ClaimedJob[]> {
+  /**
+   * A runner asks for work: up to its capacity, waiting up to CLAIM_WAIT_MS for the first.
+   * `authorization` (its token) goes with the work it takes that another server manages.
+   */
+  async claim(
+    runner: Runner,
+    body: ClaimRequest,
+    signal: AbortSignal,
+    authorization = '',
+  ): Promise<ClaimedJob[]> {
     const slots = body.slots ?? body.capacity;
     const presence = this.presence.claimed(runner, {
       labels: body.labels ?? [],
@@ -172,30 +185,134 @@ export class RunnerHub implements RemoteDispatch {
     const jobs: ClaimedJob[] = [];
     for (const lease of leases) {
       const entry = this.#entries.get(lease.executionId);
+      if (!entry) {
+        const job = await this.#fromPeer(lease, authorization);
+        if (job) jobs.push(job);
+        continue;
+      }
       // Ended while it waited (terminated): the lease goes at once.
-      if (!entry || entry.remote.ended) {
+      if (entry.remote.ended) {
         await this.#options.queue.finish(lease.id);
         continue;
       }
-      entry.remote.runner = runner.name;
-      entry.remote.leaseId = lease.id;
-      await this.#options.store.runners.assignExecution(lease.executionId, runner.name);
-      entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
-      jobs.push(jobOf(lease.id, entry.request, this.#options.leaseMs ?? LEASE_MS));
+      jobs.push(await this.#assign(entry, runner, lease.id));
     }
     return jobs;
   }
 
-  async heartbeat(runner: Runner, executions: readonly string[]): Promise<HeartbeatResponse> {
+  /**
+   * The managing server's side of a claim another server made for one of its executions: it
+   * follows the lease from now on and answers with the job; undefined when it no longer waits.
+   */
+  async take(runner: Runner, id: string, lease: HandedLease): Promise<ClaimedJob | undefined> {
+    const entry = this.#entries.get(id);
+    if (!entry || entry.remote.ended || entry.remote.runner !== undefined || lease.executionId !== id) {
+      return undefined;
+    }
+    if (!(await this.#options.queue.adopt({ ...lease, runner: runner.name }))) return undefined;
+    return this.#assign(entry, runner, lease.id);
+  }
+
+  async #assign(entry: Entry, runner: Runner, leaseId: string): Promise<ClaimedJob> {
+    entry.remote.runner = runner.name;
+    entry.remote.leaseId = leaseId;
+    await this.#options.store.runners.assignExecution(entry.request.execution.id, runner.name);
+    entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
+    return jobOf(leaseId, entry.request, this.#options.leaseMs ?? LEASE_MS);
+  }
+
+  /**
+   * Work this server claimed whose execution another manages: the lease goes to that server,
+   * which answers with the job. Back in line when it does not answer; dropped when nobody waits
+   * for it (ended, or its server gone: the server taking that one's executions up decides).
+   */
+  async #fromPeer(lease: Lease, authorization: string): Promise<ClaimedJob | undefined> {
+    const { queue, store, members } = this.#options;
+    const row = await store.executions.get(lease.executionId);
+    const peer = members && row ? members.peer(row.server) : undefined;
+    const handed = peer && (await queue.handOver(lease.id));
+    if (!peer || !members || !handed) {
+      await queue.finish(lease.id);
+      return undefined;
+    }
+    try {
+      const path = `/api/runner/jobs/${encodeURIComponent(lease.executionId)}/take`;
+      const answer = await callPeer(peer, path, { lease: handed }, authorization, members.name);
+      if (answer.status === 200) return answer.body as ClaimedJob;
+      if (answer.status < 500) {
+        // It no longer waits there: the lease is finished here.
+        if (await queue.adopt(handed)) await queue.finish(handed.id);
+        return undefined;
+      }
+    } catch (error) {
+      this.#options.logger.warn(
+        { err: error, execution: lease.executionId, server: peer.name },
+        'passing on work',
+      );
+    }
+    if (await queue.adopt(handed)) await queue.giveBack(handed.id);
+    return undefined;
+  }
+
+  async heartbeat(
+    runner: Runner,
+    executions: readonly string[],
+    authorization = '',
+  ): Promise<HeartbeatResponse> {
     this.presence.seen(runner.name);
     await this.#options.store.runners.seen(runner.id, new Date().toISOString());
     const answer: HeartbeatResponse = { lost: [], cancel: [] };
+    const elsewhere = new Map<string, { peer: Peer; ids: string[] }>();
     for (const id of executions) {
       const entry = this.#held(runner, id);
-      if (!entry || !(await this.#options.queue.heartbeat(entry.remote.leaseId ?? ''))) answer.lost.push(id);
-      else if (entry.remote.cancelRequested) answer.cancel.push(id);
+      if (entry) {
+        if (!(await this.#options.queue.heartbeat(entry.remote.leaseId ?? ''))) answer.lost.push(id);
+        else if (entry.remote.cancelRequested) answer.cancel.push(id);
+        continue;
+      }
+      const where = await this.#managedElsewhere(id);
+      if (where === 'here') answer.lost.push(id);
+      else if (where !== 'unknown') {
+        const group = elsewhere.get(where.name) ?? { peer: where, ids: [] };
+        group.ids.push(id);
+        elsewhere.set(where.name, group);
+      }
+    }
+    // A peer that does not answer loses nothing: its runner hears again at the next beat.
+    for (const { peer, ids } of elsewhere.values()) {
+      try {
+        const reply = await callPeer(
+          peer,
+          '/api/runner/heartbeat',
+          { executions: ids },
+          authorization,
+          this.#name,
+        );
+        if (reply.status !== 200) continue;
+        const body = reply.body as HeartbeatResponse;
+        answer.lost.push(...body.lost);
+        answer.cancel.push(...body.cancel);
+      } catch (error) {
+        this.#options.logger.warn({ err: error, server: peer.name }, 'passing on a heartbeat');
+      }
     }
     return answer;
+  }
+
+  get #name(): string {
+    return this.#options.members?.name ?? '';
+  }
+
+  /**
+   * Who manages an execution this server does not follow: a live peer; 'unknown' while its
+   * server is silent but not yet taken over (the runner keeps it meanwhile); else 'here'.
+   */
+  async #managedElsewhere(id: string): Promise<Peer | 'here' | 'unknown'> {
+    const members = this.#options.members;
+    if (!members?.hasPeers && !members?.gone().length) return 'here';
+    const row = await this.#options.store.executions.get(id);
+    if (!row || isFinished(row.status) || members.isMine(row.server)) return 'here';
+    return members.peer(row.server) ?? 'unknown';
   }
 
   /** Events of an execution the runner holds; undefined when it holds none of that id. */

@@ -2,7 +2,14 @@
 // for one server process with any number of runners; a lease expires when its runner has not
 // heartbeat for `leaseMs`, found by a sweep every `sweepMs`.
 import { randomBytes } from 'node:crypto';
-import { type Claimant, hasLabels, type Lease, type QueuedWork, type WorkQueue } from './work-queue.ts';
+import {
+  type Claimant,
+  type HandedLease,
+  hasLabels,
+  type Lease,
+  type QueuedWork,
+  type WorkQueue,
+} from './work-queue.ts';
 
 export interface MemoryQueueOptions {
   leaseMs: number;
@@ -21,7 +28,7 @@ export class MemoryWorkQueue implements WorkQueue {
   readonly #now: () => number;
   #waiting: QueuedWork[] = [];
   readonly #claims = new Set<Claim>();
-  readonly #leases = new Map<string, Lease>();
+  readonly #leases = new Map<string, HandedLease>();
   readonly #expired = new Set<(lease: Lease) => void>();
   readonly #sweep: NodeJS.Timeout;
 
@@ -69,6 +76,26 @@ export class MemoryWorkQueue implements WorkQueue {
     this.#leases.delete(leaseId);
   }
 
+  // One process holds everything here: a lease handed over comes back to this same queue.
+  async handOver(leaseId: string): Promise<HandedLease | undefined> {
+    const lease = this.#leases.get(leaseId);
+    this.#leases.delete(leaseId);
+    return lease;
+  }
+
+  async adopt(lease: HandedLease): Promise<boolean> {
+    this.#leases.set(lease.id, lease);
+    return true;
+  }
+
+  async giveBack(leaseId: string): Promise<void> {
+    const lease = this.#leases.get(leaseId);
+    if (!lease) return;
+    this.#leases.delete(leaseId);
+    this.#waiting.unshift({ executionId: lease.executionId, labels: lease.labels });
+    this.#serveClaims();
+  }
+
   async remove(executionId: string): Promise<boolean> {
     const before = this.#waiting.length;
     this.#waiting = this.#waiting.filter((w) => w.executionId !== executionId);
@@ -93,11 +120,12 @@ export class MemoryWorkQueue implements WorkQueue {
     const still: QueuedWork[] = [];
     for (const work of this.#waiting) {
       if (leases.length < capacity && hasLabels(claimant.labels, work.labels)) {
-        const lease: Lease = {
+        const lease: HandedLease = {
           id: randomBytes(12).toString('base64url'),
           executionId: work.executionId,
           runner: claimant.name,
           expiresAt: this.#now() + this.#options.leaseMs,
+          labels: [...work.labels],
         };
         this.#leases.set(lease.id, lease);
         leases.push(lease);

@@ -24,6 +24,11 @@ export interface Lease {
   expiresAt: number;
 }
 
+/** A lease passed from the server that claimed it to the one managing its execution. */
+export interface HandedLease extends Lease {
+  labels: string[];
+}
+
 export interface WorkQueue {
   enqueue(work: QueuedWork): Promise<void>;
   /**
@@ -35,6 +40,15 @@ export interface WorkQueue {
   heartbeat(leaseId: string): Promise<boolean>;
   /** The work is done (whatever its outcome): the lease ends without an expiry. */
   finish(leaseId: string): Promise<void>;
+  /**
+   * Stops following a lease this process claimed, so that the server managing the execution
+   * adopts it (several servers, one Redis): its lock stays as it is. Undefined when not held here.
+   */
+  handOver(leaseId: string): Promise<HandedLease | undefined>;
+  /** Follows a lease another process claimed (heartbeats, finish, expiry); false when it is lost already. */
+  adopt(lease: HandedLease): Promise<boolean>;
+  /** Puts held work back in line, untouched: it could not be handed to its runner. */
+  giveBack(leaseId: string): Promise<void>;
   /** Takes waiting work out of the queue (terminated before a runner took it); false when not waiting. */
   remove(executionId: string): Promise<boolean>;
   /** Waiting works, oldest first. */

@@ -39,6 +39,8 @@ export interface NewExecution {
   blocked?: boolean;
   /** Where its source is fetched from when not the project's repository (a fork's clone URL). */
   source_repo?: string | null;
+  /** The server that manages it (gbcms serve --server-name), when it has a name. */
+  server?: string | null;
 }
 
 export interface NewExternal {
@@ -209,6 +211,7 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
           approved_at: null,
           concurrency_group: null,
           runner: null,
+          server: input.server ?? null,
         };
         await trx.insertInto('executions').values(execution).execute();
         return execution;

@@ -75,6 +75,7 @@ export {
   VISIBILITIES,
 } from './schema.ts';
 export type { SecretInfo, SecretRepo, SecretUse, StoredSecret } from './secrets.ts';
+export type { ServerRepo, ServerRow } from './servers.ts';
 export type { SessionKeyInfo, SessionKeyRepo } from './session-keys.ts';
 export { SESSION_KEY_LIFETIME_MS } from './session-keys.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';

@@ -118,6 +118,8 @@ export interface ExecutionsTable {
   concurrency_group: string | null;
   /** The name of the runner that claimed it; null when the server ran it itself. */
   runner: string | null;
+  /** The `gbcms serve` that manages it (015-servers); null: a server without a name. */
+  server: string | null;
 }
 
 export interface SessionsTable {
@@ -331,6 +333,17 @@ export interface RunnersTable {
   capacity: number | null;
 }
 
+export interface ServersTable {
+  name: string;
+  /** Where its peers reach it (gbcms serve --advertise-url). */
+  url: string;
+  /** Random per process start. */
+  incarnation: string;
+  version: string | null;
+  started_at: string;
+  last_seen_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -352,6 +365,7 @@ export interface Database {
   session_keys: SessionKeysTable;
   log_lines: LogLinesTable;
   runners: RunnersTable;
+  servers: ServersTable;
 }
 
 export type User = Selectable<UsersTable>;

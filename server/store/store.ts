@@ -18,6 +18,7 @@ import { type ReportRepo, reportRepo } from './reports.ts';
 import { type RunnerRepo, runnerRepo } from './runners.ts';
 import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
+import { type ServerRepo, serverRepo } from './servers.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
 import { type StatusSettingsRepo, statusSettingsRepo } from './status-settings.ts';
@@ -66,6 +67,8 @@ export interface Store {
   readonly logSearch: LogSearchRepo;
   /** Machines that claim executions over HTTP (server/runners/). */
   readonly runners: RunnerRepo;
+  /** The `gbcms serve` processes sharing the database, and which executions each manages. */
+  readonly servers: ServerRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -115,6 +118,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     caches: cacheRepo(context),
     logSearch: logSearchRepo(context),
     runners: runnerRepo(context),
+    servers: serverRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -34,6 +34,7 @@ const MIGRATIONS = [
   '012-log-search',
   '013-runners',
   '014-rerun-from-failed',
+  '015-servers',
 ];
 
 const TABLES = [
@@ -52,6 +53,7 @@ const TABLES = [
   'runners',
   'schedules',
   'secrets',
+  'servers',
   'session_keys',
   'sessions',
   'steps',

@@ -15,6 +15,7 @@ import { errorResponses } from '../../plugins/schemas.ts';
 import type { ClaimRequest, EventBatch, FinishRequest, HeartbeatRequest } from '../../runners/protocol.ts';
 import { EventGapError } from '../../runners/remote-run.ts';
 import { sourceArchive } from '../../runners/source-archive.ts';
+import type { HandedLease } from '../../runners/work-queue.ts';
 import type { Runner } from '../../store/index.ts';
 import { idParams } from '../params.ts';
 
@@ -62,7 +63,12 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
       // that says the connection went away.
       const gone = new AbortController();
       reply.raw.once('close', () => gone.abort());
-      const jobs = await app.runners.claim(runnerOf(request), request.body, gone.signal);
+      const jobs = await app.runners.claim(
+        runnerOf(request),
+        request.body,
+        gone.signal,
+        request.headers.authorization,
+      );
       return { jobs };
     },
   );
@@ -85,7 +91,47 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
         response: { ...errorResponses(400, 401) },
       },
     },
-    async (request) => app.runners.heartbeat(runnerOf(request), request.body.executions),
+    async (request) =>
+      app.runners.heartbeat(runnerOf(request), request.body.executions, request.headers.authorization),
+  );
+
+  // Another server claimed this execution's work for the runner: this one, managing the
+  // execution, follows the lease from now on and answers with the job (server/cluster/).
+  app.post<{ Params: { id: string }; Body: { lease: HandedLease } }>(
+    '/api/runner/jobs/:id/take',
+    {
+      config,
+      schema: {
+        summary: 'Take the job of a lease another server claimed (between servers)',
+        tags: ['runners'],
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['lease'],
+          properties: {
+            lease: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id', 'executionId', 'runner', 'expiresAt', 'labels'],
+              properties: {
+                id: { type: 'string', minLength: 1, maxLength: 100 },
+                executionId: { type: 'string', maxLength: 64 },
+                runner: { type: 'string', maxLength: 200 },
+                expiresAt: { type: 'number' },
+                labels: { type: 'array', items: LABEL, maxItems: 100 },
+              },
+            },
+          },
+        },
+        response: { ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const job = await app.runners.take(runnerOf(request), request.params.id, request.body.lease);
+      if (!job) throw errors.leaseNotHeld('the execution no longer waits for a runner here');
+      return job;
+    },
   );
 
   app.get<{ Params: { id: string } }>(

@@ -1,0 +1,90 @@
+// Calls about an execution that reach a server other than the one managing it are passed on to
+// that one, whole: the request as it came (its headers, its body unread), the answer as it
+// comes back (streamed, so a live event stream goes on). The managing server checks the token
+// or cookie itself against the shared database; the caller cannot tell. A forwarded request is
+// marked so that it is never passed on twice.
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from '../errors.ts';
+import type { Peer } from './members.ts';
+
+export const FORWARDED_BY = 'x-gbcms-forwarded-by';
+
+/** Headers about one connection, not the request: never passed on. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name)) kept[name] = value;
+  return kept;
+}
+
+/**
+ * Sends the request to `peer` and its answer back. Resolves false, having sent nothing, when the
+ * peer could not be reached before any of the body was read: the caller may handle it here.
+ */
+export function forwardRequest(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  peer: Peer,
+  self: string,
+): Promise<boolean> {
+  const target = new URL(request.raw.url ?? '/', peer.url);
+  const headers = { ...endToEnd(request.raw.headers), [FORWARDED_BY]: self };
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const hasBody =
+    request.raw.headers['content-length'] !== undefined ||
+    request.raw.headers['transfer-encoding'] !== undefined;
+  return new Promise((resolve) => {
+    let answered = false;
+    const upstream = send(target, { method: request.method, headers }, (response: IncomingMessage) => {
+      answered = true;
+      reply.code(response.statusCode ?? 502);
+      for (const [name, value] of Object.entries(endToEnd(response.headers))) {
+        if (value !== undefined && name !== 'content-length') reply.header(name, value);
+      }
+      // The caller hung up (a page closed its event stream): so does the peer's request.
+      reply.raw.once('close', () => response.destroy());
+      void reply.send(response);
+      resolve(true);
+    });
+    upstream.once('error', (error) => {
+      if (answered) return;
+      request.log.warn({ err: error, peer: peer.name }, 'the server managing the execution did not answer');
+      // Nothing read yet: this server may answer itself. A body half sent is the caller's to retry.
+      if (!hasBody) return resolve(false);
+      void reply.send(errors.peerUnavailable());
+      resolve(true);
+    });
+    if (hasBody) request.raw.pipe(upstream);
+    else upstream.end();
+  });
+}
+
+/** A JSON call to a peer on a runner's behalf (its token passed on): the status and parsed body. */
+export async function callPeer(
+  peer: Peer,
+  path: string,
+  body: unknown,
+  authorization: string,
+  self: string,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(new URL(path, peer.url), {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json', [FORWARDED_BY]: self },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
