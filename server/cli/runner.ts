@@ -10,6 +10,7 @@ import { parseSize } from '../../engine/config/units.ts';
 import { isRunnerTokenShaped } from '../auth/token-crypto.ts';
 import { runAgent } from '../runners/agent/agent.ts';
 import { RunnerClient } from '../runners/agent/client.ts';
+import { parseServerUrls, ServerList, ServerListError } from '../runners/agent/server-list.ts';
 import { DEFAULT_BUFFER_BYTES } from '../runners/agent/spill-buffer.ts';
 import { parseLabels, RunnerExistsError, RunnerInputError, registerRunner } from '../runners/register.ts';
 import type { DataLocation } from '../store/index.ts';
@@ -25,7 +26,7 @@ import {
   withExistingStore,
 } from './data-commands.ts';
 
-const HELP = `usage: gbcms runner --server URL --token TOKEN [options]
+const HELP = `usage: gbcms runner --server URL[,URL...] --token TOKEN [options]
        gbcms runner register --name NAME [--labels a,b] [--data DIR]
        gbcms runner list [--data DIR]
        gbcms runner revoke NAME [--data DIR]
@@ -34,7 +35,11 @@ Runs executions for a gbcms server: claims them over HTTP, runs their steps here
 engine as 'gbcms run', and sends logs, reports and artifacts back.
 
 options of the runner:
-  --server URL      the server (http://ci.example.com:8080)
+  --server URL[,URL...]
+                    the server (http://ci.example.com:8080), or several servers of one
+                    installation, comma-separated: the runner uses the first, and moves on to
+                    the next (round robin) when the one it uses refuses or drops the
+                    connection, times out or answers 502/503/504; never on a 4xx answer
   --token TOKEN     the runner token 'gbcms runner register' printed (default: $GBCMS_RUNNER_TOKEN)
   --capacity N      executions at once (default 1)
   --labels a,b      labels on top of those it was registered with (runs_on in pipelines)
@@ -97,9 +102,12 @@ export async function runnerCommand(argv: string[], io: CliIO): Promise<number> 
 }
 
 async function runner(values: Values, io: CliIO): Promise<number> {
-  const server = values.server;
-  if (server === undefined || !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(server)) {
-    throw new UsageError('--server must be the http:// or https:// URL of a gbcms server');
+  let servers: string[];
+  try {
+    servers = parseServerUrls(values.server);
+  } catch (error) {
+    if (error instanceof ServerListError) throw new UsageError(error.message);
+    throw error;
   }
   const token = values.token ?? process.env.GBCMS_RUNNER_TOKEN;
   if (token === undefined) throw new UsageError('--token (or $GBCMS_RUNNER_TOKEN) is required');
@@ -140,10 +148,13 @@ async function runner(values: Values, io: CliIO): Promise<number> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  log(`connecting to ${server} (capacity ${capacityText}, backend ${backend.name}, data ${dataDir})`);
+  const [first, ...others] = servers;
+  const then = others.length === 0 ? '' : `, then ${others.join(', ')} should it not answer`;
+  log(`connecting to ${first}${then} (capacity ${capacityText}, backend ${backend.name}, data ${dataDir})`);
+  const list = new ServerList(servers, (line) => io.stderr.write(`gbcms runner: ${line}\n`));
   try {
     return await runAgent({
-      client: new RunnerClient(server, token),
+      client: new RunnerClient(list, token),
       backend,
       dataDir,
       capacity: Number(capacityText),

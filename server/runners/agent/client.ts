@@ -1,10 +1,12 @@
 // The runner's HTTP client for the runner endpoints (routes/api/runner.ts). Network trouble and
 // 5xx answers are ServerUnreachable (callers retry, within the lease grace); a 401 is
 // RunnerRevoked (the token is wrong or revoked: nothing more will work); other answers are
-// RunnerRequestError.
+// RunnerRequestError. Calls go to the server in use of its ServerList (server-list.ts); a call
+// that fails at the connection level or gets 502/503/504 moves the list on to the next server,
+// so the caller's retry, and every later call, goes there.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type {
   ClaimedJob,
   ClaimRequest,
@@ -13,11 +15,16 @@ import type {
   FinishRequest,
   HeartbeatResponse,
 } from '../protocol.ts';
+import { connectionFailure, ServerList, statusSwitches } from './server-list.ts';
 
 export class ServerUnreachable extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The server the call went to. */
+  readonly server: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { server?: string }) {
     super(message, options);
     this.name = 'ServerUnreachable';
+    this.server = options?.server;
   }
 }
 
@@ -40,12 +47,23 @@ export class RunnerRequestError extends Error {
 }
 
 export class RunnerClient {
-  readonly #base: string;
+  readonly #servers: ServerList;
   readonly #token: string;
 
-  constructor(server: string, token: string) {
-    this.#base = server.replace(/\/+$/, '');
+  /** `servers`: one URL, or the list of `--server` (which switches to the next when one fails). */
+  constructor(servers: string | ServerList, token: string) {
+    this.#servers = typeof servers === 'string' ? new ServerList([servers]) : servers;
     this.#token = token;
+  }
+
+  /** The server calls go to now. */
+  get server(): string {
+    return this.#servers.current;
+  }
+
+  /** How many servers this runner may use. */
+  get serverCount(): number {
+    return this.#servers.urls.length;
   }
 
   async claim(body: ClaimRequest, signal?: AbortSignal): Promise<ClaimedJob[]> {
@@ -57,9 +75,18 @@ export class RunnerClient {
   }
 
   async source(id: string): Promise<Readable> {
-    const response = await this.#fetch('GET', `/api/runner/jobs/${encodeURIComponent(id)}/source`);
-    if (!response.body) throw new ServerUnreachable('the source download has no body');
-    return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+    const path = `/api/runner/jobs/${encodeURIComponent(id)}/source`;
+    const base = this.#servers.current;
+    const response = await this.#fetch('GET', path);
+    if (!response.body) throw new ServerUnreachable('the source download has no body', { server: base });
+    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+    // The connection lost mid-download is the server not answering too: the stream fails with
+    // ServerUnreachable and the list moves on.
+    const out = new PassThrough();
+    body.on('error', (error) => out.destroy(this.#lost(base, 'GET', path, error)));
+    out.on('close', () => body.destroy());
+    body.pipe(out);
+    return out;
   }
 
   async events(id: string, batch: EventBatch): Promise<EventAck> {
@@ -80,12 +107,19 @@ export class RunnerClient {
   }
 
   async #json(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    // #fetch goes to the server in use now (it reads it before waiting on anything).
+    const base = this.#servers.current;
     const response = await this.#fetch(method, path, {
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json' },
       signal,
     });
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw this.#lost(base, method, path, error, signal);
+    }
     return text === '' ? undefined : JSON.parse(text);
   }
 
@@ -94,9 +128,10 @@ export class RunnerClient {
     path: string,
     init: { body?: string | ReadableStream; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<Response> {
+    const base = this.#servers.current;
     let response: Response;
     try {
-      response = await fetch(this.#base + path, {
+      response = await fetch(base + path, {
         method,
         body: init.body,
         headers: { ...init.headers, authorization: `Bearer ${this.#token}` },
@@ -104,13 +139,28 @@ export class RunnerClient {
         ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
       } as RequestInit);
     } catch (error) {
-      throw new ServerUnreachable(`${method} ${path}: ${(error as Error).message}`, { cause: error });
+      throw this.#lost(base, method, path, error, init.signal);
     }
     if (response.ok) return response;
     const answer = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
     const message = `${method} ${path}: ${response.status} ${answer.message ?? response.statusText}`;
     if (response.status === 401) throw new RunnerRevoked(message);
-    if (response.status >= 500 || response.status === 429) throw new ServerUnreachable(message);
+    if (statusSwitches(response.status)) {
+      this.#servers.failed(base, `${response.status} ${response.statusText}`.trim());
+    }
+    if (response.status >= 500 || response.status === 429)
+      throw new ServerUnreachable(message, { server: base });
     throw new RunnerRequestError(response.status, answer.error, message);
+  }
+
+  /** A call to `base` failed on the network: the list moves on when it was the connection. */
+  #lost(base: string, method: string, path: string, error: unknown, signal?: AbortSignal): ServerUnreachable {
+    const reason = connectionFailure(error);
+    if (reason !== undefined && !signal?.aborted) this.#servers.failed(base, reason);
+    const why = reason === undefined ? '' : ` (${reason})`;
+    return new ServerUnreachable(`${method} ${path}: ${(error as Error).message}${why}`, {
+      cause: error,
+      server: base,
+    });
   }
 }

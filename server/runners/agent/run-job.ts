@@ -60,12 +60,7 @@ export async function runClaimedJob(job: ClaimedJob, control: JobControl, ctx: J
   let status: RunStatus = 'error';
   let reason: string | null = null;
   try {
-    await mkdir(source, { recursive: true });
-    try {
-      await pipeline(await ctx.client.source(id), tar.extract(source));
-    } catch (error) {
-      throw new Error(`could not download the source from the server: ${(error as Error).message}`);
-    }
+    await downloadSource(ctx.client, id, source);
     ctx.log(`running ${job.execution.project} #${job.execution.number} (${id})`);
     const record = await runPipeline(rebasePlan(job.plan, job.workspace, source), {
       backend: ctx.backend,
@@ -93,6 +88,27 @@ export async function runClaimedJob(job: ClaimedJob, control: JobControl, ctx: J
     await ctx.backend.destroyRun(id).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
     await rm(marker, { force: true });
+  }
+}
+
+/**
+ * The execution's source, unpacked into `source`. A server that does not answer fails the run,
+ * unless the runner has moved on to another of its servers meanwhile: that one is asked, once
+ * per server at most.
+ */
+async function downloadSource(client: RunnerClient, id: string, source: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await rm(source, { recursive: true, force: true });
+    await mkdir(source, { recursive: true });
+    try {
+      await pipeline(await client.source(id), tar.extract(source));
+      return;
+    } catch (error) {
+      const movedOn = error instanceof ServerUnreachable && error.server !== client.server;
+      if (!movedOn || attempt >= client.serverCount) {
+        throw new Error(`could not download the source from the server: ${(error as Error).message}`);
+      }
+    }
   }
 }
 
