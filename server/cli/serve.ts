@@ -143,6 +143,7 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
   const members = database === undefined ? undefined : await openMembers(store, settings, logger);
   const runners = new RunnerHub({
     store,
+    dataDir: store.dataDir,
     ...(members ? { members } : {}),
     queue,
     leaseMs: settings.runnerLeaseMs,

@@ -69,6 +69,16 @@ export class EventStream {
     this.#nextId = reports + 2;
   }
 
+  /**
+   * For an execution followed on from a server that died: its events go on from after `id`,
+   * that server's last, so a page that followed it there resumes here with Last-Event-ID.
+   */
+  continueAfter(id: number): void {
+    if (this.lastId !== 0) throw new Error('continueAfter() is for a stream without events');
+    this.#evicted.skipTo(id);
+    this.#nextId = id + 1;
+  }
+
   /** Id of the latest event, 0 before the first. */
   get lastId(): number {
     return this.#nextId - 1;

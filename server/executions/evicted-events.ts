@@ -68,6 +68,18 @@ export class EvictedEvents {
     this.#count += 1;
   }
 
+  /**
+   * Events up to `id` another server published (an execution followed on after it died): none
+   * of them can be rebuilt here, so a client that asks for them gets what follows.
+   */
+  skipTo(id: number): void {
+    if (this.#count !== 0) throw new Error('skipTo() is for a stream without events');
+    let size = this.#codes.length;
+    while (size < id) size *= 2;
+    this.#codes = new Float64Array(size).fill(NOT_A_LOG);
+    this.#count = id;
+  }
+
   entry(id: number): EvictedEntry {
     const code = id >= 1 && id <= this.#count ? this.#codes[id - 1] : undefined;
     if (code === undefined) return { kind: 'missing' };

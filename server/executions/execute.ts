@@ -63,6 +63,8 @@ export interface ExecuteContext {
   fileSchedules(schedules: readonly FileSchedule[]): Promise<void>;
   /** Runners: a plan they take runs on one of them instead of on `backend`. */
   runners?: RemoteDispatch | undefined;
+  /** The id of the latest event of the execution's live stream. */
+  lastEventId?(): number;
 }
 
 export interface Outcome {
@@ -169,6 +171,7 @@ async function runPlan(ctx: ExecuteContext, plan: Plan, workspace: string): Prom
       env,
       signal,
       observe: ctx.recorder(plan).observe,
+      ...(ctx.lastEventId ? { lastEventId: ctx.lastEventId } : {}),
       // The row as stored (the commit is known by now), its reason saying what it waits for.
       onWaiting: () => {
         void ctx.store.executions.get(execution.id).then((row) => row && ctx.onChanged(row));

@@ -3,7 +3,7 @@
 // RunRecorder as the run's observer), and how its end is recorded and told to subscribers and
 // observers.
 import { join } from 'node:path';
-import type { FileSchedule } from '../../engine/plan.ts';
+import type { FileSchedule, Plan } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
 import type { FileSchedules } from '../schedules/file-schedules.ts';
 import type { Execution } from '../store/index.ts';
@@ -59,7 +59,7 @@ export interface JobContext {
 
 /** Runs the job from its admission through to its recorded end. */
 export async function runJob(job: Job, ctx: JobContext): Promise<void> {
-  const { store, backend, dataDir, logger, graceMs, reportFlushMs } = ctx.options;
+  const { store, backend, dataDir, logger, graceMs } = ctx.options;
   const slot = ctx.slot(job);
   let outcome: Outcome;
   try {
@@ -84,25 +84,8 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
         job.execution = execution;
         job.stream.publish({ type: 'status', execution });
       },
-      recorder: (plan) => {
-        job.recorder = new RunRecorder({
-          store,
-          execution: job.execution,
-          plan,
-          runDir: join(dataDir, job.execution.logs_dir),
-          // The fake backend (tests) stands in for a local one.
-          environmentType: backend.name === 'docker' ? 'docker' : 'local',
-          logger,
-          publish: (body) => job.stream.publish(body),
-          reportFlushMs,
-          onStatus: (execution) => {
-            job.execution = execution;
-            ctx.emitStatus(execution);
-          },
-          onStepEnded: (step) => ctx.emitStepEnded({ execution: job.execution, step }),
-        });
-        return job.recorder;
-      },
+      recorder: (plan) => recorderFor(job, ctx, plan),
+      lastEventId: () => job.stream.lastId,
     });
   } catch (error) {
     logger.error({ err: error, execution: job.id }, 'execution failed');
@@ -114,6 +97,28 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
   await job.recorder?.finish();
   if (outcome.status === 'killed') outcome = { status: 'killed', reason: job.stopReason ?? outcome.reason };
   await endJob(job, outcome, ctx);
+}
+
+/** The run's observer: stored rows, stream events, status and step-end observers. */
+export function recorderFor(job: Job, ctx: JobContext, plan: Plan): RunRecorder {
+  const { store, backend, dataDir, logger, reportFlushMs } = ctx.options;
+  job.recorder = new RunRecorder({
+    store,
+    execution: job.execution,
+    plan,
+    runDir: join(dataDir, job.execution.logs_dir),
+    // The fake backend (tests) stands in for a local one.
+    environmentType: backend.name === 'docker' ? 'docker' : 'local',
+    logger,
+    publish: (body) => job.stream.publish(body),
+    reportFlushMs,
+    onStatus: (execution) => {
+      job.execution = execution;
+      ctx.emitStatus(execution);
+    },
+    onStepEnded: (step) => ctx.emitStepEnded({ execution: job.execution, step }),
+  });
+  return job.recorder;
 }
 
 function jobTurns(job: Job, ctx: JobContext, slot: JobSlot): ExecutionTurns {

@@ -16,11 +16,14 @@
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { readRunnerState } from '../runners/runner-state.ts';
 import { FileSchedules } from '../schedules/file-schedules.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import { ExternalExecutions } from './external.ts';
+import { followRemoteJob } from './followed-job.ts';
 import { GroupTurns, queueSlot } from './group-turns.ts';
 import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
@@ -339,7 +342,38 @@ export class ExecutionManager implements ExecutionControl {
       admit: (execution: Execution, request: StartExecutionRequest) => this.#admit(execution, request),
       hold: (execution: Execution) => this.#held.hold(execution),
       emitStatus: (execution: Execution) => this.#emitStatus(execution),
+      followRemote: (execution: Execution) => this.#followRemote(execution),
     };
+  }
+
+  /** A run a runner holds, left by a server that died: followed on here (followed-job.ts). */
+  async #followRemote(execution: Execution): Promise<boolean> {
+    const { store, dataDir, runners } = this.#options;
+    if (!runners?.resume || this.#draining) return false;
+    const saved = await readRunnerState(join(dataDir, execution.logs_dir));
+    const project = saved && (await store.projects.get(execution.project_id));
+    if (!saved || !project) return false;
+    const stream = this.#streams.get(execution.id) ?? this.#openStream(execution.id);
+    if (stream.lastId === 0) stream.continueAfter(saved.state.streamId);
+    const job: Job = {
+      id: execution.id,
+      projectId: execution.project_id,
+      projectLimit: project.max_concurrent,
+      execution,
+      request: storedRequest(execution, project),
+      controller: new AbortController(),
+      stream,
+    };
+    this.#jobOfStream.set(stream, job);
+    this.#jobs.set(job.id, job);
+    this.#queue.hold(job);
+    stream.publish({ type: 'status', execution });
+    job.done = followRemoteJob(job, this.#jobContext, saved).finally(() => {
+      this.#queue.release(job.id);
+      this.#jobs.delete(job.id);
+      this.#dispatch();
+    });
+    return true;
   }
 
   #admit(execution: Execution, request: StartExecutionRequest): void {

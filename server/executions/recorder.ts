@@ -121,6 +121,20 @@ export class RunRecorder {
     }
   };
 
+  /**
+   * Followed on from a server that died (several servers): the run started there, and its
+   * steps stand as that server last recorded them.
+   */
+  resumeStarted(steps: readonly StepRecord[]): void {
+    this.#started = true;
+    const { runDir } = this.#options;
+    for (const step of steps) {
+      this.#logFiles.set(step.name, join(runDir, step.log));
+      this.#stepStatuses.set(step.name, step.status);
+      if (step.status === 'running') this.runningSteps.add(step.name);
+    }
+  }
+
   /** A step's approval gate opened: what it asks is stored after the step's own record. */
   gateOpened(step: string, gate: ApprovalGate): void {
     const { store, execution } = this.#options;

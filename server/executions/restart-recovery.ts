@@ -34,6 +34,11 @@ export interface RestartRecoveryContext {
    * `why` is the reason runs it finds going end with.
    */
   rows?(statuses: readonly RunStatus[]): Promise<Execution[]>;
+  /**
+   * Follows on a run a runner holds (several servers): true when it does, and the run is not
+   * ended. Without it, or false, the run ends `error` as any.
+   */
+  followRemote?(execution: Execution): Promise<boolean>;
   /** Why an abandoned run ends `error` (default: the engine restarted). */
   reason?: string;
   /** Whether to remove checkouts no run owns (false when another server's may be in use). */
@@ -55,6 +60,10 @@ export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<
     if (row.external === 1) {
       // Its reporter runs elsewhere and may still be reporting: follow it again.
       await ctx.external.adopt(row);
+      adopted.push(row.id);
+      continue;
+    }
+    if (row.runner !== null && row.status === 'running' && (await ctx.followRemote?.(row))) {
       adopted.push(row.id);
       continue;
     }

@@ -91,6 +91,18 @@ export class SlotQueue<T extends SlotRequest> {
     return started;
   }
 
+  /**
+   * An item that runs already, taken over from a server that died: it holds a slot here from
+   * now on, over the limits if need be (it is not stopped for them).
+   */
+  hold(item: T): void {
+    if (this.isWaiting(item.id) || this.#running.has(item.id)) {
+      throw new Error(`execution ${item.id} is already queued`);
+    }
+    this.#running.set(item.id, item);
+    this.#runningPerProject.set(item.projectId, (this.#runningPerProject.get(item.projectId) ?? 0) + 1);
+  }
+
   /** A running item ended: its slot is free. */
   release(id: string): void {
     const item = this.#running.get(id);

@@ -148,6 +148,12 @@ export class BullMQWorkQueue implements WorkQueue {
     return true;
   }
 
+  async extend(lease: HandedLease): Promise<boolean> {
+    const queue = await this.#queues.forLabels(labelSet(lease.labels));
+    const job = await queue.queue.getJob(lease.executionId);
+    return job !== undefined && (await job.extendLock(lease.id, this.#options.leaseMs)) === 1;
+  }
+
   async giveBack(leaseId: string): Promise<void> {
     const held = this.#held.get(leaseId);
     if (held) await this.#giveBack([held.lease]);

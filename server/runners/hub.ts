@@ -4,6 +4,7 @@
 // takes(plan) and then run() instead of running the plan on its own backend, so slots (the
 // global limit, each project's max_concurrent) hold exactly as for local runs.
 
+import { join } from 'node:path';
 import type { RunObserver } from '../../engine/events.ts';
 import { type Plan, planLabels } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
@@ -21,7 +22,14 @@ import {
   type HeartbeatResponse,
   LEASE_MS,
 } from './protocol.ts';
-import { type RemoteOutcome, RemoteRun } from './remote-run.ts';
+import { type RemoteOutcome, RemoteRun, type RemoteRunOptions } from './remote-run.ts';
+import {
+  cutLogsBack,
+  type RunnerState,
+  readRunnerState,
+  writeFollowedJob,
+  writeRunnerState,
+} from './runner-state.ts';
 import { type HandedLease, hasLabels, type Lease, type WorkQueue } from './work-queue.ts';
 
 /** `local`: the server runs what names no runs_on labels itself; `runners`: runners run everything. */
@@ -43,12 +51,16 @@ export interface RemoteRunRequest {
   observe: RunObserver;
   /** No connected runner can take it (yet): why it still waits, for its page. */
   onWaiting(reason: string): void;
+  /** The id of the latest event of the execution's live stream (kept for a successor). */
+  lastEventId?(): number;
 }
 
 /** The one thing execute.ts needs of the runners: whether a plan goes to them, and running it there. */
 export interface RemoteDispatch {
   takes(plan: Plan): boolean;
   run(request: RemoteRunRequest): Promise<RemoteOutcome>;
+  /** Follows on a run a runner holds, left by a server that died (several servers). */
+  resume?(request: RemoteRunRequest, saved: RunnerState): Promise<RemoteOutcome>;
 }
 
 export interface RunnerView {
@@ -71,6 +83,8 @@ interface Entry {
 
 export interface RunnerHubOptions {
   store: Store;
+  /** The data folder every server shares: executions' run folders are below it. */
+  dataDir?: string;
   /** Several servers: work one claims for another's execution is passed on to it (cluster/). */
   members?: Members;
   queue: WorkQueue;
@@ -104,7 +118,7 @@ export class RunnerHub implements RemoteDispatch {
   async run(request: RemoteRunRequest): Promise<RemoteOutcome> {
     const { queue, store } = this.#options;
     const id = request.execution.id;
-    const remote = new RemoteRun(id, request.runDir, request.observe);
+    const remote = new RemoteRun(id, request.runDir, request.observe, this.#persistence(request));
     this.#entries.set(id, { request, remote });
     const labels = planLabels(request.plan);
     const onAbort = () => {
@@ -134,6 +148,65 @@ export class RunnerHub implements RemoteDispatch {
       if (remote.leaseId !== undefined) await queue.finish(remote.leaseId);
       else await queue.remove(id);
     }
+  }
+
+  /**
+   * Follows on a run a runner holds whose server died (several servers): from where that server
+   * left it (runner-state.ts), taking its lease over. The runner sends again what it was not
+   * told was taken. Its lease already lost: it ends `error`, runner lost, as any.
+   */
+  async resume(request: RemoteRunRequest, saved: RunnerState): Promise<RemoteOutcome> {
+    const { queue } = this.#options;
+    const id = request.execution.id;
+    const logBytes: Record<string, number> = {};
+    for (const step of saved.steps) logBytes[step.log] = saved.logBytes[step.log] ?? 0;
+    await cutLogsBack(request.runDir, logBytes);
+    const remote = new RemoteRun(id, request.runDir, request.observe, {
+      ...this.#persistence(request),
+      resume: { ...saved, logBytes },
+    });
+    remote.runner = saved.runner;
+    remote.leaseId = saved.lease.id;
+    this.#entries.set(id, { request, remote });
+    const onAbort = () => {
+      remote.cancelRequested = true;
+    };
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (!(await queue.adopt(saved.lease))) void remote.lost(saved.runner);
+      else request.observe({ type: 'notice', message: `server ${this.#name} follows the run on` });
+      if (request.signal.aborted) onAbort();
+      return await remote.outcome;
+    } finally {
+      request.signal.removeEventListener('abort', onAbort);
+      this.#entries.delete(id);
+      await queue.finish(saved.lease.id);
+    }
+  }
+
+  /** With several servers, where the run stands is kept for a successor after every batch. */
+  #persistence(request: RemoteRunRequest): RemoteRunOptions {
+    if (!this.#options.members) return {};
+    return {
+      persist: async (snapshot) => {
+        const entry = this.#entries.get(request.execution.id);
+        const { runner, leaseId } = entry?.remote ?? {};
+        if (runner === undefined || leaseId === undefined) return;
+        const lease: HandedLease = {
+          id: leaseId,
+          executionId: request.execution.id,
+          runner,
+          expiresAt: 0,
+          labels: planLabels(request.plan),
+        };
+        await writeRunnerState(request.runDir, {
+          ...snapshot,
+          lease,
+          runner,
+          streamId: request.lastEventId?.() ?? 0,
+        });
+      },
+    };
   }
 
   /**
@@ -216,6 +289,11 @@ export class RunnerHub implements RemoteDispatch {
   async #assign(entry: Entry, runner: Runner, leaseId: string): Promise<ClaimedJob> {
     entry.remote.runner = runner.name;
     entry.remote.leaseId = leaseId;
+    if (this.#options.members) {
+      const { plan, projectName, runDir } = entry.request;
+      await writeFollowedJob(runDir, { plan, projectName });
+      await this.#persistence(entry.request).persist?.(entry.remote.snapshot());
+    }
     await this.#options.store.runners.assignExecution(entry.request.execution.id, runner.name);
     entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
     return jobOf(leaseId, entry.request, this.#options.leaseMs ?? LEASE_MS);
@@ -272,7 +350,8 @@ export class RunnerHub implements RemoteDispatch {
       }
       const where = await this.#managedElsewhere(id);
       if (where === 'here') answer.lost.push(id);
-      else if (where !== 'unknown') {
+      else if (where === 'unknown') await this.#keepForSuccessor(id);
+      else {
         const group = elsewhere.get(where.name) ?? { peer: where, ids: [] };
         group.ids.push(id);
         elsewhere.set(where.name, group);
@@ -297,6 +376,18 @@ export class RunnerHub implements RemoteDispatch {
       }
     }
     return answer;
+  }
+
+  /**
+   * A runner's heartbeat for a run whose server does not answer: its lease is extended here, as
+   * that server left it (runner-state.ts), so that the server taking it up finds it held.
+   */
+  async #keepForSuccessor(id: string): Promise<void> {
+    const { store, queue, dataDir } = this.#options;
+    const row = await store.executions.get(id);
+    const saved =
+      row && dataDir !== undefined ? await readRunnerState(join(dataDir, row.logs_dir)) : undefined;
+    if (saved) await queue.extend(saved.state.lease).catch(() => false);
   }
 
   get #name(): string {

@@ -88,6 +88,10 @@ export class MemoryWorkQueue implements WorkQueue {
     return true;
   }
 
+  extend(lease: HandedLease): Promise<boolean> {
+    return this.heartbeat(lease.id);
+  }
+
   async giveBack(leaseId: string): Promise<void> {
     const lease = this.#leases.get(leaseId);
     if (!lease) return;

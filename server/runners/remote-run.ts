@@ -23,6 +23,20 @@ export class EventGapError extends Error {
   }
 }
 
+/** What a successor needs to follow the run on (runner-state.ts), as of the last batch taken. */
+export interface RemoteSnapshot {
+  received: number;
+  steps: StepRecord[];
+  logBytes: Record<string, number>;
+}
+
+export interface RemoteRunOptions {
+  /** Kept after each batch, before the runner hears it was taken (several servers). */
+  persist?(snapshot: RemoteSnapshot): Promise<void>;
+  /** Taken over from a server that died: where it stood (its log files already cut back to it). */
+  resume?: RemoteSnapshot;
+}
+
 export class RemoteRun {
   readonly executionId: string;
   /** The runner holding it, once claimed. */
@@ -34,16 +48,25 @@ export class RemoteRun {
   readonly #observe: RunObserver;
   readonly #steps = new Map<string, StepRecord>();
   #received = 0;
+  /** Bytes in each log file this run wrote, by its path in the run folder. */
+  readonly #logBytes = new Map<string, number>();
+  readonly #persist: RemoteRunOptions['persist'];
   /** Batches are applied one after the other, in the order they were accepted. */
   #applying: Promise<void> = Promise.resolve();
   #settle!: (outcome: RemoteOutcome) => void;
   readonly outcome: Promise<RemoteOutcome>;
   #ended = false;
 
-  constructor(executionId: string, runDir: string, observe: RunObserver) {
+  constructor(executionId: string, runDir: string, observe: RunObserver, options: RemoteRunOptions = {}) {
     this.executionId = executionId;
     this.#runDir = runDir;
     this.#observe = observe;
+    this.#persist = options.persist;
+    if (options.resume) {
+      this.#received = options.resume.received;
+      for (const step of options.resume.steps) this.#steps.set(step.name, step);
+      for (const [log, bytes] of Object.entries(options.resume.logBytes)) this.#logBytes.set(log, bytes);
+    }
     this.outcome = new Promise((resolve) => {
       this.#settle = resolve;
     });
@@ -70,6 +93,7 @@ export class RemoteRun {
         if (event.type === 'step') this.#steps.set(event.step.name, event.step);
         this.#observe(event);
       }
+      await this.#persist?.(this.snapshot());
       return this.#received;
     });
     this.#applying = work.then(
@@ -77,6 +101,14 @@ export class RemoteRun {
       () => undefined,
     );
     return work;
+  }
+
+  snapshot(): RemoteSnapshot {
+    return {
+      received: this.#received,
+      steps: [...this.#steps.values()],
+      logBytes: Object.fromEntries(this.#logBytes),
+    };
   }
 
   /** The runner says how it ended, once every event it sent is taken. False when events are missing. */
@@ -137,8 +169,10 @@ export class RemoteRun {
     }
     for (const [log, lines] of byFile) {
       const file = join(this.#runDir, log);
+      const text = lines.join('');
       await mkdir(dirname(file), { recursive: true });
-      await appendFile(file, lines.join(''));
+      await appendFile(file, text);
+      this.#logBytes.set(log, (this.#logBytes.get(log) ?? 0) + Buffer.byteLength(text));
     }
   }
 }

@@ -47,6 +47,11 @@ export interface WorkQueue {
   handOver(leaseId: string): Promise<HandedLease | undefined>;
   /** Follows a lease another process claimed (heartbeats, finish, expiry); false when it is lost already. */
   adopt(lease: HandedLease): Promise<boolean>;
+  /**
+   * Extends a lease no live process follows (the server following it died and no other has
+   * taken it up yet), so that it outlasts the wait for a successor; false when it is lost.
+   */
+  extend(lease: HandedLease): Promise<boolean>;
   /** Puts held work back in line, untouched: it could not be handed to its runner. */
   giveBack(leaseId: string): Promise<void>;
   /** Takes waiting work out of the queue (terminated before a runner took it); false when not waiting. */

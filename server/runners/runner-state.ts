@@ -1,0 +1,72 @@
+// What the server following a runner's execution keeps beside its logs, so that another server
+// can follow it on when this one dies (several servers share the data folder): the plan, the
+// lease, how many of the runner's events are taken, the steps as they stand, how long each log
+// file was then, and the last id of the live stream. Written after every batch taken and before
+// the runner hears it was taken, so what a successor reads is never ahead of the runner's
+// view: anything newer the runner sends again, and the log files are cut back to their recorded
+// length first, so no line is written twice.
+import { readFile, rename, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Plan } from '../../engine/plan.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import type { HandedLease } from './work-queue.ts';
+
+const PLAN_FILE = 'runner-plan.json';
+const STATE_FILE = 'runner-state.json';
+
+export interface RunnerState {
+  lease: HandedLease;
+  runner: string;
+  /** Events taken, in the runner's numbering. */
+  received: number;
+  steps: StepRecord[];
+  /** Bytes of each log file (relative to the run folder) once those events were written. */
+  logBytes: Record<string, number>;
+  /** The live stream's last event id then: a successor's stream goes on after it. */
+  streamId: number;
+}
+
+export interface FollowedJob {
+  plan: Plan;
+  projectName: string;
+}
+
+export async function writeFollowedJob(runDir: string, job: FollowedJob): Promise<void> {
+  await writeAtomically(join(runDir, PLAN_FILE), JSON.stringify(job));
+}
+
+export async function writeRunnerState(runDir: string, state: RunnerState): Promise<void> {
+  await writeAtomically(join(runDir, STATE_FILE), JSON.stringify(state));
+}
+
+/** Both files, or undefined when the execution was never followed on a runner (or they are unreadable). */
+export async function readRunnerState(
+  runDir: string,
+): Promise<{ job: FollowedJob; state: RunnerState } | undefined> {
+  try {
+    const job = JSON.parse(await readFile(join(runDir, PLAN_FILE), 'utf8')) as FollowedJob;
+    const state = JSON.parse(await readFile(join(runDir, STATE_FILE), 'utf8')) as RunnerState;
+    return { job, state };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cuts each log file back to its recorded length: lines written after it come again. */
+export async function cutLogsBack(runDir: string, logBytes: Record<string, number>): Promise<void> {
+  for (const [log, bytes] of Object.entries(logBytes)) {
+    await truncate(join(runDir, log), bytes).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+}
+
+/**
+ * A killed process leaves the old file or the new one, whole (no fsync: what a successor needs
+ * to survive is the server process, not the machine under the shared folder).
+ */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await rename(temporary, file);
+}
