@@ -331,6 +331,13 @@ export interface RunnersTable {
   capacity: number | null;
 }
 
+/** A cluster-wide slot an execution holds while it runs (migration 016, server/store/slots.ts). */
+export interface ExecutionSlotsTable {
+  execution_id: string;
+  project_id: string;
+  taken_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -352,6 +359,7 @@ export interface Database {
   session_keys: SessionKeysTable;
   log_lines: LogLinesTable;
   runners: RunnersTable;
+  execution_slots: ExecutionSlotsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -20,6 +20,7 @@ import { type ScheduleRepo, scheduleRepo } from './schedules.ts';
 import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
+import { type SlotRepo, slotRepo } from './slots.ts';
 import { type StatusSettingsRepo, statusSettingsRepo } from './status-settings.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
@@ -66,6 +67,8 @@ export interface Store {
   readonly logSearch: LogSearchRepo;
   /** Machines that claim executions over HTTP (server/runners/). */
   readonly runners: RunnerRepo;
+  /** Cluster-wide execution slots: the running limits held across servers (slots.ts). */
+  readonly slots: SlotRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -115,6 +118,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     caches: cacheRepo(context),
     logSearch: logSearchRepo(context),
     runners: runnerRepo(context),
+    slots: slotRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -34,6 +34,7 @@ const MIGRATIONS = [
   '012-log-search',
   '013-runners',
   '014-rerun-from-failed',
+  '016-execution-slots',
 ];
 
 const TABLES = [
@@ -43,6 +44,7 @@ const TABLES = [
   'environments',
   'execution_forges',
   'execution_secrets',
+  'execution_slots',
   'executions',
   'log_lines',
   'project_members',

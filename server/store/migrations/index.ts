@@ -44,6 +44,7 @@ import * as concurrencyFileSchedules from './011-concurrency-file-schedules.ts';
 import * as logSearch from './012-log-search.ts';
 import * as runners from './013-runners.ts';
 import * as rerunFromFailed from './014-rerun-from-failed.ts';
+import * as executionSlots from './016-execution-slots.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -60,6 +61,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '012-log-search': logSearch,
   '013-runners': runners,
   '014-rerun-from-failed': rerunFromFailed,
+  '016-execution-slots': executionSlots,
 };
 
 export { binaryType, floatType, idColumn, isPostgres } from './portable.ts';
