@@ -17,6 +17,7 @@ import {
 import type { ConcurrencyGroup } from '../../engine/plan.ts';
 import type { StepGroups } from '../../engine/run.ts';
 import type { Execution } from '../store/index.ts';
+import type { ClusterSlots } from './cluster-slots.ts';
 import type { SlotQueue, SlotRequest } from './slots.ts';
 
 /** A job's place in the slot line: left while it waits for its group, then taken. */
@@ -106,9 +107,16 @@ export interface Resumable extends SlotRequest {
 /**
  * A job's place in `queue`, where it stands `reading` from its creation. Taken, it keeps that
  * place (or, having left it to wait for its group, queues at the back like a new one) and waits
- * for the dispatcher to resume it.
+ * for the dispatcher to resume it. Resumed, it holds this server's slot and takes its slot in
+ * the database (`cluster`, cluster-slots.ts); refused there, it goes back to its place, marked,
+ * and the dispatcher resumes it again once it may ask anew.
  */
-export function queueSlot<T extends Resumable>(job: T, queue: SlotQueue<T>, dispatch: () => void): JobSlot {
+export function queueSlot<T extends Resumable>(
+  job: T,
+  queue: SlotQueue<T>,
+  dispatch: () => void,
+  cluster: ClusterSlots,
+): JobSlot {
   return {
     yield() {
       if (queue.remove(job.id)) dispatch();
@@ -116,17 +124,37 @@ export function queueSlot<T extends Resumable>(job: T, queue: SlotQueue<T>, disp
     take(signal) {
       return new Promise((resolve) => {
         if (signal.aborted) return resolve(false);
-        const onAbort = () => {
+        let settled = false;
+        const settle = (taken: boolean) => {
+          settled = true;
           job.resume = undefined;
-          queue.remove(job.id);
-          resolve(false);
-        };
-        job.resume = () => {
           signal.removeEventListener('abort', onAbort);
-          resolve(true);
+          resolve(taken);
         };
+        const onAbort = () => {
+          cluster.forget(job);
+          queue.remove(job.id);
+          settle(false);
+        };
+        const resume = () => {
+          void cluster.take(job).then((take) => {
+            if (settled) {
+              // It stopped waiting meanwhile: the slot it just got goes (its end frees it too).
+              if (take === 'taken') void cluster.release(job.id);
+              return;
+            }
+            if (take === 'taken') return settle(true);
+            // Full on the servers together: its slot here goes to whoever may use it meanwhile.
+            queue.putBack(job.id);
+            cluster.refuse(job, take);
+            job.resume = resume;
+            dispatch();
+          });
+        };
+        job.resume = resume;
         signal.addEventListener('abort', onAbort, { once: true });
         job.reading = false;
+        job.refused = undefined;
         if (!queue.isWaiting(job.id)) queue.enqueue(job);
         dispatch();
       });

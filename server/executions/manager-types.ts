@@ -23,8 +23,13 @@ export interface ExecutionManagerOptions {
   /** Between SIGTERM and SIGKILL when a step is stopped. */
   graceMs?: number;
   now?: () => Date;
-  /** Executions running at once over all projects; default: the number of cores. */
+  /**
+   * Executions running at once over all projects; default: the number of cores. It is also the
+   * limit over every server sharing the database that this server's takes check (cluster-slots.ts).
+   */
   maxRunning?: number;
+  /** How often an execution the database refused a slot asks again (ms); default 500. */
+  clusterRetryMs?: number;
   /** Events of one execution kept in memory; older ones are read back from the log files. */
   maxBufferedEvents?: number;
   /** How long an ended execution's live stream stays, for clients that reconnect right after the end. */

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { readRunnerState } from '../runners/runner-state.ts';
 import { FileSchedules } from '../schedules/file-schedules.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
+import { ClusterSlots } from './cluster-slots.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import { ExternalExecutions } from './external.ts';
@@ -60,6 +61,8 @@ export class ExecutionManager implements ExecutionControl {
   readonly #options: ExecutionManagerOptions;
   readonly #now: () => Date;
   readonly #queue: SlotQueue<Job>;
+  /** The slots in the database: the limits held across every server sharing it. */
+  readonly #cluster: ClusterSlots;
   /** Executions fetching their source and reading their file before they wait for a slot. */
   readonly #reads: ReadLimit;
   /** Waiting and running executions. */
@@ -83,6 +86,13 @@ export class ExecutionManager implements ExecutionControl {
     this.#now = options.now ?? (() => new Date());
     const maxRunning = options.maxRunning ?? availableParallelism();
     this.#queue = new SlotQueue(maxRunning);
+    this.#cluster = new ClusterSlots({
+      slots: options.store.slots,
+      maxRunning,
+      logger: options.logger,
+      retry: () => this.#dispatch(),
+      ...(options.clusterRetryMs !== undefined ? { retryMs: options.clusterRetryMs } : {}),
+    });
     // As many reads at once as runs: enough to keep the slots busy, not a fetch per pending one.
     this.#reads = new ReadLimit(maxRunning);
     this.#clean = runCleaner(options.backend, options.logger);
@@ -112,7 +122,7 @@ export class ExecutionManager implements ExecutionControl {
     this.#jobContext = {
       options,
       turns: new GroupTurns(),
-      slot: (job) => queueSlot(job, this.#queue, () => this.#dispatch()),
+      slot: (job) => queueSlot(job, this.#queue, () => this.#dispatch(), this.#cluster),
       read: (signal) => this.#reads.acquire(signal),
       terminate: (id, reason) => void this.terminate(id, reason),
       fileSchedules: this.fileSchedules,
@@ -308,6 +318,7 @@ export class ExecutionManager implements ExecutionControl {
    */
   async drain(graceMs: number): Promise<void> {
     this.#draining = true;
+    this.#cluster.stop();
     // Those without a slot never get one now: they stop reading or waiting, and stay pending.
     const waiting = [...this.#jobs.values()].filter((job) => job.done && !this.#queue.isRunning(job.id));
     const stopped = waiting.map((job) => {
@@ -396,7 +407,7 @@ export class ExecutionManager implements ExecutionControl {
     this.#queue.enqueue(job);
     // During a drain it stays pending for the next start's recover().
     if (this.#draining) return;
-    job.done = runJob(job, this.#jobContext).finally(() => {
+    job.done = runJob(job, this.#jobContext).finally(async () => {
       this.#queue.remove(job.id);
       this.#queue.release(job.id);
       if (job.leftPending) {
@@ -407,7 +418,11 @@ export class ExecutionManager implements ExecutionControl {
         return;
       }
       this.#jobs.delete(job.id);
+      // Those the database refused may ask again: its slot there went with its end (setEnded).
+      this.#cluster.wake();
       this.#dispatch();
+      // Should its end not have been recorded (the database failed), the slot goes all the same.
+      await this.#cluster.release(job.id);
     });
   }
 

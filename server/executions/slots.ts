@@ -3,6 +3,9 @@
 // An execution queues from its creation, while it still reads its pipeline file (its group must
 // be known before it waits here): until then it holds back its project's later ones, so a quick
 // read does not overtake a slow one.
+// With several servers each keeps its own queue, and an execution it takes must also hold a
+// slot in the database (cluster-slots.ts): one the database refuses goes back to its place here,
+// `refused`, until it may try again.
 // Pure bookkeeping, no I/O: the manager asks take() whenever something was added or released.
 
 export interface SlotRequest {
@@ -12,6 +15,12 @@ export interface SlotRequest {
   projectLimit: number;
   /** Still reading its pipeline file: it may not start yet, nor may its project's later ones. */
   reading?: boolean;
+  /**
+   * The cluster-wide slot was refused (cluster-slots.ts): it may not start until it may try
+   * again, nor may its project's later ones ('project': the project is full on every server
+   * together) or any later one ('all': the global limit is reached on every server together).
+   */
+  refused?: 'project' | 'all';
 }
 
 export class SlotQueue<T extends SlotRequest> {
@@ -19,6 +28,9 @@ export class SlotQueue<T extends SlotRequest> {
   #waiting: T[] = [];
   readonly #running = new Map<string, T>();
   readonly #runningPerProject = new Map<string, number>();
+  /** Each item's place in arrival order, while it waits or runs: putBack() puts it back there. */
+  readonly #arrival = new Map<string, number>();
+  #arrivals = 0;
 
   constructor(maxRunning: number) {
     if (!Number.isInteger(maxRunning) || maxRunning < 1) {
@@ -57,6 +69,7 @@ export class SlotQueue<T extends SlotRequest> {
       throw new Error(`execution ${item.id} is already queued`);
     }
     this.#waiting.push(item);
+    this.#arrival.set(item.id, this.#arrivals++);
   }
 
   /** Takes a waiting item out of the queue; undefined when it is not waiting. */
@@ -64,7 +77,23 @@ export class SlotQueue<T extends SlotRequest> {
     const index = this.#waiting.findIndex((item) => item.id === id);
     if (index === -1) return undefined;
     const [item] = this.#waiting.splice(index, 1);
+    this.#arrival.delete(id);
     return item;
+  }
+
+  /**
+   * A running item goes back to waiting, at the place it had in arrival order, its slot free
+   * (the database refused its cluster-wide one). False when it was not running.
+   */
+  putBack(id: string): boolean {
+    const item = this.#running.get(id);
+    if (!item) return false;
+    this.#free(item);
+    const place = this.#arrival.get(id) ?? Number.POSITIVE_INFINITY;
+    const before = this.#waiting.findIndex((other) => (this.#arrival.get(other.id) ?? 0) > place);
+    if (before === -1) this.#waiting.push(item);
+    else this.#waiting.splice(before, 0, item);
+    return true;
   }
 
   /** Moves every item that may start now to running and returns them, oldest first. */
@@ -72,10 +101,13 @@ export class SlotQueue<T extends SlotRequest> {
     const started: T[] = [];
     const still: T[] = [];
     const heldBack = new Set<string>();
+    let allHeldBack = false;
     for (const item of this.#waiting) {
       const inProject = this.#runningPerProject.get(item.projectId) ?? 0;
-      if (item.reading) heldBack.add(item.projectId);
+      if (item.reading || item.refused === 'project') heldBack.add(item.projectId);
+      if (item.refused === 'all') allHeldBack = true;
       if (
+        !allHeldBack &&
         !heldBack.has(item.projectId) &&
         this.#running.size < this.#maxRunning &&
         inProject < Math.max(1, item.projectLimit)
@@ -107,7 +139,12 @@ export class SlotQueue<T extends SlotRequest> {
   release(id: string): void {
     const item = this.#running.get(id);
     if (!item) return;
-    this.#running.delete(id);
+    this.#free(item);
+    this.#arrival.delete(id);
+  }
+
+  #free(item: T): void {
+    this.#running.delete(item.id);
     const left = (this.#runningPerProject.get(item.projectId) ?? 1) - 1;
     if (left > 0) this.#runningPerProject.set(item.projectId, left);
     else this.#runningPerProject.delete(item.projectId);

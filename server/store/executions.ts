@@ -118,7 +118,10 @@ export interface ExecutionRepo {
    * False when it was not pending.
    */
   setPendingReason(id: string, reason: string | null): Promise<boolean>;
-  /** blocked|pending|running -> a finished status, stamping ended_at. False when it had already finished. */
+  /**
+   * blocked|pending|running -> a finished status, stamping ended_at, and its cluster-wide slot
+   * (slots.ts) freed. False when it had already finished.
+   */
   setEnded(id: string, status: RunStatus, reason: string | null, at?: string): Promise<boolean>;
   /**
    * The latest execution that is running or finished (pending and blocked ones don't count: a
@@ -360,6 +363,9 @@ export function executionRepo({ db, now }: RepoContext): ExecutionRepo {
         .where('id', '=', id)
         .where('status', 'in', ACTIVE)
         .executeTakeFirst();
+      // Its cluster-wide slot goes with it, whoever ends it (its server, a terminate from
+      // another, the recovery of a server that died): no ended execution holds one (slots.ts).
+      await db.deleteFrom('execution_slots').where('execution_id', '=', id).execute();
       return result.numUpdatedRows === 1n;
     },
 

@@ -80,6 +80,7 @@ export type { SessionKeyInfo, SessionKeyRepo } from './session-keys.ts';
 export { SESSION_KEY_LIFETIME_MS } from './session-keys.ts';
 export type { SessionRepo, SessionSummary } from './sessions.ts';
 export { MAX_SESSION_EXECUTIONS } from './sessions.ts';
+export type { SlotLimits, SlotRepo, SlotTake } from './slots.ts';
 export type { StatusSettings, StatusSettingsRepo } from './status-settings.ts';
 export { DEFAULT_STATUS_SETTINGS } from './status-settings.ts';
 export type { StepRepo, StoredGateDecision } from './steps.ts';

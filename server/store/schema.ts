@@ -344,6 +344,13 @@ export interface ServersTable {
   last_seen_at: string;
 }
 
+/** A cluster-wide slot an execution holds while it runs (migration 016, server/store/slots.ts). */
+export interface ExecutionSlotsTable {
+  execution_id: string;
+  project_id: string;
+  taken_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -366,6 +373,7 @@ export interface Database {
   log_lines: LogLinesTable;
   runners: RunnersTable;
   servers: ServersTable;
+  execution_slots: ExecutionSlotsTable;
 }
 
 export type User = Selectable<UsersTable>;

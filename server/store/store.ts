@@ -21,6 +21,7 @@ import { type SecretRepo, secretRepo } from './secrets.ts';
 import { type ServerRepo, serverRepo } from './servers.ts';
 import { type SessionKeyRepo, sessionKeyRepo } from './session-keys.ts';
 import { type SessionRepo, sessionRepo } from './sessions.ts';
+import { type SlotRepo, slotRepo } from './slots.ts';
 import { type StatusSettingsRepo, statusSettingsRepo } from './status-settings.ts';
 import { type StepRepo, stepRepo } from './steps.ts';
 import { type TokenRepo, tokenRepo } from './tokens.ts';
@@ -69,6 +70,8 @@ export interface Store {
   readonly runners: RunnerRepo;
   /** The `gbcms serve` processes sharing the database, and which executions each manages. */
   readonly servers: ServerRepo;
+  /** Cluster-wide execution slots: the running limits held across servers (slots.ts). */
+  readonly slots: SlotRepo;
   /** Resolves when the database answers a query (for health checks). */
   ping(): Promise<void>;
   /** Closes the database. Safe to call more than once. */
@@ -119,6 +122,7 @@ export async function openStore(dataDir: string, options: StoreOptions = {}): Pr
     logSearch: logSearchRepo(context),
     runners: runnerRepo(context),
     servers: serverRepo(context),
+    slots: slotRepo(context),
     async ping() {
       await sql`select 1`.execute(db);
     },

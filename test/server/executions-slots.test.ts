@@ -88,4 +88,51 @@ describe('slot queue', () => {
     assert.throws(() => queue.enqueue(item('a1', 'a')), /already queued/);
     assert.throws(() => new SlotQueue(0), RangeError);
   });
+
+  test('putBack returns a running item to its place in line, its slot free', () => {
+    const queue = new SlotQueue(2);
+    for (const [id, project] of [
+      ['a1', 'a'],
+      ['b1', 'b'],
+      ['c1', 'c'],
+      ['d1', 'd'],
+    ] as const) {
+      queue.enqueue(item(id, project));
+    }
+    assert.deepEqual(ids(queue.take()), ['a1', 'b1']);
+    assert.equal(queue.putBack('b1'), true);
+    assert.equal(queue.putBack('nope'), false);
+    assert.equal(queue.running, 1);
+    assert.deepEqual(ids(queue.waitingItems()), ['b1', 'c1', 'd1']);
+    assert.equal(queue.putBack('a1'), true);
+    assert.deepEqual(ids(queue.waitingItems()), ['a1', 'b1', 'c1', 'd1']);
+    assert.deepEqual(ids(queue.take()), ['a1', 'b1']);
+  });
+
+  test("one refused for its project holds back its project's later ones, not other projects'", () => {
+    const queue = new SlotQueue(4);
+    const a1 = item('a1', 'a', 2);
+    for (const queued of [a1, item('a2', 'a', 2), item('b1', 'b')]) queue.enqueue(queued);
+    assert.deepEqual(ids(queue.take()), ['a1', 'a2', 'b1']);
+    queue.putBack('a2');
+    queue.putBack('a1');
+    queue.putBack('b1');
+    Object.assign(a1, { refused: 'project' });
+    assert.deepEqual(ids(queue.take()), ['b1']);
+    Object.assign(a1, { refused: undefined });
+    assert.deepEqual(ids(queue.take()), ['a1', 'a2']);
+  });
+
+  test('one refused because every slot is taken holds back every later one', () => {
+    const queue = new SlotQueue(4);
+    const b1 = item('b1', 'b');
+    for (const queued of [item('a1', 'a'), b1, item('c1', 'c')]) queue.enqueue(queued);
+    assert.deepEqual(ids(queue.take()), ['a1', 'b1', 'c1']);
+    queue.putBack('b1');
+    queue.putBack('c1');
+    Object.assign(b1, { refused: 'all' });
+    assert.deepEqual(ids(queue.take()), []);
+    Object.assign(b1, { refused: undefined });
+    assert.deepEqual(ids(queue.take()), ['b1', 'c1']);
+  });
 });

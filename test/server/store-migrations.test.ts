@@ -35,6 +35,7 @@ const MIGRATIONS = [
   '013-runners',
   '014-rerun-from-failed',
   '015-servers',
+  '016-execution-slots',
 ];
 
 const TABLES = [
@@ -44,6 +45,7 @@ const TABLES = [
   'environments',
   'execution_forges',
   'execution_secrets',
+  'execution_slots',
   'executions',
   'log_lines',
   'project_members',

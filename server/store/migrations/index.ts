@@ -45,6 +45,7 @@ import * as logSearch from './012-log-search.ts';
 import * as runners from './013-runners.ts';
 import * as rerunFromFailed from './014-rerun-from-failed.ts';
 import * as servers from './015-servers.ts';
+import * as executionSlots from './016-execution-slots.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '013-runners': runners,
   '014-rerun-from-failed': rerunFromFailed,
   '015-servers': servers,
+  '016-execution-slots': executionSlots,
 };
 
 export { binaryType, floatType, idColumn, isPostgres } from './portable.ts';
