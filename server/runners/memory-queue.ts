@@ -29,6 +29,8 @@ export class MemoryWorkQueue implements WorkQueue {
   #waiting: QueuedWork[] = [];
   readonly #claims = new Set<Claim>();
   readonly #leases = new Map<string, HandedLease>();
+  /** Handed over and not adopted yet: followed by no one, never expired. */
+  readonly #handed = new Map<string, HandedLease>();
   readonly #expired = new Set<(lease: Lease) => void>();
   readonly #sweep: NodeJS.Timeout;
 
@@ -79,17 +81,23 @@ export class MemoryWorkQueue implements WorkQueue {
   // One process holds everything here: a lease handed over comes back to this same queue.
   async handOver(leaseId: string): Promise<HandedLease | undefined> {
     const lease = this.#leases.get(leaseId);
+    if (!lease) return undefined;
     this.#leases.delete(leaseId);
+    this.#handed.set(leaseId, lease);
     return lease;
   }
 
   async adopt(lease: HandedLease): Promise<boolean> {
-    this.#leases.set(lease.id, lease);
+    const handed = this.#handed.get(lease.id);
+    if (!handed) return false;
+    this.#handed.delete(lease.id);
+    handed.expiresAt = this.#now() + this.#options.leaseMs;
+    this.#leases.set(lease.id, handed);
     return true;
   }
 
-  extend(lease: HandedLease): Promise<boolean> {
-    return this.heartbeat(lease.id);
+  async extend(lease: HandedLease): Promise<boolean> {
+    return this.#handed.has(lease.id) || this.heartbeat(lease.id);
   }
 
   async giveBack(leaseId: string): Promise<void> {

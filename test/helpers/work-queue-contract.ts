@@ -119,6 +119,40 @@ export function workQueueContract(make: MakeQueue): void {
     await queue.close();
   });
 
+  test('a lease handed over is followed only once adopted: heartbeats, finish and expiry there', async () => {
+    const queue = await make(LONG);
+    await queue.enqueue({ executionId: 'moved', labels: ['gpu'] });
+    const [lease] = await queue.claim({ name: 'r', labels: ['gpu'] }, 1, 0);
+    const handed = await queue.handOver(lease?.id ?? '');
+    assert.deepEqual(
+      handed && [handed.id, handed.executionId, handed.runner, handed.labels],
+      [lease?.id, 'moved', 'r', ['gpu']],
+    );
+    assert.equal(await queue.handOver(lease?.id ?? ''), undefined);
+    assert.equal(await queue.heartbeat(lease?.id ?? ''), false, 'not followed between hand-over and adoption');
+    // No server follows it yet: a runner's heartbeat keeps it all the same.
+    assert.equal(await queue.extend(handed ?? ({} as never)), true);
+    assert.equal(await queue.adopt(handed ?? ({} as never)), true);
+    assert.equal(await queue.heartbeat(lease?.id ?? ''), true);
+    assert.deepEqual(await queue.claim({ name: 'other', labels: ['gpu'] }, 1, 0), []);
+    await queue.finish(lease?.id ?? '');
+    assert.equal(await queue.heartbeat(lease?.id ?? ''), false);
+    assert.deepEqual(await queue.waiting(), []);
+    await queue.close();
+  });
+
+  test('work given back waits again, first in line, for the next claim', async () => {
+    const queue = await make(LONG);
+    await queue.enqueue({ executionId: 'first', labels: [] });
+    await queue.enqueue({ executionId: 'second', labels: [] });
+    const [lease] = await queue.claim({ name: 'r', labels: [] }, 1, 0);
+    assert.equal(lease?.executionId, 'first');
+    await queue.giveBack(lease?.id ?? '');
+    assert.equal(await queue.heartbeat(lease?.id ?? ''), false);
+    assert.deepEqual(ids(await queue.claim({ name: 'next', labels: [] }, 2, 0)), ['first', 'second']);
+    await queue.close();
+  });
+
   test('close answers waiting claims with nothing', async () => {
     const queue = await make(LONG);
     const claim = queue.claim({ name: 'r', labels: [] }, 1, 600_000);

@@ -85,6 +85,28 @@ describe('BullMQWorkQueue', () => {
     await two.queue.close();
   });
 
+  test('a lease one server claimed is handed over to another, which follows it from then on', async () => {
+    const one = await bullQueue({ leaseMs: 60_000, sweepMs: 50 });
+    const two = await bullQueue({ leaseMs: 60_000, sweepMs: 50 }, one.prefix);
+    const expired: string[] = [];
+    one.queue.onExpired((lease) => expired.push(`one:${lease.executionId}`));
+    two.queue.onExpired((lease) => expired.push(`two:${lease.executionId}`));
+    await one.queue.enqueue({ executionId: 'theirs', labels: ['linux'] });
+    const [lease] = await one.queue.claim({ name: 'r', labels: ['linux'] }, 1, 0);
+    const handed = await one.queue.handOver(lease?.id ?? '');
+    assert.ok(handed);
+    assert.equal(await two.queue.adopt(handed), true);
+    assert.equal(await two.queue.heartbeat(handed.id), true);
+    // The server that claimed it follows it no more: no heartbeat, no expiry of its own.
+    assert.equal(await one.queue.heartbeat(handed.id), false);
+    assert.equal(await two.queue.heartbeat(handed.id), true);
+    assert.deepEqual(expired, []);
+    await two.queue.finish(handed.id);
+    assert.equal(await two.queue.adopt(handed), false, 'a finished lease cannot be adopted');
+    await one.queue.close();
+    await two.queue.close();
+  });
+
   test("a previous process's work: waiting keeps its place, a lease it held is not run again", async () => {
     const old = await bullQueue(LONG);
     for (const id of ['first', 'second', 'taken']) await old.queue.enqueue({ executionId: id, labels: [] });

@@ -1,0 +1,107 @@
+// A server following a runner's execution keeps where it stands after every batch; a server
+// taking the execution over (its first one died) cuts the logs back to that and takes the
+// runner's events again from there: every line once. Its live stream goes on after the dead
+// server's last event id.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { RunEvent } from '../../engine/events.ts';
+import type { StepRecord } from '../../engine/run-record.ts';
+import { EventStream } from '../../server/executions/event-stream.ts';
+import type { ExecutionEvent } from '../../server/executions/types.ts';
+import { RemoteRun, type RemoteSnapshot } from '../../server/runners/remote-run.ts';
+import { cutLogsBack } from '../../server/runners/runner-state.ts';
+
+const step: StepRecord = {
+  name: 'build',
+  status: 'running',
+  exit_code: null,
+  reason: null,
+  started_at: '2026-12-05T10:00:00.000Z',
+  ended_at: null,
+  duration_ms: null,
+  attempts: 1,
+  log: 'logs/build.log',
+};
+
+function line(seq: number): RunEvent {
+  return {
+    type: 'log',
+    step: 'build',
+    line: { seq, time: '2026-12-05T10:00:01.000Z', stream: 'stdout', text: `line ${seq}` },
+  };
+}
+
+function lines(from: number, to: number): RunEvent[] {
+  const events: RunEvent[] = [];
+  for (let seq = from; seq <= to; seq++) events.push(line(seq));
+  return events;
+}
+
+test('a successor cuts the logs back to the last snapshot and takes the events again from there', async () => {
+  const runDir = await mkdtemp(join(tmpdir(), 'gbcms-takeover-'));
+  try {
+    const snapshots: RemoteSnapshot[] = [];
+    const first = new RemoteRun('x', runDir, () => undefined, {
+      persist: async (snapshot) => {
+        snapshots.push(structuredClone(snapshot));
+      },
+    });
+    // Event 0 is the run (its steps name their log files); events 1..10 lines 1..10, then 11..15.
+    const run = { type: 'run', run: { id: 'x', status: 'running', steps: [step] } } as unknown as RunEvent;
+    assert.equal(await first.accept(0, [run, ...lines(1, 10)]), 11);
+    assert.equal(await first.accept(11, lines(11, 15)), 16);
+    const kept = snapshots.at(-1);
+    assert.ok(kept);
+    assert.equal(kept.received, 16);
+    // The first server took a batch, wrote its lines, and died before it kept the snapshot.
+    await new RemoteRun('x', runDir, () => undefined, { resume: kept }).accept(16, lines(16, 18));
+    await cutLogsBack(runDir, kept.logBytes);
+
+    const observed: RunEvent[] = [];
+    const successor = new RemoteRun('x', runDir, (event) => observed.push(event), { resume: kept });
+    // The runner was never told batch 16.. was taken: it sends from its last answer, 11.
+    assert.equal(await successor.accept(11, lines(11, 20)), 21);
+    const texts = (await readFile(join(runDir, 'logs/build.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((record) => (JSON.parse(record) as { text: string }).text);
+    assert.deepEqual(
+      texts,
+      Array.from({ length: 20 }, (_, index) => `line ${index + 1}`),
+    );
+    assert.deepEqual(
+      observed.map((event) => (event.type === 'log' ? event.line.seq : -1)),
+      [16, 17, 18, 19, 20],
+    );
+    // The steps stand as kept: a lost runner ends the running one.
+    await successor.lost('r1');
+    assert.equal((await successor.outcome).reason, 'runner lost: r1');
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
+});
+
+test("a stream taken over goes on after the dead server's last id; earlier ids are skipped", async () => {
+  const stream = new EventStream({
+    logFile: () => undefined,
+    onListenerError: (error) => assert.fail(String(error)),
+  });
+  stream.continueAfter(500);
+  assert.equal(stream.lastId, 500);
+  const fromBefore: ExecutionEvent[] = [];
+  const fromLast: ExecutionEvent[] = [];
+  stream.subscribe((event) => fromBefore.push(event), 120);
+  stream.subscribe((event) => fromLast.push(event), 500);
+  stream.publish({ type: 'notice', message: 'server b follows the run on' });
+  stream.publish({ type: 'notice', message: 'and on' });
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  for (const got of [fromBefore, fromLast])
+    assert.deepEqual(
+      got.map((event) => event.id),
+      [501, 502],
+    );
+});
