@@ -4,10 +4,47 @@
 // after that server's last event id, and its end is recorded as any run's.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FollowedJob, RunnerState } from '../runners/runner-state.ts';
-import type { Outcome } from './execute.ts';
-import { WORKSPACES_DIR } from './execute.ts';
+import { type FollowedJob, type RunnerState, readRunnerState } from '../runners/runner-state.ts';
+import type { Execution } from '../store/index.ts';
+import type { EventStream } from './event-stream.ts';
+import { type Outcome, WORKSPACES_DIR } from './execute.ts';
 import { endJob, type Job, type JobContext, recorderFor } from './job.ts';
+import { storedRequest } from './stored-request.ts';
+
+export interface FollowContext {
+  jobContext: JobContext;
+  draining(): boolean;
+  /** The execution's live stream: the one it has, or a new one. */
+  stream(executionId: string): EventStream;
+  /** The job runs here from now on, holding a slot: `done` settles when it has ended. */
+  enlist(job: Job, run: () => Promise<void>): void;
+}
+
+/**
+ * A run a runner holds, left by a server that died: followed on here when that server kept where
+ * it stood (runner-state.ts). False when it cannot be, and the run ends as any abandoned one.
+ */
+export async function followRemote(ctx: FollowContext, execution: Execution): Promise<boolean> {
+  const { store, dataDir, runners } = ctx.jobContext.options;
+  if (!runners?.resume || ctx.draining()) return false;
+  const saved = await readRunnerState(join(dataDir, execution.logs_dir));
+  const project = saved && (await store.projects.get(execution.project_id));
+  if (!saved || !project) return false;
+  const stream = ctx.stream(execution.id);
+  if (stream.lastId === 0) stream.continueAfter(saved.state.streamId);
+  const job: Job = {
+    id: execution.id,
+    projectId: execution.project_id,
+    projectLimit: project.max_concurrent,
+    execution,
+    request: storedRequest(execution, project),
+    controller: new AbortController(),
+    stream,
+  };
+  ctx.enlist(job, () => followRemoteJob(job, ctx.jobContext, saved));
+  stream.publish({ type: 'status', execution });
+  return true;
+}
 
 export async function followRemoteJob(
   job: Job,

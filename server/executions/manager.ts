@@ -16,15 +16,13 @@
 //   manager.events.on('step-ended', ({ execution, step }) => ...)   step.duration_ms, step.status
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { readRunnerState } from '../runners/runner-state.ts';
 import { FileSchedules } from '../schedules/file-schedules.ts';
 import { type Execution, NotFoundError } from '../store/index.ts';
 import { ClusterSlots } from './cluster-slots.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
 import { ExternalExecutions } from './external.ts';
-import { followRemoteJob } from './followed-job.ts';
+import { followRemote } from './followed-job.ts';
 import { GroupTurns, queueSlot } from './group-turns.ts';
 import { HeldExecutions } from './held.ts';
 import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from './job.ts';
@@ -283,10 +281,7 @@ export class ExecutionManager implements ExecutionControl {
     return { pending: this.#jobs.size - running, running, runningSteps };
   }
 
-  /**
-   * For startup, before anything is started: executions left running become `error` ("engine
-   * restarted") with their backend resources removed, pending ones are queued again in their order.
-   */
+  /** For startup, before anything is started: what the previous process left (restart-recovery.ts). */
   async recover(): Promise<RecoveryReport> {
     const { store, members } = this.#options;
     return recoverAfterRestart({
@@ -358,33 +353,25 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   /** A run a runner holds, left by a server that died: followed on here (followed-job.ts). */
-  async #followRemote(execution: Execution): Promise<boolean> {
-    const { store, dataDir, runners } = this.#options;
-    if (!runners?.resume || this.#draining) return false;
-    const saved = await readRunnerState(join(dataDir, execution.logs_dir));
-    const project = saved && (await store.projects.get(execution.project_id));
-    if (!saved || !project) return false;
-    const stream = this.#streams.get(execution.id) ?? this.#openStream(execution.id);
-    if (stream.lastId === 0) stream.continueAfter(saved.state.streamId);
-    const job: Job = {
-      id: execution.id,
-      projectId: execution.project_id,
-      projectLimit: project.max_concurrent,
+  #followRemote(execution: Execution): Promise<boolean> {
+    return followRemote(
+      {
+        jobContext: this.#jobContext,
+        draining: () => this.#draining,
+        stream: (id) => this.#streams.get(id) ?? this.#openStream(id),
+        enlist: (job, run) => {
+          this.#jobOfStream.set(job.stream, job);
+          this.#jobs.set(job.id, job);
+          this.#queue.hold(job);
+          job.done = run().finally(() => {
+            this.#queue.release(job.id);
+            this.#jobs.delete(job.id);
+            this.#dispatch();
+          });
+        },
+      },
       execution,
-      request: storedRequest(execution, project),
-      controller: new AbortController(),
-      stream,
-    };
-    this.#jobOfStream.set(stream, job);
-    this.#jobs.set(job.id, job);
-    this.#queue.hold(job);
-    stream.publish({ type: 'status', execution });
-    job.done = followRemoteJob(job, this.#jobContext, saved).finally(() => {
-      this.#queue.release(job.id);
-      this.#jobs.delete(job.id);
-      this.#dispatch();
-    });
-    return true;
+    );
   }
 
   #admit(execution: Execution, request: StartExecutionRequest): void {
