@@ -5,8 +5,10 @@
 // folder) every server answers alike. Without peers nothing is looked up.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import { isFinished } from '../../engine/status.ts';
 import { FORWARDED_BY, forwardRequest } from '../cluster/forward.ts';
 import type { Members } from '../cluster/members.ts';
+import { errors } from '../errors.ts';
 
 /** `METHOD url-pattern` of the routes whose answer lives on the managing server. */
 const FORWARDED_ROUTES = new Set([
@@ -37,8 +39,15 @@ const forwardPlugin: FastifyPluginAsync<{ members: Members }> = async (app, { me
     const { id } = request.params as { id?: string };
     if (id === undefined) return;
     const execution = await app.store.executions.get(id);
-    const peer = execution && members.peer(execution.server);
-    if (!peer) return;
+    if (!execution) return;
+    const peer = members.peer(execution.server);
+    if (!peer) {
+      // Its server stopped answering and no server has taken it up yet: a runner keeps what it
+      // would send (a 404 would tell it the work is lost) and sends it again shortly.
+      const orphaned = !members.isMine(execution.server) && !isFinished(execution.status);
+      if (orphaned && request.routeOptions.config.auth === 'runner') throw errors.peerUnavailable();
+      return;
+    }
     if (await forwardRequest(request, reply, peer, members.name)) return reply;
   });
 };
