@@ -7,8 +7,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { isFinished } from '../../engine/status.ts';
 import { FORWARDED_BY, forwardRequest } from '../cluster/forward.ts';
-import type { Members } from '../cluster/members.ts';
+import { BEAT_MS, DEAD_AFTER_MS, type Members } from '../cluster/members.ts';
 import { errors } from '../errors.ts';
+import type { Execution } from '../store/index.ts';
 
 /** `METHOD url-pattern` of the routes whose answer lives on the managing server. */
 const FORWARDED_ROUTES = new Set([
@@ -32,23 +33,40 @@ const FORWARDED_ROUTES = new Set([
   'POST /api/runner/jobs/:id/finish',
 ]);
 
+/** Past this, a call about an execution nobody took up is answered here as it can be. */
+const TAKE_UP_WAIT_MS = DEAD_AFTER_MS + 4 * BEAT_MS;
+const TAKE_UP_POLL_MS = 250;
+
 const forwardPlugin: FastifyPluginAsync<{ members: Members }> = async (app, { members }) => {
+  /** The row once another server manages it (or it ended); as it is when that takes too long. */
+  const takenUp = async (id: string, from: string | null): Promise<Execution | undefined> => {
+    const until = Date.now() + TAKE_UP_WAIT_MS;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, TAKE_UP_POLL_MS));
+      const execution = await app.store.executions.get(id);
+      if (!execution || execution.server !== from || isFinished(execution.status)) return execution;
+      if (Date.now() > until) return execution;
+    }
+  };
+
   app.addHook('onRequest', async (request, reply) => {
-    if (!members.hasPeers || request.headers[FORWARDED_BY] !== undefined) return;
+    if (request.headers[FORWARDED_BY] !== undefined) return;
+    if (!members.hasPeers && members.gone().length === 0) return;
     if (!FORWARDED_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
     const { id } = request.params as { id?: string };
-    if (id === undefined) return;
-    const execution = await app.store.executions.get(id);
-    if (!execution) return;
-    const peer = members.peer(execution.server);
-    if (!peer) {
-      // Its server stopped answering and no server has taken it up yet: a runner keeps what it
-      // would send (a 404 would tell it the work is lost) and sends it again shortly.
-      const orphaned = !members.isMine(execution.server) && !isFinished(execution.status);
-      if (orphaned && request.routeOptions.config.auth === 'runner') throw errors.peerUnavailable();
-      return;
+    let execution = id === undefined ? undefined : await app.store.executions.get(id);
+    while (execution && !members.isMine(execution.server) && !isFinished(execution.status)) {
+      const peer = members.peer(execution.server);
+      if (peer && (await forwardRequest(request, reply, peer, members.name))) return reply;
+      // Its server does not answer (it died, or is dying) and no server has taken it up yet.
+      // A runner keeps what it would send (a 404 would tell it the work is lost) and sends it
+      // again shortly; anyone else (a page reconnecting its event stream) waits for the server
+      // that takes it up, then is answered by that one.
+      if (request.routeOptions.config.auth === 'runner') throw errors.peerUnavailable();
+      const from = execution.server;
+      execution = await takenUp(execution.id, from);
+      if (execution?.server === from) return;
     }
-    if (await forwardRequest(request, reply, peer, members.name)) return reply;
   });
 };
 
