@@ -4,14 +4,12 @@
 // takes(plan) and then run() instead of running the plan on its own backend, so slots (the
 // global limit, each project's max_concurrent) hold exactly as for local runs.
 
-import { join } from 'node:path';
 import type { RunObserver } from '../../engine/events.ts';
 import { type Plan, planLabels } from '../../engine/plan.ts';
-import { isFinished } from '../../engine/status.ts';
-import { callPeer } from '../cluster/forward.ts';
-import type { Members, Peer } from '../cluster/members.ts';
+import type { Members } from '../cluster/members.ts';
 import type { ExecutionLogger } from '../executions/logger.ts';
 import type { Execution, Runner, Store } from '../store/index.ts';
+import { PeerRelay } from './peer-relay.ts';
 import { Presence, type RunnerPresence } from './presence.ts';
 import {
   CLAIM_WAIT_MS,
@@ -23,14 +21,8 @@ import {
   LEASE_MS,
 } from './protocol.ts';
 import { type RemoteOutcome, RemoteRun, type RemoteRunOptions } from './remote-run.ts';
-import {
-  cutLogsBack,
-  type RunnerState,
-  readRunnerState,
-  writeFollowedJob,
-  writeRunnerState,
-} from './runner-state.ts';
-import { type HandedLease, hasLabels, type Lease, type WorkQueue } from './work-queue.ts';
+import { cutLogsBack, keepRunnerState, type RunnerState, writeFollowedJob } from './runner-state.ts';
+import { type HandedLease, hasLabels, type WorkQueue } from './work-queue.ts';
 
 /** `local`: the server runs what names no runs_on labels itself; `runners`: runners run everything. */
 export type DispatchMode = 'local' | 'runners';
@@ -100,9 +92,12 @@ export class RunnerHub implements RemoteDispatch {
   /** Executions handed to runners, waiting or claimed, until they end. */
   readonly #entries = new Map<string, Entry>();
   readonly #closing = new AbortController();
+  /** Work and heartbeats about executions other servers follow (several servers). */
+  readonly #relay: PeerRelay;
 
   constructor(options: RunnerHubOptions) {
     this.#options = options;
+    this.#relay = new PeerRelay(options);
     options.queue.onExpired((lease) => {
       const entry = this.#entries.get(lease.executionId);
       if (!entry || entry.remote.leaseId !== lease.id) return;
@@ -174,7 +169,11 @@ export class RunnerHub implements RemoteDispatch {
     request.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (!(await queue.adopt(saved.lease))) void remote.lost(saved.runner);
-      else request.observe({ type: 'notice', message: `server ${this.#name} follows the run on` });
+      else
+        request.observe({
+          type: 'notice',
+          message: `server ${this.#options.members?.name ?? ''} follows the run on`,
+        });
       if (request.signal.aborted) onAbort();
       return await remote.outcome;
     } finally {
@@ -187,25 +186,16 @@ export class RunnerHub implements RemoteDispatch {
   /** With several servers, where the run stands is kept for a successor after every batch. */
   #persistence(request: RemoteRunRequest): RemoteRunOptions {
     if (!this.#options.members) return {};
+    const { execution, plan, runDir } = request;
+    const holder = () => this.#entries.get(execution.id)?.remote;
     return {
-      persist: async (snapshot) => {
-        const entry = this.#entries.get(request.execution.id);
-        const { runner, leaseId } = entry?.remote ?? {};
-        if (runner === undefined || leaseId === undefined) return;
-        const lease: HandedLease = {
-          id: leaseId,
-          executionId: request.execution.id,
-          runner,
-          expiresAt: 0,
-          labels: planLabels(request.plan),
-        };
-        await writeRunnerState(request.runDir, {
-          ...snapshot,
-          lease,
-          runner,
+      persist: (snapshot) =>
+        keepRunnerState(runDir, snapshot, {
+          holder: holder(),
+          executionId: execution.id,
+          labels: planLabels(plan),
           streamId: request.lastEventId?.() ?? 0,
-        });
-      },
+        }),
     };
   }
 
@@ -259,7 +249,7 @@ export class RunnerHub implements RemoteDispatch {
     for (const lease of leases) {
       const entry = this.#entries.get(lease.executionId);
       if (!entry) {
-        const job = await this.#fromPeer(lease, authorization);
+        const job = await this.#relay.passOn(lease, authorization);
         if (job) jobs.push(job);
         continue;
       }
@@ -299,39 +289,6 @@ export class RunnerHub implements RemoteDispatch {
     return jobOf(leaseId, entry.request, this.#options.leaseMs ?? LEASE_MS);
   }
 
-  /**
-   * Work this server claimed whose execution another manages: the lease goes to that server,
-   * which answers with the job. Back in line when it does not answer; dropped when nobody waits
-   * for it (ended, or its server gone: the server taking that one's executions up decides).
-   */
-  async #fromPeer(lease: Lease, authorization: string): Promise<ClaimedJob | undefined> {
-    const { queue, store, members } = this.#options;
-    const row = await store.executions.get(lease.executionId);
-    const peer = members && row ? members.peer(row.server) : undefined;
-    const handed = peer && (await queue.handOver(lease.id));
-    if (!peer || !members || !handed) {
-      await queue.finish(lease.id);
-      return undefined;
-    }
-    try {
-      const path = `/api/runner/jobs/${encodeURIComponent(lease.executionId)}/take`;
-      const answer = await callPeer(peer, path, { lease: handed }, authorization, members.name);
-      if (answer.status === 200) return answer.body as ClaimedJob;
-      if (answer.status < 500) {
-        // It no longer waits there: the lease is finished here.
-        if (await queue.adopt(handed)) await queue.finish(handed.id);
-        return undefined;
-      }
-    } catch (error) {
-      this.#options.logger.warn(
-        { err: error, execution: lease.executionId, server: peer.name },
-        'passing on work',
-      );
-    }
-    if (await queue.adopt(handed)) await queue.giveBack(handed.id);
-    return undefined;
-  }
-
   async heartbeat(
     runner: Runner,
     executions: readonly string[],
@@ -340,70 +297,19 @@ export class RunnerHub implements RemoteDispatch {
     this.presence.seen(runner.name);
     await this.#options.store.runners.seen(runner.id, new Date().toISOString());
     const answer: HeartbeatResponse = { lost: [], cancel: [] };
-    const elsewhere = new Map<string, { peer: Peer; ids: string[] }>();
+    const elsewhere: string[] = [];
     for (const id of executions) {
       const entry = this.#held(runner, id);
-      if (entry) {
-        if (!(await this.#options.queue.heartbeat(entry.remote.leaseId ?? ''))) answer.lost.push(id);
-        else if (entry.remote.cancelRequested) answer.cancel.push(id);
-        continue;
-      }
-      const where = await this.#managedElsewhere(id);
-      if (where === 'here') answer.lost.push(id);
-      else if (where === 'unknown') await this.#keepForSuccessor(id);
-      else {
-        const group = elsewhere.get(where.name) ?? { peer: where, ids: [] };
-        group.ids.push(id);
-        elsewhere.set(where.name, group);
-      }
+      if (!entry) elsewhere.push(id);
+      else if (!(await this.#options.queue.heartbeat(entry.remote.leaseId ?? ''))) answer.lost.push(id);
+      else if (entry.remote.cancelRequested) answer.cancel.push(id);
     }
-    // A peer that does not answer loses nothing: its runner hears again at the next beat.
-    for (const { peer, ids } of elsewhere.values()) {
-      try {
-        const reply = await callPeer(
-          peer,
-          '/api/runner/heartbeat',
-          { executions: ids },
-          authorization,
-          this.#name,
-        );
-        if (reply.status !== 200) continue;
-        const body = reply.body as HeartbeatResponse;
-        answer.lost.push(...body.lost);
-        answer.cancel.push(...body.cancel);
-      } catch (error) {
-        this.#options.logger.warn({ err: error, server: peer.name }, 'passing on a heartbeat');
-      }
+    if (elsewhere.length > 0) {
+      const { lost, cancel } = await this.#relay.heartbeat(elsewhere, authorization);
+      answer.lost.push(...lost);
+      answer.cancel.push(...cancel);
     }
     return answer;
-  }
-
-  /**
-   * A runner's heartbeat for a run whose server does not answer: its lease is extended here, as
-   * that server left it (runner-state.ts), so that the server taking it up finds it held.
-   */
-  async #keepForSuccessor(id: string): Promise<void> {
-    const { store, queue, dataDir } = this.#options;
-    const row = await store.executions.get(id);
-    const saved =
-      row && dataDir !== undefined ? await readRunnerState(join(dataDir, row.logs_dir)) : undefined;
-    if (saved) await queue.extend(saved.state.lease).catch(() => false);
-  }
-
-  get #name(): string {
-    return this.#options.members?.name ?? '';
-  }
-
-  /**
-   * Who manages an execution this server does not follow: a live peer; 'unknown' while its
-   * server is silent but not yet taken over (the runner keeps it meanwhile); else 'here'.
-   */
-  async #managedElsewhere(id: string): Promise<Peer | 'here' | 'unknown'> {
-    const members = this.#options.members;
-    if (!members?.hasPeers && !members?.gone().length) return 'here';
-    const row = await this.#options.store.executions.get(id);
-    if (!row || isFinished(row.status) || members.isMine(row.server)) return 'here';
-    return members.peer(row.server) ?? 'unknown';
   }
 
   /** Events of an execution the runner holds; undefined when it holds none of that id. */
@@ -430,9 +336,20 @@ export class RunnerHub implements RemoteDispatch {
   /** Every registered runner, with what this server knows of it now. */
   async list(): Promise<RunnerView[]> {
     const running = new Map<string, string[]>();
-    for (const [id, entry] of this.#entries) {
-      const name = entry.remote.runner;
-      if (name !== undefined) running.set(name, [...(running.get(name) ?? []), id]);
+    const add = (name: string, id: string) => running.set(name, [...(running.get(name) ?? []), id]);
+    if (this.#options.members) {
+      // Several servers: each follows its own, so the database says who runs what.
+      for (const row of await this.#options.store.executions.listByStatus([
+        'pending',
+        'running',
+        'blocked',
+      ])) {
+        if (row.runner !== null) add(row.runner, row.id);
+      }
+    } else {
+      for (const [id, entry] of this.#entries) {
+        if (entry.remote.runner !== undefined) add(entry.remote.runner, id);
+      }
     }
     return (await this.#options.store.runners.list()).map((runner) => {
       const presence: RunnerPresence | undefined = this.presence.get(runner.name);

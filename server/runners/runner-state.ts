@@ -9,6 +9,7 @@ import { readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan } from '../../engine/plan.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
+import type { RemoteSnapshot } from './remote-run.ts';
 import type { HandedLease } from './work-queue.ts';
 
 const PLAN_FILE = 'runner-plan.json';
@@ -37,6 +38,29 @@ export async function writeFollowedJob(runDir: string, job: FollowedJob): Promis
 
 export async function writeRunnerState(runDir: string, state: RunnerState): Promise<void> {
   await writeAtomically(join(runDir, STATE_FILE), JSON.stringify(state));
+}
+
+/** After a batch of a run whose runner holds it: the state as `holder` (its RemoteRun) has it. */
+export async function keepRunnerState(
+  runDir: string,
+  snapshot: RemoteSnapshot,
+  about: {
+    holder: { runner: string | undefined; leaseId: string | undefined } | undefined;
+    executionId: string;
+    labels: string[];
+    streamId: number;
+  },
+): Promise<void> {
+  const { runner, leaseId } = about.holder ?? {};
+  if (runner === undefined || leaseId === undefined) return;
+  const lease: HandedLease = {
+    id: leaseId,
+    executionId: about.executionId,
+    runner,
+    expiresAt: 0,
+    labels: about.labels,
+  };
+  await writeRunnerState(runDir, { ...snapshot, lease, runner, streamId: about.streamId });
 }
 
 /** Both files, or undefined when the execution was never followed on a runner (or they are unreadable). */
