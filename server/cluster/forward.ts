@@ -30,8 +30,8 @@ function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /**
- * Sends the request to `peer` and its answer back. Resolves false, having sent nothing, when the
- * peer could not be reached before any of the body was read: the caller may handle it here.
+ * Sends the request to `peer` and its answer back. Resolves false, having sent nothing and read
+ * none of the body, when the peer could not be reached: the caller may wait and try again.
  */
 export function forwardRequest(
   request: FastifyRequest,
@@ -42,13 +42,9 @@ export function forwardRequest(
   const target = new URL(request.raw.url ?? '/', peer.url);
   const headers = { ...endToEnd(request.raw.headers), [FORWARDED_BY]: self };
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  const hasBody =
-    request.raw.headers['content-length'] !== undefined ||
-    request.raw.headers['transfer-encoding'] !== undefined;
   return new Promise((resolve) => {
-    let answered = false;
+    let connected = false;
     const upstream = send(target, { method: request.method, headers }, (response: IncomingMessage) => {
-      answered = true;
       reply.code(response.statusCode ?? 502);
       for (const [name, value] of Object.entries(endToEnd(response.headers))) {
         if (value !== undefined && name !== 'content-length') reply.header(name, value);
@@ -58,16 +54,25 @@ export function forwardRequest(
       void reply.send(response);
       resolve(true);
     });
+    // The body is read only once the peer took the connection, so that a peer that is gone
+    // leaves it whole for whoever answers instead.
+    const onConnected = () => {
+      if (connected) return;
+      connected = true;
+      request.raw.pipe(upstream);
+    };
+    upstream.once('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', onConnected);
+      else onConnected();
+    });
     upstream.once('error', (error) => {
-      if (answered) return;
+      if (reply.sent) return;
       request.log.warn({ err: error, peer: peer.name }, 'the server managing the execution did not answer');
-      // Nothing read yet: this server may answer itself. A body half sent is the caller's to retry.
-      if (!hasBody) return resolve(false);
+      if (!connected) return resolve(false);
+      // Cut off half way: the caller sends it again.
       void reply.send(errors.peerUnavailable());
       resolve(true);
     });
-    if (hasBody) request.raw.pipe(upstream);
-    else upstream.end();
   });
 }
 

@@ -8,7 +8,6 @@ import fp from 'fastify-plugin';
 import { isFinished } from '../../engine/status.ts';
 import { FORWARDED_BY, forwardRequest } from '../cluster/forward.ts';
 import { BEAT_MS, DEAD_AFTER_MS, type Members } from '../cluster/members.ts';
-import { errors } from '../errors.ts';
 import type { Execution } from '../store/index.ts';
 
 /** `METHOD url-pattern` of the routes whose answer lives on the managing server. */
@@ -58,11 +57,9 @@ const forwardPlugin: FastifyPluginAsync<{ members: Members }> = async (app, { me
     while (execution && !members.isMine(execution.server) && !isFinished(execution.status)) {
       const peer = members.peer(execution.server);
       if (peer && (await forwardRequest(request, reply, peer, members.name))) return reply;
-      // Its server does not answer (it died, or is dying) and no server has taken it up yet.
-      // A runner keeps what it would send (a 404 would tell it the work is lost) and sends it
-      // again shortly; anyone else (a page reconnecting its event stream) waits for the server
-      // that takes it up, then is answered by that one.
-      if (request.routeOptions.config.auth === 'runner') throw errors.peerUnavailable();
+      // Its server does not answer (it died, or is dying) and no server has taken it up yet:
+      // the call waits for the server that takes it up (within the time a dead server is
+      // noticed), then goes there. A runner's would otherwise hear its work is lost (404).
       const from = execution.server;
       execution = await takenUp(execution.id, from);
       if (execution?.server === from) return;
