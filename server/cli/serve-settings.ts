@@ -42,7 +42,8 @@ options:
                       server's memory); what waits survives a restart of the server or of Redis
                       (with Redis's appendonly yes)
   --server-name N     this server's name among several sharing one PostgreSQL database
-                      (default: the host name and port, host:8080); each must have its own
+                      (default: the host name and port, host:8080, or host:pid123 with
+                      --port 0); each must have its own
   --advertise-url URL where the other servers reach this one, for calls about executions it
                       manages (default http://<host>:<port>, the host name when --host is 0.0.0.0)
   --grace D           on shutdown, how long running executions may finish (default 30s)

@@ -19,7 +19,8 @@ export interface JoinSettings {
 export async function openMembers(store: Store, settings: JoinSettings, logger: Logger): Promise<Members> {
   const members = new Members({
     store,
-    name: settings.serverName ?? `${hostname()}:${settings.port}`,
+    // Port 0 (a free one) is chosen only when listening: the process id tells two such apart.
+    name: settings.serverName ?? `${hostname()}:${settings.port === 0 ? `pid${process.pid}` : settings.port}`,
     version: packageVersion(),
     alone: false,
     onError: (error) => logger.warn({ err: error }, 'server heartbeat'),
