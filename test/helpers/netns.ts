@@ -3,7 +3,8 @@
 // namespace has a loopback of its own). Addresses come from a /30 of 10.231.0.0/16 picked at
 // random among those no interface of the host uses. Unix sockets are not network: the Docker
 // socket stays reachable from inside. Needs root (`ip netns add`); without it, creation fails
-// saying so. `close()` deletes the namespace and the host's end of the pair.
+// saying so. `close()` deletes the namespace and the host's end of the pair; a watchdog does
+// when the test process is killed first.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
@@ -76,6 +77,16 @@ export async function createNetns(): Promise<Netns> {
     await ip(['link', 'del', hostIf]).catch(() => {});
     await ip(['netns', 'del', name]).catch(() => {});
   };
+  // A killed test process runs no clean-up: a detached shell removes them once it is gone.
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ip link del ${hostIf}; ip netns del ${name}`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
   try {
     await ip(['netns', 'add', name]);
     await ip(['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', innerIf]);
