@@ -56,6 +56,10 @@ export interface Cluster {
   ended(server: ServerName, id: string): Promise<ExecutionView>;
   /** GET /api/executions/:id/logs (?step=NAME: one step's lines, unprefixed). */
   logs(server: ServerName, id: string, step?: string): Promise<string>;
+  /** pollUntil, its failure telling what every process of the cluster printed last. */
+  wait<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false): Promise<T>;
+  /** Kills every process of the cluster (SIGKILL), for the end of a test. */
+  stop(): Promise<void>;
   runner(
     name: string,
     options: { servers: ServerName[]; host?: string; through?: readonly string[]; capacity?: number },
@@ -75,7 +79,9 @@ export function freePort(): Promise<number> {
 }
 
 const REFUSED_SERVE_OPTION = /Unknown option '(--server-name|--advertise-url)'/;
-const REFUSED_SERVER_LIST = /--server must be [^\n]*/;
+// A build without lists takes `http://a,http://b` for one URL whose port is `PORT,http:`.
+const REFUSED_SERVER_LIST =
+  /--server must be [^\n]*|could not claim work: [^\n]*(Failed to parse URL|Invalid URL)[^\n]*/;
 
 export async function startCluster(
   cleanups: Cleanups,
@@ -94,15 +100,24 @@ export async function startCluster(
   await store.close();
 
   const unsupported: string[] = [];
-  const processes: { child: Served['child'] }[] = [];
+  const processes: { name: string; child: Served['child']; output(): string }[] = [];
   const started: string[] = [];
-  cleanups.onCleanup(async () => {
+  const stop = async () => {
     for (const { child } of processes) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await once(child, 'exit');
       }
     }
+  };
+  const wait: Cluster['wait'] = (what, check) =>
+    pollUntil(what, check).catch((error: Error) => {
+      const tails = processes.map(({ name, output }) => `--- ${name}:\n${output().slice(-3000)}`);
+      error.message += `\n${tails.join('\n')}`;
+      throw error;
+    });
+  cleanups.onCleanup(async () => {
+    await stop();
     // What runners killed mid-step left on the engine.
     for (const id of started) {
       for (const info of await docker
@@ -150,7 +165,7 @@ export async function startCluster(
             return serveProcess(data, 'docker', process.env, args);
           },
         );
-        processes.push(served);
+        processes.push({ name: `server ${name}`, ...served });
         return { name, port, url, served };
       } catch (error) {
         if (attempt >= 2 || !/EADDRINUSE/.test(String(error))) throw error;
@@ -204,8 +219,10 @@ export async function startCluster(
       return id;
     },
     execution,
+    wait,
+    stop,
     ended: (server, id) =>
-      pollUntil(`execution ${id} to end, seen from ${server}`, async () => {
+      wait(`execution ${id} to end, seen from ${server}`, async () => {
         const view = await execution(server, id);
         return view.ended_at !== null && view;
       }),
@@ -229,19 +246,27 @@ export async function startCluster(
           capacity: runnerOptions.capacity ?? 2,
           through: runnerOptions.through,
         });
-        processes.push(child);
+        processes.push({ name: `runner ${name} (${urls.join(',')})`, ...child });
         return child;
       };
       const urls = runnerOptions.servers.map((server) => url(server, runnerOptions.host));
       const child = spawnWith(urls);
       if (urls.length === 1) return child;
       // A build without lists refuses it at once, before it connects anywhere.
-      await pollUntil(
-        `runner ${name} to connect or refuse its servers`,
-        () => child.child.exitCode !== null || /connecting to/.test(child.output()),
-      );
+      await wait(`runner ${name} to claim from its servers or refuse them`, async () => {
+        if (child.child.exitCode !== null || REFUSED_SERVER_LIST.test(child.output())) return true;
+        const response = await api('A', '/api/runners').catch(() => undefined);
+        const items = response?.ok
+          ? ((await response.json()) as { items: { name: string; connected: boolean }[] }).items
+          : [];
+        return items.some((item) => item.name === name && item.connected);
+      });
       const refused = REFUSED_SERVER_LIST.exec(child.output());
-      if (child.child.exitCode === null || !refused) return child;
+      if (!refused) return child;
+      if (child.child.exitCode === null) {
+        child.child.kill('SIGKILL');
+        await child.exited;
+      }
       unsupported.push(
         `gbcms runner refuses --server ${urls.join(',')} (${refused[0]}): ${name} on ${urls[0]}`,
       );
