@@ -23,6 +23,8 @@ export function runnerProcess(options: {
   /** More `gbcms runner` options. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Runs it through another program: argv [program, ...options] comes before node (`ip netns exec NS`). */
+  through?: readonly string[];
 }): RunnerProcess {
   const args = [
     bin,
@@ -42,7 +44,11 @@ export function runnerProcess(options: {
   if (options.args) args.push(...options.args);
   // The token through the environment, as a service would pass it: not in `ps`.
   const env = { ...(options.env ?? process.env), GBCMS_RUNNER_TOKEN: options.token };
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...before] = options.through ?? [];
+  const child =
+    command === undefined
+      ? spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(command, [...before, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   let text = '';
   const keep = (chunk: Buffer) => {

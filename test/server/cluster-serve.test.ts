@@ -1,0 +1,312 @@
+// Two `gbcms serve` processes as one service (one PostgreSQL, one Redis, one data folder) and
+// three runners, one of them in a network namespace of its own that reaches the servers only
+// through the host's veth address, with both servers in its --server list. Twenty executions
+// started alternately through A and B all succeed, each run once, spread over the runners, with
+// logs identical to a `gbcms run` of the same pipeline, read the same through either server.
+// Faults: server A killed with SIGKILL mid-step (B adopts its executions, nothing lost, a live
+// event stream resumes on B), a runner killed with SIGKILL (its execution ends "runner lost"),
+// a revoked runner (401, takes nothing). Redis restarted mid-run: runners-queue-serve.test.ts.
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { LEASE_MS } from '../../server/runners/protocol.ts';
+import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
+import { gbcmsChild } from '../helpers/cli-child.ts';
+import { dockerAnswers } from '../helpers/docker.ts';
+import { createNetns, type Netns } from '../helpers/netns.ts';
+import { type RedisServer, startRedis } from '../helpers/redis.ts';
+import { cleanUpAfterAll } from './helpers/cleanups.ts';
+import { type Cluster, type ServerName, startCluster } from './helpers/cluster.ts';
+import type { RunnerProcess } from './helpers/runner-process.ts';
+import { readSse, type SseEvent } from './helpers/sse.ts';
+
+/** Only a hang misses it: the lease (8 s) and the sweep make ~10 s on an idle machine. */
+const LOST_WITHIN_MS = 60_000;
+
+function pipeline(steps: Record<string, { commands: string[]; depends_on?: string[] }>): string {
+  const lines = ['version: 1', 'steps:'];
+  for (const [name, step] of Object.entries(steps)) {
+    lines.push(`  ${name}:`, `    image: ${BUSYBOX_IMAGE}`, `    commands: ${JSON.stringify(step.commands)}`);
+    if (step.depends_on) lines.push(`    depends_on: ${JSON.stringify(step.depends_on)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const NUMBERED = pipeline({
+  count: {
+    commands: [
+      'echo "execution $GBCMS_EXECUTION_NUMBER"',
+      "seq 1 200 | sed 's/^/line /' > numbers.txt",
+      'cat numbers.txt',
+    ],
+  },
+  check: {
+    depends_on: ['count'],
+    commands: [
+      'wc -l < numbers.txt',
+      'awk \'{ s += $2 } END { print "sum", s }\' numbers.txt',
+      'tail -n 3 numbers.txt',
+    ],
+  },
+});
+
+/** How many times the runners started execution `id` (run-job.ts logs "running ... (id)"). */
+function starts(runners: readonly RunnerProcess[], id: string): number {
+  return runners.reduce((sum, runner) => sum + runner.output().split(`(${id})`).length - 1, 0);
+}
+
+/** A step's output lines, without the one that differs per execution. */
+function stepLines(text: string): string[] {
+  return text.split('\n').filter((line) => line !== '' && !/^execution\b/.test(line));
+}
+
+/** The single-machine reference: `gbcms run` of the same pipeline, its lines per step. */
+async function reference(cleanupsDir: string, text: string): Promise<Record<string, string[]>> {
+  const repo = await mkdtemp(join(cleanupsDir, 'reference-'));
+  await writeFile(join(repo, '.gbcms.yml'), text);
+  const result = await gbcmsChild(['run', '--backend', 'docker'], { cwd: repo });
+  assert.equal(result.code, 0, result.output);
+  const steps: Record<string, string[]> = {};
+  for (const match of result.output.matchAll(/^(\w+) \| (.*)$/gm)) {
+    const [, step = '', line = ''] = match;
+    steps[step] = [...(steps[step] ?? []), ...stepLines(line)];
+  }
+  return steps;
+}
+
+/** Follows an event stream until it ends or breaks; what came, and how it stopped. */
+async function follow(response: Response, onEvent?: (event: SseEvent) => void) {
+  const events: SseEvent[] = [];
+  let broke: unknown;
+  try {
+    if (response.status !== 200) throw new Error(`${response.status}: ${await response.text()}`);
+    for await (const event of readSse(response.body as ReadableStream<Uint8Array>)) {
+      events.push(event);
+      onEvent?.(event);
+    }
+  } catch (error) {
+    broke = error;
+  }
+  return { events, broke };
+}
+
+function logTexts(events: readonly SseEvent[]): string[] {
+  return events
+    .filter((event) => event.event === 'log')
+    .flatMap((event) => (JSON.parse(event.data) as { line: { text: string } }).line.text.split('\n'));
+}
+
+function assertSupported(cluster: Cluster) {
+  assert.deepEqual(cluster.unsupported, [], 'this build lacks what the cluster needs');
+}
+
+describe('gbcms serve as two cooperating servers', () => {
+  const cleanups = cleanUpAfterAll();
+  let redis: RedisServer;
+  let netns: Netns;
+  let scratch: string;
+  let queues = 0;
+  const queue = () => `${redis.url}/${++queues}`;
+
+  before(async () => {
+    assert.ok(
+      await dockerAnswers(),
+      'no Docker engine answers on /var/run/docker.sock: these tests need one',
+    );
+    await ensureBusyboxImage();
+    scratch = await cleanups.tempDir('gbcms-cluster-scratch-');
+    redis = await startRedis();
+    cleanups.onCleanup(() => redis.close());
+    netns = await createNetns();
+    cleanups.onCleanup(() => netns.close());
+  });
+
+  /** r3 in the namespace, its list of servers at the host's veth address. */
+  const inNamespace = () => ({ host: netns.hostAddress, through: netns.exec([]).flat() });
+
+  test('twenty executions through A and B: each run once, spread, logs as on one machine', async (t) => {
+    const cluster = await startCluster(cleanups, { queue: queue(), runners: ['r1', 'r2', 'r3'] });
+    t.after(() => cluster.stop());
+    const runners = [
+      await cluster.runner('r1', { servers: ['A'] }),
+      await cluster.runner('r2', { servers: ['B'] }),
+      await cluster.runner('r3', { servers: ['A', 'B'], ...inNamespace() }),
+    ];
+    const expected = await reference(scratch, NUMBERED);
+    assert.deepEqual(Object.keys(expected), ['count', 'check']);
+    const project = await cluster.project('numbered', NUMBERED);
+    const started: [string, ServerName][] = [];
+    for (let i = 0; i < 20; i++) {
+      const server: ServerName = i % 2 === 0 ? 'A' : 'B';
+      started.push([await cluster.start(server, project), server]);
+    }
+
+    // All at once, under one bound: the logs of those that ended are checked before the rest.
+    const outcomes = await Promise.allSettled(started.map(([id, server]) => cluster.ended(server, id)));
+    const ended = started.filter((_, i) => outcomes[i]?.status === 'fulfilled');
+    const took = runners.map((runner) => started.filter(([id]) => starts([runner], id) > 0).length);
+    t.diagnostic(`executions taken by r1, r2, r3: ${took.join(', ')}`);
+    t.diagnostic(`${ended.length} of ${started.length} executions ended`);
+    for (const [id, server] of ended) {
+      const other: ServerName = server === 'A' ? 'B' : 'A';
+      const view = (await cluster.execution(server, id)) as { number?: number };
+      for (const step of ['count', 'check']) {
+        const text = await cluster.logs(server, id, step);
+        assert.deepEqual(stepLines(text), expected[step], `${id} step ${step} through ${server}`);
+        assert.equal(await cluster.logs(other, id, step), text, `${id} step ${step} through ${other}`);
+      }
+      assert.match(await cluster.logs(server, id, 'count'), new RegExp(`^execution ${view.number}$`, 'm'));
+      assert.equal(await cluster.logs(other, id), await cluster.logs(server, id));
+      const otherView = await cluster.execution(other, id);
+      assert.equal(otherView.status, 'success', `${id} read through ${other}`);
+      const page = await cluster.api(other, `/executions/${id}`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /success/);
+    }
+    const stuck = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+    assert.equal(
+      ended.length,
+      started.length,
+      `${stuck.length} of ${started.length} never ended: ${stuck[0]}`,
+    );
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled')
+        assert.equal(outcome.value.status, 'success', `${outcome.value.id}: ${outcome.value.reason}`);
+    }
+    for (const [id] of started) assert.equal(starts(runners, id), 1, `${id} started once by the runners`);
+    // Three runners with room for two each, claiming from one queue: each gets some of twenty.
+    assert.ok(
+      took.every((n) => n > 0),
+      `every runner took work: ${took}\n${runners.map((r) => r.output()).join('\n')}`,
+    );
+    assertSupported(cluster);
+  });
+
+  test('server A killed with SIGKILL mid-step: B adopts its executions, nothing lost', async (t) => {
+    const cluster = await startCluster(cleanups, { queue: queue(), runners: ['r1', 'r2', 'r3'] });
+    t.after(() => cluster.stop());
+    const runners = [
+      // r1 would otherwise have no server left once A is gone.
+      await cluster.runner('r1', { servers: ['A', 'B'] }),
+      await cluster.runner('r2', { servers: ['B'] }),
+      await cluster.runner('r3', { servers: ['A', 'B'], ...inNamespace() }),
+    ];
+    const slow = pipeline({
+      tick: { commands: ['for i in $(seq 1 8); do echo "tick $i"; sleep 1; done'] },
+      after: { depends_on: ['tick'], commands: ['echo after'] },
+    });
+    const project = await cluster.project('slow', slow);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await cluster.start('A', project));
+
+    // A live stream on A, followed in the background.
+    let lastId: string | undefined;
+    const onA = follow(await cluster.api('A', `/api/executions/${ids[0]}/events`), (event) => {
+      if (event.id !== undefined) lastId = event.id;
+    });
+    for (const id of ids) {
+      await cluster.wait(`${id} to be mid-step`, async () => /tick 1\n/.test(await cluster.logs('A', id)));
+    }
+    const a = cluster.servers.A.served;
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const first = await onA;
+    assert.ok(!first.events.some((event) => event.event === 'end'), 'the stream on A ended before A did');
+    assert.ok(lastId !== undefined, 'the stream on A sent events before A was killed');
+
+    const onB = await follow(
+      await cluster.api('B', `/api/executions/${ids[0]}/events`, { headers: { 'last-event-id': lastId } }),
+    );
+    assert.equal(onB.broke, undefined, `the stream on B broke: ${onB.broke}`);
+    assert.equal(onB.events.at(-1)?.event, 'end', 'the stream on B goes on to the end');
+    const numbers = [...first.events, ...onB.events].flatMap((e) =>
+      e.id === undefined ? [] : [Number(e.id)],
+    );
+    assert.deepEqual(
+      numbers,
+      [...new Set(numbers)].sort((x, y) => x - y),
+      'no event twice, in order',
+    );
+    const ticks = logTexts([...first.events, ...onB.events]).filter((line) => line.startsWith('tick'));
+    assert.deepEqual(
+      ticks,
+      Array.from({ length: 8 }, (_, i) => `tick ${i + 1}`),
+      'the two streams together: every line once',
+    );
+
+    for (const id of ids) {
+      const ended = await cluster.ended('B', id);
+      assert.equal(ended.status, 'success', `${id}: ${ended.reason}`);
+      const tickLines = stepLines(await cluster.logs('B', id, 'tick'));
+      assert.deepEqual(
+        tickLines.filter((line) => !line.startsWith('+ ')),
+        Array.from({ length: 8 }, (_, i) => `tick ${i + 1}`),
+        `${id}: every line once`,
+      );
+      assert.deepEqual(stepLines(await cluster.logs('B', id, 'after')), ['+ echo after', 'after']);
+      assert.equal(starts(runners, id), 1, `${id} started once by the runners`);
+    }
+    assertSupported(cluster);
+  });
+
+  test('a runner killed with SIGKILL mid-step: its execution ends "runner lost"', async (t) => {
+    const cluster = await startCluster(cleanups, { queue: queue(), runners: ['doomed'] });
+    t.after(() => cluster.stop());
+    const doomed = await cluster.runner('doomed', { servers: ['A'], capacity: 1 });
+    const project = await cluster.project(
+      'lost',
+      pipeline({ work: { commands: ['echo working', 'sleep 600'] } }),
+    );
+    // Started through B, run by a runner that talks to A.
+    const id = await cluster.start('B', project);
+    await cluster.wait('the step to run', async () => /working\n/.test(await cluster.logs('B', id)));
+
+    doomed.child.kill('SIGKILL');
+    const killedAt = performance.now();
+    await doomed.exited;
+    const ended = await cluster.ended('B', id);
+    const after = performance.now() - killedAt;
+    t.diagnostic(`ended ${Math.round(after)} ms after the kill (lease ${LEASE_MS} ms)`);
+    assert.equal(ended.status, 'error');
+    assert.match(ended.reason ?? '', /runner lost/);
+    assert.ok(after <= LOST_WITHIN_MS, `ended ${Math.round(after)} ms after the kill`);
+    assert.equal((await cluster.execution('A', id)).status, 'error', 'A says the same');
+    assertSupported(cluster);
+  });
+
+  test('a revoked runner gets 401 and takes nothing', async (t) => {
+    const cluster = await startCluster(cleanups, { queue: queue(), runners: [] });
+    t.after(() => cluster.stop());
+    const project = await cluster.project('waiting', pipeline({ work: { commands: ['echo never'] } }));
+    const id = await cluster.start('A', project);
+    await cluster.wait('the execution to wait for a runner', async () => {
+      const view = await cluster.execution('A', id);
+      return view.status === 'pending' && view.reason !== null;
+    });
+
+    const registered = await cluster.api('A', '/api/runners', { body: { name: 'revoked' } });
+    assert.equal(registered.status, 201);
+    const { token } = (await registered.json()) as { token: string };
+    // Revoked through B: A refuses it too, once what it knows of the token is renewed.
+    assert.equal((await cluster.api('B', '/api/runners/revoked', { method: 'DELETE' })).status, 204);
+    const claim = (server: ServerName) =>
+      cluster.api(server, '/api/runner/claim', {
+        token,
+        body: { capacity: 1, version: 'test', backend: 'docker', wait_s: 0 },
+      });
+    assert.equal((await claim('B')).status, 401);
+    await cluster.wait('A to refuse the revoked token', async () => (await claim('A')).status === 401);
+
+    cluster.runnerTokens.revoked = token;
+    const revoked = await cluster.runner('revoked', { servers: ['A', 'B'] });
+    await cluster.wait('the revoked runner to stop', () => revoked.child.exitCode !== null);
+    assert.equal(revoked.child.exitCode, 1, revoked.output());
+    assert.match(revoked.output(), /401/);
+    assert.equal(starts([revoked], id), 0);
+    for (const server of ['A', 'B'] as const) {
+      assert.equal((await cluster.execution(server, id)).status, 'pending', `seen from ${server}`);
+    }
+    assertSupported(cluster);
+  });
+});
