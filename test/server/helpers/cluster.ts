@@ -2,12 +2,6 @@
 // one PostgreSQL database, one Redis queue and ONE data folder shared by both, each server on a
 // port chosen up front so that it can be told its own address (--server-name, --advertise-url),
 // and `gbcms runner` processes pointed at one server or at a list of them (--server A,B).
-//
-// The cooperating servers and the runner's list of servers come from work not merged into
-// every build: where `gbcms serve` refuses --server-name/--advertise-url, or `gbcms runner` a
-// list, the refusal is recorded in `unsupported` and the process is started without it (the
-// servers alone, the runner on the list's first server), so that the rest can still be
-// checked. The tests assert `unsupported` is empty: a build without these fails, never skips.
 // Every process started here is killed after the file's tests.
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -40,8 +34,6 @@ export interface Cluster {
   servers: Record<ServerName, ClusterServer>;
   adminToken: string;
   runnerTokens: Record<string, string>;
-  /** What this build refused (options of the cooperating servers and runners), one line each. */
-  unsupported: string[];
   /** A server's URL as seen from `host` (127.0.0.1 by default, a namespace's hostAddress). */
   url(server: ServerName, host?: string): string;
   api(
@@ -78,11 +70,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-const REFUSED_SERVE_OPTION = /Unknown option '(--server-name|--advertise-url)'/;
-// A build without lists takes `http://a,http://b` for one URL whose port is `PORT,http:`.
-const REFUSED_SERVER_LIST =
-  /--server must be [^\n]*|could not claim work: [^\n]*(Failed to parse URL|Invalid URL)[^\n]*/;
-
 export async function startCluster(
   cleanups: Cleanups,
   /** `queue`: a redis:// URL of its own (a database number per cluster). */
@@ -99,7 +86,6 @@ export async function startCluster(
     runnerTokens[name] = (await store.runners.create({ name, labels: [] })).token;
   await store.close();
 
-  const unsupported: string[] = [];
   const processes: { name: string; child: Served['child']; output(): string }[] = [];
   const started: string[] = [];
   const stop = async () => {
@@ -152,19 +138,9 @@ export async function startCluster(
       // Another process may take the port between the probe and the server's bind: try another.
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      const clusterArgs = ['--server-name', name, '--advertise-url', url];
-      const args = [...common, '--port', String(port)];
+      const args = [...common, '--port', String(port), '--server-name', name, '--advertise-url', url];
       try {
-        const served = await serveProcess(data, 'docker', process.env, [...args, ...clusterArgs]).catch(
-          async (error: Error) => {
-            const refused = REFUSED_SERVE_OPTION.exec(error.message);
-            if (!refused) throw error;
-            unsupported.push(
-              `gbcms serve refuses ${refused[1]}: started ${name} without the cluster options`,
-            );
-            return serveProcess(data, 'docker', process.env, args);
-          },
-        );
+        const served = await serveProcess(data, 'docker', process.env, args);
         processes.push({ name: `server ${name}`, ...served });
         return { name, port, url, served };
       } catch (error) {
@@ -201,7 +177,6 @@ export async function startCluster(
     servers,
     adminToken,
     runnerTokens,
-    unsupported,
     url,
     api,
     async project(name, pipeline) {
@@ -236,41 +211,18 @@ export async function startCluster(
     async runner(name, runnerOptions) {
       const token = runnerTokens[name];
       if (token === undefined) throw new Error(`no runner ${name} registered`);
-      const spawnWith = (urls: string[]) => {
-        const child = runnerProcess({
-          server: urls.join(','),
-          token,
-          data: join(dir, 'runner-data', name),
-          name,
-          backend: 'docker',
-          capacity: runnerOptions.capacity ?? 2,
-          through: runnerOptions.through,
-        });
-        processes.push({ name: `runner ${name} (${urls.join(',')})`, ...child });
-        return child;
-      };
       const urls = runnerOptions.servers.map((server) => url(server, runnerOptions.host));
-      const child = spawnWith(urls);
-      if (urls.length === 1) return child;
-      // A build without lists refuses it at once, before it connects anywhere.
-      await wait(`runner ${name} to claim from its servers or refuse them`, async () => {
-        if (child.child.exitCode !== null || REFUSED_SERVER_LIST.test(child.output())) return true;
-        const response = await api('A', '/api/runners').catch(() => undefined);
-        const items = response?.ok
-          ? ((await response.json()) as { items: { name: string; connected: boolean }[] }).items
-          : [];
-        return items.some((item) => item.name === name && item.connected);
+      const child = runnerProcess({
+        server: urls.join(','),
+        token,
+        data: join(dir, 'runner-data', name),
+        name,
+        backend: 'docker',
+        capacity: runnerOptions.capacity ?? 2,
+        through: runnerOptions.through,
       });
-      const refused = REFUSED_SERVER_LIST.exec(child.output());
-      if (!refused) return child;
-      if (child.child.exitCode === null) {
-        child.child.kill('SIGKILL');
-        await child.exited;
-      }
-      unsupported.push(
-        `gbcms runner refuses --server ${urls.join(',')} (${refused[0]}): ${name} on ${urls[0]}`,
-      );
-      return spawnWith(urls.slice(0, 1));
+      processes.push({ name: `runner ${name} (${urls.join(',')})`, ...child });
+      return child;
     },
   };
 }
