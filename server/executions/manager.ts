@@ -1,15 +1,11 @@
 // The execution manager: the server's one way to run pipelines. Executions read their pipeline
 // file (a few at a time), take their concurrency group's turn, wait in a FIFO queue for a slot
-// (per project and overall), run in the background, are watched through their event
-// streams and can be terminated. One started with `awaitApproval` is held `blocked` outside the
-// queue (held.ts) until approve() queues it or terminate() ends it. At startup recover() settles
-// what a previous process left behind; at shutdown drain() lets running work finish for a while,
-// then stops it.
-//
-// External executions (code gbcms did not start, reporting to the server) are followed by
-// `manager.external` (external.ts): they hold no slot and have no steps, only reports.
-// How one execution goes from its admission to its end is job.ts; where subscribers
-// find live event streams is stream-registry.ts.
+// (per project and overall), run in the background, are watched through their event streams
+// and can be terminated. One started with `awaitApproval` is held `blocked` outside the queue
+// (held.ts) until approve() queues it or terminate() ends it. At startup recover() settles what
+// a previous process (or a dead peer: takeOverFrom()) left behind; at shutdown drain() lets
+// running work finish for a while, then stops it. External executions (external.ts) hold no
+// slot and have no steps, only reports. One execution's way from admission to end is job.ts.
 //
 // Metrics and other observers listen on `manager.events`:
 //   manager.events.on('status', (execution) => ...)     blocked, queued (pending), running, or ended
@@ -17,7 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { FileSchedules } from '../schedules/file-schedules.ts';
-import { type Execution, NotFoundError } from '../store/index.ts';
+import type { Execution } from '../store/index.ts';
 import { ClusterSlots } from './cluster-slots.ts';
 import { ShuttingDownError } from './errors.ts';
 import type { EventStream } from './event-stream.ts';
@@ -29,11 +25,10 @@ import { endJob, type Job, type JobContext, runJob, TERMINATED_BY_USER } from '.
 import type { ExecutionManagerOptions, ManagerEvents, RecoveryReport, StepEnded } from './manager-types.ts';
 import { ReadLimit } from './read-limit.ts';
 import { type RunCleaner, runCleaner } from './recovery.ts';
-import { recoverAfterRestart, rowsToTake, terminateLeftBehind } from './restart-recovery.ts';
+import { recoveries, terminateLeftBehind } from './restart-recovery.ts';
 import { SlotQueue } from './slots.ts';
 import { type OpenGate, StepGates } from './step-gates.ts';
-import { replayStored, storedEvents } from './stored-replay.ts';
-import { sourceRepoOf, storedRequest, withDefaultBranch } from './stored-request.ts';
+import { sourceRepoOf, withDefaultBranch } from './stored-request.ts';
 import { StreamRegistry } from './stream-registry.ts';
 import { ExecutionSweeps } from './sweeps.ts';
 import type {
@@ -77,6 +72,7 @@ export class ExecutionManager implements ExecutionControl {
   readonly #jobContext: JobContext;
   /** Removes a run's backend resources, from its id alone. */
   readonly #clean: RunCleaner;
+  readonly #recoveries: ReturnType<typeof recoveries>;
   #draining = false;
 
   constructor(options: ExecutionManagerOptions) {
@@ -96,6 +92,7 @@ export class ExecutionManager implements ExecutionControl {
     this.#clean = runCleaner(options.backend, options.logger);
     this.#streams = new StreamRegistry(options);
     this.#held = new HeldExecutions({
+      store: options.store,
       ending: {
         store: options.store,
         logger: options.logger,
@@ -145,6 +142,23 @@ export class ExecutionManager implements ExecutionControl {
     });
     this.external.startSweeper();
     this.sweeps = new ExecutionSweeps({ ...options, now: this.#now, isRunning: (id) => this.#jobs.has(id) });
+    this.#recoveries = recoveries(
+      {
+        store: options.store,
+        dataDir: options.dataDir,
+        logger: options.logger,
+        external: this.external,
+        clean: this.#clean,
+        stamp: () => this.#stamp(),
+        isManaged: (id) => this.#jobs.has(id),
+        isHeld: (id) => this.#held.has(id),
+        admit: (execution, request) => this.#admit(execution, request),
+        hold: (execution) => this.#held.hold(execution),
+        emitStatus: (execution) => this.#emitStatus(execution),
+        followRemote: (execution) => this.#followRemote(execution),
+      },
+      options.members,
+    );
   }
 
   async start(request: StartExecutionRequest): Promise<Execution> {
@@ -204,33 +218,8 @@ export class ExecutionManager implements ExecutionControl {
     return terminated(job.execution);
   }
 
-  async approve(executionId: string, username: string): Promise<Execution | undefined> {
-    const { store, logger } = this.#options;
-    const held = this.#held.peek(executionId);
-    if (!held) {
-      const row = await store.executions.get(executionId);
-      if (!row) throw new NotFoundError('execution', executionId);
-      // Blocked but not held: recover() has not run yet; it queues it as pending when it does.
-      if (row.status !== 'blocked' || !(await store.executions.setApproved(executionId, username))) {
-        return undefined;
-      }
-      return store.executions.get(executionId);
-    }
-    const project = await store.projects.get(held.execution.project_id);
-    if (!project) throw new NotFoundError('project', held.execution.project_id);
-    // Declined (or approved) while the project was read: whoever took it out first decides.
-    if (!this.#held.take(executionId)) return undefined;
-    const at = this.#stamp();
-    if (!(await store.executions.setApproved(executionId, username, at))) return undefined;
-    const execution: Execution = {
-      ...held.execution,
-      status: 'pending',
-      approved_by: username,
-      approved_at: at,
-    };
-    logger.info({ execution: executionId, approvedBy: username }, 'execution approved');
-    this.#admit(execution, storedRequest(execution, project));
-    return execution;
+  approve(executionId: string, username: string): Promise<Execution | undefined> {
+    return this.#held.approve(executionId, username, (execution, request) => this.#admit(execution, request));
   }
 
   stepGate(executionId: string, step: string): OpenGate | undefined {
@@ -241,22 +230,8 @@ export class ExecutionManager implements ExecutionControl {
     return this.#gates.decide(executionId, step, decision);
   }
 
-  async subscribe(
-    executionId: string,
-    listener: (event: ExecutionEvent) => void,
-    afterId?: number,
-  ): Promise<() => void> {
-    const live = this.#streams.get(executionId);
-    if (live) return live.subscribe(listener, afterId);
-    const { store, dataDir, logger } = this.#options;
-    const execution = await store.executions.get(executionId);
-    if (!execution) throw new NotFoundError('execution', executionId);
-    // It may have been queued while the row was read (recover()).
-    const late = this.#streams.get(executionId);
-    if (late) return late.subscribe(listener, afterId);
-    return replayStored(storedEvents(store, dataDir, execution), listener, afterId, (error) =>
-      logger.warn({ err: error, execution: executionId }, 'execution replay stopped'),
-    );
+  subscribe(executionId: string, listener: (event: ExecutionEvent) => void, afterId?: number) {
+    return this.#streams.subscribe(executionId, listener, afterId);
   }
 
   /**
@@ -282,28 +257,13 @@ export class ExecutionManager implements ExecutionControl {
   }
 
   /** For startup, before anything is started: what the previous process left (restart-recovery.ts). */
-  async recover(): Promise<RecoveryReport> {
-    const { store, members } = this.#options;
-    return recoverAfterRestart({
-      rows: (statuses) => rowsToTake(store, members, statuses),
-      // A peer's checkouts are in the shared data folder too, in use.
-      sweepWorkspaces: members?.hasPeers !== true,
-      ...this.#recoveryContext(),
-    });
+  recover(): Promise<RecoveryReport> {
+    return this.#recoveries.afterRestart();
   }
 
-  /**
-   * Takes up the executions of a server that stopped answering (cluster/members.ts): its runs
-   * end `error` saying so, its pending ones are queued here, its blocked ones held here.
-   */
-  async takeOverFrom(server: string): Promise<RecoveryReport> {
-    const { store, members } = this.#options;
-    return recoverAfterRestart({
-      rows: (statuses) => rowsToTake(store, members, statuses, server),
-      reason: `server lost: ${server} stopped answering`,
-      sweepWorkspaces: false,
-      ...this.#recoveryContext(),
-    });
+  /** Takes up the executions of a server that stopped answering (cluster/members.ts). */
+  takeOverFrom(server: string): Promise<RecoveryReport> {
+    return this.#recoveries.takeOverFrom(server);
   }
 
   /**
@@ -332,24 +292,6 @@ export class ExecutionManager implements ExecutionControl {
     await Promise.race([Promise.all(running().map((job) => job.done)), graceOver]);
     clearTimeout(timer);
     await Promise.all(running().map((job) => this.terminate(job.id, SHUT_DOWN)));
-  }
-
-  #recoveryContext() {
-    const { store, dataDir, logger } = this.#options;
-    return {
-      store,
-      dataDir,
-      logger,
-      external: this.external,
-      clean: this.#clean,
-      stamp: () => this.#stamp(),
-      isManaged: (id: string) => this.#jobs.has(id),
-      isHeld: (id: string) => this.#held.has(id),
-      admit: (execution: Execution, request: StartExecutionRequest) => this.#admit(execution, request),
-      hold: (execution: Execution) => this.#held.hold(execution),
-      emitStatus: (execution: Execution) => this.#emitStatus(execution),
-      followRemote: (execution: Execution) => this.#followRemote(execution),
-    };
   }
 
   /** A run a runner holds, left by a server that died: followed on here (followed-job.ts). */

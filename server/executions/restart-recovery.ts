@@ -120,6 +120,31 @@ export async function terminateLeftBehind(
   return { execution_id: id, terminated_at: at };
 }
 
+/** What the manager's two recoveries share: everything but which rows, and why. */
+export type RecoveryBase = Omit<RestartRecoveryContext, 'rows' | 'reason' | 'sweepWorkspaces'>;
+
+/** The manager's recoveries: at its start, and of a peer that stopped answering. */
+export function recoveries(base: RecoveryBase, members: Membership | undefined) {
+  return {
+    /** Before anything is started: what the previous process (and dead peers) left. */
+    afterRestart: () =>
+      recoverAfterRestart({
+        ...base,
+        rows: (statuses) => rowsToTake(base.store, members, statuses),
+        // A peer's checkouts are in the shared data folder too, in use.
+        sweepWorkspaces: members?.hasPeers !== true,
+      }),
+    /** A server stopped answering: its runs end saying so, or are followed on; the rest comes here. */
+    takeOverFrom: (server: string) =>
+      recoverAfterRestart({
+        ...base,
+        rows: (statuses) => rowsToTake(base.store, members, statuses, server),
+        reason: `server lost: ${server} stopped answering`,
+        sweepWorkspaces: false,
+      }),
+  };
+}
+
 /** Who this process is among the servers sharing the database (cluster/members.ts). */
 export interface Membership {
   readonly name: string;

@@ -1,12 +1,15 @@
 // Where subscribers find an execution's live event stream: one per waiting, running or
 // recently ended execution. An ended one stays a little while, for clients that reconnect
 // right after the end, and only the newest few stay, since each may hold many events.
-import type { Store } from '../store/index.ts';
-import { EventStream } from './event-stream.ts';
+import { NotFoundError, type Store } from '../store/index.ts';
+import { type EventListener, EventStream } from './event-stream.ts';
 import type { ExecutionLogger } from './logger.ts';
+import { replayStored, storedEvents } from './stored-replay.ts';
 
 export interface StreamRegistryOptions {
   store: Store;
+  /** Where ended executions' logs are read back from. */
+  dataDir: string;
   logger: ExecutionLogger;
   maxBufferedEvents?: number;
   endedStreamMs?: number;
@@ -41,6 +44,24 @@ export class StreamRegistry {
 
   get(executionId: string): EventStream | undefined {
     return this.#streams.get(executionId);
+  }
+
+  /**
+   * Follows the execution's live stream after `afterId`, or (no live stream: it ended, or no
+   * process runs it) its stored events, rebuilt (stored-replay.ts).
+   */
+  async subscribe(executionId: string, listener: EventListener, afterId?: number): Promise<() => void> {
+    const live = this.#streams.get(executionId);
+    if (live) return live.subscribe(listener, afterId);
+    const { store, dataDir, logger } = this.#options;
+    const execution = await store.executions.get(executionId);
+    if (!execution) throw new NotFoundError('execution', executionId);
+    // It may have been queued while the row was read (recover()).
+    const late = this.#streams.get(executionId);
+    if (late) return late.subscribe(listener, afterId);
+    return replayStored(storedEvents(store, dataDir, execution), listener, afterId, (error) =>
+      logger.warn({ err: error, execution: executionId }, 'execution replay stopped'),
+    );
   }
 
   /** The execution ended and its `end` is published: its stream goes after a while. */
