@@ -108,7 +108,8 @@ export class Members {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#beating;
-    await this.#options.store.servers.remove(this.name, this.incarnation).catch(this.#options.onError);
+    // Its row stays, silent: a peer takes up what it leaves pending, then forgets it.
+    await this.#options.store.servers.retire(this.name, this.incarnation).catch(this.#options.onError);
   }
 
   #alive(row: ServerRow): boolean {

@@ -14,8 +14,10 @@ export interface ServerRepo {
   /** Its heartbeat; false when another incarnation holds the name now. */
   beat(name: string, incarnation: string): Promise<boolean>;
   list(): Promise<ServerRow[]>;
-  /** A clean stop: the row goes, if this incarnation still holds it. */
+  /** Forgotten: the row goes, if this incarnation still holds it. */
   remove(name: string, incarnation: string): Promise<void>;
+  /** A clean stop: shown silent for ever, so that the others take its executions up at once. */
+  retire(name: string, incarnation: string): Promise<void>;
   /** Executions in these statuses that `server` manages (null: those no named server manages). */
   executionsOf(server: string | null, statuses: readonly RunStatus[]): Promise<Execution[]>;
   /** Moves an execution from one server to another; false when it was not (or no longer) `from`'s. */
@@ -58,6 +60,15 @@ export function serverRepo({ db, now }: RepoContext): ServerRepo {
     async remove(name, incarnation) {
       await db
         .deleteFrom('servers')
+        .where('name', '=', name)
+        .where('incarnation', '=', incarnation)
+        .execute();
+    },
+
+    async retire(name, incarnation) {
+      await db
+        .updateTable('servers')
+        .set({ last_seen_at: new Date(0).toISOString() })
         .where('name', '=', name)
         .where('incarnation', '=', incarnation)
         .execute();
