@@ -7,7 +7,6 @@ import type { RemoteDispatch } from '../runners/hub.ts';
 import type { RunSecretSource } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';
-import type { Membership } from './restart-recovery.ts';
 
 export interface ExecutionManagerOptions {
   store: Store;
@@ -69,4 +68,12 @@ export interface RecoveryReport {
   requeued: string[];
   /** Blocked executions, still waiting for approval. */
   blocked: string[];
+}
+
+/** Who this process is among the servers sharing the database (cluster/members.ts). */
+export interface Membership {
+  readonly name: string;
+  isMine(server: string | null): boolean;
+  isGone(server: string | null): boolean;
+  readonly hasPeers: boolean;
 }

@@ -11,7 +11,7 @@ import { type Execution, NotFoundError, type Store } from '../store/index.ts';
 import { WORKSPACES_DIR } from './execute.ts';
 import type { ExternalExecutions } from './external.ts';
 import type { ExecutionLogger } from './logger.ts';
-import type { RecoveryReport } from './manager-types.ts';
+import type { Membership, RecoveryReport } from './manager-types.ts';
 import { failAbandoned, type RunCleaner, removeStaleWorkspaces } from './recovery.ts';
 import { storedRequest } from './stored-request.ts';
 import type { StartExecutionRequest, TerminateResult } from './types.ts';
@@ -143,14 +143,6 @@ export function recoveries(base: RecoveryBase, members: Membership | undefined) 
         sweepWorkspaces: false,
       }),
   };
-}
-
-/** Who this process is among the servers sharing the database (cluster/members.ts). */
-export interface Membership {
-  readonly name: string;
-  isMine(server: string | null): boolean;
-  isGone(server: string | null): boolean;
-  readonly hasPeers: boolean;
 }
 
 /**

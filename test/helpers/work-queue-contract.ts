@@ -124,12 +124,18 @@ export function workQueueContract(make: MakeQueue): void {
     await queue.enqueue({ executionId: 'moved', labels: ['gpu'] });
     const [lease] = await queue.claim({ name: 'r', labels: ['gpu'] }, 1, 0);
     const handed = await queue.handOver(lease?.id ?? '');
-    assert.deepEqual(
-      handed && [handed.id, handed.executionId, handed.runner, handed.labels],
-      [lease?.id, 'moved', 'r', ['gpu']],
-    );
+    assert.deepEqual(handed && [handed.id, handed.executionId, handed.runner, handed.labels], [
+      lease?.id,
+      'moved',
+      'r',
+      ['gpu'],
+    ]);
     assert.equal(await queue.handOver(lease?.id ?? ''), undefined);
-    assert.equal(await queue.heartbeat(lease?.id ?? ''), false, 'not followed between hand-over and adoption');
+    assert.equal(
+      await queue.heartbeat(lease?.id ?? ''),
+      false,
+      'not followed between hand-over and adoption',
+    );
     // No server follows it yet: a runner's heartbeat keeps it all the same.
     assert.equal(await queue.extend(handed ?? ({} as never)), true);
     assert.equal(await queue.adopt(handed ?? ({} as never)), true);
