@@ -212,7 +212,14 @@ async function serve(settings: ServeSettings, io: CliIO, hooks: ServeHooks): Pro
         `${queueUrl === undefined ? '' : `, queue ${describeRedisUrl(queueUrl)}`})\n`,
     );
     if (members) {
-      await startMembers(members, settings, address, (server) => manager.takeOverFrom(server), logger);
+      await startMembers(
+        members,
+        settings,
+        address,
+        (server) => manager.takeOverFrom(server),
+        (server) => runners.keepLeasesOf(server),
+        logger,
+      );
     }
     hooks.onListening?.(address);
     // After recover(): a tick missed while no server ran fires once now, behind what was pending.

@@ -40,10 +40,14 @@ export async function startMembers(
   settings: JoinSettings,
   listening: string,
   takeOverFrom: (server: string) => Promise<RecoveryReport>,
+  /** Keeps the runner leases a silent server follows alive, until it is known dead or beats again. */
+  keepLeasesOf: (server: string) => Promise<void>,
   logger: Logger,
 ): Promise<void> {
   await members.start(settings.advertiseUrl ?? advertised(settings.host, listening));
   members.afterBeat(async () => {
+    // Noticing a dead server takes longer than a lease: its runners' leases would run out first.
+    for (const silent of members.silent()) await keepLeasesOf(silent.name);
     for (const gone of members.gone()) {
       const report = await takeOverFrom(gone.name);
       if (report.failed.length + report.requeued.length + report.blocked.length > 0) {

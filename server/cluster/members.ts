@@ -9,6 +9,8 @@ import type { ServerRow, Store } from '../store/index.ts';
 export const BEAT_MS = 2_000;
 /** Five beats missed: a peer busy for a second or two is not taken for dead. */
 export const DEAD_AFTER_MS = 10_000;
+/** Two beats missed: the leases a peer follows are kept alive from here until it is known dead. */
+export const SILENT_AFTER_MS = 2 * BEAT_MS;
 
 export interface Peer {
   name: string;
@@ -92,6 +94,13 @@ export class Members {
     if (this.#options.alone) return true;
     const row = this.#rows.find((r) => r.name === server);
     return row === undefined || !this.#alive(row);
+  }
+
+  /** Other servers that missed beats (dead ones too): maybe dying, maybe only busy. */
+  silent(): ServerRow[] {
+    return this.#rows.filter(
+      (row) => row.name !== this.name && this.#now() - Date.parse(row.last_seen_at) >= SILENT_AFTER_MS,
+    );
   }
 
   /** Registered servers taken for dead now. */

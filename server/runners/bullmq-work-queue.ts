@@ -142,8 +142,17 @@ export class BullMQWorkQueue implements WorkQueue {
   async adopt(lease: HandedLease): Promise<boolean> {
     const queue = await this.#queues.forLabels(labelSet(lease.labels));
     const job = (await queue.queue.getJob(lease.executionId)) as WorkJob | undefined;
-    const lock = await this.#options.redis.get(this.#queues.lockKey(queue, lease.executionId));
-    if (!job || lock !== lease.id) return false;
+    if (!job) return false;
+    const key = this.#queues.lockKey(queue, lease.executionId);
+    const lock = await this.#options.redis.get(key);
+    if (lock !== lease.id) {
+      // Its lock ran out while no server followed it (the one that did died, and noticing that
+      // takes longer than a lease): still active and locked by no one else, nobody was given it
+      // meanwhile, so it is locked again with the same token. Otherwise it is lost.
+      if (lock !== null || job.deferredFailure || (await job.getState()) !== 'active') return false;
+      const relocked = await this.#options.redis.set(key, lease.id, 'PX', this.#options.leaseMs, 'NX');
+      if (relocked !== 'OK') return false;
+    }
     this.#held.set(lease.id, { lease: { ...lease }, queue, job });
     return true;
   }

@@ -146,9 +146,8 @@ export class RunnerHub implements RemoteDispatch {
   }
 
   /**
-   * Follows on a run a runner holds whose server died (several servers): from where that server
-   * left it (runner-state.ts), taking its lease over. The runner sends again what it was not
-   * told was taken. Its lease already lost: it ends `error`, runner lost, as any.
+   * Follows on a run a runner holds whose server died (several servers), from where that server
+   * left it (runner-state.ts), taking its lease over; its lease already lost, it ends runner lost.
    */
   async resume(request: RemoteRunRequest, saved: RunnerState): Promise<RemoteOutcome> {
     const { queue } = this.#options;
@@ -312,6 +311,11 @@ export class RunnerHub implements RemoteDispatch {
     return answer;
   }
 
+  /** Keeps alive the runner leases of a server that missed beats (several servers). */
+  keepLeasesOf(server: string): Promise<void> {
+    return this.#relay.keepLeasesOf(server);
+  }
+
   /** Events of an execution the runner holds; undefined when it holds none of that id. */
   async events(runner: Runner, id: string, batch: EventBatch): Promise<number | undefined> {
     const entry = this.#held(runner, id);
@@ -339,13 +343,8 @@ export class RunnerHub implements RemoteDispatch {
     const add = (name: string, id: string) => running.set(name, [...(running.get(name) ?? []), id]);
     if (this.#options.members) {
       // Several servers: each follows its own, so the database says who runs what.
-      for (const row of await this.#options.store.executions.listByStatus([
-        'pending',
-        'running',
-        'blocked',
-      ])) {
-        if (row.runner !== null) add(row.runner, row.id);
-      }
+      const active = await this.#options.store.executions.listByStatus(['pending', 'running', 'blocked']);
+      for (const row of active) if (row.runner !== null) add(row.runner, row.id);
     } else {
       for (const [id, entry] of this.#entries) {
         if (entry.remote.runner !== undefined) add(entry.remote.runner, id);

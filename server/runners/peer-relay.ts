@@ -112,6 +112,13 @@ export class PeerRelay {
     return members.peer(row.server) ?? 'unknown';
   }
 
+  /** The leases of the runs a silent server follows on runners, extended as it left them. */
+  async keepLeasesOf(server: string): Promise<void> {
+    for (const row of await this.#options.store.servers.executionsOf(server, ['running', 'blocked'])) {
+      if (row.runner !== null) await this.#keepForSuccessor(row.id);
+    }
+  }
+
   async #keepForSuccessor(id: string): Promise<void> {
     const { store, queue, dataDir } = this.#options;
     const row = await store.executions.get(id);
