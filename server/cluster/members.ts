@@ -83,6 +83,18 @@ export class Members {
     return row && this.#alive(row) ? { name: row.name, url: row.url } : undefined;
   }
 
+  /**
+   * peer(), after reading the list again when it does not show `server` alive: a server that
+   * joined (or beat) since the last beat here is not taken for gone.
+   */
+  async findPeer(server: string | null): Promise<Peer | undefined> {
+    if (this.isMine(server) || this.#options.alone) return undefined;
+    const known = this.peer(server);
+    if (known) return known;
+    await this.load();
+    return this.peer(server);
+  }
+
   /** Whether any other server beats: without peers nothing is forwarded and nothing looked up. */
   get hasPeers(): boolean {
     return !this.#options.alone && this.#rows.some((row) => row.name !== this.name && this.#alive(row));

@@ -2,7 +2,7 @@
 // stream, its runner's lease, its gates, its slot) is held by the server managing it. Requests
 // about such an execution that reach another server are passed on to that one
 // (cluster/forward.ts); everything else (pages, lists, logs and artifacts on the shared data
-// folder) every server answers alike. Without peers nothing is looked up.
+// folder) every server answers alike.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { isFinished } from '../../engine/status.ts';
@@ -50,12 +50,11 @@ const forwardPlugin: FastifyPluginAsync<{ members: Members }> = async (app, { me
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers[FORWARDED_BY] !== undefined) return;
-    if (!members.hasPeers && members.gone().length === 0) return;
     if (!FORWARDED_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
     const { id } = request.params as { id?: string };
     let execution = id === undefined ? undefined : await app.store.executions.get(id);
     while (execution && !members.isMine(execution.server) && !isFinished(execution.status)) {
-      const peer = members.peer(execution.server);
+      const peer = await members.findPeer(execution.server);
       if (peer && (await forwardRequest(request, reply, peer, members.name))) return reply;
       // Its server does not answer (it died, or is dying) and no server has taken it up yet:
       // the call waits for the server that takes it up (within the time a dead server is

@@ -145,10 +145,7 @@ export class RunnerHub implements RemoteDispatch {
     }
   }
 
-  /**
-   * Follows on a run a runner holds whose server died (several servers), from where that server
-   * left it (runner-state.ts), taking its lease over; its lease already lost, it ends runner lost.
-   */
+  /** Follows on a run a runner holds whose server died, from where it was left (runner-state.ts). */
   async resume(request: RemoteRunRequest, saved: RunnerState): Promise<RemoteOutcome> {
     const { queue } = this.#options;
     const id = request.execution.id;
@@ -299,7 +296,9 @@ export class RunnerHub implements RemoteDispatch {
     const elsewhere: string[] = [];
     for (const id of executions) {
       const entry = this.#held(runner, id);
-      if (!entry) elsewhere.push(id);
+      if (!entry && this.#entries.has(id))
+        answer.lost.push(id); // another runner's now, or ended
+      else if (!entry) elsewhere.push(id);
       else if (!(await this.#options.queue.heartbeat(entry.remote.leaseId ?? ''))) answer.lost.push(id);
       else if (entry.remote.cancelRequested) answer.cancel.push(id);
     }

@@ -36,7 +36,7 @@ export class PeerRelay {
   async passOn(lease: Lease, authorization: string): Promise<ClaimedJob | undefined> {
     const { queue, store, members } = this.#options;
     const row = await store.executions.get(lease.executionId);
-    const peer = members && row ? members.peer(row.server) : undefined;
+    const peer = members && row ? await members.findPeer(row.server) : undefined;
     const handed = peer && (await queue.handOver(lease.id));
     if (!peer || !members || !handed) {
       await queue.finish(lease.id);
@@ -101,15 +101,17 @@ export class PeerRelay {
   }
 
   /**
-   * Who manages an execution this server does not follow: a live peer; 'unknown' while its
-   * server is silent but not yet taken over (the runner keeps it meanwhile); else 'here'.
+   * Who manages an execution no server here follows: a live peer; 'unknown' while its server is
+   * silent but not yet known dead, or while this one takes it up (the runner keeps it, its
+   * lease kept alive meanwhile: it is followed, or ends, shortly); 'here' once it has ended.
    */
   async #managedElsewhere(id: string): Promise<Peer | 'here' | 'unknown'> {
     const members = this.#options.members;
-    if (!members || (!members.hasPeers && members.gone().length === 0)) return 'here';
+    if (!members) return 'here';
     const row = await this.#options.store.executions.get(id);
-    if (!row || isFinished(row.status) || members.isMine(row.server)) return 'here';
-    return members.peer(row.server) ?? 'unknown';
+    if (!row || isFinished(row.status)) return 'here';
+    if (members.isMine(row.server)) return 'unknown';
+    return (await members.findPeer(row.server)) ?? 'unknown';
   }
 
   /** The leases of the runs a silent server follows on runners, extended as it left them. */
