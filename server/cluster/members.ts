@@ -9,8 +9,8 @@ import type { ServerRow, Store } from '../store/index.ts';
 export const BEAT_MS = 2_000;
 /** Five beats missed: a peer busy for a second or two is not taken for dead. */
 export const DEAD_AFTER_MS = 10_000;
-/** Two beats missed: the leases a peer follows are kept alive from here until it is known dead. */
-export const SILENT_AFTER_MS = 2 * BEAT_MS;
+/** A beat late: the leases a peer follows are kept alive from here until it is known dead or beats. */
+export const SILENT_AFTER_MS = BEAT_MS + BEAT_MS / 2;
 
 export interface Peer {
   name: string;

@@ -179,7 +179,14 @@ describe('gbcms serve as two cooperating servers', () => {
   });
 
   test('server A killed with SIGKILL mid-step: B adopts its executions, nothing lost', async (t) => {
-    const cluster = await startCluster(cleanups, { queue: queue(), runners: ['r1', 'r2', 'r3'] });
+    // A lease that outlasts noticing a dead server (10 s and a beat), as the README advises
+    // for losing nothing to a server's death whatever the load; with a shorter one the live
+    // servers keep leases alive from the kept state, which a loaded machine may outrun.
+    const cluster = await startCluster(cleanups, {
+      queue: queue(),
+      runners: ['r1', 'r2', 'r3'],
+      serveArgs: ['--runner-lease', '20s'],
+    });
     t.after(() => cluster.stop());
     const runners = [
       // r1 would otherwise have no server left once A is gone.
