@@ -1,5 +1,5 @@
 // `/runners`, for admins: every registered runner with what the server knows of it now.
-import type { RunnerView } from '../runners/hub.ts';
+import type { RunnerView } from '../runners/runner-views.ts';
 import type { User } from '../store/index.ts';
 import { timeElement } from './format.ts';
 import { html, type SafeHtml } from './html.ts';

@@ -4,13 +4,15 @@
 // takes(plan) and then run() instead of running the plan on its own backend, so slots (the
 // global limit, each project's max_concurrent) hold exactly as for local runs.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunObserver } from '../../engine/events.ts';
 import { type Plan, planLabels } from '../../engine/plan.ts';
+import { isFinished } from '../../engine/status.ts';
 import type { Members } from '../cluster/members.ts';
 import type { ExecutionLogger } from '../executions/logger.ts';
 import type { Execution, Runner, Store } from '../store/index.ts';
 import { PeerRelay } from './peer-relay.ts';
-import { Presence, type RunnerPresence } from './presence.ts';
+import { Presence } from './presence.ts';
 import {
   CLAIM_WAIT_MS,
   type ClaimedJob,
@@ -22,7 +24,12 @@ import {
 } from './protocol.ts';
 import { type RemoteOutcome, RemoteRun, type RemoteRunOptions } from './remote-run.ts';
 import { cutLogsBack, keepRunnerState, type RunnerState, writeFollowedJob } from './runner-state.ts';
+import { type RunnerView, runnerViews } from './runner-views.ts';
 import { type HandedLease, hasLabels, type WorkQueue } from './work-queue.ts';
+
+/** How long a runner's call waits for the server to follow an execution it has just taken up. */
+const ARRIVAL_WAIT_MS = 30_000;
+const ARRIVAL_POLL_MS = 100;
 
 /** `local`: the server runs what names no runs_on labels itself; `runners`: runners run everything. */
 export type DispatchMode = 'local' | 'runners';
@@ -53,19 +60,6 @@ export interface RemoteDispatch {
   run(request: RemoteRunRequest): Promise<RemoteOutcome>;
   /** Follows on a run a runner holds, left by a server that died (several servers). */
   resume?(request: RemoteRunRequest, saved: RunnerState): Promise<RemoteOutcome>;
-}
-
-export interface RunnerView {
-  name: string;
-  labels: string[];
-  version: string | null;
-  backend: string | null;
-  capacity: number | null;
-  running: string[];
-  last_seen_at: string | null;
-  connected: boolean;
-  created_at: string;
-  revoked_at: string | null;
 }
 
 interface Entry {
@@ -317,7 +311,7 @@ export class RunnerHub implements RemoteDispatch {
 
   /** Events of an execution the runner holds; undefined when it holds none of that id. */
   async events(runner: Runner, id: string, batch: EventBatch): Promise<number | undefined> {
-    const entry = this.#held(runner, id);
+    const entry = await this.#heldOrArriving(runner, id);
     if (!entry) return undefined;
     this.presence.seen(runner.name);
     return entry.remote.accept(batch.from, batch.events);
@@ -325,14 +319,14 @@ export class RunnerHub implements RemoteDispatch {
 
   /** The runner's end of it: false when events are missing, undefined when it holds none of that id. */
   async finish(runner: Runner, id: string, body: FinishRequest): Promise<boolean | undefined> {
-    const entry = this.#held(runner, id);
+    const entry = await this.#heldOrArriving(runner, id);
     if (!entry) return undefined;
     return entry.remote.finish({ status: body.status, reason: body.reason }, body.events);
   }
 
   /** The server's checkout and the run's folder of an execution the runner holds. */
-  folders(runner: Runner, id: string): { workspace: string; runDir: string } | undefined {
-    const entry = this.#held(runner, id);
+  async folders(runner: Runner, id: string): Promise<{ workspace: string; runDir: string } | undefined> {
+    const entry = await this.#heldOrArriving(runner, id);
     return entry && { workspace: entry.request.workspace, runDir: entry.request.runDir };
   }
 
@@ -349,21 +343,7 @@ export class RunnerHub implements RemoteDispatch {
         if (entry.remote.runner !== undefined) add(entry.remote.runner, id);
       }
     }
-    return (await this.#options.store.runners.list()).map((runner) => {
-      const presence: RunnerPresence | undefined = this.presence.get(runner.name);
-      return {
-        name: runner.name,
-        labels: presence?.labels ?? runner.labels,
-        version: presence?.version ?? runner.version,
-        backend: presence?.backend ?? null,
-        capacity: presence?.capacity ?? runner.capacity,
-        running: running.get(runner.name) ?? [],
-        last_seen_at: presence ? new Date(presence.lastSeen).toISOString() : runner.last_seen_at,
-        connected: runner.revoked_at === null && this.presence.isConnected(runner.name),
-        created_at: runner.created_at,
-        revoked_at: runner.revoked_at,
-      };
-    });
+    return runnerViews(this.#options.store, this.presence, running);
   }
 
   /** Its token was revoked: it takes nothing more, and what it holds is lost at its next heartbeat. */
@@ -380,6 +360,24 @@ export class RunnerHub implements RemoteDispatch {
   #held(runner: Runner, id: string): Entry | undefined {
     const entry = this.#entries.get(id);
     return entry?.remote.runner === runner.name && !entry.remote.ended ? entry : undefined;
+  }
+
+  /**
+   * The entry, or the one this server is about to follow: an execution it has just taken up
+   * (restarted, or taking over a dead server's) is its own in the database a moment before it
+   * follows the run again, and the runner's calls of that moment must not hear it lost.
+   */
+  async #heldOrArriving(runner: Runner, id: string): Promise<Entry | undefined> {
+    const until = Date.now() + ARRIVAL_WAIT_MS;
+    for (;;) {
+      const entry = this.#held(runner, id);
+      if (entry || this.#entries.has(id)) return entry; // another runner's now, or ended
+      const row = await this.#options.store.executions.get(id);
+      if (!row || isFinished(row.status) || row.runner !== runner.name) return undefined;
+      if (this.#options.members && !this.#options.members.isMine(row.server)) return undefined;
+      if (Date.now() > until || this.#closing.signal.aborted) return undefined;
+      await sleep(ARRIVAL_POLL_MS);
+    }
   }
 }
 

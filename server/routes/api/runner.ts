@@ -147,7 +147,7 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const folders = app.runners.folders(runnerOf(request), request.params.id);
+      const folders = await app.runners.folders(runnerOf(request), request.params.id);
       if (!folders) throw errors.leaseNotHeld();
       return reply.type('application/x-tar').send(sourceArchive(folders.workspace));
     },
@@ -208,7 +208,7 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const folders = app.runners.folders(runnerOf(request), request.params.id);
+      const folders = await app.runners.folders(runnerOf(request), request.params.id);
       if (!folders) throw errors.leaseNotHeld();
       const path = workspaceRelative(request.query.path);
       if (path === undefined)
