@@ -106,7 +106,8 @@ export interface ErrorBody {
  */
 export function describeError(error: unknown): { statusCode: number; body: ErrorBody } {
   if (error instanceof HttpError) {
-    return error.statusCode >= 500
+    // A 503 of ours says what is unavailable and that a retry may help; other 5xx say nothing.
+    return error.statusCode >= 500 && error.statusCode !== 503
       ? internal(error.statusCode)
       : { statusCode: error.statusCode, body: { error: error.code, message: error.message } };
   }

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import { isFinished } from '../../engine/status.ts';
 import { FORWARDED_BY, forwardRequest } from '../cluster/forward.ts';
 import { BEAT_MS, DEAD_AFTER_MS, type Members } from '../cluster/members.ts';
+import { errors } from '../errors.ts';
 import type { Execution } from '../store/index.ts';
 
 /** `METHOD url-pattern` of the routes whose answer lives on the managing server. */
@@ -32,7 +33,7 @@ const FORWARDED_ROUTES = new Set([
   'POST /api/runner/jobs/:id/finish',
 ]);
 
-/** Past this, a call about an execution nobody took up is answered here as it can be. */
+/** Past this, a call about an execution nobody took up is answered 503. */
 const TAKE_UP_WAIT_MS = DEAD_AFTER_MS + 4 * BEAT_MS;
 const TAKE_UP_POLL_MS = 250;
 
@@ -61,7 +62,9 @@ const forwardPlugin: FastifyPluginAsync<{ members: Members }> = async (app, { me
       // noticed), then goes there. A runner's would otherwise hear its work is lost (404).
       const from = execution.server;
       execution = await takenUp(execution.id, from);
-      if (execution?.server === from) return;
+      // Nobody took it up in that time: answered here, its state would be guessed. A runner
+      // hears 503 as a server that does not answer, and tries again.
+      if (execution?.server === from && !isFinished(execution.status)) throw errors.peerUnavailable();
     }
   });
 };

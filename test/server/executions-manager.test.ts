@@ -528,7 +528,10 @@ describe('recovery, drain and retention', () => {
       assert.equal(error.code, 'SHUTTING_DOWN');
       assert.deepEqual(describeError(executionHttpError(error)), {
         statusCode: 503,
-        body: { error: 'GBCMS_ERR_UNAVAILABLE', message: 'the server is shutting down' },
+        body: {
+          error: 'GBCMS_ERR_UNAVAILABLE',
+          message: 'the server is shutting down and takes no new executions',
+        },
       });
       return true;
     });
