@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '../../../engine/events.ts';
-import { type RunnerClient, RunnerRequestError, ServerUnreachable } from './client.ts';
+import { type RunnerClient, ServerUnreachable } from './client.ts';
 import { SpillBuffer } from './spill-buffer.ts';
 
 const BATCH_EVENTS = 500;
@@ -24,8 +24,11 @@ export interface EventSenderOptions {
   spillFile: string;
   /** The most undelivered output kept, memory and disk together (default DEFAULT_BUFFER_BYTES). */
   bufferBytes?: number;
-  /** Called when undelivered events cannot be kept (the bound, a failing disk): the run must stop. */
-  overflow(why: string): void;
+  /**
+   * Called when events cannot be delivered: more than the bound, a failing disk, the server
+   * refusing them. The run must stop.
+   */
+  giveUp(why: string): void;
 }
 
 export class EventSender {
@@ -40,13 +43,13 @@ export class EventSender {
   #overflowed = false;
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
-  readonly #overflow: (why: string) => void;
+  readonly #giveUp: (why: string) => void;
 
   constructor(options: EventSenderOptions) {
     this.#client = options.client;
     this.#id = options.id;
     this.#runDir = options.runDir;
-    this.#overflow = options.overflow;
+    this.#giveUp = options.giveUp;
     this.#pending = new SpillBuffer({ file: options.spillFile, limitBytes: options.bufferBytes });
     this.#loop = this.#deliver();
   }
@@ -60,7 +63,7 @@ export class EventSender {
     if (this.#stopped || this.#overflowed) return;
     if (!this.#pending.push(event)) {
       this.#overflowed = true;
-      this.#overflow('more undelivered output than --buffer allows');
+      this.#giveUp('more undelivered output than --buffer allows');
       return;
     }
     this.#total++;
@@ -102,13 +105,11 @@ export class EventSender {
         await this.#uploadArtifacts(from, batch);
         ({ received } = await this.#client.events(this.#id, { from, events: batch }));
       } catch (error) {
-        if (error instanceof RunnerRequestError && error.code === 'GBCMS_ERR_EVENTS_MISSING') {
-          // Cannot happen while only acknowledged events are dropped; stop rather than loop.
-          this.#stopped = true;
-          return;
-        }
         if (!(error instanceof ServerUnreachable)) {
+          // Refused (the lease is not this runner's any more; events missing, which cannot
+          // happen while only acknowledged events are dropped): the run stops, not silently.
           this.#stopped = true;
+          this.#giveUp(`the server refused its events: ${(error as Error).message}`);
           return;
         }
         await sleep(RETRY_MS);
@@ -127,7 +128,7 @@ export class EventSender {
   #bufferFailed(error: unknown): void {
     this.#stopped = true;
     this.#overflowed = true;
-    this.#overflow(`its undelivered output could not be kept: ${(error as Error).message}`);
+    this.#giveUp(`its undelivered output could not be kept: ${(error as Error).message}`);
   }
 
   async #uploadArtifacts(from: number, batch: readonly RunEvent[]): Promise<void> {

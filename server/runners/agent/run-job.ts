@@ -50,7 +50,7 @@ export async function runClaimedJob(job: ClaimedJob, control: JobControl, ctx: J
     runDir: join(runs, id),
     spillFile: join(work, 'undelivered-events.jsonl'),
     bufferBytes: ctx.bufferBytes,
-    overflow: (why) => {
+    giveUp: (why) => {
       ctx.log(`${id}: ${why}: stopping it`);
       control.lost = true;
       control.controller.abort();
