@@ -258,12 +258,12 @@ export class ExecutionManager implements ExecutionControl {
 
   /** For startup, before anything is started: what the previous process left (restart-recovery.ts). */
   recover(): Promise<RecoveryReport> {
-    return this.#recoveries.afterRestart();
+    return this.#streams.takingUp(this.#recoveries.afterRestart());
   }
 
   /** Takes up the executions of a server that stopped answering (cluster/members.ts). */
   takeOverFrom(server: string): Promise<RecoveryReport> {
-    return this.#recoveries.takeOverFrom(server);
+    return this.#streams.takingUp(this.#recoveries.takeOverFrom(server));
   }
 
   /**

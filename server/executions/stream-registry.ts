@@ -23,6 +23,8 @@ export class StreamRegistry {
   readonly #options: StreamRegistryOptions;
   readonly #streams = new Map<string, EventStream>();
   readonly #ended = new Map<string, NodeJS.Timeout>();
+  /** Recoveries in progress (takingUp), each settled when it has ended. */
+  readonly #takingUp = new Set<Promise<void>>();
 
   constructor(options: StreamRegistryOptions) {
     this.#options = options;
@@ -53,6 +55,11 @@ export class StreamRegistry {
   async subscribe(executionId: string, listener: EventListener, afterId?: number): Promise<() => void> {
     const live = this.#streams.get(executionId);
     if (live) return live.subscribe(listener, afterId);
+    if (this.#takingUp.size > 0) {
+      await Promise.all(this.#takingUp);
+      const taken = this.#streams.get(executionId);
+      if (taken) return taken.subscribe(listener, afterId);
+    }
     const { store, dataDir, logger } = this.#options;
     const execution = await store.executions.get(executionId);
     if (!execution) throw new NotFoundError('execution', executionId);
@@ -62,6 +69,22 @@ export class StreamRegistry {
     return replayStored(storedEvents(store, dataDir, execution), listener, afterId, (error) =>
       logger.warn({ err: error, execution: executionId }, 'execution replay stopped'),
     );
+  }
+
+  /**
+   * Executions are being taken up while `work` runs (a restart's recovery, or a dead peer's
+   * executions): each is this server's in the database a moment before its live stream opens,
+   * so a subscriber that finds no live stream meanwhile waits for `work` rather than be given
+   * a replay of a run still going, which would never end.
+   */
+  takingUp<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#takingUp.add(settled);
+    void settled.then(() => this.#takingUp.delete(settled));
+    return work;
   }
 
   /** The execution ended and its `end` is published: its stream goes after a while. */

@@ -10,9 +10,11 @@ import { test } from 'node:test';
 import type { RunEvent } from '../../engine/events.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
 import { EventStream } from '../../server/executions/event-stream.ts';
+import { StreamRegistry } from '../../server/executions/stream-registry.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
 import { RemoteRun, type RemoteSnapshot } from '../../server/runners/remote-run.ts';
 import { cutLogsBack } from '../../server/runners/runner-state.ts';
+import { openStore } from '../../server/store/index.ts';
 
 const step: StepRecord = {
   name: 'build',
@@ -104,4 +106,43 @@ test("a stream taken over goes on after the dead server's last id; earlier ids a
       got.map((event) => event.id),
       [501, 502],
     );
+});
+
+test('a subscriber arriving while executions are taken up waits for the live stream, not a replay', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gbcms-takeup-'));
+  const store = await openStore(dir);
+  try {
+    const project = await store.projects.create({ name: 'p', repo: '/srv/p.git' });
+    const execution = await store.executions.create({
+      project_id: project.id,
+      trigger: { event: 'api', branch: 'main' },
+    });
+    await store.executions.setStarted(execution.id);
+    const registry = new StreamRegistry({
+      store,
+      dataDir: dir,
+      logger: { info() {}, warn() {}, error() {} },
+    });
+    // The execution is this server's in the database; its stream opens later in the take-up.
+    let finish!: () => void;
+    const takeUp = registry.takingUp(new Promise<void>((resolve) => (finish = resolve)));
+    const got: ExecutionEvent[] = [];
+    const subscribed = registry.subscribe(execution.id, (event) => got.push(event), 500);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stream = registry.open(execution.id, () => undefined);
+    stream.continueAfter(500);
+    finish();
+    await takeUp;
+    await subscribed;
+    stream.publish({ type: 'notice', message: 'followed on' });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      got.map((event) => [event.id, event.type]),
+      [[501, 'notice']],
+      'the live stream after the last id, not a replay from the store',
+    );
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
