@@ -3,33 +3,25 @@
 // through the host's veth address, with both servers in its --server list. Twenty executions
 // started alternately through A and B all succeed, each run once, spread over the runners, with
 // logs identical to a `gbcms run` of the same pipeline, read the same through either server.
-// Faults: a runner killed with SIGKILL (its execution ends "runner lost"),
-// a revoked runner (401, takes nothing). Redis restarted mid-run: runners-queue-serve.test.ts.
+// Faults: a runner killed with SIGKILL (its execution ends "runner lost"), a revoked runner
+// (401, takes nothing). A server killed: cluster-takeover.test.ts; Redis restarted mid-run:
+// runners-queue-serve.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { LEASE_MS } from '../../server/runners/protocol.ts';
-import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
+import { ensureBusyboxImage } from '../helpers/build-images.ts';
 import { gbcmsChild } from '../helpers/cli-child.ts';
 import { dockerAnswers } from '../helpers/docker.ts';
 import { createNetns, type Netns } from '../helpers/netns.ts';
 import { type RedisServer, startRedis } from '../helpers/redis.ts';
 import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { type ServerName, startCluster } from './helpers/cluster.ts';
-import type { RunnerProcess } from './helpers/runner-process.ts';
+import { pipeline, starts, stepLines } from './helpers/cluster-checks.ts';
 
 /** Only a hang misses it: the lease (8 s) and the sweep make ~10 s on an idle machine. */
 const LOST_WITHIN_MS = 60_000;
-
-function pipeline(steps: Record<string, { commands: string[]; depends_on?: string[] }>): string {
-  const lines = ['version: 1', 'steps:'];
-  for (const [name, step] of Object.entries(steps)) {
-    lines.push(`  ${name}:`, `    image: ${BUSYBOX_IMAGE}`, `    commands: ${JSON.stringify(step.commands)}`);
-    if (step.depends_on) lines.push(`    depends_on: ${JSON.stringify(step.depends_on)}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 const NUMBERED = pipeline({
   count: {
@@ -48,16 +40,6 @@ const NUMBERED = pipeline({
     ],
   },
 });
-
-/** How many times the runners started execution `id` (run-job.ts logs "running ... (id)"). */
-function starts(runners: readonly RunnerProcess[], id: string): number {
-  return runners.reduce((sum, runner) => sum + runner.output().split(`(${id})`).length - 1, 0);
-}
-
-/** A step's output lines, without the one that differs per execution. */
-function stepLines(text: string): string[] {
-  return text.split('\n').filter((line) => line !== '' && !/^execution\b/.test(line));
-}
 
 /** The single-machine reference: `gbcms run` of the same pipeline, its lines per step. */
 async function reference(cleanupsDir: string, text: string): Promise<Record<string, string[]>> {
