@@ -21,6 +21,9 @@ const SLOW = pipeline({
   after: { depends_on: ['tick'], commands: ['echo after'] },
 });
 
+/** Only a hang reaches it: an event stream that never ends would otherwise hold the suite. */
+const HANG_MS = 10 * 60_000;
+
 describe('a server of two killed while runners work', () => {
   const cleanups = cleanUpAfterAll();
   let redis: RedisServer;
@@ -38,7 +41,9 @@ describe('a server of two killed while runners work', () => {
     cleanups.onCleanup(() => netns.close());
   });
 
-  test('server A killed with SIGKILL mid-step: B takes its executions up, nothing lost', async (t) => {
+  test('server A killed with SIGKILL mid-step: B takes its executions up, nothing lost', {
+    timeout: HANG_MS,
+  }, async (t) => {
     const cluster = await startCluster(cleanups, { queue: `${redis.url}/1`, runners: ['r1', 'r2', 'r3'] });
     t.after(() => cluster.stop());
     const runners = [
