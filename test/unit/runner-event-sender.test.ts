@@ -44,11 +44,8 @@ async function fakeServer(
   return { url, dir, calls: () => calls };
 }
 
-test('events the server refuses give the run up, saying why', async (t) => {
-  const { url, dir } = await fakeServer(t, () => ({
-    status: 404,
-    body: { error: 'GBCMS_ERR_LEASE_NOT_HELD', message: 'this runner holds no lease on that execution' },
-  }));
+/** An EventSender to `url`, and the reasons it gave the run up for. */
+function senderTo(url: string, dir: string) {
   const reasons: string[] = [];
   const sender = new EventSender({
     client: new RunnerClient(url, 'token'),
@@ -57,6 +54,15 @@ test('events the server refuses give the run up, saying why', async (t) => {
     spillFile: join(dir, 'spill.jsonl'),
     giveUp: (why) => reasons.push(why),
   });
+  return { sender, reasons };
+}
+
+test('events the server refuses give the run up, saying why', async (t) => {
+  const { url, dir } = await fakeServer(t, () => ({
+    status: 404,
+    body: { error: 'GBCMS_ERR_LEASE_NOT_HELD', message: 'this runner holds no lease on that execution' },
+  }));
+  const { sender, reasons } = senderTo(url, dir);
   sender.push(line);
   await pollUntil('the sender to give up', () => reasons.length > 0);
   await sender.drained();
@@ -71,14 +77,7 @@ test('a server that does not answer yet is tried again, and nothing is given up'
       ? { status: 503, body: { error: 'GBCMS_ERR_PEER_UNAVAILABLE', message: 'retry' } }
       : { status: 200, body: { received: 1 } },
   );
-  const reasons: string[] = [];
-  const sender = new EventSender({
-    client: new RunnerClient(url, 'token'),
-    id: 'x',
-    runDir: join(dir, 'run'),
-    spillFile: join(dir, 'spill.jsonl'),
-    giveUp: (why) => reasons.push(why),
-  });
+  const { sender, reasons } = senderTo(url, dir);
   sender.push(line);
   await sender.drained();
   await sender.stop();
