@@ -45,6 +45,9 @@ export class EventStream {
   readonly #evicted: EvictedEvents;
   readonly #subscribers = new Set<Subscriber>();
   #nextId = 1;
+  /** The latest id subscribers may be given: lastId, but for events published while held. */
+  #visible = 0;
+  #holds = 0;
   #end: ExecutionEvent | undefined;
 
   constructor(options: EventStreamOptions) {
@@ -67,6 +70,7 @@ export class EventStream {
     this.#evicted.add(numbered(1, first));
     for (let seq = 1; seq <= reports; seq++) this.#evicted.addStoredReport(seq);
     this.#nextId = reports + 2;
+    this.#visible = this.lastId;
   }
 
   /**
@@ -77,6 +81,29 @@ export class EventStream {
     if (this.lastId !== 0) throw new Error('continueAfter() is for a stream without events');
     this.#evicted.skipTo(id);
     this.#nextId = id + 1;
+    this.#visible = id;
+  }
+
+  /**
+   * Events published from now until the returned release() reach no subscriber before it: what
+   * a successor needs to go on from them is kept first (several servers), so no page has seen
+   * an event its successor would number again.
+   */
+  hold(): () => void {
+    this.#holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      if (this.#holds > 0 || this.#visible === this.lastId) return;
+      this.#visible = this.lastId;
+      for (const subscriber of [...this.#subscribers]) {
+        if (!subscriber.live) continue;
+        subscriber.live = false;
+        void this.#pump(subscriber);
+      }
+    };
   }
 
   /** Id of the latest event, 0 before the first. */
@@ -101,6 +128,8 @@ export class EventStream {
     if (evicted) this.#evicted.add(evicted);
     this.#ring[slot] = event;
     if (event.type === 'end') this.#end = event;
+    if (this.#holds > 0) return event;
+    this.#visible = event.id;
     for (const subscriber of [...this.#subscribers]) {
       if (subscriber.live) this.#deliver(subscriber, event);
     }
@@ -131,9 +160,9 @@ export class EventStream {
     try {
       while (!subscriber.closed) {
         const next = subscriber.lastId + 1;
-        if (next > this.lastId) {
+        if (next > this.#visible) {
           // Caught up. No await since the check: nothing was published in between.
-          if (this.#end) this.#deliver(subscriber, this.#end);
+          if (this.#end && this.#end.id <= this.#visible) this.#deliver(subscriber, this.#end);
           else {
             subscriber.live = true;
             this.#closeCursors(subscriber);

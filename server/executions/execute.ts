@@ -15,7 +15,7 @@ import type { FileSchedule, Plan, Trigger } from '../../engine/plan.ts';
 import { runPipeline } from '../../engine/run.ts';
 import type { RunStatus } from '../../engine/status.ts';
 import type { FetchedCommit } from '../git/fetch.ts';
-import type { RemoteDispatch } from '../runners/hub.ts';
+import type { LiveStream, RemoteDispatch } from '../runners/remote-dispatch.ts';
 import { type RunSecretSource, type RunSecrets, SecretUnreadableError } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import { executionCacheScope } from './cache-scope.ts';
@@ -63,8 +63,8 @@ export interface ExecuteContext {
   fileSchedules(schedules: readonly FileSchedule[]): Promise<void>;
   /** Runners: a plan they take runs on one of them instead of on `backend`. */
   runners?: RemoteDispatch | undefined;
-  /** The id of the latest event of the execution's live stream. */
-  lastEventId?(): number;
+  /** The execution's live stream, for runners (several servers keep its latest id). */
+  stream?: LiveStream;
 }
 
 export interface Outcome {
@@ -171,7 +171,7 @@ async function runPlan(ctx: ExecuteContext, plan: Plan, workspace: string): Prom
       env,
       signal,
       observe: ctx.recorder(plan).observe,
-      ...(ctx.lastEventId ? { lastEventId: ctx.lastEventId } : {}),
+      ...(ctx.stream ? { stream: ctx.stream } : {}),
       // The row as stored (the commit is known by now), its reason saying what it waits for.
       onWaiting: () => {
         void ctx.store.executions.get(execution.id).then((row) => row && ctx.onChanged(row));

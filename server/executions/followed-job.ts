@@ -74,7 +74,7 @@ export async function followRemoteJob(
         signal: job.controller.signal,
         observe: recorder.observe,
         onWaiting: () => undefined,
-        lastEventId: () => job.stream.lastId,
+        stream: job.stream,
       },
       saved.state,
     );

@@ -85,7 +85,7 @@ export async function runJob(job: Job, ctx: JobContext): Promise<void> {
         job.stream.publish({ type: 'status', execution });
       },
       recorder: (plan) => recorderFor(job, ctx, plan),
-      lastEventId: () => job.stream.lastId,
+      stream: job.stream,
     });
   } catch (error) {
     logger.error({ err: error, execution: job.id }, 'execution failed');

@@ -3,7 +3,7 @@
 import type { Backend } from '../../engine/backends/types.ts';
 import type { ReportLimits } from '../../engine/reports/types.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
-import type { RemoteDispatch } from '../runners/hub.ts';
+import type { RemoteDispatch } from '../runners/remote-dispatch.ts';
 import type { RunSecretSource } from '../secrets/vault.ts';
 import type { Execution, Store } from '../store/index.ts';
 import type { ExecutionLogger } from './logger.ts';

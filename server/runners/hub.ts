@@ -5,12 +5,11 @@
 // global limit, each project's max_concurrent) hold exactly as for local runs.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunObserver } from '../../engine/events.ts';
 import { type Plan, planLabels } from '../../engine/plan.ts';
 import { isFinished } from '../../engine/status.ts';
 import type { Members } from '../cluster/members.ts';
 import type { ExecutionLogger } from '../executions/logger.ts';
-import type { Execution, Runner, Store } from '../store/index.ts';
+import type { Runner, Store } from '../store/index.ts';
 import { PeerRelay } from './peer-relay.ts';
 import { Presence } from './presence.ts';
 import {
@@ -22,6 +21,7 @@ import {
   type HeartbeatResponse,
   LEASE_MS,
 } from './protocol.ts';
+import type { DispatchMode, RemoteDispatch, RemoteRunRequest } from './remote-dispatch.ts';
 import { type RemoteOutcome, RemoteRun, type RemoteRunOptions } from './remote-run.ts';
 import { cutLogsBack, keepRunnerState, type RunnerState, writeFollowedJob } from './runner-state.ts';
 import { type RunnerView, runnerViews } from './runner-views.ts';
@@ -30,37 +30,6 @@ import { type HandedLease, hasLabels, type WorkQueue } from './work-queue.ts';
 /** How long a runner's call waits for the server to follow an execution it has just taken up. */
 const ARRIVAL_WAIT_MS = 30_000;
 const ARRIVAL_POLL_MS = 100;
-
-/** `local`: the server runs what names no runs_on labels itself; `runners`: runners run everything. */
-export type DispatchMode = 'local' | 'runners';
-
-export interface RemoteRunRequest {
-  execution: Execution;
-  projectName: string;
-  plan: Plan;
-  /** The server's checkout: the runner downloads it as a tar. */
-  workspace: string;
-  /** The execution's own folder: logs and artifacts are written there as a local run writes them. */
-  runDir: string;
-  secrets: Record<string, string>;
-  secretRefusals: Record<string, string>;
-  cacheScope: string;
-  env: Record<string, string>;
-  signal: AbortSignal;
-  observe: RunObserver;
-  /** No connected runner can take it (yet): why it still waits, for its page. */
-  onWaiting(reason: string): void;
-  /** The id of the latest event of the execution's live stream (kept for a successor). */
-  lastEventId?(): number;
-}
-
-/** The one thing execute.ts needs of the runners: whether a plan goes to them, and running it there. */
-export interface RemoteDispatch {
-  takes(plan: Plan): boolean;
-  run(request: RemoteRunRequest): Promise<RemoteOutcome>;
-  /** Follows on a run a runner holds, left by a server that died (several servers). */
-  resume?(request: RemoteRunRequest, saved: RunnerState): Promise<RemoteOutcome>;
-}
 
 interface Entry {
   request: RemoteRunRequest;
@@ -176,7 +145,7 @@ export class RunnerHub implements RemoteDispatch {
   /** With several servers, where the run stands is kept for a successor after every batch. */
   #persistence(request: RemoteRunRequest): RemoteRunOptions {
     if (!this.#options.members) return {};
-    const { execution, plan, runDir } = request;
+    const { execution, plan, runDir, stream } = request;
     const holder = () => this.#entries.get(execution.id)?.remote;
     return {
       persist: (snapshot) =>
@@ -184,8 +153,9 @@ export class RunnerHub implements RemoteDispatch {
           holder: holder(),
           executionId: execution.id,
           labels: planLabels(plan),
-          streamId: request.lastEventId?.() ?? 0,
+          streamId: stream?.lastId ?? 0,
         }),
+      ...(stream ? { hold: () => stream.hold() } : {}),
     };
   }
 
@@ -269,13 +239,17 @@ export class RunnerHub implements RemoteDispatch {
   async #assign(entry: Entry, runner: Runner, leaseId: string): Promise<ClaimedJob> {
     entry.remote.runner = runner.name;
     entry.remote.leaseId = leaseId;
-    if (this.#options.members) {
-      const { plan, projectName, runDir } = entry.request;
-      await writeFollowedJob(runDir, { plan, projectName });
-      await this.#persistence(entry.request).persist?.(entry.remote.snapshot());
-    }
+    const { plan, projectName, runDir } = entry.request;
+    if (this.#options.members) await writeFollowedJob(runDir, { plan, projectName });
     await this.#options.store.runners.assignExecution(entry.request.execution.id, runner.name);
-    entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
+    const persistence = this.#persistence(entry.request);
+    const release = persistence.hold?.();
+    try {
+      entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
+      await persistence.persist?.(entry.remote.snapshot());
+    } finally {
+      release?.();
+    }
     return jobOf(leaseId, entry.request, this.#options.leaseMs ?? LEASE_MS);
   }
 

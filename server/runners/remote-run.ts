@@ -33,6 +33,8 @@ export interface RemoteSnapshot {
 export interface RemoteRunOptions {
   /** Kept after each batch, before the runner hears it was taken (several servers). */
   persist?(snapshot: RemoteSnapshot): Promise<void>;
+  /** Holds the live stream's events back from its subscribers until the release (persist's). */
+  hold?(): () => void;
   /** Taken over from a server that died: where it stood (its log files already cut back to it). */
   resume?: RemoteSnapshot;
 }
@@ -51,6 +53,7 @@ export class RemoteRun {
   /** Bytes in each log file this run wrote, by its path in the run folder. */
   readonly #logBytes = new Map<string, number>();
   readonly #persist: RemoteRunOptions['persist'];
+  readonly #hold: RemoteRunOptions['hold'];
   /** Batches are applied one after the other, in the order they were accepted. */
   #applying: Promise<void> = Promise.resolve();
   #settle!: (outcome: RemoteOutcome) => void;
@@ -62,6 +65,7 @@ export class RemoteRun {
     this.#runDir = runDir;
     this.#observe = observe;
     this.#persist = options.persist;
+    this.#hold = options.hold;
     if (options.resume) {
       this.#received = options.resume.received;
       for (const step of options.resume.steps) this.#steps.set(step.name, step);
@@ -88,12 +92,18 @@ export class RemoteRun {
       if (fresh.length === 0 || this.#ended) return this.#received;
       this.#received += fresh.length;
       await this.#writeLogs(fresh);
-      for (const event of fresh) {
-        if (event.type === 'run') for (const step of event.run.steps) this.#steps.set(step.name, step);
-        if (event.type === 'step') this.#steps.set(event.step.name, event.step);
-        this.#observe(event);
+      // Kept before any page sees them: a successor numbers its events after the ones kept.
+      const release = this.#hold?.();
+      try {
+        for (const event of fresh) {
+          if (event.type === 'run') for (const step of event.run.steps) this.#steps.set(step.name, step);
+          if (event.type === 'step') this.#steps.set(event.step.name, event.step);
+          this.#observe(event);
+        }
+        await this.#persist?.(this.snapshot());
+      } finally {
+        release?.();
       }
-      await this.#persist?.(this.snapshot());
       return this.#received;
     });
     this.#applying = work.then(

@@ -146,3 +146,64 @@ test('a subscriber arriving while executions are taken up waits for the live str
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('events published while held reach subscribers only at the release, once and in order', async () => {
+  const stream = new EventStream({
+    logFile: () => undefined,
+    onListenerError: (error) => assert.fail(String(error)),
+  });
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  stream.publish({ type: 'notice', message: 'one' });
+  const early: number[] = [];
+  stream.subscribe((event) => early.push(event.id));
+  await turn();
+  const release = stream.hold();
+  stream.publish({ type: 'notice', message: 'two' });
+  stream.publish({ type: 'notice', message: 'three' });
+  const late: number[] = [];
+  stream.subscribe((event) => late.push(event.id));
+  await turn();
+  await turn();
+  assert.deepEqual(early, [1], 'a live subscriber gets nothing held');
+  assert.deepEqual(late, [1], 'a new one catches up only to what is not held');
+  assert.equal(stream.lastId, 3, 'the held events are numbered (the id a successor goes on after)');
+  release();
+  release();
+  stream.publish({ type: 'notice', message: 'four' });
+  await turn();
+  await turn();
+  assert.deepEqual(early, [1, 2, 3, 4]);
+  assert.deepEqual(late, [1, 2, 3, 4]);
+});
+
+test('a runner batch is kept, with the stream id after it, before any page sees it', async () => {
+  const runDir = await mkdtemp(join(tmpdir(), 'gbcms-hold-'));
+  try {
+    const stream = new EventStream({
+      logFile: () => undefined,
+      onListenerError: (error) => assert.fail(String(error)),
+    });
+    const seen: number[] = [];
+    stream.subscribe((event) => seen.push(event.id));
+    await new Promise((resolve) => setImmediate(resolve));
+    const kept: { streamId: number; seenThen: number }[] = [];
+    const remote = new RemoteRun(
+      'x',
+      runDir,
+      (event) => stream.publish({ type: 'notice', message: event.type === 'log' ? event.line.text : '' }),
+      {
+        hold: () => stream.hold(),
+        persist: async () => {
+          kept.push({ streamId: stream.lastId, seenThen: seen.length });
+        },
+      },
+    );
+    const run = { type: 'run', run: { id: 'x', status: 'running', steps: [step] } } as unknown as RunEvent;
+    assert.equal(await remote.accept(0, [run, ...lines(1, 3)]), 4);
+    assert.deepEqual(kept, [{ streamId: 4, seenThen: 0 }], 'kept with id 4 before a page saw any');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, [1, 2, 3, 4]);
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
+});
