@@ -2,6 +2,7 @@
 // so a route throws `errors.executionEnded()` and the one error handler writes the answer.
 // Every error reaches clients as `{error: CODE, message}`; 5xx details stay in the log.
 
+/** A 503's message reaches the client as written (other 5xx are told generically): write it for them. */
 export class HttpError extends Error {
   constructor(
     readonly code: string,

@@ -11,6 +11,9 @@ import type { Peer } from './members.ts';
 
 export const FORWARDED_BY = 'x-gbcms-forwarded-by';
 
+/** A peer that has not taken the connection by then is taken for one that does not answer. */
+const CONNECT_TIMEOUT_MS = 3_000;
+
 /** Headers about one connection, not the request: never passed on. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -62,13 +65,19 @@ export function forwardRequest(
       request.raw.pipe(upstream);
     };
     upstream.once('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', onConnected);
-      else onConnected();
+      if (!socket.connecting) return onConnected();
+      socket.once('connect', onConnected);
+      // A machine that is gone does not refuse: the connection would wait for TCP to give up.
+      const timer = setTimeout(() => {
+        if (!connected) upstream.destroy(new Error(`no connection within ${CONNECT_TIMEOUT_MS} ms`));
+      }, CONNECT_TIMEOUT_MS);
+      socket.once('close', () => clearTimeout(timer));
+      socket.once('connect', () => clearTimeout(timer));
     });
     upstream.once('error', (error) => {
       if (reply.sent) return;
-      request.log.warn({ err: error, peer: peer.name }, 'the server managing the execution did not answer');
       if (!connected) return resolve(false);
+      request.log.warn({ err: error, peer: peer.name }, 'the server managing the execution was cut off');
       // Cut off half way: the caller sends it again.
       void reply.send(errors.peerUnavailable());
       resolve(true);

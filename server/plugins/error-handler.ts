@@ -2,13 +2,15 @@
 // page routes). Server errors are logged with their details and answered generically.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { describeError, errors } from '../errors.ts';
+import { describeError, errors, HttpError } from '../errors.ts';
 import { errorPage } from '../pages/error-page.ts';
 
 const errorHandlerPlugin: FastifyPluginAsync = async (app) => {
   app.setErrorHandler(async (error, request, reply) => {
     const { statusCode, body } = describeError(error);
-    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // A 503 of gbcms's own is expected (shutting down, a peer not answering): no stack for it.
+    if (statusCode === 503 && error instanceof HttpError) request.log.warn(body, 'request refused for now');
+    else if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ err: error }, body.message);
     reply.code(statusCode);
     if (request.routeOptions.config?.html) {

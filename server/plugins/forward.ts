@@ -9,7 +9,6 @@ import { isFinished } from '../../engine/status.ts';
 import { FORWARDED_BY, forwardRequest } from '../cluster/forward.ts';
 import { BEAT_MS, DEAD_AFTER_MS, type Members } from '../cluster/members.ts';
 import { errors } from '../errors.ts';
-import type { Execution } from '../store/index.ts';
 
 /** `METHOD url-pattern` of the routes whose answer lives on the managing server. */
 const FORWARDED_ROUTES = new Set([
@@ -33,38 +32,40 @@ const FORWARDED_ROUTES = new Set([
   'POST /api/runner/jobs/:id/finish',
 ]);
 
-/** Past this, a call about an execution nobody took up is answered 503. */
-const TAKE_UP_WAIT_MS = DEAD_AFTER_MS + 4 * BEAT_MS;
+/**
+ * Past this, a call about an execution nobody took up is answered 503: noticing a dead server
+ * (DEAD_AFTER_MS) and ten beats more, for a loaded machine.
+ */
+const TAKE_UP_WAIT_MS = DEAD_AFTER_MS + 10 * BEAT_MS;
 const TAKE_UP_POLL_MS = 250;
 
 const forwardPlugin: FastifyPluginAsync<{ members: Members }> = async (app, { members }) => {
-  /** The row once another server manages it (or it ended); as it is when that takes too long. */
-  const takenUp = async (id: string, from: string | null): Promise<Execution | undefined> => {
-    const until = Date.now() + TAKE_UP_WAIT_MS;
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, TAKE_UP_POLL_MS));
-      const execution = await app.store.executions.get(id);
-      if (!execution || execution.server !== from || isFinished(execution.status)) return execution;
-      if (Date.now() > until) return execution;
-    }
-  };
-
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers[FORWARDED_BY] !== undefined) return;
     if (!FORWARDED_ROUTES.has(`${request.method} ${request.routeOptions.url}`)) return;
     const { id } = request.params as { id?: string };
-    let execution = id === undefined ? undefined : await app.store.executions.get(id);
-    while (execution && !members.isMine(execution.server) && !isFinished(execution.status)) {
+    if (id === undefined) return;
+    const until = Date.now() + TAKE_UP_WAIT_MS;
+    let waiting = false;
+    for (;;) {
+      const execution = await app.store.executions.get(id);
+      // Answered here: this server's, ended (every server reads those alike), or no such one.
+      if (!execution || members.isMine(execution.server) || isFinished(execution.status)) return;
       const peer = await members.findPeer(execution.server);
       if (peer && (await forwardRequest(request, reply, peer, members.name))) return reply;
-      // Its server does not answer (it died, or is dying) and no server has taken it up yet:
-      // the call waits for the server that takes it up (within the time a dead server is
-      // noticed), then goes there. A runner's would otherwise hear its work is lost (404).
-      const from = execution.server;
-      execution = await takenUp(execution.id, from);
-      // Nobody took it up in that time: answered here, its state would be guessed. A runner
-      // hears 503 as a server that does not answer, and tries again.
-      if (execution?.server === from && !isFinished(execution.status)) throw errors.peerUnavailable();
+      if (!waiting) {
+        waiting = true;
+        request.log.warn(
+          { execution: id, server: execution.server },
+          'the server managing the execution does not answer: waiting for it or its successor',
+        );
+      }
+      // Its server does not answer (it died, is dying or restarting) and no server has taken
+      // it up yet: the call waits for the one that answers or takes it up, asking again on
+      // each poll. Answered here meanwhile, its state would be guessed (a runner would hear its
+      // work is lost); a runner hears 503 as a server that does not answer, and tries again.
+      if (Date.now() > until) throw errors.peerUnavailable();
+      await new Promise((resolve) => setTimeout(resolve, TAKE_UP_POLL_MS));
     }
   });
 };
