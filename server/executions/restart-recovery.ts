@@ -55,15 +55,18 @@ export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<
   const started = (await rows(['running', 'blocked'])).filter(
     (row) => row.status === 'running' || row.started_at !== null,
   );
-  for (const row of started) {
-    if (ctx.isManaged(row.id)) continue;
+  for (const listed of started) {
+    if (ctx.isManaged(listed.id)) continue;
+    // Terminated since it was listed (a call that came meanwhile): nothing is left to take up.
+    const row = await store.executions.get(listed.id);
+    if (!row || isFinished(row.status)) continue;
     if (row.external === 1) {
       // Its reporter runs elsewhere and may still be reporting: follow it again.
       await ctx.external.adopt(row);
       adopted.push(row.id);
       continue;
     }
-    if (row.runner !== null && row.status === 'running' && (await ctx.followRemote?.(row))) {
+    if (row.runner !== null && row.status === 'running' && (await followsRemote(ctx, row))) {
       adopted.push(row.id);
       continue;
     }
@@ -98,6 +101,16 @@ export async function recoverAfterRestart(ctx: RestartRecoveryContext): Promise<
     logger.info({ ...report, adopted, silent }, 'recovered executions left by the previous process');
   }
   return report;
+}
+
+/** Whether the run a runner holds is followed on here; one that cannot be ends as any abandoned run. */
+async function followsRemote(ctx: RestartRecoveryContext, row: Execution): Promise<boolean> {
+  try {
+    return (await ctx.followRemote?.(row)) === true;
+  } catch (error) {
+    ctx.logger.error({ err: error, execution: row.id }, 'could not follow the run on its runner');
+    return false;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // Where subscribers find an execution's live event stream: one per waiting, running or
 // recently ended execution. An ended one stays a little while, for clients that reconnect
 // right after the end, and only the newest few stay, since each may hold many events.
+import { isFinished } from '../../engine/status.ts';
 import { NotFoundError, type Store } from '../store/index.ts';
 import { type EventListener, EventStream } from './event-stream.ts';
 import type { ExecutionLogger } from './logger.ts';
@@ -16,6 +17,8 @@ export interface StreamRegistryOptions {
 }
 
 const DEFAULT_ENDED_STREAM_MS = 60_000;
+/** The longest a subscriber waits for a take-up in progress (takingUp) before a replay. */
+const TAKE_UP_WAIT_MS = 30_000;
 /** Ended streams kept at most, whatever endedStreamMs says: each may hold many events. */
 const MAX_ENDED_STREAMS = 32;
 
@@ -55,15 +58,22 @@ export class StreamRegistry {
   async subscribe(executionId: string, listener: EventListener, afterId?: number): Promise<() => void> {
     const live = this.#streams.get(executionId);
     if (live) return live.subscribe(listener, afterId);
-    if (this.#takingUp.size > 0) {
-      await Promise.all(this.#takingUp);
-      const taken = this.#streams.get(executionId);
-      if (taken) return taken.subscribe(listener, afterId);
-    }
     const { store, dataDir, logger } = this.#options;
-    const execution = await store.executions.get(executionId);
+    let execution = await store.executions.get(executionId);
     if (!execution) throw new NotFoundError('execution', executionId);
-    // It may have been queued while the row was read (recover()).
+    if (this.#takingUp.size > 0 && !isFinished(execution.status)) {
+      // Being taken up, perhaps: its live stream opens before the take-up ends.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(this.#takingUp),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, TAKE_UP_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      execution = (await store.executions.get(executionId)) ?? execution;
+    }
+    // It may have been queued while the row was read (recover()), or taken up meanwhile.
     const late = this.#streams.get(executionId);
     if (late) return late.subscribe(listener, afterId);
     return replayStored(storedEvents(store, dataDir, execution), listener, afterId, (error) =>
