@@ -14,10 +14,10 @@ import { cleanUpAfterAll } from './helpers/cleanups.ts';
 import { startCluster } from './helpers/cluster.ts';
 import { follow, logTexts, pipeline, starts, stepLines } from './helpers/cluster-checks.ts';
 
-const TICKS = Array.from({ length: 8 }, (_, i) => `tick ${i + 1}`);
+const TICKS = Array.from({ length: 16 }, (_, i) => `tick ${i + 1}`);
 
 const SLOW = pipeline({
-  tick: { commands: ['for i in $(seq 1 8); do echo "tick $i"; sleep 1; done'] },
+  tick: { commands: ['for i in $(seq 1 16); do echo "tick $i"; sleep 1; done'] },
   after: { depends_on: ['tick'], commands: ['echo after'] },
 });
 
