@@ -88,6 +88,53 @@ describe('execution page in Chromium', () => {
     await page.close();
   });
 
+  test('a stream cut off and then refused (503) is opened again after the last event, nothing twice', async () => {
+    const fake = server.executions;
+    const { id } = await fake.start({
+      project: server.publicProject,
+      trigger: { event: 'push', branch: 'main' },
+      source: { kind: 'project' },
+    });
+    await fake.begin(id);
+    await fake.step(id, 'build', 'running');
+    await browser.context.addCookies([{ name: 'gbcms_token', value: server.tokens.owner, url: base }]);
+    const page = await browser.context.newPage();
+    // The first connection goes through; the browser's own reconnect is refused as a server
+    // would while the execution moves to another one; the page's next try goes through.
+    const asked: string[] = [];
+    await page.route(`**/api/executions/${id}/events**`, async (route) => {
+      asked.push(route.request().url());
+      if (asked.length === 2) {
+        await route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: 'GBCMS_ERR_PEER_UNAVAILABLE', message: 'retry' }),
+        });
+      } else await route.continue();
+    });
+    await page.goto(`${base}/executions/${id}`);
+    const build = page.locator('#log-panel[data-step="build"] #log');
+    await fake.log(id, 'build', 'line 1');
+    await build.getByText('line 1').waitFor();
+
+    // Every connection cut, as when the server streaming it dies.
+    server.app.server.closeAllConnections();
+    await fake.log(id, 'build', 'line 2');
+    await build.getByText('line 2').waitFor();
+    assert.equal(asked.length, 3, asked.join('\n'));
+    assert.match(asked[2] ?? '', /[?&]after=\d+/, 'the page resumes after the last event it got');
+    await fake.log(id, 'build', 'line 3');
+    await fake.step(id, 'build', 'success');
+    await fake.finish(id, 'success');
+    await page.locator('#status.status-success').waitFor();
+    assert.deepEqual(await build.locator('.line .line-text').allTextContents(), [
+      'line 1',
+      'line 2',
+      'line 3',
+    ]);
+    await page.close();
+  });
+
   test('Terminate button stops a running execution', async () => {
     const fake = server.executions;
     const { id } = await fake.start({

@@ -288,11 +288,27 @@
 
   // Lines in batches: a step printing 100,000 lines a second is a few dozen messages, not as many.
   const events = root.dataset.events;
-  const source = new EventSource(`${events}${events.includes('?') ? '&' : '?'}log_batches=true`);
-  const on = (type, handle) =>
-    source.addEventListener(type, (message) => {
-      handle(JSON.parse(message.data));
+  const handlers = [];
+  const on = (type, handle) => handlers.push([type, handle]);
+  let source;
+  let lastId = '';
+  let ended = false;
+  const connect = () => {
+    const after = /^\d+$/.test(lastId) ? `&after=${lastId}` : '';
+    source = new EventSource(`${events}${events.includes('?') ? '&' : '?'}log_batches=true${after}`);
+    for (const [type, handle] of handlers) {
+      source.addEventListener(type, (message) => {
+        if (message.lastEventId) lastId = message.lastEventId;
+        handle(JSON.parse(message.data));
+      });
+    }
+    // After a dropped connection the browser reconnects by itself (with Last-Event-ID). An
+    // answer that is no stream closes it for good: a 503 while the execution moves to another
+    // server, say. Then the page connects again a little later, after the last event it got.
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CLOSED && !ended) setTimeout(connect, 3000);
     });
+  };
 
   on('status', (event) => setStatus(event.execution));
   on('step', ({ step }) => {
@@ -325,7 +341,9 @@
     notices.textContent = message;
   });
   on('end', (event) => {
+    ended = true;
     setStatus(event.execution);
     source.close();
   });
+  connect();
 })();
