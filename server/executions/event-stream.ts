@@ -77,11 +77,27 @@ export class EventStream {
    * For an execution followed on from a server that died: its events go on from after `id`,
    * that server's last, so a page that followed it there resumes here with Last-Event-ID.
    */
-  continueAfter(id: number): void {
+  continueAfter(id: number, tail: readonly ExecutionEvent[] = []): void {
     if (this.lastId !== 0) throw new Error('continueAfter() is for a stream without events');
-    this.#evicted.skipTo(id);
+    // That server's latest events, whole, ending at `id`: a page behind by a few gets them.
+    const first = id - tail.length + 1;
+    const whole = first >= 1 && tail.every((event, i) => event.id === first + i && event.type !== 'end');
+    const kept = whole ? tail : [];
+    this.#evicted.skipTo(id - kept.length);
+    for (const event of kept) this.#keep(event);
     this.#nextId = id + 1;
     this.#visible = id;
+  }
+
+  /** Up to `count` of the latest events still in memory, oldest first. */
+  recent(count: number): ExecutionEvent[] {
+    const events: ExecutionEvent[] = [];
+    const from = Math.max(this.lastId - count + 1, this.#evicted.upTo + 1, 1);
+    for (let id = from; id <= this.lastId; id++) {
+      const event = this.#ring[(id - 1) % this.#ring.length];
+      if (event?.id === id) events.push(event);
+    }
+    return events;
   }
 
   /**
@@ -123,10 +139,7 @@ export class EventStream {
     if (this.#end) throw new Error('the execution has ended: no more events');
     const event = numbered(this.#nextId, body);
     this.#nextId += 1;
-    const slot = (event.id - 1) % this.#ring.length;
-    const evicted = this.#ring[slot];
-    if (evicted) this.#evicted.add(evicted);
-    this.#ring[slot] = event;
+    this.#keep(event);
     if (event.type === 'end') this.#end = event;
     if (this.#holds > 0) return event;
     this.#visible = event.id;
@@ -230,6 +243,14 @@ export class EventStream {
     // Reports are published in seq order, so the ones among these events are one range of seqs.
     const rows = await read(first, last);
     return new Map(rows.map((row) => [row.seq, row]));
+  }
+
+  /** Into the memory window, the event it pushes out kept as evicted. */
+  #keep(event: ExecutionEvent): void {
+    const slot = (event.id - 1) % this.#ring.length;
+    const evicted = this.#ring[slot];
+    if (evicted) this.#evicted.add(evicted);
+    this.#ring[slot] = event;
   }
 
   #deliver(subscriber: Subscriber, event: ExecutionEvent): void {

@@ -31,7 +31,7 @@ export async function followRemote(ctx: FollowContext, execution: Execution): Pr
   const project = saved && (await store.projects.get(execution.project_id));
   if (!saved || !project) return false;
   const stream = ctx.stream(execution.id);
-  if (stream.lastId === 0) stream.continueAfter(saved.state.streamId);
+  if (stream.lastId === 0) stream.continueAfter(saved.state.streamId, saved.state.streamTail ?? []);
   const job: Job = {
     id: execution.id,
     projectId: execution.project_id,

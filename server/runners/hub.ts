@@ -30,6 +30,8 @@ import { type HandedLease, hasLabels, type WorkQueue } from './work-queue.ts';
 /** How long a runner's call waits for the server to follow an execution it has just taken up. */
 const ARRIVAL_WAIT_MS = 30_000;
 const ARRIVAL_POLL_MS = 100;
+/** The latest events kept for a successor to give a page that was behind (runner-state.ts). */
+const STREAM_TAIL = 100;
 
 interface Entry {
   request: RemoteRunRequest;
@@ -154,6 +156,7 @@ export class RunnerHub implements RemoteDispatch {
           executionId: execution.id,
           labels: planLabels(plan),
           streamId: stream?.lastId ?? 0,
+          streamTail: stream?.recent(STREAM_TAIL) ?? [],
         }),
       ...(stream ? { hold: () => stream.hold() } : {}),
     };

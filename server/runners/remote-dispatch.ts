@@ -3,6 +3,7 @@
 // needs; the RunnerHub (hub.ts) is the one implementation.
 import type { RunObserver } from '../../engine/events.ts';
 import type { Plan } from '../../engine/plan.ts';
+import type { ExecutionEvent } from '../executions/types.ts';
 import type { Execution } from '../store/index.ts';
 import type { RemoteOutcome } from './remote-run.ts';
 import type { RunnerState } from './runner-state.ts';
@@ -34,6 +35,8 @@ export interface RemoteRunRequest {
 export interface LiveStream {
   readonly lastId: number;
   hold(): () => void;
+  /** Up to `count` of the latest events, oldest first. */
+  recent(count: number): ExecutionEvent[];
 }
 
 /** The one thing execute.ts needs of the runners: whether a plan goes to them, and running it there. */

@@ -1,7 +1,7 @@
 // What the server following a runner's execution keeps beside its logs, so that another server
 // can follow it on when this one dies (several servers share the data folder): the plan, the
 // lease, how many of the runner's events are taken, the steps as they stand, how long each log
-// file was then, and the last id of the live stream. Written after every batch taken and before
+// file was then, and the last id of the live stream with its latest events. Written after every batch taken and before
 // the runner hears it was taken, so what a successor reads is never ahead of the runner's
 // view: anything newer the runner sends again, and the log files are cut back to their recorded
 // length first, so no line is written twice.
@@ -9,6 +9,7 @@ import { readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan } from '../../engine/plan.ts';
 import type { StepRecord } from '../../engine/run-record.ts';
+import type { ExecutionEvent } from '../executions/types.ts';
 import type { RemoteSnapshot } from './remote-run.ts';
 import type { HandedLease } from './work-queue.ts';
 
@@ -25,6 +26,11 @@ export interface RunnerState {
   logBytes: Record<string, number>;
   /** The live stream's last event id then: a successor's stream goes on after it. */
   streamId: number;
+  /**
+   * The stream's latest events up to streamId, whole: what a page may not have received when
+   * the server died (in its socket, or published just then) is given to it by the successor.
+   */
+  streamTail?: ExecutionEvent[];
 }
 
 export interface FollowedJob {
@@ -49,6 +55,7 @@ export async function keepRunnerState(
     executionId: string;
     labels: string[];
     streamId: number;
+    streamTail: ExecutionEvent[];
   },
 ): Promise<void> {
   const { runner, leaseId } = about.holder ?? {};
@@ -60,7 +67,8 @@ export async function keepRunnerState(
     expiresAt: 0,
     labels: about.labels,
   };
-  await writeRunnerState(runDir, { ...snapshot, lease, runner, streamId: about.streamId });
+  const { streamId, streamTail } = about;
+  await writeRunnerState(runDir, { ...snapshot, lease, runner, streamId, streamTail });
 }
 
 /** Both files, or undefined when the execution was never followed on a runner (or they are unreadable). */

@@ -207,3 +207,43 @@ test('a runner batch is kept, with the stream id after it, before any page sees 
     await rm(runDir, { recursive: true, force: true });
   }
 });
+
+test("a successor's stream gives a page behind by a few the dead server's latest events, whole", async () => {
+  const dead = new EventStream({
+    logFile: () => undefined,
+    onListenerError: (error) => assert.fail(String(error)),
+  });
+  for (let i = 1; i <= 10; i++) dead.publish({ type: 'notice', message: `event ${i}` });
+  // The page received up to 7 when that server died, the state kept up to 10 with its tail.
+  const tail = dead.recent(5);
+  assert.deepEqual(
+    tail.map((event) => event.id),
+    [6, 7, 8, 9, 10],
+  );
+  const successor = new EventStream({
+    maxBuffered: 3,
+    logFile: () => undefined,
+    onListenerError: (error) => assert.fail(String(error)),
+  });
+  successor.continueAfter(10, JSON.parse(JSON.stringify(tail)) as ExecutionEvent[]);
+  const page: string[] = [];
+  successor.subscribe((event) => page.push(`${event.id} ${event.type === 'notice' ? event.message : ''}`), 7);
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  await turn();
+  successor.publish({ type: 'notice', message: 'followed on' });
+  await turn();
+  await turn();
+  assert.deepEqual(page, ['8 event 8', '9 event 9', '10 event 10', '11 followed on']);
+
+  const broken = new EventStream({
+    logFile: () => undefined,
+    onListenerError: (error) => assert.fail(String(error)),
+  });
+  broken.continueAfter(10, tail.slice(0, 3)); // not ending at 10: not taken
+  const other: number[] = [];
+  broken.subscribe((event) => other.push(event.id), 7);
+  broken.publish({ type: 'notice', message: 'followed on' });
+  await turn();
+  await turn();
+  assert.deepEqual(other, [11]);
+});
