@@ -1,9 +1,10 @@
 // A runner whose events the server refuses (its lease is not this runner's any more) gives the
 // run up, saying why, rather than running on with nothing delivered; a server that does not
-// answer (503) is tried again, and the events go out once it answers.
+// answer (503) is tried again, and the events go out once it answers; an artifact it refuses
+// becomes a notice saying so.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,13 +24,25 @@ const line: RunEvent = {
 /** A server answering each events call with what `answer` says. */
 async function fakeServer(
   t: { after(fn: () => Promise<void>): void },
-  answer: (call: number) => { status: number; body: unknown },
+  answer: (
+    call: number,
+    request: { method: string; url: string; body: string },
+  ) => {
+    status: number;
+    body: unknown;
+  },
 ) {
   let calls = 0;
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const { status, body } = answer(++calls);
+      const asked = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        body: Buffer.concat(chunks).toString(),
+      };
+      const { status, body } = answer(++calls, asked);
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });
@@ -83,4 +96,43 @@ test('a server that does not answer yet is tried again, and nothing is given up'
   await sender.stop();
   assert.equal(calls(), 3);
   assert.deepEqual(reasons, []);
+});
+
+test('an artifact the server refuses is sent as a notice in its place, and the run goes on', async (t) => {
+  const posted: unknown[][] = [];
+  let puts = 0;
+  const { url, dir } = await fakeServer(t, (_call, request) => {
+    if (request.method === 'PUT') {
+      puts++;
+      return {
+        status: 413,
+        body: { error: 'GBCMS_ERR_BODY_TOO_LARGE', message: 'the body is larger than this server accepts' },
+      };
+    }
+    posted.push((JSON.parse(request.body) as { events: unknown[] }).events);
+    // The first batch's answer is lost: it is sent again, the notice still in the artifact's place.
+    return posted.length === 1
+      ? { status: 503, body: { error: 'GBCMS_ERR_UNAVAILABLE', message: 'retry' } }
+      : { status: 200, body: { received: 2 } };
+  });
+  await mkdir(join(dir, 'run', 'artifacts', 'build'), { recursive: true });
+  await writeFile(join(dir, 'run', 'artifacts', 'build', 'big.bin'), 'x'.repeat(1000));
+  const { sender, reasons } = senderTo(url, dir);
+  sender.push(line);
+  sender.push({
+    type: 'artifact',
+    artifact: { step: 'build', path: 'build/big.bin', size: 1000, sha256: 'f'.repeat(64) },
+  });
+  await sender.drained();
+  await sender.stop();
+  assert.deepEqual(reasons, []);
+  assert.equal(puts, 1, 'uploaded once');
+  assert.equal(posted.length, 2);
+  for (const events of posted) {
+    const [first, second] = events as [RunEvent, { type: string; step: string; message: string }];
+    assert.deepEqual(first, line);
+    assert.equal(second.type, 'notice');
+    assert.equal(second.step, 'build');
+    assert.match(second.message, /^artifact build\/big\.bin was not kept: .*413 the body is larger/);
+  }
 });

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '../../../engine/events.ts';
-import { type RunnerClient, ServerUnreachable } from './client.ts';
+import { type RunnerClient, RunnerRequestError, RunnerRevoked, ServerUnreachable } from './client.ts';
 import { SpillBuffer } from './spill-buffer.ts';
 
 const BATCH_EVENTS = 500;
@@ -39,6 +39,8 @@ export class EventSender {
   readonly #pending: SpillBuffer;
   #total = 0;
   #uploaded = 0;
+  /** Notices sent in place of refused artifacts, by event number, until acknowledged. */
+  readonly #refused = new Map<number, RunEvent>();
   #stopped = false;
   #overflowed = false;
   #wake: (() => void) | undefined;
@@ -115,6 +117,7 @@ export class EventSender {
         await sleep(RETRY_MS);
         continue;
       }
+      for (const number of this.#refused.keys()) if (number < received) this.#refused.delete(number);
       try {
         this.#pending.acknowledge(received);
       } catch (error) {
@@ -131,14 +134,36 @@ export class EventSender {
     this.#giveUp(`its undelivered output could not be kept: ${(error as Error).message}`);
   }
 
-  async #uploadArtifacts(from: number, batch: readonly RunEvent[]): Promise<void> {
+  /**
+   * Uploads the batch's artifacts not uploaded yet. One the server refuses (too large, say) or
+   * that cannot be read here is sent as a notice in its place, saying why: the run goes on.
+   */
+  async #uploadArtifacts(from: number, batch: RunEvent[]): Promise<void> {
     for (let i = 0; i < batch.length; i++) {
       const event = batch[i];
       const number = from + i;
+      const refused = this.#refused.get(number);
+      if (refused) batch[i] = refused;
       if (event?.type !== 'artifact' || number < this.#uploaded) continue;
-      const { path } = event.artifact;
-      await this.#client.artifact(this.#id, path, join(this.#runDir, 'artifacts', path));
+      const { path, step } = event.artifact;
+      try {
+        await this.#client.artifact(this.#id, path, join(this.#runDir, 'artifacts', path));
+      } catch (error) {
+        if (!isArtifactRefusal(error)) throw error;
+        const message = `artifact ${path} was not kept: ${(error as Error).message}`;
+        const notice: RunEvent = { type: 'notice', step, message };
+        batch[i] = notice;
+        // The batch may be sent again (the server did not answer): the notice goes then too.
+        this.#refused.set(number, notice);
+      }
       this.#uploaded = number + 1;
     }
   }
+}
+
+/** Not a server away nor a lease lost (those stop the delivery), but this artifact refused. */
+function isArtifactRefusal(error: unknown): boolean {
+  if (error instanceof ServerUnreachable || error instanceof RunnerRevoked) return false;
+  if (error instanceof RunnerRequestError) return error.code !== 'GBCMS_ERR_LEASE_NOT_HELD';
+  return true;
 }
