@@ -123,13 +123,20 @@ export class RunnerHub implements RemoteDispatch {
     });
     remote.runner = saved.runner;
     remote.leaseId = saved.lease.id;
+    // Followed here only once the lease is: a heartbeat meanwhile would hear it lost. Until
+    // then the runner's heartbeats keep it alive from the kept state (peer-relay.ts) and its
+    // other calls wait for the entry (#heldOrArriving).
+    const adopted = await queue.adopt(saved.lease).catch((error: unknown) => {
+      this.#options.logger.error({ err: error, execution: id }, 'could not adopt the lease');
+      return false;
+    });
     this.#entries.set(id, { request, remote });
     const onAbort = () => {
       remote.cancelRequested = true;
     };
     request.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      if (!(await queue.adopt(saved.lease))) void remote.lost(saved.runner);
+      if (!adopted) void remote.lost(saved.runner);
       else
         request.observe({
           type: 'notice',
