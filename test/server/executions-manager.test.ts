@@ -333,9 +333,11 @@ steps:
     const { manager, store } = await harness({ maxRunning: 1 });
     const a = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
     const b = await newProject(store, await sourceDir(sleepingPipeline(UNTIL_STOPPED)));
+    // One after the other: a file read in progress holds back only its own project, so a second
+    // started at once could read its file first and take the one slot (no order is promised).
     const first = await startManual(manager, a);
-    const second = await startManual(manager, b);
     await stepRunning(manager, first.id, 'wait');
+    const second = await startManual(manager, b);
     assert.equal((await store.executions.get(second.id))?.status, 'pending');
     assert.deepEqual(manager.stats(), { pending: 1, running: 1, runningSteps: 1 });
     await manager.terminate(first.id);
