@@ -22,15 +22,21 @@ describe('execution page in Chromium', () => {
     await server?.close();
   });
 
-  test('log lines appear while it runs, then the status turns to success', async () => {
-    const fake = server.executions;
-    const { id } = await fake.start({
+  /** An execution of the public project, begun, its step `build` running. */
+  const buildRunning = async () => {
+    const { id } = await server.executions.start({
       project: server.publicProject,
       trigger: { event: 'push', branch: 'main' },
       source: { kind: 'project' },
     });
-    await fake.begin(id);
-    await fake.step(id, 'build', 'running');
+    await server.executions.begin(id);
+    await server.executions.step(id, 'build', 'running');
+    return id;
+  };
+
+  test('log lines appear while it runs, then the status turns to success', async () => {
+    const fake = server.executions;
+    const id = await buildRunning();
     await fake.log(id, 'build', 'line 0 (before the page opened)');
 
     await browser.context.addCookies([{ name: 'gbcms_token', value: server.tokens.owner, url: base }]);
@@ -90,13 +96,7 @@ describe('execution page in Chromium', () => {
 
   test('a stream cut off and then refused (503) is opened again after the last event, nothing twice', async () => {
     const fake = server.executions;
-    const { id } = await fake.start({
-      project: server.publicProject,
-      trigger: { event: 'push', branch: 'main' },
-      source: { kind: 'project' },
-    });
-    await fake.begin(id);
-    await fake.step(id, 'build', 'running');
+    const id = await buildRunning();
     await browser.context.addCookies([{ name: 'gbcms_token', value: server.tokens.owner, url: base }]);
     const page = await browser.context.newPage();
     // The first connection goes through; the browser's own reconnect is refused as a server
