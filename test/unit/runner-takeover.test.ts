@@ -28,6 +28,15 @@ const step: StepRecord = {
   log: 'logs/build.log',
 };
 
+/** A live stream for these tests: no log files behind it, and a failing subscriber fails the test. */
+function newStream(maxBuffered?: number): EventStream {
+  return new EventStream({
+    maxBuffered,
+    logFile: () => undefined,
+    onListenerError: (error) => assert.fail(String(error)),
+  });
+}
+
 function line(seq: number): RunEvent {
   return {
     type: 'log',
@@ -86,11 +95,8 @@ test('a successor cuts the logs back to the last snapshot and takes the events a
   }
 });
 
-test("a stream taken over goes on after the dead server's last id; earlier ids are skipped", async () => {
-  const stream = new EventStream({
-    logFile: () => undefined,
-    onListenerError: (error) => assert.fail(String(error)),
-  });
+test("a stream taken over goes on after the dead server's last id; earlier ids are not given again", async () => {
+  const stream = newStream();
   stream.continueAfter(500);
   assert.equal(stream.lastId, 500);
   const fromBefore: ExecutionEvent[] = [];
@@ -148,10 +154,7 @@ test('a subscriber arriving while executions are taken up waits for the live str
 });
 
 test('events published while held reach subscribers only at the release, once and in order', async () => {
-  const stream = new EventStream({
-    logFile: () => undefined,
-    onListenerError: (error) => assert.fail(String(error)),
-  });
+  const stream = newStream();
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   stream.publish({ type: 'notice', message: 'one' });
   const early: number[] = [];
@@ -179,10 +182,7 @@ test('events published while held reach subscribers only at the release, once an
 test('a runner batch is kept, with the stream id after it, before any page sees it', async () => {
   const runDir = await mkdtemp(join(tmpdir(), 'gbcms-hold-'));
   try {
-    const stream = new EventStream({
-      logFile: () => undefined,
-      onListenerError: (error) => assert.fail(String(error)),
-    });
+    const stream = newStream();
     const seen: number[] = [];
     stream.subscribe((event) => seen.push(event.id));
     await new Promise((resolve) => setImmediate(resolve));
@@ -209,10 +209,7 @@ test('a runner batch is kept, with the stream id after it, before any page sees 
 });
 
 test("a successor's stream gives a page behind by a few the dead server's latest events, whole", async () => {
-  const dead = new EventStream({
-    logFile: () => undefined,
-    onListenerError: (error) => assert.fail(String(error)),
-  });
+  const dead = newStream();
   for (let i = 1; i <= 10; i++) dead.publish({ type: 'notice', message: `event ${i}` });
   // The page received up to 7 when that server died, the state kept up to 10 with its tail.
   const tail = dead.recent(5);
@@ -220,11 +217,7 @@ test("a successor's stream gives a page behind by a few the dead server's latest
     tail.map((event) => event.id),
     [6, 7, 8, 9, 10],
   );
-  const successor = new EventStream({
-    maxBuffered: 3,
-    logFile: () => undefined,
-    onListenerError: (error) => assert.fail(String(error)),
-  });
+  const successor = newStream(3);
   successor.continueAfter(10, JSON.parse(JSON.stringify(tail)) as ExecutionEvent[]);
   const page: string[] = [];
   successor.subscribe((event) => page.push(`${event.id} ${event.type === 'notice' ? event.message : ''}`), 7);
@@ -235,10 +228,7 @@ test("a successor's stream gives a page behind by a few the dead server's latest
   await turn();
   assert.deepEqual(page, ['8 event 8', '9 event 9', '10 event 10', '11 followed on']);
 
-  const broken = new EventStream({
-    logFile: () => undefined,
-    onListenerError: (error) => assert.fail(String(error)),
-  });
+  const broken = newStream();
   broken.continueAfter(10, tail.slice(0, 3)); // not ending at 10: not taken
   const other: number[] = [];
   broken.subscribe((event) => other.push(event.id), 7);
