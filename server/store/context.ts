@@ -1,6 +1,6 @@
 // What every repository is built from: the database and the store's clock.
-import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { urlSafeId } from '../../engine/run-id.ts';
 import type { Database } from './schema.ts';
 
 export interface RepoContext {
@@ -14,8 +14,5 @@ export interface RepoContext {
  * starting with '-', which a command line would take for an option (`gbcms schedule rm ID`).
  */
 export function newId(): string {
-  for (;;) {
-    const id = randomBytes(9).toString('base64url');
-    if (!id.startsWith('-')) return id;
-  }
+  return urlSafeId(9);
 }
