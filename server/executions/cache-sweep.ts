@@ -1,6 +1,5 @@
 // The cache half of the retention sweep. A cache goes when no key can reach it any more, or
 // when its project holds more than its budget:
-// - every cache of a project that was deleted;
 // - in each slot (one scope's pipeline, step and path), every key but the one used last, once
 //   it has not been used for a week: the key files changed since, so a run of that branch
 //   computes the newer key. The week is for the other branches: two branches with different
@@ -8,8 +7,11 @@
 //   evict each other's cache on every sweep (GitHub Actions keeps an unused cache as long);
 // - then, while a project's caches together pass the budget, the least recently used.
 // A cache a step uses now is never removed (the backend refuses, and the sweep skips it).
-// Only scopes the server made (`project:<id>...`, cache-scope.ts) are looked at: caches of a
-// `gbcms run` on the same Docker engine belong to someone else.
+// Only scopes the server made (`project:<id>...`, cache-scope.ts) of projects its database has
+// are looked at. Caches of a `gbcms run` on the same Docker engine belong to someone else, and
+// so do those of a project this database does not know: another gbcms server with a database
+// of its own may share the engine, and taking a cache for "its project was deleted" wiped that
+// server's caches at each of this one's starts.
 import type { CacheStore, KeptCache } from '../../engine/backends/types.ts';
 import type { Store } from '../store/index.ts';
 import { projectOfCacheScope } from './cache-scope.ts';
@@ -49,20 +51,19 @@ function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
   return groups;
 }
 
-/** What to remove and why, from what the backend keeps: pure, so the rules are testable alone. */
+/**
+ * What to remove and why, from what the backend keeps: pure, so the rules are testable alone.
+ * Caches of projects not in `ourProjects` are never removed (see the top of this file).
+ */
 export function planCacheRemovals(
   candidates: readonly Candidate[],
-  existingProjects: ReadonlySet<string>,
+  ourProjects: ReadonlySet<string>,
   budgetBytes: number,
   now: Date,
 ): Array<{ cache: Candidate; why: string }> {
   const staleBefore = new Date(now.getTime() - REPLACED_KEY_GRACE_MS).toISOString();
   const removals: Array<{ cache: Candidate; why: string }> = [];
-  const kept: Candidate[] = [];
-  for (const cache of candidates) {
-    if (!existingProjects.has(cache.projectId)) removals.push({ cache, why: 'its project was deleted' });
-    else kept.push(cache);
-  }
+  const kept = candidates.filter((cache) => ourProjects.has(cache.projectId));
   const reachable: Candidate[] = [];
   for (const slot of groupBy(kept, (c) => `${c.scope}\0${c.slot}`).values()) {
     const [newest, ...older] = slot.sort(byRecentFirst);
@@ -95,9 +96,9 @@ export async function sweepCaches(options: CacheSweepOptions): Promise<number> {
     if (projectId === undefined) continue;
     candidates.push({ ...cache, projectId, lastUsed: lastUses.get(cache.key) ?? cache.createdAt });
   }
-  const existing = await store.caches.existingProjects([...new Set(candidates.map((c) => c.projectId))]);
+  const ours = await store.caches.existingProjects([...new Set(candidates.map((c) => c.projectId))]);
   const removed: string[] = [];
-  for (const { cache, why } of planCacheRemovals(candidates, existing, options.budgetBytes, options.now)) {
+  for (const { cache, why } of planCacheRemovals(candidates, ours, options.budgetBytes, options.now)) {
     try {
       // false: a run mounted it since the listing; it stays.
       if (!(await caches.remove(cache.key))) continue;

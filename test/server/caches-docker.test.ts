@@ -1,6 +1,6 @@
 // Caches on the server, on the real Docker engine: scoped by project and by trust (a fork's
 // pull request never writes what the project's branches read), and swept by the retention
-// sweep (unreachable keys, deleted projects, the per-project budget, never one in use).
+// sweep (unreachable keys, the per-project budget, never one in use, never another server's).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -133,14 +133,14 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
     assert.equal(forkVolumes.length, 1);
   });
 
-  test('the sweep removes older keys, deleted projects and the least used past the budget, never one in use', async () => {
+  test("the sweep removes older keys and the least used past the budget, never one in use nor another server's", async () => {
     const delta = await store.projects.create({
       name: 'delta',
       repo: join(root, 'none.git'),
       max_concurrent: 1,
     });
-    // gbcms has no project deletion yet: an id no project has stands for a deleted one.
-    const goneId = `gone-${randomBytes(6).toString('hex')}`;
+    // A project of another gbcms server on the same engine, with a database of its own.
+    const theirsId = `theirs-${randomBytes(6).toString('hex')}`;
     const scope = `project:${delta.id}`;
     const volume = async (cache: Omit<StepCache, 'path' | 'key'>, mib: number, usedAt?: string) => {
       const key = randomBytes(32).toString('hex');
@@ -171,7 +171,7 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
     const newKey = await volume({ scope, slot: slot(1) }, 0, '2030-01-03T00:00:00Z');
     const leastUsed = await volume({ scope, slot: slot(2) }, 2, '2030-01-02T12:00:00Z');
     const recent = await volume({ scope, slot: slot(3) }, 2, '2030-01-05T00:00:00Z');
-    const goneKey = await volume({ scope: `project:${goneId}`, slot: slot(1) }, 0);
+    const theirs = await volume({ scope: `project:${theirsId}`, slot: slot(1) }, 0);
     const notOurs = await volume({ scope: `repository:${root}`, slot: slot(1) }, 0);
     // Older than its slot's newest, but a container has it mounted: it stays.
     const busyOld = await volume({ scope, slot: slot(4) }, 0, '2030-01-02T00:00:00Z');
@@ -218,7 +218,6 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
           },
         );
     assert.equal(await exists(oldKey), false, 'an older key of a slot is unreachable');
-    assert.equal(await exists(goneKey), false, "a deleted project's cache goes");
     assert.equal(await exists(leastUsed), false, 'past the budget, the least recently used goes');
     assert.equal(await exists(newKey), true, `the newest key of its slot stays\n${removals.join('\n')}`);
     assert.equal(
@@ -228,6 +227,7 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
     );
     assert.equal(await exists(busyOld), true, 'a cache in use is never removed');
     assert.equal(await exists(notOurs), true, "a gbcms run's cache is not the server's to remove");
+    assert.equal(await exists(theirs), true, "a project this database does not have is another server's");
     const uses = await store.caches.lastUses();
     assert.equal(uses.has(oldKey) || uses.has(leastUsed), false, 'removed caches are forgotten');
     const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL_CACHE_SLOT}=${slot(2)}`] } });

@@ -49,22 +49,19 @@ describe('cache sweep: what goes', () => {
   const removed = (...args: Parameters<typeof planCacheRemovals>) =>
     planCacheRemovals(...args).map((r) => `${r.cache.key}: ${r.why}`);
 
-  test('older keys of a slot unused for a week and deleted projects go; the newest key stays', () => {
+  test('older keys of a slot unused for a week go; the newest key stays', () => {
     const caches = [
       cache('old', { lastUsed: '2030-01-01T00:00:00Z' }),
       // Another branch's lock file: replaced, but used within the week.
       cache('other-branch', { lastUsed: '2030-01-08T00:00:00Z' }),
       cache('new', { lastUsed: '2030-01-09T00:00:00Z' }),
       cache('fork', { scope: 'project:p1:fork:x', lastUsed: '2030-01-01T00:00:00Z' }),
-      cache('gone', { scope: 'project:p2', projectId: 'p2' }),
     ];
     assert.deepEqual(removed(caches, new Set(['p1']), 1000, new Date('2030-01-10T00:00:00Z')), [
-      'gone: its project was deleted',
       'old: a newer key of its slot replaced it a week or more ago',
     ]);
     // A week later the other branch's key goes too, unless it was used again.
     assert.deepEqual(removed(caches, new Set(['p1']), 1000, new Date('2030-01-16T00:00:00Z')).sort(), [
-      'gone: its project was deleted',
       'old: a newer key of its slot replaced it a week or more ago',
       'other-branch: a newer key of its slot replaced it a week or more ago',
     ]);
@@ -82,5 +79,15 @@ describe('cache sweep: what goes', () => {
       "b: its project's caches pass the budget; it was used least recently",
       "c: its project's caches pass the budget; it was used least recently",
     ]);
+  });
+
+  test("caches of a project this database does not have are another server's: every rule passes them by", () => {
+    const caches = [
+      cache('ours', { lastUsed: '2030-01-09T00:00:00Z' }),
+      // Stale in its slot, over any budget: still not this server's to judge.
+      cache('theirs-old', { scope: 'project:p2', projectId: 'p2', sizeBytes: 5000 }),
+      cache('theirs-new', { scope: 'project:p2', projectId: 'p2', lastUsed: '2030-01-09T00:00:00Z' }),
+    ];
+    assert.deepEqual(removed(caches, new Set(['p1']), 100, new Date('2030-02-01T00:00:00Z')), []);
   });
 });
