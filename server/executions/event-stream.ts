@@ -48,6 +48,8 @@ export class EventStream {
   /** The latest id subscribers may be given: lastId, but for events published while held. */
   #visible = 0;
   #holds = 0;
+  #keeper: (() => Promise<void>) | undefined;
+  #keptId = 0;
   #end: ExecutionEvent | undefined;
 
   constructor(options: EventStreamOptions) {
@@ -112,14 +114,55 @@ export class EventStream {
       if (released) return;
       released = true;
       this.#holds -= 1;
-      if (this.#holds > 0 || this.#visible === this.lastId) return;
-      this.#visible = this.lastId;
-      for (const subscriber of [...this.#subscribers]) {
-        if (!subscriber.live) continue;
-        subscriber.live = false;
-        void this.#pump(subscriber);
-      }
+      if (this.#holds > 0) return;
+      if (this.#unkept()) this.#keepThenShow();
+      else this.#show();
     };
+  }
+
+  /**
+   * While set, no subscriber sees an event before it is kept: one published outside a hold
+   * (a forge status notice) or under one after what the holder kept (markKept) waits for
+   * `keep`, which keeps every event published before it was called. A runner's run followed
+   * with several servers keeps its stream id for a successor this way (successor-keeping.ts);
+   * an event a page saw but the successor did not know of would be numbered again there.
+   */
+  keepEachWith(keep: (() => Promise<void>) | undefined): void {
+    this.#keeper = keep;
+    this.#keptId = this.lastId;
+  }
+
+  /** Events up to `id` are kept (see keepEachWith). */
+  markKept(id: number): void {
+    if (id > this.#keptId) this.#keptId = id;
+  }
+
+  #unkept(): boolean {
+    return this.#keeper !== undefined && this.#keptId < this.lastId;
+  }
+
+  /** Holds what is published from now until a keep (failed or not) ends; then shows or keeps again. */
+  #keepThenShow(): void {
+    const keep = this.#keeper;
+    if (!keep) return;
+    const upTo = this.lastId;
+    const release = this.hold();
+    const done = () => {
+      this.markKept(upTo);
+      release();
+    };
+    void keep().then(done, done);
+  }
+
+  /** Every event published so far reaches the subscribers that follow live. */
+  #show(): void {
+    if (this.#visible === this.lastId) return;
+    this.#visible = this.lastId;
+    for (const subscriber of [...this.#subscribers]) {
+      if (!subscriber.live) continue;
+      subscriber.live = false;
+      void this.#pump(subscriber);
+    }
   }
 
   /** Id of the latest event, 0 before the first. */
@@ -142,6 +185,10 @@ export class EventStream {
     this.#keep(event);
     if (event.type === 'end') this.#end = event;
     if (this.#holds > 0) return event;
+    if (this.#unkept()) {
+      this.#keepThenShow();
+      return event;
+    }
     this.#visible = event.id;
     for (const subscriber of [...this.#subscribers]) {
       if (subscriber.live) this.#deliver(subscriber, event);

@@ -23,15 +23,14 @@ import {
 } from './protocol.ts';
 import type { DispatchMode, RemoteDispatch, RemoteRunRequest } from './remote-dispatch.ts';
 import { type RemoteOutcome, RemoteRun, type RemoteRunOptions } from './remote-run.ts';
-import { cutLogsBack, keepRunnerState, type RunnerState, writeFollowedJob } from './runner-state.ts';
+import { cutLogsBack, type RunnerState, writeFollowedJob } from './runner-state.ts';
 import { type RunnerView, runnerViews } from './runner-views.ts';
+import { keepingAfterBatches, keepOutsideBatches } from './successor-keeping.ts';
 import { type HandedLease, hasLabels, type WorkQueue } from './work-queue.ts';
 
 /** How long a runner's call waits for the server to follow an execution it has just taken up. */
 const ARRIVAL_WAIT_MS = 30_000;
 const ARRIVAL_POLL_MS = 100;
-/** The latest events kept for a successor to give a page that was behind (runner-state.ts). */
-const STREAM_TAIL = 100;
 
 interface Entry {
   request: RemoteRunRequest;
@@ -80,6 +79,7 @@ export class RunnerHub implements RemoteDispatch {
     const id = request.execution.id;
     const remote = new RemoteRun(id, request.runDir, request.observe, this.#persistence(request));
     this.#entries.set(id, { request, remote });
+    const stopKeeping = this.#keepOutsideBatches(request, remote);
     const labels = planLabels(request.plan);
     const onAbort = () => {
       if (remote.runner === undefined) {
@@ -103,6 +103,7 @@ export class RunnerHub implements RemoteDispatch {
       if (request.signal.aborted) onAbort();
       return await remote.outcome;
     } finally {
+      stopKeeping();
       request.signal.removeEventListener('abort', onAbort);
       this.#entries.delete(id);
       if (remote.leaseId !== undefined) await queue.finish(remote.leaseId);
@@ -131,6 +132,7 @@ export class RunnerHub implements RemoteDispatch {
       return false;
     });
     this.#entries.set(id, { request, remote });
+    const stopKeeping = this.#keepOutsideBatches(request, remote);
     const onAbort = () => {
       remote.cancelRequested = true;
     };
@@ -145,28 +147,22 @@ export class RunnerHub implements RemoteDispatch {
       if (request.signal.aborted) onAbort();
       return await remote.outcome;
     } finally {
+      stopKeeping();
       request.signal.removeEventListener('abort', onAbort);
       this.#entries.delete(id);
       await queue.finish(saved.lease.id);
     }
   }
 
-  /** With several servers, where the run stands is kept for a successor after every batch. */
+  /** With several servers, where the run stands is kept for a successor (successor-keeping.ts). */
   #persistence(request: RemoteRunRequest): RemoteRunOptions {
     if (!this.#options.members) return {};
-    const { execution, plan, runDir, stream } = request;
-    const holder = () => this.#entries.get(execution.id)?.remote;
-    return {
-      persist: (snapshot) =>
-        keepRunnerState(runDir, snapshot, {
-          holder: holder(),
-          executionId: execution.id,
-          labels: planLabels(plan),
-          streamId: stream?.lastId ?? 0,
-          streamTail: stream?.recent(STREAM_TAIL) ?? [],
-        }),
-      ...(stream ? { hold: () => stream.hold() } : {}),
-    };
+    return keepingAfterBatches(request, () => this.#entries.get(request.execution.id)?.remote);
+  }
+
+  #keepOutsideBatches(request: RemoteRunRequest, remote: RemoteRun): () => void {
+    if (!this.#options.members) return () => undefined;
+    return keepOutsideBatches(request, remote, this.#options.logger);
   }
 
   /**
@@ -252,11 +248,11 @@ export class RunnerHub implements RemoteDispatch {
     const { plan, projectName, runDir } = entry.request;
     if (this.#options.members) await writeFollowedJob(runDir, { plan, projectName });
     await this.#options.store.runners.assignExecution(entry.request.execution.id, runner.name);
-    const persistence = this.#persistence(entry.request);
-    const release = persistence.hold?.();
+    const release = this.#persistence(entry.request).hold?.();
     try {
       entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
-      await persistence.persist?.(entry.remote.snapshot());
+      // After any write of the state under way, never beside it.
+      await entry.remote.keep();
     } finally {
       release?.();
     }

@@ -37,6 +37,9 @@ export interface LiveStream {
   hold(): () => void;
   /** Up to `count` of the latest events, oldest first. */
   recent(count: number): ExecutionEvent[];
+  /** While set, no event reaches pages before it is kept: by `keep`, or as markKept says. */
+  keepEachWith(keep: (() => Promise<void>) | undefined): void;
+  markKept(id: number): void;
 }
 
 /** The one thing execute.ts needs of the runners: whether a plan goes to them, and running it there. */

@@ -113,6 +113,19 @@ export class RemoteRun {
     return work;
   }
 
+  /**
+   * Keeps where the run stands (persist) once the batches being applied are: for an event from
+   * outside the runner's batches, whose stream id a successor must not give again.
+   */
+  keep(): Promise<void> {
+    const work = this.#applying.then(() => this.#persist?.(this.snapshot()));
+    this.#applying = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    return work;
+  }
+
   snapshot(): RemoteSnapshot {
     return {
       received: this.#received,

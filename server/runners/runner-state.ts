@@ -97,8 +97,12 @@ export async function cutLogsBack(runDir: string, logBytes: Record<string, numbe
  * A killed process leaves the old file or the new one, whole (no fsync: what a successor needs
  * to survive is the server process, not the machine under the shared folder).
  */
+let writes = 0;
+
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
+  // Its own temporary file each: two writes at once never rename one another's half-written.
+  writes += 1;
+  const temporary = `${file}.${process.pid}.${writes}.tmp`;
   await writeFile(temporary, text, { mode: 0o600 });
   await rename(temporary, file);
 }

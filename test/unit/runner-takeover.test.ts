@@ -3,6 +3,7 @@
 // runner's events again from there: every line once. Its live stream goes on after the dead
 // server's last event id.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,10 @@ import type { StepRecord } from '../../engine/run-record.ts';
 import { EventStream } from '../../server/executions/event-stream.ts';
 import { StreamRegistry } from '../../server/executions/stream-registry.ts';
 import type { ExecutionEvent } from '../../server/executions/types.ts';
+import type { RemoteRunRequest } from '../../server/runners/remote-dispatch.ts';
 import { RemoteRun, type RemoteSnapshot } from '../../server/runners/remote-run.ts';
 import { cutLogsBack } from '../../server/runners/runner-state.ts';
+import { keepingAfterBatches, keepOutsideBatches } from '../../server/runners/successor-keeping.ts';
 import { openStore } from '../../server/store/index.ts';
 
 const step: StepRecord = {
@@ -236,4 +239,117 @@ test("a successor's stream gives a page behind by a few the dead server's latest
   await turn();
   await turn();
   assert.deepEqual(other, [11]);
+});
+
+test('with a keeper, no event reaches a page before it is kept, whoever published it', async () => {
+  const stream = newStream();
+  const seen: number[] = [];
+  stream.subscribe((event) => seen.push(event.id));
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  await turn();
+  const keeps: { upTo: number; settle: (ok: boolean) => void }[] = [];
+  stream.keepEachWith(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        keeps.push({
+          upTo: stream.lastId,
+          settle: (ok) => (ok ? resolve() : reject(new Error('disk full'))),
+        });
+      }),
+  );
+  const settle = async (ok = true) => {
+    keeps.at(-1)?.settle(ok);
+    await turn();
+    await turn();
+  };
+
+  stream.publish({ type: 'notice', message: 'from outside' });
+  await turn();
+  assert.deepEqual([seen, keeps.map((k) => k.upTo)], [[], [1]]);
+  await settle();
+  assert.deepEqual(seen, [1]);
+
+  // A batch: its holder kept up to 2; 3 came from outside after that, so it is kept again.
+  const release = stream.hold();
+  stream.publish({ type: 'notice', message: 'batch' });
+  stream.markKept(2);
+  stream.publish({ type: 'notice', message: 'slipped in' });
+  release();
+  await turn();
+  assert.deepEqual([seen, keeps.map((k) => k.upTo)], [[1], [1, 3]]);
+  await settle();
+  assert.deepEqual(seen, [1, 2, 3]);
+
+  // What comes while a keep is under way waits for one more.
+  stream.publish({ type: 'notice', message: 'four' });
+  stream.publish({ type: 'notice', message: 'five' });
+  await turn();
+  stream.publish({ type: 'notice', message: 'six' });
+  await settle();
+  assert.deepEqual(
+    [seen, keeps.map((k) => k.upTo)],
+    [
+      [1, 2, 3],
+      [1, 3, 4, 6],
+    ],
+  );
+  // A keep that fails shows the events all the same (the keeper logs why).
+  await settle(false);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+
+  stream.keepEachWith(undefined);
+  stream.publish({ type: 'notice', message: 'unkept' });
+  await turn();
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
+});
+
+test("a runner's run keeps its stream id on disk before a page sees any event, batch or not", async () => {
+  const runDir = await mkdtemp(join(tmpdir(), 'gbcms-keeping-'));
+  try {
+    const stream = newStream();
+    // What a page sees, with the stream id the state file held at that moment.
+    const seen: { id: number; kept: number }[] = [];
+    const keptNow = () => {
+      try {
+        return (JSON.parse(readFileSync(join(runDir, 'runner-state.json'), 'utf8')) as { streamId: number })
+          .streamId;
+      } catch {
+        return -1;
+      }
+    };
+    stream.subscribe((event) => seen.push({ id: event.id, kept: keptNow() }));
+    const request = {
+      execution: { id: 'x' },
+      plan: { steps: [] },
+      runDir,
+      stream,
+    } as unknown as RemoteRunRequest;
+    const remote: RemoteRun = new RemoteRun(
+      'x',
+      runDir,
+      (event) => stream.publish({ type: 'notice', message: event.type === 'log' ? event.line.text : '' }),
+      keepingAfterBatches(request, () => remote),
+    );
+    remote.runner = 'r1';
+    remote.leaseId = 'lease';
+    const quiet = { info() {}, warn() {}, error: (_: object, message: string) => assert.fail(message) };
+    const stopKeeping = keepOutsideBatches(request, remote, quiet);
+    // Forge status notices come from outside while batches are taken.
+    const batches = [remote.accept(0, lines(1, 50))];
+    stream.publish({ type: 'notice', message: 'status posted' });
+    batches.push(remote.accept(50, lines(51, 100)));
+    stream.publish({ type: 'notice', message: 'status posted again' });
+    await Promise.all(batches);
+    await remote.keep();
+    stopKeeping();
+    for (let i = 0; i < 10 && seen.length < 102; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      seen.map((s) => s.id),
+      Array.from({ length: 102 }, (_, i) => i + 1),
+    );
+    const early = seen.filter((s) => s.kept < s.id);
+    assert.deepEqual(early, [], 'events a page saw before the state file held their id');
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
 });
