@@ -171,6 +171,7 @@ async function runPlan(ctx: ExecuteContext, plan: Plan, workspace: string): Prom
       env,
       signal,
       observe: ctx.recorder(plan).observe,
+      approvals: ctx.approvals,
       ...(ctx.stream ? { stream: ctx.stream } : {}),
       // The row as stored (the commit is known by now), its reason saying what it waits for.
       onWaiting: () => {

@@ -74,6 +74,7 @@ export async function followRemoteJob(
         signal: job.controller.signal,
         observe: recorder.observe,
         onWaiting: () => undefined,
+        approvals: ctx.gates.askerFor(execution.id),
         stream: job.stream,
       },
       saved.state,

@@ -30,6 +30,7 @@ const FORWARDED_ROUTES = new Set([
   'POST /api/runner/jobs/:id/events',
   'PUT /api/runner/jobs/:id/artifacts',
   'POST /api/runner/jobs/:id/finish',
+  'POST /api/runner/jobs/:id/gate',
 ]);
 
 /**

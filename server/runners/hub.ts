@@ -18,10 +18,13 @@ import {
   type ClaimRequest,
   type EventBatch,
   type FinishRequest,
+  type GateAnswer,
+  type GateRequest,
   type HeartbeatResponse,
   LEASE_MS,
 } from './protocol.ts';
 import type { DispatchMode, RemoteDispatch, RemoteRunRequest } from './remote-dispatch.ts';
+import { RemoteGates } from './remote-gates.ts';
 import { type RemoteOutcome, RemoteRun, type RemoteRunOptions } from './remote-run.ts';
 import { cutLogsBack, type RunnerState, writeFollowedJob } from './runner-state.ts';
 import { type RunnerView, runnerViews } from './runner-views.ts';
@@ -58,6 +61,7 @@ export class RunnerHub implements RemoteDispatch {
   readonly #closing = new AbortController();
   /** Work and heartbeats about executions other servers follow (several servers). */
   readonly #relay: PeerRelay;
+  readonly #gates = new RemoteGates();
 
   constructor(options: RunnerHubOptions) {
     this.#options = options;
@@ -104,6 +108,7 @@ export class RunnerHub implements RemoteDispatch {
       return await remote.outcome;
     } finally {
       stopKeeping();
+      this.#gates.closeAll(id);
       request.signal.removeEventListener('abort', onAbort);
       this.#entries.delete(id);
       if (remote.leaseId !== undefined) await queue.finish(remote.leaseId);
@@ -148,6 +153,7 @@ export class RunnerHub implements RemoteDispatch {
       return await remote.outcome;
     } finally {
       stopKeeping();
+      this.#gates.closeAll(id);
       request.signal.removeEventListener('abort', onAbort);
       this.#entries.delete(id);
       await queue.finish(saved.lease.id);
@@ -302,6 +308,17 @@ export class RunnerHub implements RemoteDispatch {
     const entry = await this.#heldOrArriving(runner, id);
     if (!entry) return undefined;
     return entry.remote.finish({ status: body.status, reason: body.reason }, body.events);
+  }
+
+  /** The runner waits at a gated step (remote-gates.ts); undefined when it holds no such execution. */
+  async gate(
+    runner: Runner,
+    id: string,
+    body: GateRequest,
+    hungUp: AbortSignal,
+  ): Promise<GateAnswer | undefined> {
+    const entry = await this.#heldOrArriving(runner, id);
+    return entry && this.#gates.answer(entry.request, body, hungUp);
   }
 
   /** The server's checkout and the run's folder of an execution the runner holds. */

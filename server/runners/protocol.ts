@@ -22,6 +22,8 @@ export const LEASE_SWEEP_MS = 1_000;
 export const CLAIM_WAIT_MS = 25_000;
 /** A runner counts as connected while it called within this long, or has a claim waiting. */
 export const CONNECTED_MS = 10_000;
+/** How long a runner's question at an approval gate waits for a decision before it asks again. */
+export const GATE_WAIT_MS = 25_000;
 
 export interface ClaimRequest {
   /** How many executions it takes now. */
@@ -86,4 +88,22 @@ export interface FinishRequest {
   reason: string | null;
   /** How many events it sent in all: the server refuses the end while some are missing. */
   events: number;
+}
+
+/** A runner at a gated step asks for the decision (a long poll), or says it stopped waiting. */
+export interface GateRequest {
+  /** The step, as the plan names it; the gate is the server's plan's, not the runner's word. */
+  step: string;
+  /** The runner stopped waiting (the gate timed out, the run was stopped): the gate closes. */
+  cancel?: boolean;
+}
+
+export interface GateAnswer {
+  /** False: nobody decided within GATE_WAIT_MS; ask again. */
+  decided: boolean;
+  approved?: boolean;
+  /** Who decided. */
+  by?: string;
+  /** Why it was declined, when they said. */
+  reason?: string;
 }

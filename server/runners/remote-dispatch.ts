@@ -1,6 +1,7 @@
 // The seam between the execution manager and the runners (several machines): execute.ts asks
 // a RemoteDispatch whether a plan goes to runners and runs it there, handing over what the run
 // needs; the RunnerHub (hub.ts) is the one implementation.
+import type { ApprovalAsker } from '../../engine/approval.ts';
 import type { RunObserver } from '../../engine/events.ts';
 import type { Plan } from '../../engine/plan.ts';
 import type { ExecutionEvent } from '../executions/types.ts';
@@ -27,6 +28,8 @@ export interface RemoteRunRequest {
   observe: RunObserver;
   /** No connected runner can take it (yet): why it still waits, for its page. */
   onWaiting(reason: string): void;
+  /** Decides its gated steps when the runner asks (remote-gates.ts); none: they are declined. */
+  approvals?: ApprovalAsker;
   /** The execution's live stream: its latest id is kept for a successor, before pages see it. */
   stream?: LiveStream;
 }

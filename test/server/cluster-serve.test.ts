@@ -4,7 +4,8 @@
 // started alternately through A and B all succeed, each run once, spread over the runners, with
 // logs identical to a `gbcms run` of the same pipeline, read the same through either server.
 // Faults: a runner killed with SIGKILL (its execution ends "runner lost"), a revoked runner
-// (401, takes nothing). A server killed: cluster-takeover.test.ts; Redis restarted mid-run:
+// (401, takes nothing). A gated step on a runner that talks to the other server: its question
+// and the approval both reach the server managing the execution. A server killed: cluster-takeover.test.ts; Redis restarted mid-run:
 // runners-queue-serve.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -158,6 +159,38 @@ describe('gbcms serve as two cooperating servers', () => {
     assert.match(ended.reason ?? '', /runner lost/);
     assert.ok(after <= LOST_WITHIN_MS, `ended ${Math.round(after)} ms after the kill`);
     assert.equal((await cluster.execution('A', id)).status, 'error', 'A says the same');
+  });
+
+  test('a gate on a runner of the other server: asked and approved through A, decided on B', async (t) => {
+    const cluster = await startCluster(cleanups, { queue: queue(), runners: ['gated'] });
+    t.after(() => cluster.stop());
+    const runner = await cluster.runner('gated', { servers: ['A'], capacity: 1 });
+    const project = await cluster.project(
+      'gated',
+      pipeline({
+        build: { commands: ['echo built'] },
+        deploy: { commands: ['echo deployed'], depends_on: ['build'], approval: 'Ship it?' },
+      }),
+    );
+    // B manages it; the runner asks A, which passes the question on.
+    const id = await cluster.start('B', project);
+    await cluster.wait('the gate to open', async () => {
+      const view = (await (await cluster.api('A', `/api/executions/${id}`)).json()) as {
+        status: string;
+        steps: { name: string; status: string; approval: { message: string } | null }[];
+      };
+      const deploy = view.steps.find((step) => step.name === 'deploy');
+      return (
+        view.status === 'blocked' && deploy?.status === 'blocked' && deploy.approval?.message === 'Ship it?'
+      );
+    });
+    const approved = await cluster.api('A', `/api/executions/${id}/steps/deploy/approve`, { method: 'POST' });
+    assert.equal(approved.status, 200, await approved.text());
+    const ended = await cluster.ended('A', id);
+    assert.equal(ended.status, 'success', `${ended.reason} ${JSON.stringify(ended.steps)}`);
+    assert.equal(ended.runner, 'gated');
+    assert.deepEqual(stepLines(await cluster.logs('A', id, 'deploy')), ['+ echo deployed', 'deployed']);
+    assert.equal(starts([runner], id), 1);
   });
 
   test('a revoked runner gets 401 and takes nothing', async (t) => {

@@ -1,6 +1,7 @@
 // The runner endpoints: what `gbcms runner` calls, with a runner token and nothing else (auth
 // mode 'runner'). A runner claims executions (a long poll), heartbeats its leases, downloads an
-// execution's source, and sends its events, artifacts and end. Every write names the execution
+// execution's source, waits at its approval gates (a long poll), and sends its events,
+// artifacts and end. Every write names the execution
 // and is refused unless this runner holds its lease; event batches carry their position, so a
 // retried batch is taken once.
 import { createWriteStream } from 'node:fs';
@@ -12,7 +13,13 @@ import { workspaceRelative } from '../../../engine/plan.ts';
 import { FINISHED_STATUSES } from '../../../engine/status.ts';
 import { errors } from '../../errors.ts';
 import { errorResponses } from '../../plugins/schemas.ts';
-import type { ClaimRequest, EventBatch, FinishRequest, HeartbeatRequest } from '../../runners/protocol.ts';
+import type {
+  ClaimRequest,
+  EventBatch,
+  FinishRequest,
+  GateRequest,
+  HeartbeatRequest,
+} from '../../runners/protocol.ts';
 import { EventGapError } from '../../runners/remote-run.ts';
 import { sourceArchive } from '../../runners/source-archive.ts';
 import type { HandedLease } from '../../runners/work-queue.ts';
@@ -217,6 +224,36 @@ const runnerRoutes: FastifyPluginAsync = async (app) => {
       await mkdir(dirname(file), { recursive: true });
       await pipeline(request.body as NodeJS.ReadableStream, createWriteStream(file));
       return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: GateRequest }>(
+    '/api/runner/jobs/:id/gate',
+    {
+      config,
+      schema: {
+        summary: "A gated step's decision (waits up to 25 s for one), or the runner stops waiting",
+        tags: ['runners'],
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['step'],
+          properties: {
+            step: { type: 'string', minLength: 1, maxLength: 200 },
+            cancel: { type: 'boolean' },
+          },
+        },
+        response: { ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      // As for a claim: the response's 'close' says the runner hung up.
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const answer = await app.runners.gate(runnerOf(request), request.params.id, request.body, gone.signal);
+      if (!answer) throw errors.leaseNotHeld();
+      return answer;
     },
   );
 

@@ -13,6 +13,8 @@ import type {
   EventAck,
   EventBatch,
   FinishRequest,
+  GateAnswer,
+  GateRequest,
   HeartbeatResponse,
 } from '../protocol.ts';
 import { connectionFailure, ServerList, statusSwitches } from './server-list.ts';
@@ -100,6 +102,16 @@ export class RunnerClient {
       body: Readable.toWeb(createReadStream(file)) as ReadableStream,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
     });
+  }
+
+  /** Waits up to GATE_WAIT_MS for the decision at a gated step, or (cancel) stops waiting. */
+  async gate(id: string, body: GateRequest, signal?: AbortSignal): Promise<GateAnswer> {
+    return (await this.#json(
+      'POST',
+      `/api/runner/jobs/${encodeURIComponent(id)}/gate`,
+      body,
+      signal,
+    )) as GateAnswer;
   }
 
   async finish(id: string, body: FinishRequest): Promise<void> {

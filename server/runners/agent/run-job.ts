@@ -10,6 +10,7 @@ import type { Backend } from '../../../engine/backends/types.ts';
 import { runPipeline } from '../../../engine/run.ts';
 import type { RunStatus } from '../../../engine/status.ts';
 import type { ClaimedJob } from '../protocol.ts';
+import { serverApprovals } from './approvals.ts';
 import { type RunnerClient, ServerUnreachable } from './client.ts';
 import { EventSender } from './event-sender.ts';
 import { rebasePlan } from './rebase-plan.ts';
@@ -71,6 +72,8 @@ export async function runClaimedJob(job: ClaimedJob, control: JobControl, ctx: J
       secretRefusals: job.secret_refusals,
       cacheScope: job.cache_scope,
       env: job.env,
+      // Gated steps wait for a decision on the server, as they would there.
+      approvals: serverApprovals(ctx.client, id),
       observer: (event) => sender.push(event),
     });
     status = record.status;

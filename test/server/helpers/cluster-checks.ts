@@ -4,11 +4,14 @@ import { BUSYBOX_IMAGE } from '../../helpers/build-images.ts';
 import type { RunnerProcess } from './runner-process.ts';
 import { readSse, type SseEvent } from './sse.ts';
 
-export function pipeline(steps: Record<string, { commands: string[]; depends_on?: string[] }>): string {
+export function pipeline(
+  steps: Record<string, { commands: string[]; depends_on?: string[]; approval?: string }>,
+): string {
   const lines = ['version: 1', 'steps:'];
   for (const [name, step] of Object.entries(steps)) {
     lines.push(`  ${name}:`, `    image: ${BUSYBOX_IMAGE}`, `    commands: ${JSON.stringify(step.commands)}`);
     if (step.depends_on) lines.push(`    depends_on: ${JSON.stringify(step.depends_on)}`);
+    if (step.approval) lines.push('    approval:', `      message: ${JSON.stringify(step.approval)}`);
   }
   return `${lines.join('\n')}\n`;
 }
