@@ -254,7 +254,7 @@ export class RunnerHub implements RemoteDispatch {
     const { plan, projectName, runDir } = entry.request;
     if (this.#options.members) await writeFollowedJob(runDir, { plan, projectName });
     await this.#options.store.runners.assignExecution(entry.request.execution.id, runner.name);
-    const release = this.#persistence(entry.request).hold?.();
+    const release = this.#options.members ? entry.request.stream?.hold() : undefined;
     try {
       entry.request.observe({ type: 'notice', message: `runner ${runner.name} took the execution` });
       // After any write of the state under way, never beside it.

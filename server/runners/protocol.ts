@@ -2,6 +2,7 @@
 // agent/ on the other). Events are the engine's own RunEvents: a runner runs the same
 // runPipeline as `gbcms run` and the server feeds what it hears to the same recorder as a run
 // of its own, so pages and APIs cannot tell the difference.
+import type { ApprovalDecision } from '../../engine/approval.ts';
 import type { RunEvent } from '../../engine/events.ts';
 import type { Plan } from '../../engine/plan.ts';
 import type { RunStatus } from '../../engine/status.ts';
@@ -98,12 +99,5 @@ export interface GateRequest {
   cancel?: boolean;
 }
 
-export interface GateAnswer {
-  /** False: nobody decided within GATE_WAIT_MS; ask again. */
-  decided: boolean;
-  approved?: boolean;
-  /** Who decided. */
-  by?: string;
-  /** Why it was declined, when they said. */
-  reason?: string;
-}
+/** Nobody decided within GATE_WAIT_MS (ask again), or the decision. */
+export type GateAnswer = { decided: false } | ({ decided: true } & ApprovalDecision);

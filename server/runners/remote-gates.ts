@@ -48,13 +48,7 @@ export class RemoteGates {
       this.#open.set(key, open);
     }
     const decided = await within(open.decision, this.#waitMs, hungUp);
-    if (!decided) return { decided: false };
-    return {
-      decided: true,
-      approved: decided.approved,
-      ...(decided.by === undefined ? {} : { by: decided.by }),
-      ...(decided.reason === undefined ? {} : { reason: decided.reason }),
-    };
+    return decided ? { decided: true, ...decided } : { decided: false };
   }
 
   /** The run ended here: its open gates close, and nobody may decide them any more. */

@@ -17,7 +17,7 @@ import type { ExecutionSource } from '../../server/executions/index.ts';
 import { ExecutionManager } from '../../server/executions/manager.ts';
 import { openStore, type Project, type Store } from '../../server/store/index.ts';
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from '../helpers/build-images.ts';
-import { docker, dockerTestOptions } from '../helpers/docker.ts';
+import { docker, dockerAnswers } from '../helpers/docker.ts';
 import { ADA, commitAll, gitAs } from '../helpers/git.ts';
 import { collectEvents } from './helpers/collect-events.ts';
 
@@ -37,7 +37,7 @@ steps:
 
 const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-describe('server caches on Docker', await dockerTestOptions(), () => {
+describe('server caches on Docker', () => {
   let root: string;
   let store: Store;
   let manager: ExecutionManager;
@@ -79,6 +79,10 @@ describe('server caches on Docker', await dockerTestOptions(), () => {
   }
 
   before(async () => {
+    assert.ok(
+      await dockerAnswers(),
+      'no Docker engine answers on /var/run/docker.sock: these tests need one',
+    );
     await ensureBusyboxImage();
     root = await mkdtemp(join(tmpdir(), 'gbcms-caches-'));
     store = await openStore(join(root, 'data'), { now: () => clock });

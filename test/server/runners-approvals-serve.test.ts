@@ -1,8 +1,8 @@
 // Approval gates of executions runners run, on real processes (`gbcms serve`, `gbcms runner`;
 // the local backend): the runner asks the server, which opens the gate as for a run of its own.
 // The execution waits `blocked` with the gate on its page and API; approved there, the step
-// runs on the runner; declined, it and its dependent are skipped, saying who; a gate that times
-// out on the runner is closed on the server too, so nobody decides it afterwards.
+// runs on the runner; declined, neither it nor its dependent runs, and it says who; a gate
+// that times out on the runner is closed on the server too, so nobody decides it afterwards.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BUSYBOX_IMAGE } from '../helpers/build-images.ts';
@@ -106,7 +106,7 @@ describe('approval gates of runners', () => {
     assert.deepEqual([record?.decision, record?.by], ['approved', 'admin']);
   });
 
-  test('declined on the server: the step and its dependent are skipped, saying who', async () => {
+  test('declined on the server: neither the step nor its dependent runs, and it says who', async () => {
     const id = await fleet.start(project);
     await waitingAtGate(fleet, id);
     const declined = await fleet.api(`/api/executions/${id}/steps/deploy/decline`, {

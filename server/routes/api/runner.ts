@@ -1,9 +1,8 @@
 // The runner endpoints: what `gbcms runner` calls, with a runner token and nothing else (auth
 // mode 'runner'). A runner claims executions (a long poll), heartbeats its leases, downloads an
 // execution's source, waits at its approval gates (a long poll), and sends its events,
-// artifacts and end. Every write names the execution
-// and is refused unless this runner holds its lease; event batches carry their position, so a
-// retried batch is taken once.
+// artifacts and end. Every write names the execution and is refused unless this runner holds
+// its lease; event batches carry their position, so a retried batch is taken once.
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -4,7 +4,7 @@
 // runner stopped waiting, so nobody decides a gate nobody waits at. A server that does not
 // answer is asked again (the list moves on to the next one) until the gate's own end.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApprovalAsker, ApprovalDecision } from '../../../engine/approval.ts';
+import type { ApprovalAsker } from '../../../engine/approval.ts';
 import { type RunnerClient, ServerUnreachable } from './client.ts';
 
 /** How long the runner waits before asking a server that did not answer again. */
@@ -16,7 +16,10 @@ export function serverApprovals(client: RunnerClient, id: string): ApprovalAsker
     for (;;) {
       try {
         const answer = await client.gate(id, { step: step.name }, signal);
-        if (answer.decided) return decisionOf(answer);
+        if (answer.decided) {
+          const { decided: _, ...decision } = answer;
+          return decision;
+        }
       } catch (error) {
         // Aborted: the gate's end, below. Refused (no lease, no such gate): the step's reason.
         if (!signal.aborted) {
@@ -30,13 +33,5 @@ export function serverApprovals(client: RunnerClient, id: string): ApprovalAsker
         return { approved: false };
       }
     }
-  };
-}
-
-function decisionOf(answer: { approved?: boolean; by?: string; reason?: string }): ApprovalDecision {
-  return {
-    approved: answer.approved === true,
-    ...(answer.by === undefined ? {} : { by: answer.by }),
-    ...(answer.reason === undefined ? {} : { reason: answer.reason }),
   };
 }
